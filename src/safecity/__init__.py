@@ -1,0 +1,3 @@
+"""safecity: an open Safe City platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Settings, logging, clock and ids, base errors and secrets; imports nothing else of safecity."""

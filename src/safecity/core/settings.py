@@ -1,0 +1,125 @@
+"""Environment settings (``SAFECITY_*``), kept apart from the deployment file.
+
+Nothing here does I/O: building a ``Settings`` reads the environment only.
+Secure defaults: the server refuses a default secret outside demo mode and
+plain HTTP anywhere but loopback (see :meth:`Settings.problems_for_serving`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "insecure-default-secret-change-me"  # noqa: S105 - the value we refuse to run with
+ENV_PREFIX = "SAFECITY_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        Path("safecity-data"),
+        description="Folder for the embedded database, keys, bus storage and media.",
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy URL; empty means SQLite (WAL) inside data_dir.",
+    )
+    nats_url: str | None = Field(
+        None,
+        description="NATS server to use; empty means a private server started on loopback.",
+    )
+    host: str = Field("127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web server binds to.")
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET),
+        description="Signs CSRF tokens; must be set (32+ characters) outside demo mode.",
+    )
+    demo: bool = Field(False, description="Demo mode: generated secrets, seeded province.")
+    tls_certfile: Path | None = Field(None, description="PEM certificate for HTTPS.")
+    tls_keyfile: Path | None = Field(None, description="PEM private key for HTTPS.")
+    tile_url: str | None = Field(
+        None,
+        description="Map tile URL template ({z}/{x}/{y}) of the deployment's own tile server.",
+    )
+    session_ttl_minutes: int = Field(
+        720, ge=5, le=24 * 60, description="A signed-in session ends this long after sign-in."
+    )
+    session_idle_minutes: int = Field(
+        60, ge=1, le=24 * 60, description="A session unused this long ends."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins per user and source address before a pause."
+    )
+    login_pause_seconds: int = Field(
+        60, ge=1, description="Pause after too many failures from one source for one user."
+    )
+    max_upload_bytes: int = Field(
+        5_000_000, ge=1024, description="Largest accepted upload (camera import files)."
+    )
+    audit_checkpoint_every: int = Field(
+        1, ge=1, description="Sign an audit checkpoint after this many audited transactions."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level on stderr."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'safecity.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def uses_default_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == DEFAULT_SECRET
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def problems_for_serving(self) -> list[str]:
+        """Reasons the web server must not start with these settings."""
+        problems: list[str] = []
+        secret = self.secret_key.get_secret_value()
+        if not self.demo and (self.uses_default_secret or len(secret) < 32):
+            problems.append(
+                "SAFECITY_SECRET_KEY is the default or shorter than 32 characters; "
+                "set a long random value (only `safecity demo` generates one itself)"
+            )
+        if not self.is_loopback and not (self.tls_certfile and self.tls_keyfile):
+            problems.append(
+                f"SAFECITY_HOST={self.host} is not loopback: set SAFECITY_TLS_CERTFILE and "
+                "SAFECITY_TLS_KEYFILE (plain HTTP is allowed on loopback only)"
+            )
+        for name in ("tls_certfile", "tls_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                problems.append(f"SAFECITY_{name.upper()} points to a missing file: {path}")
+        return problems
+
+
+def unknown_environment_names(environ: dict[str, str] | None = None) -> list[str]:
+    """SAFECITY_* variables that match no setting (usually a typo)."""
+    env = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)

@@ -1,0 +1,1 @@
+"""SQLAlchemy base, engines, sessions, the outbox and Alembic migrations."""

@@ -1,0 +1,130 @@
+"""Permissions as data and the one filter every query on protected data goes through.
+
+Default deny: a principal holds only the permissions of its roles, and sees
+only objects inside its district/camera scope. Out-of-scope objects are
+"not found" (scope never leaks) and lists simply omit them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy.orm import Session
+
+from safecity.audit.context import AuditContext
+from safecity.core.errors import NotFound, PermissionDenied
+
+PERMISSIONS: dict[str, str] = {
+    "districts.view": "See districts",
+    "sites.view": "See sites in scope",
+    "sites.change": "Create and edit sites in scope",
+    "cameras.view": "See cameras in scope",
+    "cameras.change": "Create, edit and delete cameras in scope",
+    "cameras.import": "Bulk-import cameras",
+    "cameras.export": "Bulk-export cameras",
+    "cameras.unmask": "See footage without privacy masks",
+    "users.view": "See user accounts",
+    "users.change": "Create, edit and deactivate user accounts",
+    "roles.grant": "Grant and revoke roles (never to oneself)",
+    "audit.view": "Browse the audit log",
+    "audit.export": "Export the audit log",
+}
+
+_VIEW = ["districts.view", "sites.view", "cameras.view"]
+
+DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
+    "operator": ("Control-room operator", "Watches cameras and the map, takes alerts", _VIEW),
+    "supervisor": ("Supervisor", "Assigns work, reviews KPIs", [*_VIEW, "users.view"]),
+    "call_taker": ("Emergency call taker (15)", "Records calls as incidents",
+                   ["districts.view", "sites.view"]),
+    "field_unit": ("Field unit", "Receives dispatches, reports status", ["districts.view"]),
+    "traffic_officer": ("Traffic enforcement officer", "Verifies violations, issues e-challans",
+                        _VIEW),
+    "investigator": ("Investigator", "Searches footage and plates for a case",
+                     [*_VIEW, "cameras.export"]),
+    "engineer": ("Integrator / engineer", "Onboards cameras, watches health",
+                 [*_VIEW, "sites.change", "cameras.change", "cameras.import", "cameras.export"]),
+    "auditor": ("Auditor", "Reads the audit trail and authorisations",
+                [*_VIEW, "users.view", "audit.view", "audit.export"]),
+    "admin": ("Administrator", "Manages accounts and roles",
+              [*_VIEW, "sites.change", "cameras.change", "cameras.import", "cameras.export",
+               "users.view", "users.change", "roles.grant", "audit.view"]),
+    "camera_owner": ("Camera owner", "Registers own cameras, sets what is shared",
+                     ["cameras.view", "cameras.change"]),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user as the permission filter sees it."""
+
+    user_id: int
+    username: str
+    permissions: frozenset[str]
+    district_ids: frozenset[int] | None  # None: every district
+    camera_ids: frozenset[int]
+    audit: AuditContext
+
+    def has_permission(self, code: str) -> bool:
+        return code in self.permissions
+
+    def require(self, code: str) -> None:
+        if code not in self.permissions:
+            raise PermissionDenied(f"permission '{code}' is required")
+
+    @property
+    def all_districts(self) -> bool:
+        return self.district_ids is None
+
+
+class Scoped(Protocol):
+    """A model that can say which of its rows a principal may see."""
+
+    scope_kind: ClassVar[str]
+
+    @classmethod
+    def scope_clause(cls, principal: Principal) -> ColumnElement[bool]: ...
+
+
+ModelT = TypeVar("ModelT")
+
+
+def district_clause(column: Any, principal: Principal) -> ColumnElement[bool]:
+    if principal.district_ids is None:
+        return true()
+    if not principal.district_ids:
+        return false()
+    result: ColumnElement[bool] = column.in_(sorted(principal.district_ids))
+    return result
+
+
+def restrict(model: type[ModelT], principal: Principal, permission: str) -> Select[tuple[ModelT]]:
+    """``SELECT model`` limited to what ``principal`` may see; denies without ``permission``."""
+    principal.require(permission)
+    scoped: Any = model
+    return select(model).where(scoped.scope_clause(principal))
+
+
+def get_in_scope(
+    session: Session, model: type[ModelT], principal: Principal, permission: str, pk: Any
+) -> ModelT:
+    """One object by primary key through the filter; out of scope reads as not found."""
+    stmt = restrict(model, principal, permission)
+    mapper: Any = model
+    key_column = mapper.__mapper__.primary_key[0]
+    obj = session.execute(stmt.where(key_column == pk)).scalar_one_or_none()
+    if obj is None:
+        raise NotFound(f"{mapper.__name__.lower()} {pk} not found")
+    return obj
+
+
+def in_scope(session: Session, obj: Any, principal: Principal) -> bool:
+    """Re-check after a write: is the object still visible to the one who changed it?"""
+    model: Any = type(obj)
+    key_column = model.__mapper__.primary_key[0]
+    stmt = select(key_column).where(key_column == getattr(obj, key_column.key))
+    return (
+        session.execute(stmt.where(model.scope_clause(principal))).scalar_one_or_none() is not None
+    )

@@ -1,0 +1,1 @@
+"""Districts, sites, cameras (public, private, school), owners and privacy masks."""

@@ -1,0 +1,46 @@
+"""Stream URLs: validation, and a display form that never carries credentials."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+NETWORK_SCHEMES = ("rtsp", "rtsps", "http", "https")
+WITHHELD = "***"
+
+
+def validate_stream_url(url: str) -> str:
+    """Return the URL stripped; raise ValueError with a reason a person can act on."""
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if not parts.path:
+            raise ValueError("file URL has no path")
+        return url
+    if scheme not in NETWORK_SCHEMES:
+        raise ValueError(f"scheme must be one of rtsp, rtsps, http, https or file, not '{scheme}'")
+    if not parts.hostname:
+        raise ValueError("stream URL has no host")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError("stream URL has an invalid port") from exc
+    if any(ch.isspace() for ch in url):
+        raise ValueError("stream URL contains spaces")
+    return url
+
+
+def display_form(url: str) -> str:
+    """``rtsp://user:pw@host:554/path?token=x`` -> ``rtsp://***@host:554/path``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if parts.username or parts.password:
+        host = f"{WITHHELD}@{host}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def is_withheld(url: str) -> bool:
+    """An exported URL whose credentials were withheld (re-importing keeps the stored ones)."""
+    return f"{WITHHELD}@" in url

@@ -1,0 +1,1 @@
+"""The web application: one factory, server-rendered pages and the JSON API."""

@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1 (thin: parse, call a service inside a transaction, shape)."""

@@ -1,0 +1,49 @@
+"""Shapes shared by every API router."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from fastapi import Header
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Paginated(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="Items matching, across all pages")
+    limit: int
+    offset: int
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS = {
+    401: {"model": ErrorResponse, "description": "Not signed in / bad token"},
+    403: {"model": ErrorResponse, "description": "Permission missing"},
+    404: {"model": ErrorResponse, "description": "Not found or outside your scope"},
+    422: {"model": ErrorResponse, "description": "Invalid input"},
+}
+
+
+def if_match_version(
+    if_match: str | None = Header(None, description='Expected version, e.g. "3" (412 if stale)'),
+) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        from safecity.core.errors import InvalidInput
+
+        raise InvalidInput("If-Match must hold the object's version number", field="If-Match")
+    return int(value)

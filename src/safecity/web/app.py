@@ -1,0 +1,87 @@
+"""The one application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from safecity import __version__
+from safecity.web import errors, pages, relay
+from safecity.web.api import audit as audit_api
+from safecity.web.api import identity as identity_api
+from safecity.web.api import registry as registry_api
+from safecity.web.api import system as system_api
+from safecity.web.deps import check_csrf
+from safecity.web.metrics import HttpMetrics, MetricsMiddleware
+from safecity.web.platform import Platform
+from safecity.web.security import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    content_security_policy,
+)
+from safecity.web.templating import configure_templates
+
+WEB_DIR = Path(__file__).parent
+_csrf = Depends(check_csrf)
+
+
+def create_app(platform: Platform, *, bus_url: str | None = None) -> FastAPI:
+    """Build the control-plane application around an already-built platform.
+
+    ``bus_url``: when given, the outbox relay publishes committed changes to NATS
+    for as long as the application runs.
+    """
+    settings = platform.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        relay_task = await relay.start(platform, bus_url) if bus_url else None
+        try:
+            yield
+        finally:
+            if relay_task is not None:
+                await relay_task.stop()
+
+    app = FastAPI(
+        title="safecity",
+        version=__version__,
+        summary="Open Safe City platform: camera registry, identity and audit API",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.templates = configure_templates(Jinja2Templates(directory=WEB_DIR / "templates"),
+                                              settings)
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    errors.install(app)
+
+    for router in (system_api.router,):
+        app.include_router(router, prefix="/api/v1")
+    for router in (registry_api.router, identity_api.router, audit_api.router):
+        app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
+    app.include_router(pages.router, dependencies=[_csrf])
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        csp=content_security_policy(settings.tile_url),
+        https=bool(settings.tls_certfile),
+    )
+    return app
+

@@ -1,0 +1,9 @@
+"""Server-rendered pages (Jinja2 + htmx)."""
+
+from fastapi import APIRouter
+
+from safecity.web.pages import account, admin, audit, auth, registry
+
+router = APIRouter(include_in_schema=False)
+for module in (auth, registry, admin, audit, account):
+    router.include_router(module.router)

@@ -1,0 +1,86 @@
+"""The composition root of the control plane: engine, keys and services, built once
+by whoever starts the application (CLI, tests), never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.orm import Session, sessionmaker
+
+from safecity.audit import models as audit_models
+from safecity.audit.log import AuditLog
+from safecity.audit.service import AuditBrowser
+from safecity.core.secrets import CredentialCipher, KeyStore
+from safecity.core.settings import Settings
+from safecity.db import outbox
+from safecity.db.base import Base
+from safecity.db.engine import make_engine, make_session_factory
+from safecity.identity import models as identity_models
+from safecity.identity.service import IdentityService, SessionPolicy
+from safecity.registry import models as registry_models
+from safecity.registry.service import RegistryService
+from safecity.registry.transfer import CameraImporter
+
+# Every table module, so that the metadata handed to migrations is complete.
+MODEL_MODULES = (audit_models, identity_models, registry_models, outbox)
+
+
+def metadata() -> MetaData:
+    return Base.metadata
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: KeyStore
+    cipher: CredentialCipher
+    audit: AuditLog
+    audit_browser: AuditBrowser
+    identity: IdentityService
+    registry: RegistryService
+    importer: CameraImporter
+    ready: bool = field(default=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit (and seal the audit chain) on success, else roll back."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platform:
+    keys = KeyStore(settings.keys_dir)
+    keys.ensure()
+    engine = engine or make_engine(settings.sqlalchemy_url)
+    sessions = make_session_factory(engine)
+    cipher = keys.credentials_cipher()
+    audit = AuditLog(keys.audit_signing_key(), settings.audit_checkpoint_every)
+    audit.attach(sessions)
+    policy = SessionPolicy(
+        ttl=timedelta(minutes=settings.session_ttl_minutes),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        max_failures=settings.login_max_failures,
+        pause=timedelta(seconds=settings.login_pause_seconds),
+    )
+    registry = RegistryService(audit, cipher)
+    return Platform(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        keys=keys,
+        cipher=cipher,
+        audit=audit,
+        audit_browser=AuditBrowser(audit),
+        identity=IdentityService(audit, cipher, policy),
+        registry=registry,
+        importer=CameraImporter(registry),
+    )

@@ -1,0 +1,98 @@
+"""Relays committed outbox rows to the bus, oldest first, marking each once the broker
+has acknowledged it. Runs beside the web server; a crash resumes where it stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from safecity.contracts.base import Message
+from safecity.contracts.registry import CameraChanged, SiteChanged
+from safecity.core.clock import utcnow
+from safecity.db.outbox import OutboxMessage
+from safecity.web.platform import Platform
+
+if TYPE_CHECKING:
+    from safecity.bus.interface import Bus
+
+log = logging.getLogger(__name__)
+KNOWN: dict[str, type[Message]] = {m.subject: m for m in (CameraChanged, SiteChanged)}
+BATCH = 200
+IDLE_SECONDS = 0.5
+
+
+def _pending(platform: Platform) -> list[tuple[int, Message]]:
+    with platform.transaction() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(BATCH)
+        ).all()
+        out: list[tuple[int, Message]] = []
+        for row in rows:
+            model = KNOWN.get(row.subject)
+            if model is None:
+                log.error("outbox row %s has unknown subject %s; left unpublished", row.id, row.subject)
+                continue
+            out.append((row.id, model.model_validate(row.payload)))
+        return out
+
+
+def _mark(platform: Platform, ids: list[int]) -> None:
+    with platform.transaction() as session:
+        now = utcnow()
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+            row.published_at = now
+
+
+async def relay_once(platform: Platform, bus: Bus) -> int:
+    batch = await run_in_threadpool(_pending, platform)
+    done: list[int] = []
+    try:
+        for row_id, message in batch:
+            await bus.publish(message)
+            done.append(row_id)
+    finally:
+        if done:
+            await run_in_threadpool(_mark, platform, done)
+    return len(done)
+
+
+@dataclass
+class RelayTask:
+    task: asyncio.Task[None]
+    bus: Bus
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        await self.bus.close()
+
+
+async def _run(platform: Platform, bus: Bus) -> None:
+    while True:
+        try:
+            sent = await relay_once(platform, bus)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox relay failed; retrying")
+            sent = 0
+        if sent < BATCH:
+            await asyncio.sleep(IDLE_SECONDS)
+
+
+async def start(platform: Platform, bus_url: str) -> RelayTask:
+    from safecity.bus.nats import NatsBus
+
+    bus = await NatsBus.connect(bus_url)
+    return RelayTask(asyncio.create_task(_run(platform, bus), name="outbox-relay"), bus)

@@ -1,0 +1,26 @@
+"""Running the web server (uvicorn) with TLS when configured."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from safecity.web.app import create_app
+from safecity.web.platform import Platform
+
+
+def build_server(platform: Platform, *, bus_url: str | None) -> uvicorn.Server:
+    settings = platform.settings
+    app = create_app(platform, bus_url=bus_url)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        ssl_certfile=str(settings.tls_certfile) if settings.tls_certfile else None,
+        ssl_keyfile=str(settings.tls_keyfile) if settings.tls_keyfile else None,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        lifespan="on",
+    )
+    return uvicorn.Server(config)
