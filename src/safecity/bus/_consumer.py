@@ -1,0 +1,165 @@
+"""Consumer behaviour shared by the NATS bus and its in-memory twin, so both decide alike."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic
+
+from safecity.bus.interface import M, SubscriptionStats, redelivery_delay
+from safecity.contracts.base import MessageDecodeError
+
+logger = logging.getLogger("safecity.bus")
+
+# A consumer loop that fails unexpectedly waits this long before trying again,
+# so a persistent fault costs one log line per second, not a busy loop.
+_LOOP_FAULT_PAUSE_SECONDS = 1.0
+
+
+class Verdict(enum.Enum):
+    ACK = "ack"
+    RETRY = "retry"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    delay: float = 0.0
+
+
+class LoopSubscription(ABC, Generic[M]):
+    """One task per subscription that waits for deliveries and hands each to the handler."""
+
+    def __init__(
+        self,
+        *,
+        model: type[M],
+        durable: str,
+        handler: Callable[[M], Awaitable[None]],
+        ack_wait_seconds: float,
+    ) -> None:
+        self._model = model
+        self._durable = durable
+        self._handler = handler
+        self._ack_wait = ack_wait_seconds
+        self._handled = 0
+        self._failed = 0
+        self._rejected = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._finished = False
+        # True while the loop only waits for work: cancelling it then loses nothing.
+        self._idle = False
+
+    @property
+    def durable(self) -> str:
+        return self._durable
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        return SubscriptionStats(
+            handled=self._handled, failed=self._failed, rejected=self._rejected
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"safecity-bus-consumer-{self._durable}")
+
+    async def stop(self) -> None:
+        if self._finished:
+            return
+        self._stopping = True
+        task = self._task
+        if task is asyncio.current_task():
+            # Called from inside the handler: the loop ends once the handler returns.
+            return
+        if task is not None and not task.done():
+            if self._idle:
+                task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=self._ack_wait)
+            if not done:
+                logger.warning(
+                    "consumer %s: handler still running after %.1f s; cancelling it "
+                    "(its message will be delivered again)",
+                    self._durable,
+                    self._ack_wait,
+                )
+                task.cancel()
+                await asyncio.wait({task})
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            logger.error("consumer %s ended with an error", self._durable, exc_info=task.exception())
+        self._finished = True
+        await self._release()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("consumer %s: unexpected failure; retrying", self._durable)
+                await asyncio.sleep(_LOOP_FAULT_PAUSE_SECONDS)
+
+    @abstractmethod
+    async def _step(self) -> None:
+        """Wait for deliveries (setting ``_idle`` meanwhile) and handle them."""
+
+    @abstractmethod
+    async def _release(self) -> None:
+        """Give back anything received but not handled, and detach from the broker."""
+
+    async def _dispatch(
+        self,
+        *,
+        subject: str,
+        data: bytes,
+        headers: Mapping[str, str] | None,
+        delivery: int,
+        sequence: int,
+    ) -> Decision:
+        try:
+            message = self._model.decode(data, headers)
+        except MessageDecodeError as exc:
+            self._rejected += 1
+            logger.error(
+                "consumer %s rejected stream message %d on %s (not delivered again): %s",
+                self._durable,
+                sequence,
+                subject,
+                exc.reason,
+            )
+            return Decision(Verdict.REJECT)
+        except Exception:
+            # A fault in our own decoding code (say, an upgrade step), not in the
+            # payload: keep the message so a fixed build can still read it.
+            self._failed += 1
+            delay = redelivery_delay(delivery)
+            logger.exception(
+                "consumer %s: decoding stream message %d on %s failed; retrying in %.1f s",
+                self._durable,
+                sequence,
+                subject,
+                delay,
+            )
+            return Decision(Verdict.RETRY, delay)
+        try:
+            await self._handler(message)
+        except Exception:
+            self._failed += 1
+            delay = redelivery_delay(delivery)
+            logger.exception(
+                "consumer %s: handler failed on %s message %s (delivery %d); retrying in %.1f s",
+                self._durable,
+                subject,
+                message.message_id,
+                delivery,
+                delay,
+            )
+            return Decision(Verdict.RETRY, delay)
+        self._handled += 1
+        return Decision(Verdict.ACK)

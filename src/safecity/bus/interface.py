@@ -1,0 +1,90 @@
+"""What every bus offers: publish a message, consume a message type with a durable consumer.
+
+Delivery is at least once. A handler's message is acknowledged after the handler
+returns; if the handler raises, the message comes back later (with a growing
+delay); a payload that cannot be decoded is logged and dropped for that
+consumer, because retrying it could never succeed. Handlers must therefore be
+idempotent: use ``message_id`` to recognise a message seen before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from safecity.contracts.base import Message
+
+M = TypeVar("M", bound=Message)
+
+# NATS consumer names become subject tokens and file names on the broker.
+_DURABLE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_FIRST_REDELIVERY_SECONDS = 0.1
+_MAX_REDELIVERY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SubscriptionStats:
+    """Counts since the subscription started (a snapshot)."""
+
+    handled: int = 0
+    failed: int = 0
+    rejected: int = 0
+
+
+class Subscription(Protocol):
+    @property
+    def durable(self) -> str:
+        """Name of the durable consumer; another subscription with it resumes where this acked."""
+        ...
+
+    @property
+    def stats(self) -> SubscriptionStats: ...
+
+    async def stop(self) -> None:
+        """Stop receiving. A handler already running is given ``ack_wait_seconds`` to finish;
+        anything not acknowledged is delivered again to the next subscriber."""
+        ...
+
+
+class Bus(Protocol):
+    async def publish(self, message: Message) -> None:
+        """Store ``message``; returns once the broker has acknowledged it (raises otherwise)."""
+        ...
+
+    async def subscribe(
+        self,
+        model: type[M],
+        *,
+        durable: str,
+        handler: Callable[[M], Awaitable[None]],
+        ack_wait_seconds: float = 30,
+    ) -> Subscription:
+        """Deliver every ``model`` message, from the first one the durable has not acknowledged.
+
+        ``ack_wait_seconds`` is how long an unacknowledged delivery may stay
+        outstanding before the broker hands it to someone else (a crashed
+        consumer's messages come back after it).
+        """
+        ...
+
+    async def close(self) -> None:
+        """Stop every subscription and disconnect."""
+        ...
+
+
+def validate_subscription(durable: str, ack_wait_seconds: float) -> None:
+    if not _DURABLE.fullmatch(durable):
+        raise ValueError(
+            f"durable name {durable!r} must be 1-64 characters of letters, digits, '_' or '-'"
+        )
+    if not ack_wait_seconds > 0:
+        raise ValueError(f"ack_wait_seconds must be positive, got {ack_wait_seconds}")
+
+
+def redelivery_delay(delivery: int) -> float:
+    """Wait before delivery number ``delivery + 1`` after a failed one: 0.1 s doubling to 30 s."""
+    exponent = min(max(delivery, 1) - 1, 16)
+    return min(_FIRST_REDELIVERY_SECONDS * 2**exponent, _MAX_REDELIVERY_SECONDS)
