@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from contextlib import ExitStack
@@ -19,8 +20,9 @@ from safecity.core.logging import configure_logging
 from safecity.core.settings import Settings, unknown_environment_names
 from safecity.core.yamlfile import load_yaml_model
 
-app = typer.Typer(help="safecity: open Safe City platform", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="safecity: open Safe City platform", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
@@ -52,8 +54,13 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
 
 
 def _platform(settings: Settings, *, migrate: bool = True):  # type: ignore[no-untyped-def]
@@ -108,8 +115,9 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
 
             progress.update(task, description=f"applying {config}")
             with platform.transaction() as session:
-                counts = apply_deployment(session, platform.registry,
-                                          system_principal("up --config"), deployment)
+                counts = apply_deployment(
+                    session, platform.registry, system_principal("up --config"), deployment
+                )
             err.print(f"deployment {deployment.name}: {counts}")
         admin_password = None
         if demo:
@@ -135,7 +143,11 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             out.print(f"demo sign-in: user [bold]admin[/], password [bold]{admin_password}[/]")
         sys.stdout.flush()
         server = build_server(platform, bus_url=bus_url)
-        asyncio.run(server.serve())
+        # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal; by then the
+        # server has stopped, and leaving this block stops NATS and the database.
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(server.serve())
+    err.print("stopped")
 
 
 @app.command()
@@ -147,8 +159,9 @@ def demo() -> None:
 
 @app.command()
 def up(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Deployment YAML file",
-                                                exists=False)] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Deployment YAML file", exists=False)
+    ] = None,
 ) -> None:
     """Run the command centre for a real deployment (needs SAFECITY_SECRET_KEY)."""
     _serve(_settings(), demo=False, config=config)
@@ -164,8 +177,10 @@ def check_config(config: Path) -> None:
     except ConfigError as exc:
         _fail(exc.message)
         return
-    out.print(f"{config}: ok ({len(spec.districts)} districts, {len(spec.sites)} sites, "
-              f"{len(spec.cameras)} cameras)")
+    out.print(
+        f"{config}: ok ({len(spec.districts)} districts, {len(spec.sites)} sites, "
+        f"{len(spec.cameras)} cameras)"
+    )
 
 
 # -- database --------------------------------------------------------------------------------
@@ -207,10 +222,17 @@ def user_create(
     try:
         with platform.transaction() as session:
             platform.identity.create_user(
-                session, system_principal("user create"),
-                UserCreate(username=username, full_name=full_name, agency=agency,
-                           password=password, roles=role or [], districts=district or [],
-                           all_districts=all_districts),
+                session,
+                system_principal("user create"),
+                UserCreate(
+                    username=username,
+                    full_name=full_name,
+                    agency=agency,
+                    password=password,
+                    roles=role or [],
+                    districts=district or [],
+                    all_districts=all_districts,
+                ),
             )
     except SafecityError as exc:
         _fail(exc.message)
@@ -241,7 +263,10 @@ def token_create(
                 _fail(f"no user named '{user}'")
                 return
             _, raw = platform.identity.create_token(
-                session, system_principal("token create").audit, user=row, name=name,
+                session,
+                system_principal("token create").audit,
+                user=row,
+                name=name,
                 expires_in_days=expires_in_days,
             )
     finally:
@@ -275,8 +300,10 @@ def cameras_import(file: Path) -> None:
         return
     finally:
         platform.dispose()
-    out.print(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
-              f"{report.sites_created} sites created, {report.failed} rows rejected")
+    out.print(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.sites_created} sites created, {report.failed} rows rejected"
+    )
     for problem in report.problems:
         field = f" {problem.field}:" if problem.field else ""
         out.print(f"{file}: row {problem.row}:{field} {problem.message}", highlight=False)
@@ -286,9 +313,11 @@ def cameras_import(file: Path) -> None:
 
 @cameras_app.command("export")
 def cameras_export(
-    format: Annotated[Literal["csv", "yaml"], typer.Option(help="Output format")] = "csv",  # noqa: A002
+    format: Annotated[Literal["csv", "yaml"], typer.Option(help="Output format")] = "csv",
     district: Annotated[str | None, typer.Option(help="Only this district")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout)")
+    ] = None,
 ) -> None:
     """Export cameras in import format (stream credentials withheld)."""
     from safecity.identity.system import system_principal
@@ -351,7 +380,7 @@ def backup(
     except (OSError, ValueError, RuntimeError) as exc:
         _fail(f"backup failed: {exc}")
         return
-    except Exception as exc:  # noqa: BLE001 - pg_dump's CalledProcessError carries stderr
+    except Exception as exc:
         detail = getattr(exc, "stderr", b"")
         _fail(f"backup failed: {exc} {detail.decode(errors='replace') if detail else ''}")
         return
@@ -375,4 +404,3 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"[red]error:[/] {exc.message}", highlight=False)
         raise SystemExit(2) from None
-

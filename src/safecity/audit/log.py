@@ -134,7 +134,9 @@ def _records(session: Session) -> Iterator[AuditRecord]:
     ).scalars()
 
 
-def verify_chain(session: Session, public_key: Ed25519PublicKey, max_problems: int = 50) -> VerifyReport:
+def verify_chain(
+    session: Session, public_key: Ed25519PublicKey, max_problems: int = 50
+) -> VerifyReport:
     """Recompute every hash and check every checkpoint; report what does not hold."""
     report = VerifyReport()
     expected_key = key_id(public_key)

@@ -19,8 +19,22 @@ from safecity.core.clock import format_pkt
 from safecity.core.errors import PermissionDenied
 
 EXPORT_COLUMNS = (
-    "seq", "at_utc", "at_pkt", "actor_name", "actor_id", "action", "object_type", "object_id",
-    "district", "summary", "purpose", "request_id", "source_ip", "before", "after", "hash",
+    "seq",
+    "at_utc",
+    "at_pkt",
+    "actor_name",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "district",
+    "summary",
+    "purpose",
+    "request_id",
+    "source_ip",
+    "before",
+    "after",
+    "hash",
 )
 
 
@@ -50,7 +64,7 @@ class AuditBrowser:
         self.log = log
 
     @staticmethod
-    def _query(flt: AuditFilter) -> Select[tuple[AuditRecord]]:
+    def _query(flt: AuditFilter) -> Select[AuditRecord]:
         stmt = select(AuditRecord)
         if flt.actor:
             stmt = stmt.where(AuditRecord.actor_name == flt.actor)
@@ -80,7 +94,10 @@ class AuditBrowser:
             session.scalars(stmt.order_by(AuditRecord.seq.desc()).limit(limit).offset(offset))
         )
         self.log.append(
-            session, actor.audit, action="search", object_type="audit",
+            session,
+            actor.audit,
+            action="search",
+            object_type="audit",
             summary=f"browsed audit log ({flt.describe()}): {len(records)} of {total}",
         )
         return records, total
@@ -91,7 +108,10 @@ class AuditBrowser:
         stmt = self._query(flt)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         self.log.append(
-            session, actor.audit, action="export", object_type="audit",
+            session,
+            actor.audit,
+            action="export",
+            object_type="audit",
             summary=f"exported audit log as CSV ({flt.describe()}): {total} records",
         )
         records = list(session.scalars(stmt.order_by(AuditRecord.seq)))
@@ -103,12 +123,26 @@ def _csv_lines(records: list[AuditRecord]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for r in records:
-        writer.writerow([
-            r.seq, r.at.isoformat(), format_pkt(r.at), r.actor_name, r.actor_id, r.action,
-            r.object_type, r.object_id, r.district, _cell(r.summary), r.purpose, r.request_id,
-            r.source_ip, json.dumps(r.before) if r.before is not None else "",
-            json.dumps(r.after) if r.after is not None else "", r.hash,
-        ])
+        writer.writerow(
+            [
+                r.seq,
+                r.at.isoformat(),
+                format_pkt(r.at),
+                r.actor_name,
+                r.actor_id,
+                r.action,
+                r.object_type,
+                r.object_id,
+                r.district,
+                _cell(r.summary),
+                r.purpose,
+                r.request_id,
+                r.source_ip,
+                json.dumps(r.before) if r.before is not None else "",
+                json.dumps(r.after) if r.after is not None else "",
+                r.hash,
+            ]
+        )
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -91,7 +91,9 @@ class LoopSubscription(ABC, Generic[M]):
                 task.cancel()
                 await asyncio.wait({task})
         if task is not None and not task.cancelled() and task.exception() is not None:
-            logger.error("consumer %s ended with an error", self._durable, exc_info=task.exception())
+            logger.error(
+                "consumer %s ended with an error", self._durable, exc_info=task.exception()
+            )
         self._finished = True
         await self._release()
 

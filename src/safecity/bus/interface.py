@@ -87,4 +87,4 @@ def validate_subscription(durable: str, ack_wait_seconds: float) -> None:
 def redelivery_delay(delivery: int) -> float:
     """Wait before delivery number ``delivery + 1`` after a failed one: 0.1 s doubling to 30 s."""
     exponent = min(max(delivery, 1) - 1, 16)
-    return min(_FIRST_REDELIVERY_SECONDS * 2**exponent, _MAX_REDELIVERY_SECONDS)
+    return min(_FIRST_REDELIVERY_SECONDS * 2.0**exponent, _MAX_REDELIVERY_SECONDS)

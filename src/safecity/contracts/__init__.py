@@ -1,4 +1,4 @@
-"""Typed, versioned messages on the bus; the only language the data plane and control plane share."""
+"""Typed, versioned bus messages: the only language shared by the data and control planes."""
 
 from safecity.contracts.base import (
     SCHEMA_HEADER,

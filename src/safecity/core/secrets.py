@@ -25,7 +25,7 @@ from safecity.core.errors import ConfigError
 
 CREDENTIALS_KEY = "credentials.key"
 AUDIT_SIGNING_KEY = "audit-signing.key"
-DEMO_SECRET = "secret.key"
+DEMO_SECRET = "secret.key"  # noqa: S105 - a file name, not a secret
 
 
 def _write_private(path: Path, data: bytes) -> None:

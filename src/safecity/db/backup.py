@@ -66,7 +66,10 @@ def backup(database_url: str, keys_dir: Path, out_dir: Path) -> BackupResult:
         for path in sorted(target.rglob("*"))
         if path.is_file()
     }
-    manifest = {"created_at": utcnow().isoformat(), "database": url.get_backend_name(),
-                "files": files}
+    manifest = {
+        "created_at": utcnow().isoformat(),
+        "database": url.get_backend_name(),
+        "files": files,
+    }
     (target / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return BackupResult(target, files)

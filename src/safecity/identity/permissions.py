@@ -37,22 +37,52 @@ _VIEW = ["districts.view", "sites.view", "cameras.view"]
 DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
     "operator": ("Control-room operator", "Watches cameras and the map, takes alerts", _VIEW),
     "supervisor": ("Supervisor", "Assigns work, reviews KPIs", [*_VIEW, "users.view"]),
-    "call_taker": ("Emergency call taker (15)", "Records calls as incidents",
-                   ["districts.view", "sites.view"]),
+    "call_taker": (
+        "Emergency call taker (15)",
+        "Records calls as incidents",
+        ["districts.view", "sites.view"],
+    ),
     "field_unit": ("Field unit", "Receives dispatches, reports status", ["districts.view"]),
-    "traffic_officer": ("Traffic enforcement officer", "Verifies violations, issues e-challans",
-                        _VIEW),
-    "investigator": ("Investigator", "Searches footage and plates for a case",
-                     [*_VIEW, "cameras.export"]),
-    "engineer": ("Integrator / engineer", "Onboards cameras, watches health",
-                 [*_VIEW, "sites.change", "cameras.change", "cameras.import", "cameras.export"]),
-    "auditor": ("Auditor", "Reads the audit trail and authorisations",
-                [*_VIEW, "users.view", "audit.view", "audit.export"]),
-    "admin": ("Administrator", "Manages accounts and roles",
-              [*_VIEW, "sites.change", "cameras.change", "cameras.import", "cameras.export",
-               "users.view", "users.change", "roles.grant", "audit.view"]),
-    "camera_owner": ("Camera owner", "Registers own cameras, sets what is shared",
-                     ["cameras.view", "cameras.change"]),
+    "traffic_officer": (
+        "Traffic enforcement officer",
+        "Verifies violations, issues e-challans",
+        _VIEW,
+    ),
+    "investigator": (
+        "Investigator",
+        "Searches footage and plates for a case",
+        [*_VIEW, "cameras.export"],
+    ),
+    "engineer": (
+        "Integrator / engineer",
+        "Onboards cameras, watches health",
+        [*_VIEW, "sites.change", "cameras.change", "cameras.import", "cameras.export"],
+    ),
+    "auditor": (
+        "Auditor",
+        "Reads the audit trail and authorisations",
+        [*_VIEW, "users.view", "audit.view", "audit.export"],
+    ),
+    "admin": (
+        "Administrator",
+        "Manages accounts and roles",
+        [
+            *_VIEW,
+            "sites.change",
+            "cameras.change",
+            "cameras.import",
+            "cameras.export",
+            "users.view",
+            "users.change",
+            "roles.grant",
+            "audit.view",
+        ],
+    ),
+    "camera_owner": (
+        "Camera owner",
+        "Registers own cameras, sets what is shared",
+        ["cameras.view", "cameras.change"],
+    ),
 }
 
 
@@ -100,7 +130,7 @@ def district_clause(column: Any, principal: Principal) -> ColumnElement[bool]:
     return result
 
 
-def restrict(model: type[ModelT], principal: Principal, permission: str) -> Select[tuple[ModelT]]:
+def restrict(model: type[ModelT], principal: Principal, permission: str) -> Select[ModelT]:
     """``SELECT model`` limited to what ``principal`` may see; denies without ``permission``."""
     principal.require(permission)
     scoped: Any = model

@@ -12,8 +12,12 @@ class _In(BaseModel):
 
 
 class UserCreate(_In):
-    username: str = Field(min_length=3, max_length=150, pattern=r"^[a-z0-9][a-z0-9._-]*$",
-                          description="Lower-case sign-in name")
+    username: str = Field(
+        min_length=3,
+        max_length=150,
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        description="Lower-case sign-in name",
+    )
     full_name: str = Field("", max_length=200, description="Name shown in the audit log")
     agency: str | None = Field(None, description="Agency slug")
     password: str = Field(min_length=1, max_length=200, description="Initial password")

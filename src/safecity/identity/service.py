@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, delete, exists, func, or_, select, table
+from sqlalchemy import Select, column, delete, exists, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from safecity.audit.context import AuditContext
@@ -120,8 +120,11 @@ class IdentityService:
         if throttle and throttle.paused_until and as_utc(throttle.paused_until) > now:
             wait = int((as_utc(throttle.paused_until) - now).total_seconds()) + 1
             self.audit.append(
-                session, replace(ctx, actor_name=username), action="login_throttled",
-                object_type="user", summary=f"sign-in paused for {wait}s after repeated failures",
+                session,
+                replace(ctx, actor_name=username),
+                action="login_throttled",
+                object_type="user",
+                summary=f"sign-in paused for {wait}s after repeated failures",
             )
             raise TooManyRequests(
                 f"too many failed sign-ins from this address; try again in {wait} s",
@@ -216,7 +219,10 @@ class IdentityService:
         if row is not None and row.ended_at is None:
             row.ended_at = utcnow()
             self.audit.append(
-                session, principal.audit, action="logout", object_type="user",
+                session,
+                principal.audit,
+                action="logout",
+                object_type="user",
                 object_id=principal.user_id,
             )
 
@@ -243,7 +249,11 @@ class IdentityService:
         session.add(row)
         session.flush()
         self.audit.append(
-            session, ctx, action="token_create", object_type="api_token", object_id=row.id,
+            session,
+            ctx,
+            action="token_create",
+            object_type="api_token",
+            object_id=row.id,
             summary=f"API token '{name}' for {user.username}",
             after={"user": user.username, "name": name, "expires_at": expires},
         )
@@ -268,7 +278,9 @@ class IdentityService:
     def list_tokens(self, session: Session, principal: Principal, user_id: int) -> list[ApiToken]:
         self._require_self_or(principal, user_id, "users.change")
         return list(
-            session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+            session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
+            )
         )
 
     def revoke_token(self, session: Session, principal: Principal, token_id: int) -> ApiToken:
@@ -279,8 +291,12 @@ class IdentityService:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             self.audit.append(
-                session, principal.audit, action="token_revoke", object_type="api_token",
-                object_id=row.id, summary=f"revoked API token '{row.name}'",
+                session,
+                principal.audit,
+                action="token_revoke",
+                object_type="api_token",
+                object_id=row.id,
+                summary=f"revoked API token '{row.name}'",
             )
         return row
 
@@ -292,7 +308,7 @@ class IdentityService:
     # -- users ------------------------------------------------------------------------------
 
     @staticmethod
-    def _visible_users(principal: Principal) -> Any:
+    def _visible_users(principal: Principal) -> Select[User]:
         principal.require("users.view")
         stmt = select(User)
         if principal.district_ids is None:
@@ -304,8 +320,13 @@ class IdentityService:
         return stmt.where(or_(shares, User.id == principal.user_id))
 
     def list_users(
-        self, session: Session, principal: Principal, *, query: str | None = None,
-        limit: int = 50, offset: int = 0,
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        query: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[User], int]:
         stmt = self._visible_users(principal)
         if query:
@@ -314,7 +335,10 @@ class IdentityService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         users = list(session.scalars(stmt.order_by(User.username).limit(limit).offset(offset)))
         self.audit.append(
-            session, principal.audit, action="search", object_type="user",
+            session,
+            principal.audit,
+            action="search",
+            object_type="user",
             summary=f"listed users (query={query!r}, {len(users)} of {total})",
         )
         return users, total
@@ -324,7 +348,11 @@ class IdentityService:
         if user is None:
             raise NotFound(f"user {user_id} not found")
         self.audit.append(
-            session, principal.audit, action="view", object_type="user", object_id=user.id,
+            session,
+            principal.audit,
+            action="view",
+            object_type="user",
+            object_id=user.id,
         )
         return user
 
@@ -368,22 +396,35 @@ class IdentityService:
         session.add(user)
         session.flush()
         self.audit.append(
-            session, principal.audit, action="create", object_type="user", object_id=user.id,
-            summary=f"created user {user.username}", after=self._snapshot(session, user),
+            session,
+            principal.audit,
+            action="create",
+            object_type="user",
+            object_id=user.id,
+            summary=f"created user {user.username}",
+            after=self._snapshot(session, user),
         )
         if data.roles:
             self.set_roles(session, principal, user.id, data.roles)
         if data.districts or data.all_districts or data.cameras:
             self.set_scope(
-                session, principal, user.id,
-                ScopeUpdate(districts=data.districts, all_districts=data.all_districts,
-                            cameras=data.cameras),
+                session,
+                principal,
+                user.id,
+                ScopeUpdate(
+                    districts=data.districts, all_districts=data.all_districts, cameras=data.cameras
+                ),
             )
         return user
 
     def update_user(
-        self, session: Session, principal: Principal, user_id: int, data: UserUpdate,
-        *, expected_version: int | None = None,
+        self,
+        session: Session,
+        principal: Principal,
+        user_id: int,
+        data: UserUpdate,
+        *,
+        expected_version: int | None = None,
     ) -> User:
         principal.require("users.change")
         user = self._changeable(session, principal, user_id, expected_version)
@@ -400,8 +441,13 @@ class IdentityService:
                 self._end_all_sessions(session, user.id)
         session.flush()
         self.audit.append(
-            session, principal.audit, action="update", object_type="user", object_id=user.id,
-            summary=f"updated user {user.username}", before=before,
+            session,
+            principal.audit,
+            action="update",
+            object_type="user",
+            object_id=user.id,
+            summary=f"updated user {user.username}",
+            before=before,
             after=self._snapshot(session, user),
         )
         return user
@@ -432,13 +478,20 @@ class IdentityService:
         before = self._snapshot(session, user)
         session.execute(delete(UserRole).where(UserRole.user_id == user.id))
         for role in roles:
-            session.add(UserRole(user_id=user.id, role_id=role.id, granted_by_id=principal.user_id))
+            # The command-line principal (user_id 0) is no user row: record no grantor.
+            granted_by = principal.user_id or None
+            session.add(UserRole(user_id=user.id, role_id=role.id, granted_by_id=granted_by))
         session.flush()
         session.refresh(user)
         self.audit.append(
-            session, principal.audit, action="roles_change", object_type="user", object_id=user.id,
-            summary=f"roles of {user.username}: {', '.join(sorted(r.slug for r in roles)) or 'none'}",
-            before=before, after=self._snapshot(session, user),
+            session,
+            principal.audit,
+            action="roles_change",
+            object_type="user",
+            object_id=user.id,
+            summary=f"roles of {user.username}: {_slugs(roles)}",
+            before=before,
+            after=self._snapshot(session, user),
         )
         return user
 
@@ -460,7 +513,9 @@ class IdentityService:
         ids = {row.id for row in rows}
         if principal.district_ids is not None and not ids <= principal.district_ids:
             raise SelfGrantForbidden("you can only grant districts inside your own scope")
-        known_cameras = set(session.scalars(select(_cameras.c.id).where(_cameras.c.id.in_(scope.cameras))))
+        known_cameras = set(
+            session.scalars(select(_cameras.c.id).where(_cameras.c.id.in_(scope.cameras)))
+        )
         if set(scope.cameras) - known_cameras:
             missing = sorted(set(scope.cameras) - known_cameras)
             raise InvalidInput(f"unknown camera id(s): {missing}", field="cameras")
@@ -472,8 +527,13 @@ class IdentityService:
         session.add_all(UserCamera(user_id=user.id, camera_id=i) for i in sorted(known_cameras))
         session.flush()
         self.audit.append(
-            session, principal.audit, action="scope_change", object_type="user",
-            object_id=user.id, summary=f"scope of {user.username}", before=before,
+            session,
+            principal.audit,
+            action="scope_change",
+            object_type="user",
+            object_id=user.id,
+            summary=f"scope of {user.username}",
+            before=before,
             after=self._snapshot(session, user),
         )
         return user
@@ -487,8 +547,12 @@ class IdentityService:
         user.password_hash = passwords.hash_password(password)
         self._end_all_sessions(session, user.id)
         self.audit.append(
-            session, principal.audit, action="password_reset", object_type="user",
-            object_id=user.id, summary=f"password of {user.username} changed",
+            session,
+            principal.audit,
+            action="password_reset",
+            object_type="user",
+            object_id=user.id,
+            summary=f"password of {user.username} changed",
         )
         return user
 
@@ -498,9 +562,7 @@ class IdentityService:
             raise Conflict("two-factor sign-in is already on")
         return totp.new_secret()
 
-    def confirm_totp(
-        self, session: Session, principal: Principal, secret: str, code: str
-    ) -> None:
+    def confirm_totp(self, session: Session, principal: Principal, secret: str, code: str) -> None:
         user = session.get(User, principal.user_id)
         if user is None:
             raise NotFound("user not found")
@@ -508,7 +570,11 @@ class IdentityService:
             raise InvalidInput("the code does not match; check the phone's clock", field="code")
         user.totp_secret = self.cipher.encrypt(secret)
         self.audit.append(
-            session, principal.audit, action="totp_enable", object_type="user", object_id=user.id,
+            session,
+            principal.audit,
+            action="totp_enable",
+            object_type="user",
+            object_id=user.id,
         )
 
     def list_roles(self, session: Session, principal: Principal) -> list[Role]:
@@ -549,6 +615,12 @@ class IdentityService:
     @staticmethod
     def _end_all_sessions(session: Session, user_id: int) -> None:
         for row in session.scalars(
-            select(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+            select(UserSession).where(
+                UserSession.user_id == user_id, UserSession.ended_at.is_(None)
+            )
         ):
             row.ended_at = utcnow()
+
+
+def _slugs(roles: list[Role]) -> str:
+    return ", ".join(sorted(role.slug for role in roles)) or "none"

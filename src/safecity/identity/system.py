@@ -25,6 +25,10 @@ def system_principal(command: str) -> Principal:
         permissions=frozenset(PERMISSIONS),
         district_ids=None,
         camera_ids=frozenset(),
-        audit=AuditContext(actor_id=None, actor_name=name, request_id=new_request_id(),
-                           purpose=f"command line: {command}"),
+        audit=AuditContext(
+            actor_id=None,
+            actor_name=name,
+            request_id=new_request_id(),
+            purpose=f"command line: {command}",
+        ),
     )

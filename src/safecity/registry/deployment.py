@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from safecity.identity.permissions import Principal
 from safecity.registry.models import Camera, District, Site
-
 from safecity.registry.schemas import (
     CODE_PATTERN,
     CameraCreate,

@@ -106,7 +106,9 @@ class Site(Base):
         own = district_clause(cls.district_id, principal)
         if not principal.camera_ids:
             return own
-        hosts = cls.id.in_(select(Camera.site_id).where(Camera.id.in_(sorted(principal.camera_ids))))
+        hosts = cls.id.in_(
+            select(Camera.site_id).where(Camera.id.in_(sorted(principal.camera_ids)))
+        )
         return or_(own, hosts)
 
 

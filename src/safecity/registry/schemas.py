@@ -32,7 +32,11 @@ Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS84 longitude
 
 
 def _lower(value: Any) -> Any:
-    return value.strip().lower().replace(" ", "_").replace("-", "_") if isinstance(value, str) else value
+    return (
+        value.strip().lower().replace(" ", "_").replace("-", "_")
+        if isinstance(value, str)
+        else value
+    )
 
 
 Point = tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]]
@@ -104,7 +108,7 @@ def _resolution(value: Any) -> Any:
         text = value.strip().lower()
         if not text:
             return None
-        match = re.fullmatch(r"(\d{2,5})\s*[x×]\s*(\d{2,5})", text)
+        match = re.fullmatch(r"(\d{2,5})\s*[x\u00d7]\s*(\d{2,5})", text)
         if not match:
             raise ValueError("resolution must look like 1920x1080")
         return (int(match.group(1)), int(match.group(2)))

@@ -49,35 +49,123 @@ class DemoDistrict:
 
 
 DEMO_PROVINCE: tuple[DemoDistrict, ...] = (
-    DemoDistrict("peshawar", "PSH", 125, 710, 7.0, (
-        "Hashtnagri", "Firdous", "Khyber Bazaar", "Qissa Khwani", "Chowk Yadgar", "Saddar",
-        "University Road", "GT Road", "Ring Road", "Board Bazaar", "Hayatabad", "Tehkal",
-        "Gulbahar", "Karkhano", "Charsadda Road", "Kohat Road", "Dalazak Road", "Warsak Road",
-        "Bacha Khan Chowk", "Cantonment", "Faqirabad", "Pajagi Road", "Sufaid Dheri", "Peshtakhara",
-    )),
-    DemoDistrict("dera-ismail-khan", "DIK", 88, 440, 4.5, (
-        "Topanwala", "Circular Road", "Bannu Road", "Chungi", "Kotla Saidan", "Indus Bridge",
-        "Muslim Bazaar", "Commissionerate", "Multan Road", "Daraban Road", "Gomal University",
-    )),
-    DemoDistrict("bannu", "BNU", 76, 380, 4.0, (
-        "Chowk Bazaar", "Kohat Road", "Lakki Gate", "Township", "Railway Road", "Mandan",
-        "Miranshah Road", "Cantonment", "Domel Road", "Fatima Khel",
-    )),
-    DemoDistrict("lakki-marwat", "LKM", 47, 235, 3.0, (
-        "Main Bazaar", "Tajazai", "Naurang Road", "Serai Naurang", "Pezu Road", "DC Office",
-        "Bannu Road", "Abbasa Khattak",
-    )),
+    DemoDistrict(
+        "peshawar",
+        "PSH",
+        125,
+        710,
+        7.0,
+        (
+            "Hashtnagri",
+            "Firdous",
+            "Khyber Bazaar",
+            "Qissa Khwani",
+            "Chowk Yadgar",
+            "Saddar",
+            "University Road",
+            "GT Road",
+            "Ring Road",
+            "Board Bazaar",
+            "Hayatabad",
+            "Tehkal",
+            "Gulbahar",
+            "Karkhano",
+            "Charsadda Road",
+            "Kohat Road",
+            "Dalazak Road",
+            "Warsak Road",
+            "Bacha Khan Chowk",
+            "Cantonment",
+            "Faqirabad",
+            "Pajagi Road",
+            "Sufaid Dheri",
+            "Peshtakhara",
+        ),
+    ),
+    DemoDistrict(
+        "dera-ismail-khan",
+        "DIK",
+        88,
+        440,
+        4.5,
+        (
+            "Topanwala",
+            "Circular Road",
+            "Bannu Road",
+            "Chungi",
+            "Kotla Saidan",
+            "Indus Bridge",
+            "Muslim Bazaar",
+            "Commissionerate",
+            "Multan Road",
+            "Daraban Road",
+            "Gomal University",
+        ),
+    ),
+    DemoDistrict(
+        "bannu",
+        "BNU",
+        76,
+        380,
+        4.0,
+        (
+            "Chowk Bazaar",
+            "Kohat Road",
+            "Lakki Gate",
+            "Township",
+            "Railway Road",
+            "Mandan",
+            "Miranshah Road",
+            "Cantonment",
+            "Domel Road",
+            "Fatima Khel",
+        ),
+    ),
+    DemoDistrict(
+        "lakki-marwat",
+        "LKM",
+        47,
+        235,
+        3.0,
+        (
+            "Main Bazaar",
+            "Tajazai",
+            "Naurang Road",
+            "Serai Naurang",
+            "Pezu Road",
+            "DC Office",
+            "Bannu Road",
+            "Abbasa Khattak",
+        ),
+    ),
 )
 
 SITE_KIND_WEIGHTS = (
-    ("intersection", 45), ("entry_exit_point", 10), ("market", 12), ("school", 6),
-    ("hotel", 5), ("housing_society", 5), ("plaza", 6), ("hospital", 4), ("bus_terminal", 3),
-    ("government_building", 3), ("religious_site", 1),
+    ("intersection", 45),
+    ("entry_exit_point", 10),
+    ("market", 12),
+    ("school", 6),
+    ("hotel", 5),
+    ("housing_society", 5),
+    ("plaza", 6),
+    ("hospital", 4),
+    ("bus_terminal", 3),
+    ("government_building", 3),
+    ("religious_site", 1),
 )
-VENDORS = (("Hikvision", "DS-2CD2T47G2"), ("Dahua", "IPC-HFW5442E"), ("Uniview", "IPC2324"),
-           ("Huawei", "M2221-10-EI"), ("Axis", "P1465-LE"))
-PRIVATE_KINDS = {"hotel": "private", "housing_society": "private", "plaza": "private",
-                 "school": "school"}
+VENDORS = (
+    ("Hikvision", "DS-2CD2T47G2"),
+    ("Dahua", "IPC-HFW5442E"),
+    ("Uniview", "IPC2324"),
+    ("Huawei", "M2221-10-EI"),
+    ("Axis", "P1465-LE"),
+)
+PRIVATE_KINDS = {
+    "hotel": "private",
+    "housing_society": "private",
+    "plaza": "private",
+    "school": "school",
+}
 KM_PER_DEGREE_LAT = 110.574
 
 
@@ -115,7 +203,7 @@ def seed_demo_province(
     """Create the demo sites and cameras once; returns (sites, cameras) created."""
     if session.scalar(select(func.count()).select_from(Site)):
         return 0, 0
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     districts = {d.slug: d for d in session.scalars(select(District))}
     kinds = [k for k, _ in SITE_KIND_WEIGHTS]
     weights = [w for _, w in SITE_KIND_WEIGHTS]
@@ -127,9 +215,10 @@ def seed_demo_province(
             kind = rng.choices(kinds, weights)[0]
             d_lat, d_lon = _offset(rng, district.latitude, plan.spread_km)
             landmark = plan.landmarks[index % len(plan.landmarks)]
+            round_no = index // len(plan.landmarks) + 1
             site = Site(
                 code=f"{plan.prefix}-S{index + 1:03d}",
-                name=f"{landmark} {kind.replace('_', ' ').title()} {index // len(plan.landmarks) + 1}",
+                name=f"{landmark} {kind.replace('_', ' ').title()} {round_no}",
                 district_id=district.id,
                 site_type=kind,
                 latitude=round(district.latitude + d_lat, 6),
@@ -147,39 +236,67 @@ def seed_demo_province(
             ownership = PRIVATE_KINDS.get(kind, "public")
             owner = None
             if ownership != "public":
-                owner = Owner(name=f"{site.name} management", kind=ownership,
-                              contact=f"03{rng.randint(0, 49):02d}-{rng.randint(1000000, 9999999)}")
+                owner = Owner(
+                    name=f"{site.name} management",
+                    kind=ownership,
+                    contact=f"03{rng.randint(0, 49):02d}-{rng.randint(1000000, 9999999)}",
+                )
                 session.add(owner)
             for n in range(per_site[index]):
                 cameras_made += 1
                 vendor, model = VENDORS[rng.randrange(len(VENDORS))]
                 address = f"10.{20 + list(districts).index(plan.slug)}.{index}.{n + 10}"
-                main = f"rtsp://admin:{rng.getrandbits(48):012x}@{address}:554/Streaming/Channels/101"
+                main = (
+                    f"rtsp://admin:{rng.getrandbits(48):012x}@{address}:554/Streaming/Channels/101"
+                )
                 sub = main.replace("/101", "/102")
                 live = site.rollout_status == "live"
-                status = ("online" if rng.random() < 0.93 else "offline") if live else (
-                    "installed" if site.rollout_status == "installed" else "planned")
+                status = (
+                    ("online" if rng.random() < 0.93 else "offline")
+                    if live
+                    else ("installed" if site.rollout_status == "installed" else "planned")
+                )
                 ptz = n == 0 and kind == "intersection"
                 c_lat, c_lon = _offset(rng, site.latitude, 0.06)
-                session.add(Camera(
-                    code=f"{plan.prefix}-C{cameras_made:04d}",
-                    name=f"{site.name} cam {n + 1}{' (PTZ)' if ptz else ''}",
-                    site_id=site.id, district_id=district.id, ownership=ownership, owner=owner,
-                    vendor=f"{vendor} Pakistan", make=vendor, model=model,
-                    main_stream_enc=cipher.encrypt(main), main_stream_display=display_form(main),
-                    sub_stream_enc=cipher.encrypt(sub), sub_stream_display=display_form(sub),
-                    resolution_width=1920, resolution_height=1080, fps=15 if ptz else 12,
-                    codec="h265" if rng.random() < 0.3 else "h264", ptz=ptz,
-                    purpose=_purpose(kind), legal_basis=_legal_basis(ownership),
-                    privacy_masks=_masks(kind, rng), status=status,
-                    latitude=round(site.latitude + c_lat, 6),
-                    longitude=round(site.longitude + c_lon, 6),
-                ))
+                session.add(
+                    Camera(
+                        code=f"{plan.prefix}-C{cameras_made:04d}",
+                        name=f"{site.name} cam {n + 1}{' (PTZ)' if ptz else ''}",
+                        site_id=site.id,
+                        district_id=district.id,
+                        ownership=ownership,
+                        owner=owner,
+                        vendor=f"{vendor} Pakistan",
+                        make=vendor,
+                        model=model,
+                        main_stream_enc=cipher.encrypt(main),
+                        main_stream_display=display_form(main),
+                        sub_stream_enc=cipher.encrypt(sub),
+                        sub_stream_display=display_form(sub),
+                        resolution_width=1920,
+                        resolution_height=1080,
+                        fps=15 if ptz else 12,
+                        codec="h265" if rng.random() < 0.3 else "h264",
+                        ptz=ptz,
+                        purpose=_purpose(kind),
+                        legal_basis=_legal_basis(ownership),
+                        privacy_masks=_masks(kind, rng),
+                        status=status,
+                        latitude=round(site.latitude + c_lat, 6),
+                        longitude=round(site.longitude + c_lon, 6),
+                    )
+                )
         session.flush()
         audit.append(
-            session, ctx, action="seed", object_type="district", object_id=district.id,
+            session,
+            ctx,
+            action="seed",
+            object_type="district",
+            object_id=district.id,
             district=district.slug,
-            summary=f"demo province: {plan.sites} sites and {plan.cameras} cameras in {district.name}",
+            summary=(
+                f"demo province: {plan.sites} sites and {plan.cameras} cameras in {district.name}"
+            ),
         )
     return sites_made, cameras_made
 
@@ -203,5 +320,9 @@ def _masks(kind: str, rng: random.Random) -> list[dict[str, object]]:
     if kind not in ("housing_society", "school", "hotel") or rng.random() < 0.5:
         return []
     top = round(rng.uniform(0.05, 0.3), 2)
-    return [{"points": [[0.6, top], [0.95, top], [0.95, top + 0.3], [0.6, top + 0.3]],
-             "label": "residential windows"}]
+    return [
+        {
+            "points": [[0.6, top], [0.95, top], [0.95, top + 0.3], [0.6, top + 0.3]],
+            "label": "residential windows",
+        }
+    ]

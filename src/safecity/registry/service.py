@@ -69,9 +69,12 @@ class RegistryService:
         counts = self._district_counts(session, principal)
         return [
             DistrictPublic(
-                slug=d.slug, name=d.name, province=d.province, latitude=d.latitude,
-                longitude=d.longitude, **counts.get(d.id, {"sites": 0, "cameras": 0,
-                                                          "cameras_online": 0}),
+                slug=d.slug,
+                name=d.name,
+                province=d.province,
+                latitude=d.latitude,
+                longitude=d.longitude,
+                **counts.get(d.id, {"sites": 0, "cameras": 0, "cameras_online": 0}),
             )
             for d in districts
         ]
@@ -108,7 +111,7 @@ class RegistryService:
 
     # -- sites ------------------------------------------------------------------------------
 
-    def _sites(self, principal: Principal, flt: SiteFilter) -> Select[tuple[Site]]:
+    def _sites(self, principal: Principal, flt: SiteFilter) -> Select[Site]:
         stmt = restrict(Site, principal, "sites.view")
         if flt.district:
             stmt = stmt.join(District, Site.district_id == District.id).where(
@@ -120,7 +123,9 @@ class RegistryService:
             stmt = stmt.where(Site.rollout_status == flt.rollout_status)
         if flt.query:
             like = f"%{flt.query.lower()}%"
-            stmt = stmt.where(or_(func.lower(Site.name).like(like), func.lower(Site.code).like(like)))
+            stmt = stmt.where(
+                or_(func.lower(Site.name).like(like), func.lower(Site.code).like(like))
+            )
         return stmt
 
     def list_sites(
@@ -130,7 +135,10 @@ class RegistryService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         sites = list(session.scalars(stmt.order_by(Site.code).limit(limit).offset(offset)))
         self.audit.append(
-            session, principal.audit, action="search", object_type="site",
+            session,
+            principal.audit,
+            action="search",
+            object_type="site",
             summary=f"listed sites ({flt.describe()}): {len(sites)} of {total}",
         )
         return [self.site_public(session, s) for s in sites], total
@@ -138,23 +146,39 @@ class RegistryService:
     def site_public(self, session: Session, site: Site) -> SitePublic:
         cameras = session.scalar(select(func.count()).where(Camera.site_id == site.id)) or 0
         return SitePublic(
-            id=site.id, code=site.code, name=site.name, district=site.district.slug,
-            site_type=site.site_type, latitude=site.latitude, longitude=site.longitude,
-            phase=site.phase, rollout_status=site.rollout_status, power_source=site.power_source,
-            address=site.address, cameras=cameras, version=site.version,
+            id=site.id,
+            code=site.code,
+            name=site.name,
+            district=site.district.slug,
+            site_type=site.site_type,
+            latitude=site.latitude,
+            longitude=site.longitude,
+            phase=site.phase,
+            rollout_status=site.rollout_status,
+            power_source=site.power_source,
+            address=site.address,
+            cameras=cameras,
+            version=site.version,
             updated_at=site.updated_at,
         )
 
     def get_site(self, session: Session, principal: Principal, site_id: int) -> Site:
         site = get_in_scope(session, Site, principal, "sites.view", site_id)
         self.audit.append(
-            session, principal.audit, action="view", object_type="site", object_id=site.id,
-            district=site.district.slug, summary=f"viewed site {site.code}",
+            session,
+            principal.audit,
+            action="view",
+            object_type="site",
+            object_id=site.id,
+            district=site.district.slug,
+            summary=f"viewed site {site.code}",
         )
         return site
 
     def site_by_code(self, session: Session, principal: Principal, code: str) -> Site:
-        site = session.scalars(restrict(Site, principal, "sites.view").where(Site.code == code)).first()
+        site = session.scalars(
+            restrict(Site, principal, "sites.view").where(Site.code == code)
+        ).first()
         if site is None:
             raise NotFound(f"site '{code}' not found", field="site")
         return site
@@ -168,16 +192,26 @@ class RegistryService:
         session.add(site)
         session.flush()
         self.audit.append(
-            session, principal.audit, action="create", object_type="site", object_id=site.id,
-            district=district.slug, summary=f"created site {site.code}",
+            session,
+            principal.audit,
+            action="create",
+            object_type="site",
+            object_id=site.id,
+            district=district.slug,
+            summary=f"created site {site.code}",
             after=_site_snapshot(site, district.slug),
         )
         enqueue(session, _site_message("created", site, district.slug))
         return site
 
     def update_site(
-        self, session: Session, principal: Principal, site_id: int, data: SiteUpdate,
-        *, expected_version: int | None,
+        self,
+        session: Session,
+        principal: Principal,
+        site_id: int,
+        data: SiteUpdate,
+        *,
+        expected_version: int | None,
     ) -> Site:
         principal.require("sites.change")
         site = get_in_scope(session, Site, principal, "sites.view", site_id)
@@ -190,16 +224,22 @@ class RegistryService:
         after = _site_snapshot(site, site.district.slug)
         if after != before:
             self.audit.append(
-                session, principal.audit, action="update", object_type="site", object_id=site.id,
-                district=site.district.slug, summary=f"updated site {site.code}",
-                before=before, after=after,
+                session,
+                principal.audit,
+                action="update",
+                object_type="site",
+                object_id=site.id,
+                district=site.district.slug,
+                summary=f"updated site {site.code}",
+                before=before,
+                after=after,
             )
             enqueue(session, _site_message("updated", site, site.district.slug))
         return site
 
     # -- cameras ----------------------------------------------------------------------------
 
-    def _cameras(self, principal: Principal, flt: CameraFilter) -> Select[tuple[Camera]]:
+    def _cameras(self, principal: Principal, flt: CameraFilter) -> Select[Camera]:
         stmt = restrict(Camera, principal, "cameras.view")
         if flt.district:
             stmt = stmt.where(
@@ -225,26 +265,40 @@ class RegistryService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         cameras = list(session.scalars(stmt.order_by(Camera.code).limit(limit).offset(offset)))
         self.audit.append(
-            session, principal.audit, action="search", object_type="camera",
+            session,
+            principal.audit,
+            action="search",
+            object_type="camera",
             district=flt.district,
             summary=f"listed cameras ({flt.describe()}): {len(cameras)} of {total}",
         )
         return cameras, total
 
-    def all_cameras(self, session: Session, principal: Principal, flt: CameraFilter) -> list[Camera]:
+    def all_cameras(
+        self, session: Session, principal: Principal, flt: CameraFilter
+    ) -> list[Camera]:
         """Every camera in scope matching ``flt`` (map and export); one audit record."""
         cameras = list(session.scalars(self._cameras(principal, flt).order_by(Camera.code)))
         self.audit.append(
-            session, principal.audit, action="search", object_type="camera",
-            district=flt.district, summary=f"map/export of cameras ({flt.describe()}): {len(cameras)}",
+            session,
+            principal.audit,
+            action="search",
+            object_type="camera",
+            district=flt.district,
+            summary=f"map/export of cameras ({flt.describe()}): {len(cameras)}",
         )
         return cameras
 
     def get_camera(self, session: Session, principal: Principal, camera_id: int) -> Camera:
         camera = get_in_scope(session, Camera, principal, "cameras.view", camera_id)
         self.audit.append(
-            session, principal.audit, action="view", object_type="camera", object_id=camera.id,
-            district=camera.district.slug, summary=f"viewed camera {camera.code}",
+            session,
+            principal.audit,
+            action="view",
+            object_type="camera",
+            object_id=camera.id,
+            district=camera.district.slug,
+            summary=f"viewed camera {camera.code}",
         )
         return camera
 
@@ -261,16 +315,26 @@ class RegistryService:
         session.flush()
         self._require_still_visible(session, principal, camera)
         self.audit.append(
-            session, principal.audit, action="create", object_type="camera", object_id=camera.id,
-            district=camera.district.slug, summary=f"created camera {camera.code}",
+            session,
+            principal.audit,
+            action="create",
+            object_type="camera",
+            object_id=camera.id,
+            district=camera.district.slug,
+            summary=f"created camera {camera.code}",
             after=camera_snapshot(camera),
         )
         enqueue(session, camera_message("created", camera))
         return camera
 
     def update_camera(
-        self, session: Session, principal: Principal, camera_id: int, data: CameraUpdate,
-        *, expected_version: int | None,
+        self,
+        session: Session,
+        principal: Principal,
+        camera_id: int,
+        data: CameraUpdate,
+        *,
+        expected_version: int | None,
     ) -> Camera:
         principal.require("cameras.change")
         camera = get_in_scope(session, Camera, principal, "cameras.view", camera_id)
@@ -292,16 +356,26 @@ class RegistryService:
         after = camera_snapshot(camera)
         if after != before:
             self.audit.append(
-                session, principal.audit, action="update", object_type="camera",
-                object_id=camera.id, district=camera.district.slug,
-                summary=f"updated camera {camera.code}", before=before, after=after,
+                session,
+                principal.audit,
+                action="update",
+                object_type="camera",
+                object_id=camera.id,
+                district=camera.district.slug,
+                summary=f"updated camera {camera.code}",
+                before=before,
+                after=after,
             )
             enqueue(session, camera_message("updated", camera))
         return camera
 
     def delete_camera(
-        self, session: Session, principal: Principal, camera_id: int,
-        *, expected_version: int | None,
+        self,
+        session: Session,
+        principal: Principal,
+        camera_id: int,
+        *,
+        expected_version: int | None,
     ) -> None:
         principal.require("cameras.change")
         camera = get_in_scope(session, Camera, principal, "cameras.view", camera_id)
@@ -311,8 +385,14 @@ class RegistryService:
         session.delete(camera)
         session.flush()
         self.audit.append(
-            session, principal.audit, action="delete", object_type="camera", object_id=camera_id,
-            district=message.district, summary=f"deleted camera {message.code}", before=before,
+            session,
+            principal.audit,
+            action="delete",
+            object_type="camera",
+            object_id=camera_id,
+            district=message.district,
+            summary=f"deleted camera {message.code}",
+            before=before,
         )
         enqueue(session, message)
 
@@ -343,8 +423,9 @@ class RegistryService:
             name = values.pop("owner")
             camera.owner = self._owner(session, name, values.get("ownership", camera.ownership))
         if "privacy_masks" in values:
-            values["privacy_masks"] = [dict(m) if not isinstance(m, dict) else m
-                                       for m in values["privacy_masks"]]
+            values["privacy_masks"] = [
+                dict(m) if not isinstance(m, dict) else m for m in values["privacy_masks"]
+            ]
         for key, value in values.items():
             setattr(camera, key, value)
         if camera.latitude is None and camera.site is not None:
@@ -362,7 +443,9 @@ class RegistryService:
         return owner
 
     def _site_for_change(self, session: Session, principal: Principal, code: str) -> Site:
-        site = session.scalars(restrict(Site, principal, "sites.view").where(Site.code == code)).first()
+        site = session.scalars(
+            restrict(Site, principal, "sites.view").where(Site.code == code)
+        ).first()
         if site is None:
             raise InvalidInput(f"site '{code}' not found in your scope", field="site")
         return site
@@ -426,26 +509,46 @@ def _resolution_text(camera: Camera) -> str | None:
 
 def camera_public(camera: Camera) -> CameraPublic:
     return CameraPublic(
-        id=camera.id, code=camera.code, name=camera.name, site=camera.site.code,
-        site_name=camera.site.name, district=camera.district.slug, ownership=camera.ownership,
-        owner=camera.owner.name if camera.owner else None, vendor=camera.vendor,
-        make=camera.make, model=camera.model, main_stream=camera.main_stream_display,
-        sub_stream=camera.sub_stream_display, has_main_stream=camera.main_stream_enc is not None,
-        has_sub_stream=camera.sub_stream_enc is not None, resolution=_resolution_text(camera),
-        fps=camera.fps, codec=camera.codec, ptz=camera.ptz, purpose=camera.purpose,
-        legal_basis=camera.legal_basis, privacy_masks=camera.privacy_masks, status=camera.status,
+        id=camera.id,
+        code=camera.code,
+        name=camera.name,
+        site=camera.site.code,
+        site_name=camera.site.name,
+        district=camera.district.slug,
+        ownership=camera.ownership,
+        owner=camera.owner.name if camera.owner else None,
+        vendor=camera.vendor,
+        make=camera.make,
+        model=camera.model,
+        main_stream=camera.main_stream_display,
+        sub_stream=camera.sub_stream_display,
+        has_main_stream=camera.main_stream_enc is not None,
+        has_sub_stream=camera.sub_stream_enc is not None,
+        resolution=_resolution_text(camera),
+        fps=camera.fps,
+        codec=camera.codec,
+        ptz=camera.ptz,
+        purpose=camera.purpose,
+        legal_basis=camera.legal_basis,
+        privacy_masks=camera.privacy_masks,
+        status=camera.status,
         latitude=camera.latitude if camera.latitude is not None else camera.site.latitude,
         longitude=camera.longitude if camera.longitude is not None else camera.site.longitude,
-        version=camera.version, updated_at=camera.updated_at,
+        version=camera.version,
+        updated_at=camera.updated_at,
     )
 
 
 def camera_message(change: str, camera: Camera) -> CameraChanged:
     return CameraChanged(
-        change=change,  # type: ignore[arg-type]
-        camera_id=camera.id, code=camera.code, district=camera.district.slug,
-        site_code=camera.site.code if camera.site else None, name=camera.name,
-        ownership=camera.ownership, status=camera.status,
+        change=change,
+        camera_id=camera.id,
+        code=camera.code,
+        district=camera.district.slug,
+        site_code=camera.site.code if camera.site else None,
+        name=camera.name,
+        ownership=camera.ownership,
+        status=camera.status,
         has_main_stream=camera.main_stream_enc is not None,
         has_sub_stream=camera.sub_stream_enc is not None,
         privacy_mask_count=len(camera.privacy_masks or []),
@@ -454,17 +557,28 @@ def camera_message(change: str, camera: Camera) -> CameraChanged:
 
 def _site_snapshot(site: Site, district: str) -> dict[str, Any]:
     return {
-        "code": site.code, "name": site.name, "district": district, "site_type": site.site_type,
-        "latitude": site.latitude, "longitude": site.longitude, "phase": site.phase,
-        "rollout_status": site.rollout_status, "power_source": site.power_source,
+        "code": site.code,
+        "name": site.name,
+        "district": district,
+        "site_type": site.site_type,
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+        "phase": site.phase,
+        "rollout_status": site.rollout_status,
+        "power_source": site.power_source,
         "address": site.address,
     }
 
 
 def _site_message(change: str, site: Site, district: str) -> SiteChanged:
     return SiteChanged(
-        change=change,  # type: ignore[arg-type]
-        site_id=site.id, code=site.code, district=district, name=site.name,
-        site_type=site.site_type, rollout_status=site.rollout_status,
-        latitude=site.latitude, longitude=site.longitude,
+        change=change,
+        site_id=site.id,
+        code=site.code,
+        district=district,
+        name=site.name,
+        site_type=site.site_type,
+        rollout_status=site.rollout_status,
+        latitude=site.latitude,
+        longitude=site.longitude,
     )

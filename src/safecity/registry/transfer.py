@@ -35,10 +35,31 @@ from safecity.registry.service import RegistryService, camera_snapshot
 Format = Literal["csv", "yaml"]
 
 COLUMNS = (
-    "code", "name", "district", "site", "site_name", "site_type", "site_latitude",
-    "site_longitude", "ownership", "owner", "vendor", "make", "model", "main_stream_url",
-    "sub_stream_url", "resolution", "fps", "codec", "ptz", "purpose", "legal_basis", "status",
-    "latitude", "longitude", "privacy_masks",
+    "code",
+    "name",
+    "district",
+    "site",
+    "site_name",
+    "site_type",
+    "site_latitude",
+    "site_longitude",
+    "ownership",
+    "owner",
+    "vendor",
+    "make",
+    "model",
+    "main_stream_url",
+    "sub_stream_url",
+    "resolution",
+    "fps",
+    "codec",
+    "ptz",
+    "purpose",
+    "legal_basis",
+    "status",
+    "latitude",
+    "longitude",
+    "privacy_masks",
 )
 REQUIRED_COLUMNS = ("code", "name", "site")
 
@@ -111,7 +132,9 @@ def _parse_yaml(text: str) -> Iterator[SourceRow]:
         items = [value for key, value in root.value if key.value == "cameras"]
         others = [key.value for key, _ in root.value if key.value != "cameras"]
         if others or not items:
-            raise InvalidInput("line 1: expected a list of cameras or a 'cameras:' key", field="file")
+            raise InvalidInput(
+                "line 1: expected a list of cameras or a 'cameras:' key", field="file"
+            )
         root = items[0]
     if not isinstance(root, yaml.SequenceNode):
         raise InvalidInput("line 1: expected a list of cameras", field="file")
@@ -130,7 +153,9 @@ class CameraImporter:
     def __init__(self, registry: RegistryService) -> None:
         self.registry = registry
 
-    def run(self, session: Session, principal: Principal, rows: Iterable[SourceRow]) -> ImportReport:
+    def run(
+        self, session: Session, principal: Principal, rows: Iterable[SourceRow]
+    ) -> ImportReport:
         principal.require("cameras.import")
         principal.require("cameras.change")
         report = ImportReport()
@@ -143,7 +168,9 @@ class CameraImporter:
                 for error in exc.errors():
                     field = ".".join(str(p) for p in error["loc"]) or None
                     message = error["msg"].removeprefix("Value error, ")
-                    report.problems.append(ImportProblem(row=row.number, field=field, message=message))
+                    report.problems.append(
+                        ImportProblem(row=row.number, field=field, message=message)
+                    )
                 continue
             except SafecityError as exc:
                 savepoint.rollback()
@@ -154,7 +181,10 @@ class CameraImporter:
             savepoint.commit()
             setattr(report, outcome, getattr(report, outcome) + 1)
         self.registry.audit.append(
-            session, principal.audit, action="import", object_type="camera",
+            session,
+            principal.audit,
+            action="import",
+            object_type="camera",
             summary=(
                 f"camera import: {report.created} created, {report.updated} updated, "
                 f"{report.unchanged} unchanged, {report.failed} rows rejected"
@@ -183,18 +213,24 @@ class CameraImporter:
         )
         existing = session.scalars(select(Camera).where(Camera.code == data.code)).first()
         if existing is None:
-            self.registry.create_camera(session, principal, CameraCreate.model_validate(camera_fields))
+            self.registry.create_camera(
+                session, principal, CameraCreate.model_validate(camera_fields)
+            )
             return "created"
         before = camera_snapshot(existing)
         camera = self.registry.update_camera(
-            session, principal, existing.id,
-            _update_from(camera_fields), expected_version=None,
+            session,
+            principal,
+            existing.id,
+            _update_from(camera_fields),
+            expected_version=None,
         )
         return "unchanged" if camera_snapshot(camera) == before else "updated"
 
     def _create_site(self, session: Session, principal: Principal, data: CameraImportRow) -> None:
         missing = [
-            name for name in ("district", "site_name", "site_type", "site_latitude", "site_longitude")
+            name
+            for name in ("district", "site_name", "site_type", "site_latitude", "site_longitude")
             if getattr(data, name) in (None, "")
         ]
         if missing:
@@ -203,11 +239,15 @@ class CameraImporter:
                 field="site",
             )
         self.registry.create_site(
-            session, principal,
+            session,
+            principal,
             SiteCreate(
-                code=data.site, name=str(data.site_name), district=str(data.district),
-                site_type=data.site_type, latitude=data.site_latitude,  # type: ignore[arg-type]
-                longitude=data.site_longitude,  # type: ignore[arg-type]
+                code=data.site,
+                name=str(data.site_name),
+                district=str(data.district),
+                site_type=data.site_type,
+                latitude=data.site_latitude,
+                longitude=data.site_longitude,
                 rollout_status="installed",
             ),
         )
@@ -227,29 +267,31 @@ def export_rows(cameras: Iterable[Camera]) -> list[dict[str, Any]]:
             if camera.resolution_width and camera.resolution_height
             else ""
         )
-        rows.append({
-            "code": camera.code,
-            "name": camera.name,
-            "district": camera.district.slug,
-            "site": camera.site.code,
-            "ownership": camera.ownership,
-            "owner": camera.owner.name if camera.owner else "",
-            "vendor": camera.vendor,
-            "make": camera.make,
-            "model": camera.model,
-            "main_stream_url": camera.main_stream_display,
-            "sub_stream_url": camera.sub_stream_display,
-            "resolution": resolution,
-            "fps": camera.fps if camera.fps is not None else "",
-            "codec": camera.codec,
-            "ptz": "yes" if camera.ptz else "no",
-            "purpose": camera.purpose,
-            "legal_basis": camera.legal_basis,
-            "status": camera.status,
-            "latitude": camera.latitude if camera.latitude is not None else "",
-            "longitude": camera.longitude if camera.longitude is not None else "",
-            "privacy_masks": camera.privacy_masks or [],
-        })
+        rows.append(
+            {
+                "code": camera.code,
+                "name": camera.name,
+                "district": camera.district.slug,
+                "site": camera.site.code,
+                "ownership": camera.ownership,
+                "owner": camera.owner.name if camera.owner else "",
+                "vendor": camera.vendor,
+                "make": camera.make,
+                "model": camera.model,
+                "main_stream_url": camera.main_stream_display,
+                "sub_stream_url": camera.sub_stream_display,
+                "resolution": resolution,
+                "fps": camera.fps if camera.fps is not None else "",
+                "codec": camera.codec,
+                "ptz": "yes" if camera.ptz else "no",
+                "purpose": camera.purpose,
+                "legal_basis": camera.legal_basis,
+                "status": camera.status,
+                "latitude": camera.latitude if camera.latitude is not None else "",
+                "longitude": camera.longitude if camera.longitude is not None else "",
+                "privacy_masks": camera.privacy_masks or [],
+            }
+        )
     return rows
 
 
@@ -258,8 +300,9 @@ def render(rows: list[dict[str, Any]], fmt: Format) -> str:
         cleaned = [{k: v for k, v in row.items() if v not in ("", [], None)} for row in rows]
         return yaml.safe_dump({"cameras": cleaned}, sort_keys=False, allow_unicode=True)
     buffer = io.StringIO()
-    columns = [c for c in COLUMNS if c not in ("site_name", "site_type", "site_latitude",
-                                                "site_longitude")]
+    columns = [
+        c for c in COLUMNS if c not in ("site_name", "site_type", "site_latitude", "site_longitude")
+    ]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:

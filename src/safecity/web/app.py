@@ -59,8 +59,9 @@ def create_app(platform: Platform, *, bus_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-    app.state.templates = configure_templates(Jinja2Templates(directory=WEB_DIR / "templates"),
-                                              settings)
+    app.state.templates = configure_templates(
+        Jinja2Templates(directory=WEB_DIR / "templates"), settings
+    )
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     errors.install(app)
@@ -84,4 +85,3 @@ def create_app(platform: Platform, *, bus_url: str | None = None) -> FastAPI:
         https=bool(settings.tls_certfile),
     )
     return app
-

@@ -16,7 +16,7 @@ from safecity.registry.seed import seed_demo_province, seed_districts
 from safecity.web.platform import Platform, metadata
 
 DEMO_ADMIN = "admin"
-DEMO_PASSWORD_FILE = "demo-admin-password"
+DEMO_PASSWORD_FILE = "demo-admin-password"  # noqa: S105 - a file name
 
 
 def upgrade_database(platform: Platform) -> None:
@@ -38,7 +38,10 @@ def _generate_password() -> str:
     alphabet = string.ascii_letters + string.digits
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(16))
-        if any(c.isdigit() for c in candidate) and candidate.lower() != candidate != candidate.upper():
+        if (
+            any(c.isdigit() for c in candidate)
+            and candidate.lower() != candidate != candidate.upper()
+        ):
             return candidate
 
 
@@ -51,22 +54,34 @@ def ensure_demo_admin(platform: Platform) -> str:
             return path.read_text().strip()
         password = _generate_password()
         if user is None:
-            user = User(username=DEMO_ADMIN, full_name="Demo administrator",
-                        password_hash=passwords.hash_password(password), all_districts=True)
+            user = User(
+                username=DEMO_ADMIN,
+                full_name="Demo administrator",
+                password_hash=passwords.hash_password(password),
+                all_districts=True,
+            )
             session.add(user)
             session.flush()
             for slug in ("admin", "auditor"):
                 role = session.scalars(select(Role).where(Role.slug == slug)).one()
                 session.add(UserRole(user_id=user.id, role_id=role.id))
             platform.audit.append(
-                session, SYSTEM, action="create", object_type="user", object_id=user.id,
-                summary="demo administrator created", after={"username": DEMO_ADMIN,
-                                                             "roles": ["admin", "auditor"]},
+                session,
+                SYSTEM,
+                action="create",
+                object_type="user",
+                object_id=user.id,
+                summary="demo administrator created",
+                after={"username": DEMO_ADMIN, "roles": ["admin", "auditor"]},
             )
         else:
             user.password_hash = passwords.hash_password(password)
             platform.audit.append(
-                session, SYSTEM, action="password_reset", object_type="user", object_id=user.id,
+                session,
+                SYSTEM,
+                action="password_reset",
+                object_type="user",
+                object_id=user.id,
                 summary="demo administrator password regenerated (password file was missing)",
             )
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,14 @@ from safecity.audit.context import AuditContext
 from safecity.core.errors import NotAuthenticated, PermissionDenied
 from safecity.identity.permissions import Principal
 from safecity.web.platform import Platform
-from safecity.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
-from safecity.web.security import UNSAFE_METHODS, csrf_valid
+from safecity.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    UNSAFE_METHODS,
+    csrf_valid,
+)
 
 PURPOSE_HEADER = "x-purpose"
 

@@ -20,8 +20,13 @@ def _is_api(request: Request) -> bool:
     )
 
 
-def error_body(request: Request, code: str, message: str, field: str | None = None,
-               details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    request: Request,
+    code: str,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     error: dict[str, Any] = {
         "code": code,
         "message": message,
@@ -36,7 +41,9 @@ def error_body(request: Request, code: str, message: str, field: str | None = No
 def _render_error(request: Request, status: int, code: str, message: str) -> Response:
     templates = request.app.state.templates
     return templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "error.html", {"status": status, "code": code, "message": message},
+        request,
+        "error.html",
+        {"status": status, "code": code, "message": message},
         status_code=status,
     )
 

@@ -11,12 +11,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "safecity_http_requests", "HTTP requests by route and status",
-            ["method", "route", "status"], registry=registry,
+            "safecity_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=registry,
         )
         self.latency = Histogram(
-            "safecity_http_request_seconds", "HTTP request latency by route",
-            ["method", "route"], registry=registry,
+            "safecity_http_request_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            registry=registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
 

@@ -4,6 +4,7 @@ has acknowledged it. Runs beside the web server; a crash resumes where it stoppe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -38,7 +39,9 @@ def _pending(platform: Platform) -> list[tuple[int, Message]]:
         for row in rows:
             model = KNOWN.get(row.subject)
             if model is None:
-                log.error("outbox row %s has unknown subject %s; left unpublished", row.id, row.subject)
+                log.error(
+                    "outbox row %s has unknown subject %s; left unpublished", row.id, row.subject
+                )
                 continue
             out.append((row.id, model.model_validate(row.payload)))
         return out
@@ -71,10 +74,8 @@ class RelayTask:
 
     async def stop(self) -> None:
         self.task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        except asyncio.CancelledError:
-            pass
         await self.bus.close()
 
 

@@ -108,11 +108,16 @@ async def _too_large(send: Send, limit: int) -> None:
         '{"error":{"code":"too_large","message":"upload larger than '
         f'{limit // 1_000_000 or 1} MB is refused","field":"file"}}}}'
     ).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

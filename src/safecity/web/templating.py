@@ -48,7 +48,11 @@ def render(
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     if fresh:
         response.set_cookie(
-            CSRF_COOKIE, cookie, httponly=True, samesite="strict",
-            secure=bool(settings.tls_certfile), path="/",
+            CSRF_COOKIE,
+            cookie,
+            httponly=True,
+            samesite="strict",
+            secure=bool(settings.tls_certfile),
+            path="/",
         )
     return response

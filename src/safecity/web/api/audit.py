@@ -28,9 +28,13 @@ def audit_filter(
     q: Annotated[str | None, Query(description="Text in the summary")] = None,
 ) -> AuditFilter:
     return AuditFilter(
-        actor=actor or None, action=action or None, object_type=object_type or None,
-        object_id=object_id or None, district=district or None,
-        since=as_utc(since) if since else None, until=as_utc(until) if until else None,
+        actor=actor or None,
+        action=action or None,
+        object_type=object_type or None,
+        object_id=object_id or None,
+        district=district or None,
+        since=as_utc(since) if since else None,
+        until=as_utc(until) if until else None,
         text=q or None,
     )
 
@@ -57,6 +61,7 @@ def export_audit(
     with platform.transaction() as session:
         chunks = list(platform.audit_browser.export_csv(session, principal, flt))
     return StreamingResponse(
-        iter(chunks), media_type="text/csv; charset=utf-8",
+        iter(chunks),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )

@@ -68,7 +68,10 @@ def get_user(user_id: int, platform: PlatformDep, principal: CurrentPrincipal) -
 
 @router.patch("/users/{user_id}", tags=["identity"])
 def update_user(
-    user_id: int, data: UserUpdate, platform: PlatformDep, principal: CurrentPrincipal,
+    user_id: int,
+    data: UserUpdate,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     version: IfMatch,
 ) -> UserPublic:
     with platform.transaction() as session:
@@ -109,8 +112,12 @@ def reset_password(
 def list_roles(platform: PlatformDep, principal: CurrentPrincipal) -> list[RolePublic]:
     with platform.transaction() as session:
         return [
-            RolePublic(slug=r.slug, name=r.name, description=r.description,
-                       permissions=sorted(r.permissions))
+            RolePublic(
+                slug=r.slug,
+                name=r.name,
+                description=r.description,
+                permissions=sorted(r.permissions),
+            )
             for r in platform.identity.list_roles(session, principal)
         ]
 
@@ -142,7 +149,10 @@ def create_token(
         if user is None:
             raise NotFound("user not found")
         row, raw = platform.identity.create_token(
-            session, principal.audit, user=user, name=data.name,
+            session,
+            principal.audit,
+            user=user,
+            name=data.name,
             expires_in_days=data.expires_in_days,
         )
         return TokenCreated(id=row.id, name=row.name, token=raw)

@@ -67,7 +67,10 @@ def create_site(data: SiteCreate, platform: PlatformDep, principal: CurrentPrinc
 
 @router.patch("/sites/{site_id}", tags=["registry"])
 def update_site(
-    site_id: int, data: SiteUpdate, platform: PlatformDep, principal: CurrentPrincipal,
+    site_id: int,
+    data: SiteUpdate,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     version: IfMatch,
 ) -> SitePublic:
     with platform.transaction() as session:
@@ -101,7 +104,7 @@ def list_cameras(
 def export_cameras(
     platform: PlatformDep,
     principal: CurrentPrincipal,
-    format: Literal["csv", "yaml"] = "csv",  # noqa: A002 - the public parameter name
+    format: Literal["csv", "yaml"] = "csv",
     district: str | None = None,
     status: str | None = None,
 ) -> Response:
@@ -113,7 +116,8 @@ def export_cameras(
         body = render(export_rows(cameras), format)
     media = "text/csv" if format == "csv" else "application/yaml"
     return Response(
-        body, media_type=f"{media}; charset=utf-8",
+        body,
+        media_type=f"{media}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="cameras.{format}"'},
     )
 
@@ -145,7 +149,10 @@ def create_camera(
 
 @router.patch("/cameras/{camera_id}", tags=["registry"])
 def update_camera(
-    camera_id: int, data: CameraUpdate, platform: PlatformDep, principal: CurrentPrincipal,
+    camera_id: int,
+    data: CameraUpdate,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     version: IfMatch,
 ) -> CameraPublic:
     with platform.transaction() as session:
@@ -179,28 +186,46 @@ def map_features(
         sites: list[SitePublic] = []
         if principal.has_permission("sites.view"):
             sites, _ = platform.registry.list_sites(
-                session, principal, SiteFilter(district=district, site_type=site_type),
-                limit=100_000, offset=0,
+                session,
+                principal,
+                SiteFilter(district=district, site_type=site_type),
+                limit=100_000,
+                offset=0,
             )
         cameras = []
         if principal.has_permission("cameras.view"):
             cameras = platform.registry.all_cameras(
-                session, principal, CameraFilter(district=district, status=status,
-                                                 ownership=ownership),
+                session,
+                principal,
+                CameraFilter(district=district, status=status, ownership=ownership),
             )
         return {
             "districts": [d.model_dump() for d in districts],
             "sites": [
-                {"id": s.id, "code": s.code, "name": s.name, "lat": s.latitude,
-                 "lon": s.longitude, "type": s.site_type, "status": s.rollout_status,
-                 "district": s.district, "cameras": s.cameras}
+                {
+                    "id": s.id,
+                    "code": s.code,
+                    "name": s.name,
+                    "lat": s.latitude,
+                    "lon": s.longitude,
+                    "type": s.site_type,
+                    "status": s.rollout_status,
+                    "district": s.district,
+                    "cameras": s.cameras,
+                }
                 for s in sites
             ],
             "cameras": [
-                {"id": c.id, "code": c.code, "name": c.name, "status": c.status,
-                 "ownership": c.ownership, "district": c.district.slug,
-                 "lat": c.latitude if c.latitude is not None else c.site.latitude,
-                 "lon": c.longitude if c.longitude is not None else c.site.longitude}
+                {
+                    "id": c.id,
+                    "code": c.code,
+                    "name": c.name,
+                    "status": c.status,
+                    "ownership": c.ownership,
+                    "district": c.district.slug,
+                    "lat": c.latitude if c.latitude is not None else c.site.latitude,
+                    "lon": c.longitude if c.longitude is not None else c.site.longitude,
+                }
                 for c in cameras
             ],
         }

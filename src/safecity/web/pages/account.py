@@ -26,8 +26,13 @@ def _account(
         public = platform.identity.describe(session, user)
         tokens = platform.identity.list_tokens(session, principal, principal.user_id)
     status = 422 if extra.get("error") else 200
-    return render(request, "account.html", {"user": public, "tokens": tokens, **extra},
-                  principal=principal, status_code=status)
+    return render(
+        request,
+        "account.html",
+        {"user": public, "tokens": tokens, **extra},
+        principal=principal,
+        status_code=status,
+    )
 
 
 @router.get("/account")
@@ -37,7 +42,9 @@ def account_page(request: Request, platform: PlatformDep, principal: CurrentPrin
 
 @router.post("/account/tokens")
 def token_create(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal,
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     name: Annotated[str, Form(min_length=1, max_length=120)],
 ) -> Response:
     with platform.transaction() as session:
@@ -65,13 +72,20 @@ def totp_begin(request: Request, platform: PlatformDep, principal: CurrentPrinci
             secret = platform.identity.begin_totp(user)
         except SafecityError as exc:
             return _account(request, platform, principal, error=exc.message)
-    return _account(request, platform, principal, totp_secret=secret,
-                    totp_qr=totp.provisioning_qr_svg(secret, principal.username))
+    return _account(
+        request,
+        platform,
+        principal,
+        totp_secret=secret,
+        totp_qr=totp.provisioning_qr_svg(secret, principal.username),
+    )
 
 
 @router.post("/account/totp/confirm")
 def totp_confirm(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal,
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     secret: Annotated[str, Form(min_length=16, max_length=64)],
     code: Annotated[str, Form(max_length=12)],
 ) -> Response:
@@ -81,6 +95,12 @@ def totp_confirm(
     except SafecityError as exc:
         if exc.status in (401, 404):
             raise
-        return _account(request, platform, principal, error=exc.message, totp_secret=secret,
-                        totp_qr=totp.provisioning_qr_svg(secret, principal.username))
+        return _account(
+            request,
+            platform,
+            principal,
+            error=exc.message,
+            totp_secret=secret,
+            totp_qr=totp.provisioning_qr_svg(secret, principal.username),
+        )
     return RedirectResponse("/account", status_code=303)

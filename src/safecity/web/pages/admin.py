@@ -30,7 +30,10 @@ def _choices(platform: PlatformDep, principal: CurrentPrincipal) -> dict[str, An
 
 @router.get("/users")
 def users_page(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal, page: PageDep,
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
     q: str = "",
 ) -> Response:
     with platform.transaction() as session:
@@ -38,25 +41,41 @@ def users_page(
             session, principal, query=q or None, limit=page.limit, offset=page.offset
         )
         rows = [platform.identity.describe(session, u) for u in users]
-    return render(request, "users.html", {
-        "users": rows, "total": total, "limit": page.limit, "offset": page.offset, "q": q,
-        **_choices(platform, principal),
-    }, principal=principal)
+    return render(
+        request,
+        "users.html",
+        {
+            "users": rows,
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "q": q,
+            **_choices(platform, principal),
+        },
+        principal=principal,
+    )
 
 
 @router.post("/users")
-async def user_create(request: Request, platform: PlatformDep, principal: CurrentPrincipal) -> Response:
+async def user_create(
+    request: Request, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
     form = await request.form()
     data = {
-        "username": form.get("username", ""), "full_name": form.get("full_name", ""),
-        "agency": form.get("agency") or None, "password": form.get("password", ""),
-        "roles": form.getlist("roles"), "districts": form.getlist("districts"),
+        "username": form.get("username", ""),
+        "full_name": form.get("full_name", ""),
+        "agency": form.get("agency") or None,
+        "password": form.get("password", ""),
+        "roles": form.getlist("roles"),
+        "districts": form.getlist("districts"),
         "all_districts": form.get("all_districts") == "on",
     }
 
     def save() -> int:
         with platform.transaction() as session:
-            return platform.identity.create_user(session, principal, UserCreate.model_validate(data)).id
+            return platform.identity.create_user(
+                session, principal, UserCreate.model_validate(data)
+            ).id
 
     try:
         user_id = await run_in_threadpool(save)
@@ -74,17 +93,32 @@ async def user_create(request: Request, platform: PlatformDep, principal: Curren
             users, total = platform.identity.list_users(session, principal, limit=50, offset=0)
             rows = [platform.identity.describe(session, u) for u in users]
         values = {k: v for k, v in data.items() if k != "password"}
-        return render(request, "users.html", {
-            "users": rows, "total": total, "limit": 50, "offset": 0, "q": "", "error": error,
-            "values": values, **_choices(platform, principal),
-        }, principal=principal, status_code=422)
+        return render(
+            request,
+            "users.html",
+            {
+                "users": rows,
+                "total": total,
+                "limit": 50,
+                "offset": 0,
+                "q": "",
+                "error": error,
+                "values": values,
+                **_choices(platform, principal),
+            },
+            principal=principal,
+            status_code=422,
+        )
 
     return await run_in_threadpool(reload)
 
 
 @router.get("/users/{user_id}")
 def user_page(
-    request: Request, user_id: int, platform: PlatformDep, principal: CurrentPrincipal,
+    request: Request,
+    user_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     error: str = "",
 ) -> Response:
     with platform.transaction() as session:
@@ -96,8 +130,12 @@ def user_page(
             if principal.has_permission("users.change") or principal.user_id == user_id
             else []
         )
-    return render(request, "user.html", {"user": user, "tokens": tokens, "error": error,
-                                         **_choices(platform, principal)}, principal=principal)
+    return render(
+        request,
+        "user.html",
+        {"user": user, "tokens": tokens, "error": error, **_choices(platform, principal)},
+        principal=principal,
+    )
 
 
 def _back(user_id: int, error: str | None = None) -> RedirectResponse:
@@ -130,7 +168,8 @@ async def user_scope(
         cameras = [int(x) for x in cameras_text.replace(",", " ").split()]
         scope = ScopeUpdate(
             districts=[d for d in form.getlist("districts") if isinstance(d, str)],
-            all_districts=form.get("all_districts") == "on", cameras=cameras,
+            all_districts=form.get("all_districts") == "on",
+            cameras=cameras,
         )
         with platform.transaction() as session:
             platform.identity.set_scope(session, principal, user_id, scope)
@@ -145,7 +184,9 @@ async def user_scope(
 
 @router.post("/users/{user_id}/active")
 def user_active(
-    user_id: int, platform: PlatformDep, principal: CurrentPrincipal,
+    user_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     active: Annotated[str, Form()],
 ) -> Response:
     try:
@@ -162,7 +203,9 @@ def user_active(
 
 @router.post("/users/{user_id}/password")
 def user_password(
-    user_id: int, platform: PlatformDep, principal: CurrentPrincipal,
+    user_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     try:

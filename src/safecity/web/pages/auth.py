@@ -42,7 +42,7 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def login_form(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", {"next": _safe_next(next), "purposes": PURPOSES})
 
 
@@ -54,33 +54,44 @@ def login(
     password: Annotated[str, Form(max_length=200)],
     purpose: Annotated[str, Form(max_length=300)] = "",
     otp: Annotated[str, Form(max_length=12)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/map",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/map",
 ) -> Response:
     ctx = replace(audit_context(request), purpose=purpose or None)
-    context = {"next": _safe_next(next), "purposes": PURPOSES, "username": username,
-               "purpose": purpose}
+    context = {
+        "next": _safe_next(next),
+        "purposes": PURPOSES,
+        "username": username,
+        "purpose": purpose,
+    }
     try:
         with platform.transaction() as session:
             signed_in = platform.identity.sign_in(
                 session, ctx, username=username, password=password, totp_code=otp or None
             )
     except SecondFactorRequired as exc:
-        return render(request, "login.html", {**context, "error": exc.message, "need_otp": True},
-                      status_code=401)
+        return render(
+            request,
+            "login.html",
+            {**context, "error": exc.message, "need_otp": True},
+            status_code=401,
+        )
     except TooManyRequests as exc:
-        response = render(request, "login.html", {**context, "error": exc.message},
-                          status_code=429)
+        response = render(request, "login.html", {**context, "error": exc.message}, status_code=429)
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     except NotAuthenticated as exc:
         return render(request, "login.html", {**context, "error": exc.message}, status_code=401)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, signed_in.session_token, httponly=True, samesite="lax",
-        secure=bool(platform.settings.tls_certfile), path="/",
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect.set_cookie(
+        SESSION_COOKIE,
+        signed_in.session_token,
+        httponly=True,
+        samesite="lax",
+        secure=bool(platform.settings.tls_certfile),
+        path="/",
         max_age=int(platform.identity.policy.ttl.total_seconds()),
     )
-    return response
+    return redirect
 
 
 @router.post("/logout")

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
-async def form_dict(request: Request, *, drop: tuple[str, ...] = ("csrf_token", "version")) -> dict[str, Any]:
+async def form_dict(
+    request: Request, *, drop: tuple[str, ...] = ("csrf_token", "version")
+) -> dict[str, Any]:
     form = await request.form()
     data: dict[str, Any] = {}
     for key, value in form.multi_items():

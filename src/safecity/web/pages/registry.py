@@ -21,7 +21,9 @@ from safecity.web.templating import render
 
 router = APIRouter()
 CHOICES = {
-    "statuses": CAMERA_STATUSES, "ownerships": OWNERSHIPS, "site_types": SITE_TYPES,
+    "statuses": CAMERA_STATUSES,
+    "ownerships": OWNERSHIPS,
+    "site_types": SITE_TYPES,
     "rollout_statuses": ROLLOUT_STATUSES,
 }
 
@@ -35,8 +37,15 @@ def map_page(request: Request, platform: PlatformDep, principal: CurrentPrincipa
 
 @router.get("/cameras")
 def cameras_page(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal, page: PageDep,
-    district: str = "", status: str = "", ownership: str = "", q: str = "", site: str = "",
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    district: str = "",
+    status: str = "",
+    ownership: str = "",
+    q: str = "",
+    site: str = "",
 ) -> Response:
     flt = CameraFilter(district or None, site or None, status or None, ownership or None, q or None)
     with platform.transaction() as session:
@@ -45,12 +54,26 @@ def cameras_page(
         )
         rows = [camera_public(c) for c in cameras]
         districts = platform.registry.list_districts(session, principal)
-    return render(request, "cameras.html", {
-        "cameras": rows, "total": total, "limit": page.limit, "offset": page.offset,
-        "filters": {"district": district, "status": status, "ownership": ownership, "q": q,
-                    "site": site},
-        "districts": districts, **CHOICES,
-    }, principal=principal)
+    return render(
+        request,
+        "cameras.html",
+        {
+            "cameras": rows,
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "filters": {
+                "district": district,
+                "status": status,
+                "ownership": ownership,
+                "q": q,
+                "site": site,
+            },
+            "districts": districts,
+            **CHOICES,
+        },
+        principal=principal,
+    )
 
 
 @router.get("/cameras/import")
@@ -61,7 +84,9 @@ def import_page(request: Request, principal: CurrentPrincipal) -> Response:
 
 @router.post("/cameras/import")
 def import_upload(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal,
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
     file: Annotated[UploadFile, File()],
 ) -> Response:
     principal.require("cameras.import")
@@ -77,14 +102,22 @@ def import_upload(
 
 
 @router.get("/cameras/new")
-def camera_new_form(request: Request, platform: PlatformDep, principal: CurrentPrincipal) -> Response:
+def camera_new_form(
+    request: Request, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
     principal.require("cameras.change")
-    return render(request, "camera_form.html", {"camera": None, "values": {}, "errors": {},
-                                                **CHOICES}, principal=principal)
+    return render(
+        request,
+        "camera_form.html",
+        {"camera": None, "values": {}, "errors": {}, **CHOICES},
+        principal=principal,
+    )
 
 
 @router.post("/cameras/new")
-async def camera_create(request: Request, platform: PlatformDep, principal: CurrentPrincipal) -> Response:
+async def camera_create(
+    request: Request, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
     data = blank_to_none(await form_dict(request))
     data["ptz"] = data.get("ptz") == "on"
     return await _run_form(request, platform, principal, data, camera_id=None, version=None)
@@ -96,9 +129,15 @@ def camera_page(
 ) -> Response:
     with platform.transaction() as session:
         camera = camera_public(platform.registry.get_camera(session, principal, camera_id))
-    return render(request, "camera.html", {"camera": camera,
-                                           "masks_json": json.dumps([m.model_dump() for m in camera.privacy_masks])},
-                  principal=principal)
+    return render(
+        request,
+        "camera.html",
+        {
+            "camera": camera,
+            "masks_json": json.dumps([m.model_dump() for m in camera.privacy_masks]),
+        },
+        principal=principal,
+    )
 
 
 @router.get("/cameras/{camera_id}/edit")
@@ -110,8 +149,12 @@ def camera_edit_form(
         camera = camera_public(platform.registry.get_camera(session, principal, camera_id))
     values = camera.model_dump()
     values["privacy_masks"] = json.dumps([m.model_dump() for m in camera.privacy_masks])
-    return render(request, "camera_form.html", {"camera": camera, "values": values, "errors": {},
-                                                **CHOICES}, principal=principal)
+    return render(
+        request,
+        "camera_form.html",
+        {"camera": camera, "values": values, "errors": {}, **CHOICES},
+        principal=principal,
+    )
 
 
 @router.post("/cameras/{camera_id}/edit")
@@ -120,15 +163,22 @@ async def camera_update(
 ) -> Response:
     form = await request.form()
     version_text = form.get("version")
-    version = int(version_text) if isinstance(version_text, str) and version_text.isdigit() else None
+    version = (
+        int(version_text) if isinstance(version_text, str) and version_text.isdigit() else None
+    )
     data = blank_to_none(await form_dict(request))
     data["ptz"] = data.get("ptz") == "on"
     return await _run_form(request, platform, principal, data, camera_id=camera_id, version=version)
 
 
 async def _run_form(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal, data: dict[str, Any],
-    *, camera_id: int | None, version: int | None,
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    data: dict[str, Any],
+    *,
+    camera_id: int | None,
+    version: int | None,
 ) -> Response:
     def save() -> int:
         with platform.transaction() as session:
@@ -139,7 +189,10 @@ async def _run_form(
             else:
                 changes = {k: v for k, v in data.items() if k not in ("code",)}
                 camera = platform.registry.update_camera(
-                    session, principal, camera_id, CameraUpdate.model_validate(changes),
+                    session,
+                    principal,
+                    camera_id,
+                    CameraUpdate.model_validate(changes),
                     expected_version=version,
                 )
             return camera.id
@@ -159,18 +212,31 @@ async def _run_form(
         return RedirectResponse(f"/cameras/{saved}", status_code=303)
     camera = None
     if camera_id is not None:
+
         def load() -> Any:
             with platform.transaction() as session:
                 return camera_public(platform.registry.get_camera(session, principal, camera_id))
+
         camera = await run_in_threadpool(load)
-    return render(request, "camera_form.html", {"camera": camera, "values": data, "errors": errors,
-                                                **CHOICES}, principal=principal, status_code=422)
+    return render(
+        request,
+        "camera_form.html",
+        {"camera": camera, "values": data, "errors": errors, **CHOICES},
+        principal=principal,
+        status_code=422,
+    )
 
 
 @router.get("/sites")
 def sites_page(
-    request: Request, platform: PlatformDep, principal: CurrentPrincipal, page: PageDep,
-    district: str = "", site_type: str = "", rollout_status: str = "", q: str = "",
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    district: str = "",
+    site_type: str = "",
+    rollout_status: str = "",
+    q: str = "",
 ) -> Response:
     flt = SiteFilter(district or None, site_type or None, rollout_status or None, q or None)
     with platform.transaction() as session:
@@ -178,12 +244,25 @@ def sites_page(
             session, principal, flt, limit=page.limit, offset=page.offset
         )
         districts = platform.registry.list_districts(session, principal)
-    return render(request, "sites.html", {
-        "sites": sites, "total": total, "limit": page.limit, "offset": page.offset,
-        "filters": {"district": district, "site_type": site_type,
-                    "rollout_status": rollout_status, "q": q},
-        "districts": districts, **CHOICES,
-    }, principal=principal)
+    return render(
+        request,
+        "sites.html",
+        {
+            "sites": sites,
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "filters": {
+                "district": district,
+                "site_type": site_type,
+                "rollout_status": rollout_status,
+                "q": q,
+            },
+            "districts": districts,
+            **CHOICES,
+        },
+        principal=principal,
+    )
 
 
 @router.get("/sites/{site_id}")
@@ -200,27 +279,41 @@ def site_page(
                 session, principal, CameraFilter(site=site.code), limit=500, offset=0
             )
             cameras = [camera_public(c) for c in found]
-    return render(request, "site.html", {"site": site, "cameras": cameras, **CHOICES},
-                  principal=principal)
+    return render(
+        request, "site.html", {"site": site, "cameras": cameras, **CHOICES}, principal=principal
+    )
 
 
 @router.post("/sites/{site_id}/edit")
 def site_update(
-    request: Request, site_id: int, platform: PlatformDep, principal: CurrentPrincipal,
-    name: Annotated[str, Form()], site_type: Annotated[str, Form()],
-    rollout_status: Annotated[str, Form()], latitude: Annotated[str, Form()],
-    longitude: Annotated[str, Form()], address: Annotated[str, Form()] = "",
+    request: Request,
+    site_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    name: Annotated[str, Form()],
+    site_type: Annotated[str, Form()],
+    rollout_status: Annotated[str, Form()],
+    latitude: Annotated[str, Form()],
+    longitude: Annotated[str, Form()],
+    address: Annotated[str, Form()] = "",
     version: Annotated[int | None, Form()] = None,
 ) -> Response:
     error = ""
     try:
-        data = SiteUpdate.model_validate({
-            "name": name, "site_type": site_type, "rollout_status": rollout_status,
-            "latitude": latitude, "longitude": longitude, "address": address,
-        })
+        data = SiteUpdate.model_validate(
+            {
+                "name": name,
+                "site_type": site_type,
+                "rollout_status": rollout_status,
+                "latitude": latitude,
+                "longitude": longitude,
+                "address": address,
+            }
+        )
         with platform.transaction() as session:
-            platform.registry.update_site(session, principal, site_id, data,
-                                          expected_version=version)
+            platform.registry.update_site(
+                session, principal, site_id, data, expected_version=version
+            )
     except ValidationError as exc:
         error = "; ".join(f"{k}: {v}" for k, v in validation_messages(exc).items())
     except SafecityError as exc:
@@ -233,5 +326,10 @@ def site_update(
         site = platform.registry.site_public(
             session, platform.registry.get_site(session, principal, site_id)
         )
-    return render(request, "site.html", {"site": site, "cameras": [], "error": error, **CHOICES},
-                  principal=principal, status_code=422)
+    return render(
+        request,
+        "site.html",
+        {"site": site, "cameras": [], "error": error, **CHOICES},
+        principal=principal,
+        status_code=422,
+    )

@@ -1,0 +1,97 @@
+"""`safecity demo` as a user runs it: serves once seeded, prints the admin password,
+runs a private NATS server on a free port, and stops every child on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import free_port
+
+SAFECITY = Path(sys.executable).with_name("safecity")
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Field 4 is the parent pid; the command name in field 2 may contain spaces.
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid:
+            found.add(int(entry.name))
+            found |= _children(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.mark.nats
+def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "SAFECITY_DATA_DIR": str(tmp_path / "data"),
+           "SAFECITY_PORT": str(port)}
+    env.pop("SAFECITY_NATS_URL", None)
+    process = subprocess.Popen(
+        [str(SAFECITY), "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/api/v1/health")
+            except (urllib.error.URLError, ConnectionError):
+                status = 0
+            if status == 200:
+                break
+            time.sleep(0.3)
+        assert status == 200, process.stderr.read() if process.poll() is not None else status
+        assert body["status"] == "ok"
+        children = _children(process.pid)
+        nats = [pid for pid in children
+                if "nats-server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode()]
+        assert nats, "the demo runs a private NATS server"
+        cmdline = Path(f"/proc/{nats[0]}/cmdline").read_bytes().decode().split("\0")
+        assert "4222" not in cmdline and "127.0.0.1" in cmdline
+        assert (tmp_path / "data" / "nats").is_dir()
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert "user admin, password" in out
+    password = (tmp_path / "data" / "keys" / "demo-admin-password").read_text().strip()
+    assert password in out
+    time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)], "children outlived the demo"
