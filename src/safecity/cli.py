@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
@@ -19,6 +20,8 @@ from safecity.core.errors import ConfigError, SafecityError
 from safecity.core.logging import configure_logging
 from safecity.core.settings import Settings, unknown_environment_names
 from safecity.core.yamlfile import load_yaml_model
+from safecity.registry.deployment import DeploymentFile
+from safecity.web.platform import Platform
 
 app = typer.Typer(
     help="safecity: open Safe City platform", no_args_is_help=True, pretty_exceptions_enable=False
@@ -34,8 +37,10 @@ app.add_typer(token_app, name="token")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
 
-out = Console()
-err = Console(stderr=True)
+# Results on stdout are plain, unwrapped text that scripts can parse (paths may hold
+# brackets, which Rich would read as markup); stderr keeps colour but never wraps.
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -49,7 +54,7 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}", highlight=False)
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -63,7 +68,7 @@ def _progress() -> Progress:
     )
 
 
-def _platform(settings: Settings, *, migrate: bool = True):  # type: ignore[no-untyped-def]
+def _platform(settings: Settings, *, migrate: bool = True) -> Platform:
     from safecity.web.bootstrap import seed_base, upgrade_database
     from safecity.web.platform import build_platform
 
@@ -88,32 +93,31 @@ def _demo_settings() -> Settings:
 # -- serving ---------------------------------------------------------------------------------
 
 
-def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
-    problems = settings.problems_for_serving()
-    if problems:
-        _fail("refusing to start:\n  - " + "\n  - ".join(problems))
-    configure_logging(settings.log_level)
+def _load_deployment(config: Path | None) -> DeploymentFile | None:
+    if config is None:
+        return None
+    try:
+        return load_yaml_model(config, DeploymentFile)
+    except ConfigError as exc:
+        _fail(exc.message)
+        return None
+
+
+def _prepare(
+    stack: ExitStack, settings: Settings, *, demo: bool, deployment: DeploymentFile | None
+) -> tuple[Platform, str, str | None]:
+    """Migrate, seed, apply the deployment file, start NATS; returns what serving needs."""
     from safecity.bus.server import NatsServer
+    from safecity.identity.system import system_principal
+    from safecity.registry.deployment import apply_deployment
     from safecity.web.bootstrap import ensure_demo_admin, seed_demo
-    from safecity.web.server import build_server
 
-    deployment = None
-    if config is not None:
-        from safecity.registry.deployment import DeploymentFile
-
-        try:
-            deployment = load_yaml_model(config, DeploymentFile)
-        except ConfigError as exc:
-            _fail(exc.message)
-    with ExitStack() as stack, _progress() as progress:
+    with _progress() as progress:
         task = progress.add_task("migrating database", total=None)
         platform = _platform(settings)
         stack.callback(platform.dispose)
         if deployment is not None:
-            from safecity.identity.system import system_principal
-            from safecity.registry.deployment import apply_deployment
-
-            progress.update(task, description=f"applying {config}")
+            progress.update(task, description=f"applying deployment {deployment.name}")
             with platform.transaction() as session:
                 counts = apply_deployment(
                     session, platform.registry, system_principal("up --config"), deployment
@@ -133,14 +137,29 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             nats.start()
             stack.callback(nats.stop)
             bus_url = nats.url
-        platform.ready = True
         progress.update(task, description="ready", completed=1, total=1)
+    return platform, bus_url, admin_password
+
+
+def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
+    problems = settings.problems_for_serving()
+    if problems:
+        _fail("refusing to start:\n  - " + "\n  - ".join(problems))
+    configure_logging(settings.log_level)
+    from safecity.web.server import build_server
+
+    deployment = _load_deployment(config)
+    with ExitStack() as stack:
+        platform, bus_url, admin_password = _prepare(
+            stack, settings, demo=demo, deployment=deployment
+        )
+        platform.ready = True
         scheme = "https" if settings.tls_certfile else "http"
         out.print(f"safecity is serving on {scheme}://{settings.host}:{settings.port}")
         out.print(f"data folder: {settings.data_dir}")
         out.print(f"bus: {bus_url}")
         if admin_password:
-            out.print(f"demo sign-in: user [bold]admin[/], password [bold]{admin_password}[/]")
+            out.print(f"demo sign-in: user admin, password {admin_password}", highlight=False)
         sys.stdout.flush()
         server = build_server(platform, bus_url=bus_url)
         # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal; by then the
@@ -170,7 +189,6 @@ def up(
 @app.command("check-config")
 def check_config(config: Path) -> None:
     """Validate a deployment file without touching the database."""
-    from safecity.registry.deployment import DeploymentFile
 
     try:
         spec = load_yaml_model(config, DeploymentFile)
@@ -402,5 +420,5 @@ def main() -> None:
         err.print("stopped")
         raise SystemExit(0) from None
     except ConfigError as exc:
-        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[red]error:[/] {escape(exc.message)}", highlight=False)
         raise SystemExit(2) from None

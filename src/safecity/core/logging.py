@@ -6,7 +6,9 @@ import logging
 import re
 import sys
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@")
+# The user-info ends at the LAST "@" before the path (as urlsplit reads it), so a
+# password holding "@" or an empty user name ("rtsp://:pw@host") is still hidden.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
 
 
 def scrub_credentials(text: str) -> str:

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
 from safecity.contracts.registry import CameraChanged, SiteChanged
-from safecity.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from safecity.core.errors import (
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
 from safecity.core.secrets import CredentialCipher
 from safecity.db.outbox import enqueue
 from safecity.identity.permissions import Principal, get_in_scope, in_scope, restrict
@@ -24,6 +30,7 @@ from safecity.registry.schemas import (
     CameraPublic,
     CameraUpdate,
     DistrictPublic,
+    PrivacyMask,
     SiteCreate,
     SitePublic,
     SiteUpdate,
@@ -134,6 +141,7 @@ class RegistryService:
         stmt = self._sites(principal, flt)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         sites = list(session.scalars(stmt.order_by(Site.code).limit(limit).offset(offset)))
+        counts = self._camera_counts(session, [s.id for s in sites])
         self.audit.append(
             session,
             principal.audit,
@@ -141,10 +149,25 @@ class RegistryService:
             object_type="site",
             summary=f"listed sites ({flt.describe()}): {len(sites)} of {total}",
         )
-        return [self.site_public(session, s) for s in sites], total
+        return [self.site_public(session, s, counts.get(s.id, 0)) for s in sites], total
 
-    def site_public(self, session: Session, site: Site) -> SitePublic:
-        cameras = session.scalar(select(func.count()).where(Camera.site_id == site.id)) or 0
+    @staticmethod
+    def _camera_counts(session: Session, site_ids: list[int]) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for start in range(0, len(site_ids), 900):  # stay under SQLite's parameter limit
+            chunk = site_ids[start : start + 900]
+            rows = session.execute(
+                select(Camera.site_id, func.count())
+                .where(Camera.site_id.in_(chunk))
+                .group_by(Camera.site_id)
+            )
+            for site_id, n in rows:
+                counts[site_id] = n
+        return counts
+
+    def site_public(self, session: Session, site: Site, cameras: int | None = None) -> SitePublic:
+        if cameras is None:
+            cameras = session.scalar(select(func.count()).where(Camera.site_id == site.id)) or 0
         return SitePublic(
             id=site.id,
             code=site.code,
@@ -345,6 +368,7 @@ class RegistryService:
         self, session: Session, principal: Principal, camera: Camera, changes: dict[str, Any]
     ) -> Camera:
         before = camera_snapshot(camera)
+        sealed = (camera.main_stream_enc, camera.sub_stream_enc)
         site_code = changes.pop("site", None)
         if site_code and site_code != camera.site.code:
             site = self._site_for_change(session, principal, site_code)
@@ -354,7 +378,11 @@ class RegistryService:
         session.flush()
         self._require_still_visible(session, principal, camera)
         after = camera_snapshot(camera)
-        if after != before:
+        # The snapshot shows streams without credentials: a new password alone must
+        # still leave an audit record and a change message.
+        rekeyed = sealed != (camera.main_stream_enc, camera.sub_stream_enc)
+        if after != before or rekeyed:
+            note = " (stream credentials changed)" if rekeyed and after == before else ""
             self.audit.append(
                 session,
                 principal.audit,
@@ -362,7 +390,7 @@ class RegistryService:
                 object_type="camera",
                 object_id=camera.id,
                 district=camera.district.slug,
-                summary=f"updated camera {camera.code}",
+                summary=f"updated camera {camera.code}{note}",
                 before=before,
                 after=after,
             )
@@ -414,6 +442,10 @@ class RegistryService:
                         field=key,
                     )
                 continue
+            stored = getattr(camera, f"{prefix}_enc")
+            if stored is not None and self._decrypts_to(stored, url):
+                # Encrypting again yields new ciphertext; saving the same URL is no change.
+                continue
             setattr(camera, f"{prefix}_enc", self.cipher.encrypt(url))
             setattr(camera, f"{prefix}_display", display_form(url))
         if "resolution" in values:
@@ -423,13 +455,21 @@ class RegistryService:
             name = values.pop("owner")
             camera.owner = self._owner(session, name, values.get("ownership", camera.ownership))
         if "privacy_masks" in values:
+            # Stored as JSON (lists, never tuples) so an unchanged mask compares equal.
             values["privacy_masks"] = [
-                dict(m) if not isinstance(m, dict) else m for m in values["privacy_masks"]
+                PrivacyMask.model_validate(m).model_dump(mode="json")
+                for m in values["privacy_masks"]
             ]
         for key, value in values.items():
             setattr(camera, key, value)
         if camera.latitude is None and camera.site is not None:
             camera.latitude, camera.longitude = camera.site.latitude, camera.site.longitude
+
+    def _decrypts_to(self, token: str, plaintext: str) -> bool:
+        try:
+            return self.cipher.decrypt(token) == plaintext
+        except ConfigError:
+            return False
 
     @staticmethod
     def _owner(session: Session, name: str | None, ownership: str | None) -> Owner | None:

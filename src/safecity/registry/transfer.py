@@ -30,7 +30,7 @@ from safecity.registry.schemas import (
     Longitude,
     SiteCreate,
 )
-from safecity.registry.service import RegistryService, camera_snapshot
+from safecity.registry.service import RegistryService
 
 Format = Literal["csv", "yaml"]
 
@@ -217,7 +217,7 @@ class CameraImporter:
                 session, principal, CameraCreate.model_validate(camera_fields)
             )
             return "created"
-        before = camera_snapshot(existing)
+        version = existing.version
         camera = self.registry.update_camera(
             session,
             principal,
@@ -225,7 +225,9 @@ class CameraImporter:
             _update_from(camera_fields),
             expected_version=None,
         )
-        return "unchanged" if camera_snapshot(camera) == before else "updated"
+        # Every stored change bumps the version, credentials included (the snapshot
+        # leaves those out).
+        return "unchanged" if camera.version == version else "updated"
 
     def _create_site(self, session: Session, principal: Principal, data: CameraImportRow) -> None:
         missing = [

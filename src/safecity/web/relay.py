@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from safecity.contracts.base import Message
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 KNOWN: dict[str, type[Message]] = {m.subject: m for m in (CameraChanged, SiteChanged)}
 BATCH = 200
 IDLE_SECONDS = 0.5
+KEEP_PUBLISHED = timedelta(days=1)
 
 
 def _pending(platform: Platform) -> list[tuple[int, Message]]:
@@ -52,6 +54,10 @@ def _mark(platform: Platform, ids: list[int]) -> None:
         now = utcnow()
         for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
             row.published_at = now
+        # JetStream keeps the messages; the outbox only needs what is not yet published.
+        session.execute(
+            delete(OutboxMessage).where(OutboxMessage.published_at < now - KEEP_PUBLISHED)
+        )
 
 
 async def relay_once(platform: Platform, bus: Bus) -> int:

@@ -148,9 +148,13 @@ async def user_roles(
     request: Request, user_id: int, platform: PlatformDep, principal: CurrentPrincipal
 ) -> Response:
     roles = [r for r in (await request.form()).getlist("roles") if isinstance(r, str)]
-    try:
+
+    def save() -> None:
         with platform.transaction() as session:
             platform.identity.set_roles(session, principal, user_id, roles)
+
+    try:
+        await run_in_threadpool(save)
     except SafecityError as exc:
         if exc.status in (401, 404):
             raise
@@ -171,8 +175,12 @@ async def user_scope(
             all_districts=form.get("all_districts") == "on",
             cameras=cameras,
         )
-        with platform.transaction() as session:
-            platform.identity.set_scope(session, principal, user_id, scope)
+
+        def save() -> None:
+            with platform.transaction() as session:
+                platform.identity.set_scope(session, principal, user_id, scope)
+
+        await run_in_threadpool(save)
     except ValueError:
         return _back(user_id, "camera ids must be whole numbers separated by commas")
     except SafecityError as exc:
