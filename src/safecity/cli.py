@@ -189,7 +189,6 @@ def up(
 @app.command("check-config")
 def check_config(config: Path) -> None:
     """Validate a deployment file without touching the database."""
-
     try:
         spec = load_yaml_model(config, DeploymentFile)
     except ConfigError as exc:
