@@ -52,7 +52,7 @@ class LoopSubscription(ABC, Generic[M]):
         self._rejected = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._finished = False
+        self._released = False
         # True while the loop only waits for work: cancelling it then loses nothing.
         self._idle = False
 
@@ -70,12 +70,10 @@ class LoopSubscription(ABC, Generic[M]):
         self._task = asyncio.create_task(self._run(), name=f"safecity-bus-consumer-{self._durable}")
 
     async def stop(self) -> None:
-        if self._finished:
-            return
         self._stopping = True
         task = self._task
         if task is asyncio.current_task():
-            # Called from inside the handler: the loop ends once the handler returns.
+            # Called from inside the handler: the loop ends, and releases, once it returns.
             return
         if task is not None and not task.done():
             if self._idle:
@@ -94,18 +92,30 @@ class LoopSubscription(ABC, Generic[M]):
             logger.error(
                 "consumer %s ended with an error", self._durable, exc_info=task.exception()
             )
-        self._finished = True
-        await self._release()
+        # The loop releases on its way out; a task cancelled before it ever ran did not.
+        await self._release_once()
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("consumer %s: unexpected failure; retrying", self._durable)
-                await asyncio.sleep(_LOOP_FAULT_PAUSE_SECONDS)
+        try:
+            while not self._stopping:
+                try:
+                    await self._step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("consumer %s: unexpected failure; retrying", self._durable)
+                    self._idle = True
+                    try:
+                        await asyncio.sleep(_LOOP_FAULT_PAUSE_SECONDS)
+                    finally:
+                        self._idle = False
+        finally:
+            await self._release_once()
+
+    async def _release_once(self) -> None:
+        if not self._released:
+            self._released = True
+            await self._release()
 
     @abstractmethod
     async def _step(self) -> None:

@@ -1,10 +1,12 @@
 """What every bus offers: publish a message, consume a message type with a durable consumer.
 
-Delivery is at least once. A handler's message is acknowledged after the handler
-returns; if the handler raises, the message comes back later (with a growing
-delay); a payload that cannot be decoded is logged and dropped for that
-consumer, because retrying it could never succeed. Handlers must therefore be
-idempotent: use ``message_id`` to recognise a message seen before.
+Delivery is at least once and in publish order, one message at a time per
+subscription. A message is acknowledged after its handler returns; if the
+handler raises, the message comes back later (after a growing delay, by which
+time newer messages may have been handled). A payload that cannot be
+decoded is logged and dropped for that consumer, because retrying it could
+never succeed. Handlers must therefore be idempotent: use ``message_id`` to
+recognise a message seen before.
 """
 
 from __future__ import annotations

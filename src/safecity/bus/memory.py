@@ -67,9 +67,12 @@ class MemoryStore:
     ) -> bool:
         """Store a message; False when ``message_id`` was stored within the duplicate window."""
         now = time.monotonic()
-        expired = [key for key, stored_at in self._seen.items() if now - stored_at > self._window]
-        for key in expired:
-            del self._seen[key]
+        # Ids are kept in insertion order, so the expired ones are at the front.
+        while self._seen:
+            oldest = next(iter(self._seen))
+            if now - self._seen[oldest] <= self._window:
+                break
+            del self._seen[oldest]
         if message_id is not None:
             if message_id in self._seen:
                 return False

@@ -44,6 +44,9 @@ _API_TIMEOUT_SECONDS = 5.0
 _PUBLISH_ATTEMPT_SECONDS = 5.0
 _FIRST_RECONNECT_DELAY_SECONDS = 0.05
 _FETCH_FAULT_PAUSE_SECONDS = 0.5
+# Older servers (2.9) answer a pull on a deleted consumer with silence, not an
+# error: an idle consumer re-checks that it still exists this often.
+_IDLE_CHECK_SECONDS = 30.0
 _CLOSE_FLUSH_SECONDS = 2
 _JS_ACK_PREFIX = "$JS.ACK."
 
@@ -62,7 +65,7 @@ _TRANSIENT_PUBLISH_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class NatsBus:
-    """A ``Bus`` on NATS JetStream. Create it with :meth:`connect`."""
+    """A ``Bus`` on NATS JetStream. Create it with :meth:`connect`, not the constructor."""
 
     def __init__(
         self,
@@ -168,6 +171,8 @@ class NatsBus:
                     f"{message.message_id} within {self._publish_timeout:.0f} s "
                     f"(last error: {last_error!r})"
                 ) from last_error
+            if self._nc.is_closed:
+                raise BusError("the bus connection is closed")
             if not self.is_connected:
                 await self._wait_connected(remaining)
                 continue
@@ -270,7 +275,8 @@ class NatsBus:
             await self._nc.close()
             raise BusUnavailable(
                 f"no NATS server answered at {self._display_url} within "
-                f"{connect_wait_seconds:.0f} s (last error: {self._last_error!r})"
+                f"{connect_wait_seconds:.0f} s "
+                f"(last error: {scrub_credentials(repr(self._last_error))})"
             ) from exc
         self._js_context = self._nc.jetstream(timeout=_API_TIMEOUT_SECONDS)
         self._connected.set()
@@ -300,7 +306,7 @@ class NatsBus:
         if self._outage_started is not None or not self._nc.is_connected:
             logger.debug("NATS connection attempt failed: %s", exc)
         else:
-            logger.warning("NATS error: %s", exc)
+            logger.warning("NATS error: %s", scrub_credentials(str(exc)))
 
     async def _on_disconnected(self) -> None:
         self._connected.clear()
@@ -452,6 +458,7 @@ class _NatsSubscription(LoopSubscription[M]):
         self._subject = model.bus_subject()
         self._pull: JetStreamContext.PullSubscription | None = None
         self._needs_check = False
+        self._checked_at = 0.0
 
     async def attach(self) -> None:
         await self._ensure_consumer()
@@ -467,6 +474,7 @@ class _NatsSubscription(LoopSubscription[M]):
 
     async def _ensure_consumer(self) -> None:
         await self._bus._ensure_consumer(self._durable, self._subject, self._ack_wait, self._model)
+        self._checked_at = asyncio.get_running_loop().time()
 
     async def _step(self) -> None:
         if not await self._ready():
@@ -504,6 +512,8 @@ class _NatsSubscription(LoopSubscription[M]):
         try:
             return list(await pull.fetch(self._bus._fetch_batch, timeout=self._bus._fetch_wait))
         except TimeoutError:
+            idle_for = asyncio.get_running_loop().time() - self._checked_at
+            self._needs_check = idle_for > _IDLE_CHECK_SECONDS
             return []
         except nats.errors.ConnectionClosedError:
             if self._bus._closed:

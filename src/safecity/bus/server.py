@@ -137,7 +137,7 @@ class NatsServer:
     def start(self) -> None:
         if self.running:
             raise NatsServerError(f"nats-server is already running on {self.url}")
-        self._store_dir.mkdir(parents=True, exist_ok=True)
+        self._store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         stale = self._stale_server_pid()
         if stale is not None:
             raise NatsServerError(
