@@ -345,7 +345,10 @@ def cameras_export(
     try:
         with platform.transaction() as session:
             cameras = platform.registry.all_cameras(
-                session, system_principal("cameras export"), CameraFilter(district=district)
+                session,
+                system_principal("cameras export"),
+                CameraFilter(district=district),
+                action="export",
             )
             text = render(export_rows(cameras), format)
     finally:
@@ -364,12 +367,13 @@ def cameras_export(
 def audit_verify() -> None:
     """Recompute the hash chain and check every signed checkpoint. Exit 1 if tampered."""
     from safecity.audit.log import verify_chain
+    from safecity.db.engine import read_only
 
     platform = _platform(_settings(), migrate=False)
     try:
         with _progress() as progress:
             progress.add_task("verifying the audit chain", total=None)
-            with platform.sessions() as session:
+            with read_only(platform.engine) as session:
                 report = verify_chain(session, platform.keys.audit_verify_key())
     finally:
         platform.dispose()
@@ -396,10 +400,6 @@ def backup(
         result = run_backup(settings.sqlalchemy_url, settings.keys_dir, target)
     except (OSError, ValueError, RuntimeError) as exc:
         _fail(f"backup failed: {exc}")
-        return
-    except Exception as exc:
-        detail = getattr(exc, "stderr", b"")
-        _fail(f"backup failed: {exc} {detail.decode(errors='replace') if detail else ''}")
         return
     out.print(str(result.directory))
     err.print(f"{len(result.files)} files, manifest with SHA-256 in MANIFEST.json")

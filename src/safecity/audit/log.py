@@ -32,10 +32,9 @@ _PENDING = "safecity.audit.pending"
 
 
 class AuditLog:
-    def __init__(self, signing_key: Ed25519PrivateKey, checkpoint_every: int = 1) -> None:
+    def __init__(self, signing_key: Ed25519PrivateKey) -> None:
         self._key = signing_key
         self._key_id = key_id(signing_key.public_key())
-        self._checkpoint_every = checkpoint_every
 
     def attach(self, factory: sessionmaker[Session]) -> None:
         """Seal the chain before every commit of a session from ``factory``."""
@@ -58,8 +57,7 @@ class AuditLog:
             select(AuditHead).where(AuditHead.id == 1).with_for_update()
         ).scalar_one_or_none()
         if head is None:
-            head = AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
-            session.add(head)
+            raise RuntimeError("audit_head row missing: run `safecity db upgrade`")
         fields: dict[str, Any] = {
             "seq": head.last_seq + 1,
             "at": utcnow(),
@@ -89,15 +87,11 @@ class AuditLog:
         pending = session.info.pop(_PENDING, 0)
         if not pending:
             return
+        # Every transaction that appended is sealed: an unsealed tail could be rewritten
+        # by anyone with database access, so there is deliberately no "every N" setting.
         head = session.get(AuditHead, 1)
-        if head is None:
-            return
-        last = session.execute(
-            select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1)
-        ).scalar_one_or_none()
-        if last is not None and head.last_seq - last < self._checkpoint_every:
-            return
-        self.checkpoint(session, head)
+        if head is not None:
+            self.checkpoint(session, head)
 
     def checkpoint(self, session: Session, head: AuditHead | None = None) -> AuditCheckpoint | None:
         head = head or session.get(AuditHead, 1)
@@ -128,9 +122,12 @@ class VerifyReport:
         return not self.problems
 
 
-def _records(session: Session) -> Iterator[AuditRecord]:
+def _records(session: Session, upto: int) -> Iterator[AuditRecord]:
     yield from session.execute(
-        select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=2000)
+        select(AuditRecord)
+        .where(AuditRecord.seq <= upto)
+        .order_by(AuditRecord.seq)
+        .execution_options(yield_per=2000)
     ).scalars()
 
 
@@ -148,7 +145,12 @@ def verify_chain(
         if len(report.problems) < max_problems:
             report.problems.append(text)
 
-    for record in _records(session):
+    # Read the head first and look no further: appends committed while we read (each
+    # statement sees new commits under READ COMMITTED) must not look like tampering.
+    head = session.get(AuditHead, 1)
+    upto = head.last_seq if head is not None else 0
+    head_state = (head.last_seq, head.last_hash) if head is not None else None
+    for record in _records(session, upto):
         report.records += 1
         if record.seq != expected_seq:
             problem(f"record {record.seq}: expected sequence {expected_seq} (deleted or reordered)")
@@ -162,7 +164,9 @@ def verify_chain(
         expected_seq = record.seq + 1
         report.head_seq, report.head_hash = record.seq, record.hash
 
-    checkpoints = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars()
+    checkpoints = session.execute(
+        select(AuditCheckpoint).where(AuditCheckpoint.seq <= upto).order_by(AuditCheckpoint.id)
+    ).scalars()
     last_sealed = 0
     for cp in checkpoints:
         report.checkpoints += 1
@@ -182,9 +186,8 @@ def verify_chain(
         problem(
             f"records {last_sealed + 1}..{report.head_seq} are not covered by a signed checkpoint"
         )
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_seq, head.last_hash) != (report.head_seq, report.head_hash):
-        problem(f"chain head says record {head.last_seq} but the log ends at {report.head_seq}")
-    if head is None and report.records:
+    if head_state is None:
         problem("chain head row is missing")
+    elif head_state != (report.head_seq, report.head_hash):
+        problem(f"chain head says record {head_state[0]} but the log ends at {report.head_seq}")
     return report

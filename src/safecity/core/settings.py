@@ -62,9 +62,6 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         5_000_000, ge=1024, description="Largest accepted upload (camera import files)."
     )
-    audit_checkpoint_every: int = Field(
-        1, ge=1, description="Sign an audit checkpoint after this many audited transactions."
-    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level on stderr."
     )

@@ -21,20 +21,21 @@ class _Located:
 
     def line_of(self, loc: tuple[int | str, ...]) -> int:
         node: yaml.Node = self.root
-        for part in loc:
-            child = self._child(node, part)
+        for index, part in enumerate(loc):
+            child = self._child(node, part, last=index == len(loc) - 1)
             if child is None:
                 break
             node = child
         return node.start_mark.line + 1
 
     @staticmethod
-    def _child(node: yaml.Node, part: int | str) -> yaml.Node | None:
+    def _child(node: yaml.Node, part: int | str, *, last: bool) -> yaml.Node | None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    # An unknown key is reported where the key stands.
-                    return value if not isinstance(value, yaml.ScalarNode) else key
+                    # The field named by the error is reported where its key stands (a
+                    # block value starts a line later); only a path through it descends.
+                    return key if last or isinstance(value, yaml.ScalarNode) else value
             return None
         if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             return node.value[part] if 0 <= part < len(node.value) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -50,12 +51,19 @@ def backup(database_url: str, keys_dir: Path, out_dir: Path) -> BackupResult:
         pg_dump = shutil.which("pg_dump")
         if pg_dump is None:
             raise RuntimeError("pg_dump not found; install postgresql-client")
-        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run(
+        # The password goes through the environment: argv is visible to every local
+        # user in `ps`, and error messages print the command line.
+        env = {**os.environ, "PGPASSWORD": url.password or ""} if url.password else None
+        plain = url.set(drivername="postgresql", password=None).render_as_string()
+        done = subprocess.run(
             [pg_dump, "--format=custom", "--file", str(target / "safecity.pgdump"), plain],
-            check=True,
             capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
+        if done.returncode:
+            raise RuntimeError(f"pg_dump failed: {done.stderr.strip()[-500:]}")
     else:
         raise ValueError(f"no backup method for {url.get_backend_name()}")
     if keys_dir.is_dir():

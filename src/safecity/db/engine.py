@@ -43,8 +43,17 @@ def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+READ_ONLY = "safecity_read_only"
+
+
 def _emit_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the lock up front (a deferred BEGIN that later writes can fail with
+    # "database is locked" no matter the busy timeout); long read-only work such as
+    # `audit verify` or a backup must not hold it and stall every request.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -52,7 +61,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
+def read_only(engine: Engine) -> Iterator[Session]:
+    """A session for long reads: a deferred transaction on SQLite, REPEATABLE READ on
+    PostgreSQL (one consistent snapshot), never committed."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    with (
+        engine.connect().execution_options(**options) as connection,
+        Session(bind=connection) as session,
+    ):
+        try:
+            yield session
+        finally:
+            session.rollback()

@@ -287,7 +287,12 @@ class IdentityService:
         row = session.get(ApiToken, token_id)
         if row is None:
             raise NotFound(f"API token {token_id} not found")
-        self._require_self_or(principal, row.user_id, "users.change")
+        if row.user_id != principal.user_id:
+            principal.require("users.change")
+            # Someone else's token only for a user the caller can see: scope never leaks.
+            visible = self._visible_users(principal).where(User.id == row.user_id)
+            if session.scalars(visible).first() is None:
+                raise NotFound(f"API token {token_id} not found")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             self.audit.append(
@@ -404,16 +409,27 @@ class IdentityService:
             summary=f"created user {user.username}",
             after=self._snapshot(session, user),
         )
+        if data.roles or data.districts or data.all_districts or data.cameras:
+            principal.require("roles.grant")
+        # Granted directly: the new user is in no district yet, so a district-scoped
+        # creator could not reach it through _changeable; the grant checks still apply.
         if data.roles:
-            self.set_roles(session, principal, user.id, data.roles)
+            self._grant_roles(session, principal, user, data.roles)
         if data.districts or data.all_districts or data.cameras:
-            self.set_scope(
+            self._grant_scope(
                 session,
                 principal,
-                user.id,
+                user,
                 ScopeUpdate(
                     districts=data.districts, all_districts=data.all_districts, cameras=data.cameras
                 ),
+            )
+        # Re-read through the creator's own view: a user they could not see is refused.
+        visible = self._visible_users(principal).where(User.id == user.id)
+        if session.scalars(visible).first() is None:
+            raise InvalidInput(
+                "the new user would be outside your own scope; give it a district you hold",
+                field="districts",
             )
         return user
 
@@ -460,7 +476,13 @@ class IdentityService:
         principal.require("roles.grant")
         if user_id == principal.user_id:
             raise SelfGrantForbidden("separation of duties: you cannot change your own roles")
-        user = self._changeable(session, principal, user_id, None)
+        return self._grant_roles(
+            session, principal, self._changeable(session, principal, user_id, None), role_slugs
+        )
+
+    def _grant_roles(
+        self, session: Session, principal: Principal, user: User, role_slugs: list[str]
+    ) -> User:
         roles = list(session.scalars(select(Role).where(Role.slug.in_(role_slugs))))
         unknown = sorted(set(role_slugs) - {role.slug for role in roles})
         if unknown:
@@ -501,7 +523,13 @@ class IdentityService:
         principal.require("roles.grant")
         if user_id == principal.user_id:
             raise SelfGrantForbidden("separation of duties: you cannot change your own scope")
-        user = self._changeable(session, principal, user_id, None)
+        return self._grant_scope(
+            session, principal, self._changeable(session, principal, user_id, None), scope
+        )
+
+    def _grant_scope(
+        self, session: Session, principal: Principal, user: User, scope: ScopeUpdate
+    ) -> User:
         if scope.all_districts and principal.district_ids is not None:
             raise SelfGrantForbidden("only a user with province-wide scope can grant it")
         rows = session.execute(

@@ -19,6 +19,7 @@ from safecity.core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     PreconditionFailed,
 )
 from safecity.core.secrets import CredentialCipher
@@ -141,7 +142,7 @@ class RegistryService:
         stmt = self._sites(principal, flt)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         sites = list(session.scalars(stmt.order_by(Site.code).limit(limit).offset(offset)))
-        counts = self._camera_counts(session, [s.id for s in sites])
+        counts = self._camera_counts(session, principal, [s.id for s in sites])
         self.audit.append(
             session,
             principal.audit,
@@ -152,12 +153,18 @@ class RegistryService:
         return [self.site_public(session, s, counts.get(s.id, 0)) for s in sites], total
 
     @staticmethod
-    def _camera_counts(session: Session, site_ids: list[int]) -> dict[int, int]:
+    def _camera_counts(
+        session: Session, principal: Principal, site_ids: list[int]
+    ) -> dict[int, int]:
+        """Cameras per site, counting only those the principal may see."""
         counts: dict[int, int] = {}
+        if not principal.has_permission("cameras.view"):
+            return counts
         for start in range(0, len(site_ids), 900):  # stay under SQLite's parameter limit
             chunk = site_ids[start : start + 900]
             rows = session.execute(
-                select(Camera.site_id, func.count())
+                restrict(Camera, principal, "cameras.view")
+                .with_only_columns(Camera.site_id, func.count())
                 .where(Camera.site_id.in_(chunk))
                 .group_by(Camera.site_id)
             )
@@ -165,9 +172,7 @@ class RegistryService:
                 counts[site_id] = n
         return counts
 
-    def site_public(self, session: Session, site: Site, cameras: int | None = None) -> SitePublic:
-        if cameras is None:
-            cameras = session.scalar(select(func.count()).where(Camera.site_id == site.id)) or 0
+    def site_public(self, session: Session, site: Site, cameras: int) -> SitePublic:
         return SitePublic(
             id=site.id,
             code=site.code,
@@ -184,6 +189,10 @@ class RegistryService:
             version=site.version,
             updated_at=site.updated_at,
         )
+
+    def site_summary(self, session: Session, principal: Principal, site: Site) -> SitePublic:
+        counts = self._camera_counts(session, principal, [site.id])
+        return self.site_public(session, site, counts.get(site.id, 0))
 
     def get_site(self, session: Session, principal: Principal, site_id: int) -> Site:
         site = get_in_scope(session, Site, principal, "sites.view", site_id)
@@ -238,6 +247,9 @@ class RegistryService:
     ) -> Site:
         principal.require("sites.change")
         site = get_in_scope(session, Site, principal, "sites.view", site_id)
+        if principal.district_ids is not None and site.district_id not in principal.district_ids:
+            # Seeing a site through one granted camera is not a licence to edit the site.
+            raise PermissionDenied(f"changing site {site.code} needs its district in your scope")
         _check_version(site.version, expected_version, f"site {site.code}")
         before = _site_snapshot(site, site.district.slug)
         for name, value in data.model_dump(exclude_unset=True).items():
@@ -298,17 +310,21 @@ class RegistryService:
         return cameras, total
 
     def all_cameras(
-        self, session: Session, principal: Principal, flt: CameraFilter
+        self, session: Session, principal: Principal, flt: CameraFilter, *, action: str = "search"
     ) -> list[Camera]:
-        """Every camera in scope matching ``flt`` (map and export); one audit record."""
+        """Every camera in scope matching ``flt`` (map, or export with action="export");
+        one audit record."""
+        if action == "export":
+            principal.require("cameras.export")
         cameras = list(session.scalars(self._cameras(principal, flt).order_by(Camera.code)))
         self.audit.append(
             session,
             principal.audit,
-            action="search",
+            action=action,
             object_type="camera",
             district=flt.district,
-            summary=f"map/export of cameras ({flt.describe()}): {len(cameras)}",
+            summary=f"{'exported' if action == 'export' else 'mapped'} cameras "
+            f"({flt.describe()}): {len(cameras)}",
         )
         return cameras
 

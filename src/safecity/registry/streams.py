@@ -34,6 +34,8 @@ def display_form(url: str) -> str:
     """``rtsp://user:pw@host:554/path?token=x`` -> ``rtsp://***@host:554/path``."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets, or the port is ambiguous
     if parts.port:
         host = f"{host}:{parts.port}"
     if parts.username or parts.password:

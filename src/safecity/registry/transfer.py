@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core.errors import InvalidInput, SafecityError
-from safecity.identity.permissions import Principal
+from safecity.identity.permissions import Principal, in_scope
 from safecity.registry.models import Camera, Site
 from safecity.registry.schemas import (
     CameraCreate,
@@ -161,10 +161,13 @@ class CameraImporter:
         report = ImportReport()
         for row in rows:
             savepoint = session.begin_nested()
+            # A rejected row rolls back the site it created too, so it must not count it.
+            sites_before = report.sites_created
             try:
                 outcome = self._one(session, principal, row, report)
             except ValidationError as exc:
                 savepoint.rollback()
+                report.sites_created = sites_before
                 for error in exc.errors():
                     field = ".".join(str(p) for p in error["loc"]) or None
                     message = error["msg"].removeprefix("Value error, ")
@@ -174,6 +177,7 @@ class CameraImporter:
                 continue
             except SafecityError as exc:
                 savepoint.rollback()
+                report.sites_created = sites_before
                 report.problems.append(
                     ImportProblem(row=row.number, field=exc.field, message=exc.message)
                 )
@@ -217,6 +221,9 @@ class CameraImporter:
                 session, principal, CameraCreate.model_validate(camera_fields)
             )
             return "created"
+        if not in_scope(session, existing, principal):
+            # Said by code: the generic "camera <id> not found" would leak the row id.
+            raise InvalidInput(f"camera '{data.code}' is outside your scope", field="code")
         version = existing.version
         camera = self.registry.update_camera(
             session,

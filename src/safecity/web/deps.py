@@ -55,6 +55,9 @@ async def check_csrf(request: Request) -> None:
     """Unsafe requests authenticated by cookie must carry the CSRF token (header or form)."""
     if request.method not in UNSAFE_METHODS or request.headers.get("authorization"):
         return
+    if request.url.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
+        # No cookie, nothing for a forged request to ride on: let authentication answer 401.
+        return
     token = request.headers.get(CSRF_HEADER)
     if token is None:
         content_type = request.headers.get("content-type", "")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safecity.core.errors import NotAuthenticated, SafecityError, TooManyRequests
+from safecity.web.security import SESSION_COOKIE
 
 
 def _is_api(request: Request) -> bool:
@@ -61,7 +62,12 @@ async def handle_safecity_error(request: Request, exc: Exception) -> Response:
         )
     if isinstance(exc, NotAuthenticated):
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        if SESSION_COOKIE not in request.cookies:
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        # A session cookie that no longer works: say so on the sign-in page, drop the cookie.
+        response = RedirectResponse(f"/login?next={target}&ended=1", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
     return _render_error(request, exc.status, exc.code, exc.message)
 
 

@@ -63,7 +63,7 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
     engine = engine or make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     cipher = keys.credentials_cipher()
-    audit = AuditLog(keys.audit_signing_key(), settings.audit_checkpoint_every)
+    audit = AuditLog(keys.audit_signing_key())
     audit.attach(sessions)
     policy = SessionPolicy(
         ttl=timedelta(minutes=settings.session_ttl_minutes),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from urllib.parse import urlsplit
 
@@ -79,35 +80,47 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+            await _too_large(scope, send, self.max_bytes)
             return
         received = 0
+        started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                    # Answer here rather than raise: the framework turns an error raised
+                    # while it parses a body into its own 400. The app then sees the
+                    # client gone, and whatever it answers after this is dropped.
+                    refused = True
+                    if not started:
+                        await _too_large(scope, send, self.max_bytes)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = True
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body over {limit} bytes")
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        '{"error":{"code":"too_large","message":"upload larger than '
-        f'{limit // 1_000_000 or 1} MB is refused","field":"file"}}}}'
-    ).encode()
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    # The one error shape, request id included (set by the outer SecurityHeadersMiddleware).
+    error = {
+        "code": "too_large",
+        "message": f"upload larger than {limit // 1_000_000 or 1} MB is refused",
+        "field": "file",
+        "request_id": scope.get("state", {}).get("request_id"),
+    }
+    body = json.dumps({"error": error}).encode()
     await send(
         {
             "type": "http.response.start",

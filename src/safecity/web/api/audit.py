@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from safecity.audit.schemas import AuditRecordPublic
 from safecity.audit.service import AuditFilter
@@ -17,14 +18,22 @@ from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
 
 
+def _blank_to_none(value: object) -> object:
+    # The audit page's filter form sends its empty date fields as "since=&until=".
+    return value or None
+
+
+OptionalTime = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
+
+
 def audit_filter(
     actor: str | None = None,
     action: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
     district: str | None = None,
-    since: Annotated[datetime | None, Query(description="From this time (UTC if no zone)")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time")] = None,
+    since: Annotated[OptionalTime, Query(description="From this time (UTC if no zone)")] = None,
+    until: Annotated[OptionalTime, Query(description="Before this time")] = None,
     q: Annotated[str | None, Query(description="Text in the summary")] = None,
 ) -> AuditFilter:
     return AuditFilter(

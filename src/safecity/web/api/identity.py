@@ -22,7 +22,7 @@ from safecity.identity.schemas import (
     UserPublic,
     UserUpdate,
 )
-from safecity.web.api.shapes import ERRORS, Paginated, if_match_version
+from safecity.web.api.shapes import ERRORS, Paginated, if_match_version, page_of
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
@@ -109,9 +109,11 @@ def reset_password(
 
 
 @router.get("/roles", tags=["identity"])
-def list_roles(platform: PlatformDep, principal: CurrentPrincipal) -> list[RolePublic]:
+def list_roles(
+    platform: PlatformDep, principal: CurrentPrincipal, page: PageDep
+) -> Paginated[RolePublic]:
     with platform.transaction() as session:
-        return [
+        roles = [
             RolePublic(
                 slug=r.slug,
                 name=r.name,
@@ -120,24 +122,31 @@ def list_roles(platform: PlatformDep, principal: CurrentPrincipal) -> list[RoleP
             )
             for r in platform.identity.list_roles(session, principal)
         ]
+    return page_of(roles, limit=page.limit, offset=page.offset)
 
 
 @router.get("/agencies", tags=["identity"])
-def list_agencies(platform: PlatformDep, principal: CurrentPrincipal) -> list[AgencyPublic]:
+def list_agencies(
+    platform: PlatformDep, principal: CurrentPrincipal, page: PageDep
+) -> Paginated[AgencyPublic]:
     with platform.transaction() as session:
-        return [
+        agencies = [
             AgencyPublic(slug=a.slug, name=a.name, kind=a.kind)
             for a in platform.identity.list_agencies(session)
         ]
+    return page_of(agencies, limit=page.limit, offset=page.offset)
 
 
 @router.get("/tokens", tags=["identity"])
-def list_tokens(platform: PlatformDep, principal: CurrentPrincipal) -> list[TokenPublic]:
+def list_tokens(
+    platform: PlatformDep, principal: CurrentPrincipal, page: PageDep
+) -> Paginated[TokenPublic]:
     with platform.transaction() as session:
-        return [
+        tokens = [
             TokenPublic.model_validate(t, from_attributes=True)
             for t in platform.identity.list_tokens(session, principal, principal.user_id)
         ]
+    return page_of(tokens, limit=page.limit, offset=page.offset)
 
 
 @router.post("/tokens", status_code=201, tags=["identity"])

@@ -19,7 +19,7 @@ from safecity.registry.schemas import (
 )
 from safecity.registry.service import CameraFilter, SiteFilter, camera_public
 from safecity.registry.transfer import detect_format, export_rows, parse, render
-from safecity.web.api.shapes import ERRORS, Paginated, if_match_version
+from safecity.web.api.shapes import ERRORS, Paginated, if_match_version, page_of
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
@@ -27,10 +27,12 @@ IfMatch = Annotated[int | None, Depends(if_match_version)]
 
 
 @router.get("/districts", tags=["registry"])
-def list_districts(platform: PlatformDep, principal: CurrentPrincipal) -> Paginated[DistrictPublic]:
+def list_districts(
+    platform: PlatformDep, principal: CurrentPrincipal, page: PageDep
+) -> Paginated[DistrictPublic]:
     with platform.transaction() as session:
         items = platform.registry.list_districts(session, principal)
-    return Paginated(items=items, total=len(items), limit=len(items), offset=0)
+    return page_of(items, limit=page.limit, offset=page.offset)
 
 
 @router.get("/sites", tags=["registry"])
@@ -55,14 +57,14 @@ def list_sites(
 def get_site(site_id: int, platform: PlatformDep, principal: CurrentPrincipal) -> SitePublic:
     with platform.transaction() as session:
         site = platform.registry.get_site(session, principal, site_id)
-        return platform.registry.site_public(session, site)
+        return platform.registry.site_summary(session, principal, site)
 
 
 @router.post("/sites", status_code=201, tags=["registry"])
 def create_site(data: SiteCreate, platform: PlatformDep, principal: CurrentPrincipal) -> SitePublic:
     with platform.transaction() as session:
         site = platform.registry.create_site(session, principal, data)
-        return platform.registry.site_public(session, site)
+        return platform.registry.site_summary(session, principal, site)
 
 
 @router.patch("/sites/{site_id}", tags=["registry"])
@@ -77,7 +79,7 @@ def update_site(
         site = platform.registry.update_site(
             session, principal, site_id, data, expected_version=version
         )
-        return platform.registry.site_public(session, site)
+        return platform.registry.site_summary(session, principal, site)
 
 
 @router.get("/cameras", tags=["registry"])
@@ -111,7 +113,7 @@ def export_cameras(
     principal.require("cameras.export")
     with platform.transaction() as session:
         cameras = platform.registry.all_cameras(
-            session, principal, CameraFilter(district=district, status=status)
+            session, principal, CameraFilter(district=district, status=status), action="export"
         )
         body = render(export_rows(cameras), format)
     media = "text/csv" if format == "csv" else "application/yaml"
@@ -182,7 +184,12 @@ def map_features(
 ) -> dict[str, object]:
     """Compact features for the map: districts, sites and cameras in scope (one audit record)."""
     with platform.transaction() as session:
-        districts = platform.registry.list_districts(session, principal)
+        # The district list is context only: a camera owner may lack districts.view.
+        districts = (
+            platform.registry.list_districts(session, principal)
+            if principal.has_permission("districts.view")
+            else []
+        )
         sites: list[SitePublic] = []
         if principal.has_permission("sites.view"):
             sites, _ = platform.registry.list_sites(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from fastapi import Header
@@ -15,6 +16,13 @@ class Paginated(BaseModel, Generic[T]):
     total: int = Field(description="Items matching, across all pages")
     limit: int
     offset: int
+
+
+def page_of(items: Sequence[T], *, limit: int, offset: int) -> Paginated[T]:
+    """One page of a short list already in memory (districts, roles, agencies, tokens)."""
+    return Paginated(
+        items=list(items[offset : offset + limit]), total=len(items), limit=limit, offset=offset
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -82,7 +82,7 @@ async def user_create(
     except ValidationError as exc:
         error = "; ".join(f"{k}: {v}" for k, v in validation_messages(exc).items())
     except SafecityError as exc:
-        if exc.status in (401, 404):
+        if exc.status in (401, 403, 404):
             raise
         error = exc.message
     else:
@@ -156,7 +156,7 @@ async def user_roles(
     try:
         await run_in_threadpool(save)
     except SafecityError as exc:
-        if exc.status in (401, 404):
+        if exc.status in (401, 403, 404):
             raise
         return _back(user_id, exc.message)
     return _back(user_id)
@@ -184,7 +184,7 @@ async def user_scope(
     except ValueError:
         return _back(user_id, "camera ids must be whole numbers separated by commas")
     except SafecityError as exc:
-        if exc.status in (401, 404):
+        if exc.status in (401, 403, 404):
             raise
         return _back(user_id, exc.message)
     return _back(user_id)
@@ -203,7 +203,7 @@ def user_active(
                 session, principal, user_id, UserUpdate(is_active=active == "yes")
             )
     except SafecityError as exc:
-        if exc.status in (401, 404):
+        if exc.status in (401, 403, 404):
             raise
         return _back(user_id, exc.message)
     return _back(user_id)
@@ -220,7 +220,7 @@ def user_password(
         with platform.transaction() as session:
             platform.identity.reset_password(session, principal, user_id, password)
     except SafecityError as exc:
-        if exc.status in (401, 404):
+        if exc.status in (401, 403, 404):
             raise
         return _back(user_id, exc.message)
     return _back(user_id)

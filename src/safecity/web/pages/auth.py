@@ -42,8 +42,11 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "purposes": PURPOSES})
+def login_form(request: Request, next: str | None = None, ended: bool = False) -> Response:
+    context: dict[str, object] = {"next": _safe_next(next), "purposes": PURPOSES}
+    if ended:
+        context["error"] = "Your session has expired or was closed; please sign in again."
+    return render(request, "login.html", context)
 
 
 @router.post("/login")
@@ -63,11 +66,19 @@ def login(
         "username": username,
         "purpose": purpose,
     }
+    failure: NotAuthenticated | TooManyRequests | None = None
     try:
         with platform.transaction() as session:
-            signed_in = platform.identity.sign_in(
-                session, ctx, username=username, password=password, totp_code=otp or None
-            )
+            try:
+                signed_in = platform.identity.sign_in(
+                    session, ctx, username=username, password=password, totp_code=otp or None
+                )
+            except (NotAuthenticated, TooManyRequests) as exc:
+                # Commit, then answer: leaving the transaction by the exception rolled back
+                # the failure count and its audit record (no throttling, no trail).
+                failure = exc
+        if failure is not None:
+            raise failure
     except SecondFactorRequired as exc:
         return render(
             request,

@@ -31,7 +31,12 @@ CHOICES = {
 @router.get("/map")
 def map_page(request: Request, platform: PlatformDep, principal: CurrentPrincipal) -> Response:
     with platform.transaction() as session:
-        districts = platform.registry.list_districts(session, principal)
+        # The district list only fills filters: a camera owner may lack districts.view.
+        districts = (
+            platform.registry.list_districts(session, principal)
+            if principal.has_permission("districts.view")
+            else []
+        )
     return render(request, "map.html", {"districts": districts, **CHOICES}, principal=principal)
 
 
@@ -53,7 +58,12 @@ def cameras_page(
             session, principal, flt, limit=page.limit, offset=page.offset
         )
         rows = [camera_public(c) for c in cameras]
-        districts = platform.registry.list_districts(session, principal)
+        # The district list only fills filters: a camera owner may lack districts.view.
+        districts = (
+            platform.registry.list_districts(session, principal)
+            if principal.has_permission("districts.view")
+            else []
+        )
     return render(
         request,
         "cameras.html",
@@ -270,8 +280,8 @@ def site_page(
     request: Request, site_id: int, platform: PlatformDep, principal: CurrentPrincipal
 ) -> Response:
     with platform.transaction() as session:
-        site = platform.registry.site_public(
-            session, platform.registry.get_site(session, principal, site_id)
+        site = platform.registry.site_summary(
+            session, principal, platform.registry.get_site(session, principal, site_id)
         )
         cameras: list[Any] = []
         if principal.has_permission("cameras.view"):
@@ -323,8 +333,8 @@ def site_update(
     if not error:
         return RedirectResponse(f"/sites/{site_id}", status_code=303)
     with platform.transaction() as session:
-        site = platform.registry.site_public(
-            session, platform.registry.get_site(session, principal, site_id)
+        site = platform.registry.site_summary(
+            session, principal, platform.registry.get_site(session, principal, site_id)
         )
     return render(
         request,

@@ -317,6 +317,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", "camera_id", name=op.f("pk_user_cameras")),
     )
+    # The chain starts from one head row; appenders lock it, so it must exist before
+    # the first concurrent append (creating it lazily raced on PostgreSQL).
+    op.execute(
+        sa.text(
+            "INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"
+        ).bindparams(genesis="0" * 64)
+    )
     _append_only_audit()
 
 

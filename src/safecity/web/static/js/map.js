@@ -59,7 +59,9 @@
       element.dataset.cameraCount = String(data.cameras.length);
       element.dataset.siteCount = String(data.sites.length);
       if (bounds.length && (!fitted || params.get("district"))) {
-        map.fitBounds(bounds, { padding: [20, 20], maxZoom: 13 });
+        // No animation: Leaflet drops a fitBounds that arrives while a zoom animation
+        // runs, so a filter chosen just after the page loaded left the map unzoomed.
+        map.fitBounds(bounds, { padding: [20, 20], maxZoom: 13, animate: false });
         fitted = true;
       }
     }
