@@ -240,7 +240,7 @@ SCOPED = [
     "PSH-E1,Peshawar cam,peshawar,PSH-ES1,Eng site,market,34.0,71.5",  # 2: in scope
     "BNU-E1,Bannu cam,bannu,BNU-ES1,Eng site B,market,33.0,70.6",  # 3: district out of scope
     "BNU-E2,Bannu cam 2,,BNU-T1,,,,",  # 4: existing site out of scope
-    "BNU-TC1,Renamed by import,,BNU-T1,,,,",  # 5: existing camera out of scope
+    "BNU-TC1,Renamed by import,,PSH-T1,,,,",  # 5: existing camera out of scope
     "PSH-E2,Peshawar cam 2,,PSH-T1,,,,",  # 6: existing site in scope
 ]
 
@@ -253,7 +253,9 @@ def test_rows_outside_the_importers_scope_are_refused_one_by_one(
     assert problems(report) == [(3, "district"), (4, "site"), (5, "code")]
     messages = [p.message for p in report.problems]
     assert messages[0] == "district 'bannu' is outside your scope"
-    assert messages[1] == "site 'BNU-T1' not found in your scope"
+    # The site exists, but its district is not the importer's to learn.
+    assert messages[1] == "site 'BNU-T1' is outside your scope"
+    assert "bannu" not in messages[1]
     assert messages[2] == "camera 'BNU-TC1' is outside your scope"
     assert str(world.cameras["BNU-TC1"]) not in messages[2]
     assert (report.created, report.sites_created) == (2, 1)

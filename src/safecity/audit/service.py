@@ -84,11 +84,21 @@ class AuditBrowser:
             stmt = stmt.where(func.lower(AuditRecord.summary).like(f"%{flt.text.lower()}%"))
         return stmt
 
+    @staticmethod
+    def _scoped(actor: Actor, flt: AuditFilter) -> Select[AuditRecord]:
+        """A district auditor reads the records of their districts; records that belong to
+        no district (sign-ins, accounts, the log itself) need province-wide scope."""
+        stmt = AuditBrowser._query(flt)
+        districts = actor.audit_districts
+        if districts is not None:
+            stmt = stmt.where(AuditRecord.district.in_(sorted(districts)))
+        return stmt
+
     def search(
         self, session: Session, actor: Actor, flt: AuditFilter, *, limit: int, offset: int
     ) -> tuple[list[AuditRecord], int]:
         _require(actor, "audit.view")
-        stmt = self._query(flt)
+        stmt = self._scoped(actor, flt)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         records = list(
             session.scalars(stmt.order_by(AuditRecord.seq.desc()).limit(limit).offset(offset))
@@ -105,7 +115,7 @@ class AuditBrowser:
     def export_csv(self, session: Session, actor: Actor, flt: AuditFilter) -> Iterator[str]:
         """CSV of every matching record, oldest first; the export is audited before it starts."""
         _require(actor, "audit.export")
-        stmt = self._query(flt)
+        stmt = self._scoped(actor, flt)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         self.log.append(
             session,

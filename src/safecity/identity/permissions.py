@@ -96,6 +96,11 @@ class Principal:
     district_ids: frozenset[int] | None  # None: every district
     camera_ids: frozenset[int]
     audit: AuditContext
+    district_slugs: frozenset[str] | None = None  # the same districts, by slug
+
+    @property
+    def audit_districts(self) -> frozenset[str] | None:
+        return None if self.district_ids is None else (self.district_slugs or frozenset())
 
     def has_permission(self, code: str) -> bool:
         return code in self.permissions

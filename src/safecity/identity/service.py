@@ -75,16 +75,20 @@ class IdentityService:
         for role in user.roles:
             permissions.update(role.permissions)
         district_ids: frozenset[int] | None = None
+        district_slugs: frozenset[str] | None = None
         if not user.all_districts:
-            district_ids = frozenset(
-                session.scalars(
-                    select(UserDistrict.district_id).where(UserDistrict.user_id == user.id)
-                )
-            )
+            rows = session.execute(
+                select(UserDistrict.district_id, _districts.c.slug)
+                .join(_districts, _districts.c.id == UserDistrict.district_id)
+                .where(UserDistrict.user_id == user.id)
+            ).all()
+            district_ids = frozenset(row[0] for row in rows)
+            district_slugs = frozenset(row[1] for row in rows)
         camera_ids = frozenset(
             session.scalars(select(UserCamera.camera_id).where(UserCamera.user_id == user.id))
         )
         return Principal(
+            district_slugs=district_slugs,
             user_id=user.id,
             username=user.username,
             permissions=frozenset(permissions),

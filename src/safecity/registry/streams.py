@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 NETWORK_SCHEMES = ("rtsp", "rtsps", "http", "https")
@@ -40,7 +41,16 @@ def display_form(url: str) -> str:
         host = f"{host}:{parts.port}"
     if parts.username or parts.password:
         host = f"{WITHHELD}@{host}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return urlunsplit((parts.scheme, host, _safe_path(parts.path), "", ""))
+
+
+# Some recorders take credentials in the path (".../user=admin_password=x_channel=1");
+# a path segment that looks like it carries one is replaced whole.
+_SECRET_IN_PATH = re.compile(r"(?i)(=|pass|pwd|user|token|auth|secret|key)")
+
+
+def _safe_path(path: str) -> str:
+    return "/".join(WITHHELD if _SECRET_IN_PATH.search(seg) else seg for seg in path.split("/"))
 
 
 def is_withheld(url: str) -> bool:

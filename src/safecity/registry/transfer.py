@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core.errors import InvalidInput, SafecityError
-from safecity.identity.permissions import Principal, in_scope
+from safecity.identity.permissions import Principal, in_scope, restrict
 from safecity.registry.models import Camera, Site
 from safecity.registry.schemas import (
     CameraCreate,
@@ -202,8 +202,13 @@ class CameraImporter:
         if "__error__" in row.values:
             raise InvalidInput(str(row.values["__error__"]))
         data = CameraImportRow.model_validate(row.values)
-        site = session.scalars(select(Site).where(Site.code == data.site)).first()
+        site = session.scalars(
+            restrict(Site, principal, "sites.view").where(Site.code == data.site)
+        ).first()
         if site is None:
+            if session.scalars(select(Site.id).where(Site.code == data.site)).first():
+                # Its district is not ours to learn: say only that it is out of reach.
+                raise InvalidInput(f"site '{data.site}' is outside your scope", field="site")
             self._create_site(session, principal, data)
             report.sites_created += 1
         elif data.district and site.district.slug != data.district:

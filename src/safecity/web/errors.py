@@ -9,9 +9,17 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safecity.core.errors import NotAuthenticated, SafecityError, TooManyRequests
+from safecity.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    PreconditionFailed,
+    SafecityError,
+    TooManyRequests,
+)
 from safecity.web.security import SESSION_COOKIE
 
 
@@ -99,7 +107,20 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def handle_database_conflict(request: Request, exc: Exception) -> Response:
+    """Races the services could not see coming: another writer got there first."""
+    if isinstance(exc, StaleDataError):
+        error: SafecityError = PreconditionFailed(
+            "someone else changed this record at the same moment; reload and try again"
+        )
+    else:
+        error = Conflict("this conflicts with a record saved at the same moment; try again")
+    return await handle_safecity_error(request, error)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(SafecityError, handle_safecity_error)
+    app.add_exception_handler(StaleDataError, handle_database_conflict)
+    app.add_exception_handler(IntegrityError, handle_database_conflict)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)

@@ -38,14 +38,18 @@ def _pending(platform: Platform) -> list[tuple[int, Message]]:
             .limit(BATCH)
         ).all()
         out: list[tuple[int, Message]] = []
+        now = utcnow()
         for row in rows:
             model = KNOWN.get(row.subject)
-            if model is None:
-                log.error(
-                    "outbox row %s has unknown subject %s; left unpublished", row.id, row.subject
-                )
-                continue
-            out.append((row.id, model.model_validate(row.payload)))
+            try:
+                if model is None:
+                    raise ValueError(f"unknown subject {row.subject}")
+                out.append((row.id, model.model_validate(row.payload)))
+            except ValueError:
+                # Retrying can never make it valid, and leaving it would stall the rows
+                # behind it: log it loudly and set it aside (the row itself is kept).
+                log.exception("outbox row %s cannot be published; set aside", row.id)
+                row.published_at = now
         return out
 
 
