@@ -39,7 +39,7 @@ from safecity.identity.system import system_principal
 from safecity.registry.schemas import CameraCreate
 from safecity.web.app import create_app
 from safecity.web.platform import Platform, build_platform
-from tests.factories import World, make_user, token_for
+from tests.factories import PASSWORD, World, make_user, token_for
 
 Scope = Literal["in", "out"]
 Kind = Literal["object", "create", "single", "public"]
@@ -450,6 +450,16 @@ ROUTES: dict[str, Expect] = {
         MANAGE_USERS,
         "object",
         lambda g, s: Call("POST", f"/account/tokens/{g.fresh_token(s)}/revoke"),
+    ),
+    # Each role changes its own password once (the matrix signs in by token, which stays).
+    "POST /account/password": Expect(
+        EVERYONE,
+        "single",
+        lambda g, s: Call(
+            "POST",
+            "/account/password",
+            data={"current_password": PASSWORD, "password": NEW_PASSWORD},
+        ),
     ),
     "POST /account/totp/begin": Expect(
         EVERYONE, "single", lambda g, s: Call("POST", "/account/totp/begin")

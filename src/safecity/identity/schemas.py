@@ -45,6 +45,9 @@ class RolesUpdate(_In):
 
 class PasswordReset(_In):
     password: str = Field(min_length=1, max_length=200, description="New password")
+    current_password: str | None = Field(
+        None, max_length=200, description="Required when changing your own password"
+    )
 
 
 class UserPublic(BaseModel):

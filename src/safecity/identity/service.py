@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, column, delete, exists, func, or_, select, table
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safecity.audit.context import AuditContext
@@ -21,6 +22,7 @@ from safecity.core.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    PermissionDenied,
     PreconditionFailed,
     TooManyRequests,
 )
@@ -43,7 +45,7 @@ from safecity.identity.schemas import ScopeUpdate, UserCreate, UserPublic, UserU
 
 # Identity sits below the registry, so it names the districts table without importing it.
 _districts = table("districts", column("id"), column("slug"))
-_cameras = table("cameras", column("id"))
+_cameras = table("cameras", column("id"), column("district_id"))
 _LAST_SEEN_GRANULARITY = timedelta(seconds=60)
 
 
@@ -116,12 +118,8 @@ class IdentityService:
         username = username.strip().lower()
         source = ctx.source_ip or "unknown"
         now = utcnow()
-        throttle = session.scalars(
-            select(LoginThrottle).where(
-                LoginThrottle.username == username, LoginThrottle.source_ip == source
-            )
-        ).one_or_none()
-        if throttle and throttle.paused_until and as_utc(throttle.paused_until) > now:
+        throttle = self._throttle(session, username, source)
+        if throttle.paused_until and as_utc(throttle.paused_until) > now:
             wait = int((as_utc(throttle.paused_until) - now).total_seconds()) + 1
             self.audit.append(
                 session,
@@ -145,7 +143,7 @@ class IdentityService:
             if not totp.verify_code(self.cipher.decrypt(user.totp_secret), totp_code):
                 ok, reason = False, "wrong second-factor code"
         if not ok or user is None:
-            self._count_failure(session, throttle, username, source, now)
+            self._count_failure(throttle, now)
             self.audit.append(
                 session,
                 replace(ctx, actor_id=user.id if user else None, actor_name=username),
@@ -155,8 +153,8 @@ class IdentityService:
                 summary=reason,
             )
             raise SignInFailed("wrong username, password or code")
-        if throttle is not None:
-            session.delete(throttle)
+        throttle.failures = 0
+        throttle.paused_until = None
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
         user.last_login_at = now
@@ -183,17 +181,25 @@ class IdentityService:
         )
         return SignedIn(user=user, session_token=raw, expires_at=expires)
 
-    def _count_failure(
-        self,
-        session: Session,
-        throttle: LoginThrottle | None,
-        username: str,
-        source: str,
-        now: datetime,
-    ) -> None:
-        if throttle is None:
-            throttle = LoginThrottle(username=username, source_ip=source, failures=0)
-            session.add(throttle)
+    @staticmethod
+    def _throttle(session: Session, username: str, source: str) -> LoginThrottle:
+        """The (username, address) counter, locked: parallel guesses must each count."""
+        query = (
+            select(LoginThrottle)
+            .where(LoginThrottle.username == username, LoginThrottle.source_ip == source)
+            .with_for_update()
+        )
+        row = session.scalars(query).one_or_none()
+        if row is not None:
+            return row
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(username=username, source_ip=source, failures=0))
+        except IntegrityError:
+            pass  # a parallel attempt created it first; lock theirs below
+        return session.scalars(query).one()
+
+    def _count_failure(self, throttle: LoginThrottle, now: datetime) -> None:
         throttle.failures += 1
         if throttle.failures >= self.policy.max_failures:
             throttle.paused_until = now + self.policy.pause
@@ -545,12 +551,19 @@ class IdentityService:
         ids = {row.id for row in rows}
         if principal.district_ids is not None and not ids <= principal.district_ids:
             raise SelfGrantForbidden("you can only grant districts inside your own scope")
-        known_cameras = set(
-            session.scalars(select(_cameras.c.id).where(_cameras.c.id.in_(scope.cameras)))
-        )
+        reachable = select(_cameras.c.id).where(_cameras.c.id.in_(scope.cameras))
+        if principal.district_ids is not None:
+            reachable = reachable.where(
+                or_(
+                    _cameras.c.district_id.in_(sorted(principal.district_ids)),
+                    _cameras.c.id.in_(sorted(principal.camera_ids)),
+                )
+            )
+        known_cameras = set(session.scalars(reachable))
         if set(scope.cameras) - known_cameras:
+            # Unknown and out-of-reach look alike: which camera ids exist is not leaked.
             missing = sorted(set(scope.cameras) - known_cameras)
-            raise InvalidInput(f"unknown camera id(s): {missing}", field="cameras")
+            raise InvalidInput(f"camera id(s) not found in your scope: {missing}", field="cameras")
         before = self._snapshot(session, user)
         user.all_districts = scope.all_districts
         session.execute(delete(UserDistrict).where(UserDistrict.user_id == user.id))
@@ -571,13 +584,33 @@ class IdentityService:
         return user
 
     def reset_password(
-        self, session: Session, principal: Principal, user_id: int, password: str
+        self,
+        session: Session,
+        principal: Principal,
+        user_id: int,
+        password: str,
+        *,
+        current_password: str | None = None,
+        keep_session: str | None = None,
     ) -> User:
-        if user_id != principal.user_id:
+        """Another user's password (users.change; their sessions and tokens end), or one's
+        own (the current password is required: a borrowed session must not suffice; every
+        other session ends, ``keep_session`` — the one making the change — stays)."""
+        if user_id == principal.user_id:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} not found")
+            if not passwords.verify_password(user.password_hash, current_password or ""):
+                raise InvalidInput("the current password is wrong", field="current_password")
+        else:
             principal.require("users.change")
-        user = self._changeable(session, principal, user_id, None)
+            user = self._changeable(session, principal, user_id, None)
+            self._revoke_all_tokens(session, user.id)
         user.password_hash = passwords.hash_password(password)
-        self._end_all_sessions(session, user.id)
+        kept = (
+            tokens.digest(keep_session) if keep_session and user_id == principal.user_id else None
+        )
+        self._end_all_sessions(session, user.id, except_hash=kept)
         self.audit.append(
             session,
             principal.audit,
@@ -598,6 +631,9 @@ class IdentityService:
         user = session.get(User, principal.user_id)
         if user is None:
             raise NotFound("user not found")
+        if user.totp_secret is not None:
+            # Replacing a second factor must not be possible with a stolen session alone.
+            raise Conflict("two-factor sign-in is already on; an administrator must reset it")
         if not totp.verify_code(secret, code):
             raise InvalidInput("the code does not match; check the phone's clock", field="code")
         user.totp_secret = self.cipher.encrypt(secret)
@@ -621,15 +657,38 @@ class IdentityService:
     def _changeable(
         self, session: Session, principal: Principal, user_id: int, expected_version: int | None
     ) -> User:
+        """A user the principal may manage: visible, and holding nothing beyond the
+        principal's own permissions and scope (or an admin could take over an auditor)."""
         user = session.scalars(self._visible_users(principal).where(User.id == user_id)).first()
         if user is None:
             raise NotFound(f"user {user_id} not found")
+        if user.id != principal.user_id:
+            self._require_not_above(session, principal, user)
         if expected_version is not None and user.version != expected_version:
             raise PreconditionFailed(
                 f"user {user.username} was changed by someone else (version {user.version}); "
                 "reload and try again"
             )
         return user
+
+    @staticmethod
+    def _require_not_above(session: Session, principal: Principal, user: User) -> None:
+        extra = sorted({p for role in user.roles for p in role.permissions} - principal.permissions)
+        if extra:
+            raise PermissionDenied(
+                f"{user.username} holds permissions you do not ({', '.join(extra)}); "
+                "an administrator with at least those must manage this account"
+            )
+        if principal.district_ids is None:
+            return
+        districts = set(
+            session.scalars(select(UserDistrict.district_id).where(UserDistrict.user_id == user.id))
+        )
+        if user.all_districts or not districts <= principal.district_ids:
+            raise PermissionDenied(
+                f"{user.username} has districts outside your scope; a province-wide "
+                "administrator must manage this account"
+            )
 
     @staticmethod
     def _agency_id(session: Session, slug: str | None) -> int | None:
@@ -645,13 +704,21 @@ class IdentityService:
         return public.model_dump(mode="json", exclude={"last_login_at", "version"})
 
     @staticmethod
-    def _end_all_sessions(session: Session, user_id: int) -> None:
+    def _revoke_all_tokens(session: Session, user_id: int) -> None:
+        for row in session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        ):
+            row.revoked_at = utcnow()
+
+    @staticmethod
+    def _end_all_sessions(session: Session, user_id: int, except_hash: str | None = None) -> None:
         for row in session.scalars(
             select(UserSession).where(
                 UserSession.user_id == user_id, UserSession.ended_at.is_(None)
             )
         ):
-            row.ended_at = utcnow()
+            if row.token_hash != except_hash:
+                row.ended_at = utcnow()
 
 
 def _slugs(roles: list[Role]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import io
 
 import pyotp
@@ -17,7 +18,12 @@ def new_secret() -> str:
 
 def verify_code(secret: str, code: str) -> bool:
     code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not code.isdigit():
+        return False
+    try:
+        return pyotp.TOTP(secret).verify(code, valid_window=1)
+    except (ValueError, binascii.Error):  # not a base32 secret: nothing can match it
+        return False
 
 
 def provisioning_uri(secret: str, username: str) -> str:

@@ -104,7 +104,9 @@ def reset_password(
     user_id: int, data: PasswordReset, platform: PlatformDep, principal: CurrentPrincipal
 ) -> Response:
     with platform.transaction() as session:
-        platform.identity.reset_password(session, principal, user_id, data.password)
+        platform.identity.reset_password(
+            session, principal, user_id, data.password, current_password=data.current_password
+        )
     return Response(status_code=204)
 
 

@@ -11,6 +11,7 @@ from safecity.core.errors import NotFound, SafecityError
 from safecity.identity import totp
 from safecity.identity.models import User
 from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.security import SESSION_COOKIE
 from safecity.web.templating import render
 
 router = APIRouter()
@@ -60,6 +61,36 @@ def token_revoke(token_id: int, platform: PlatformDep, principal: CurrentPrincip
     with platform.transaction() as session:
         platform.identity.revoke_token(session, principal, token_id)
     return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/password")
+def password_change(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    current_password: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    try:
+        with platform.transaction() as session:
+            platform.identity.reset_password(
+                session,
+                principal,
+                principal.user_id,
+                password,
+                current_password=current_password,
+                keep_session=request.cookies.get(SESSION_COOKIE),
+            )
+    except SafecityError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _account(request, platform, principal, error=exc.message)
+    return _account(
+        request,
+        platform,
+        principal,
+        notice="Password changed; your other sessions were signed out.",
+    )
 
 
 @router.post("/account/totp/begin")

@@ -46,6 +46,7 @@ def login_form(request: Request, next: str | None = None, ended: bool = False) -
     context: dict[str, object] = {"next": _safe_next(next), "purposes": PURPOSES}
     if ended:
         context["error"] = "Your session has expired or was closed; please sign in again."
+
     return render(request, "login.html", context)
 
 
