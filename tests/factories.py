@@ -34,10 +34,17 @@ def build_world(platform: Platform) -> World:
             ("BNU-T1", "bannu", 32.98, 70.60),
         ):
             site = platform.registry.create_site(
-                session, admin,
-                SiteCreate(code=code, name=f"Test site {code}", district=district,
-                           site_type="intersection", latitude=lat, longitude=lon,
-                           rollout_status="live"),
+                session,
+                admin,
+                SiteCreate(
+                    code=code,
+                    name=f"Test site {code}",
+                    district=district,
+                    site_type="intersection",
+                    latitude=lat,
+                    longitude=lon,
+                    rollout_status="live",
+                ),
             )
             world.sites[code] = site.id
         for code, site_code, status in (
@@ -46,11 +53,16 @@ def build_world(platform: Platform) -> World:
             ("BNU-TC1", "BNU-T1", "online"),
         ):
             camera = platform.registry.create_camera(
-                session, admin,
+                session,
+                admin,
                 CameraCreate(
-                    code=code, site=site_code, name=f"Camera {code}", status=status,
+                    code=code,
+                    site=site_code,
+                    name=f"Camera {code}",
+                    status=status,
                     main_stream_url=f"rtsp://admin:s3cret-{code}@10.0.0.1:554/ch1",
-                    purpose="Traffic", legal_basis="Safe Cities programme",
+                    purpose="Traffic",
+                    legal_basis="Safe Cities programme",
                 ),
             )
             world.cameras[code] = camera.id
@@ -68,10 +80,16 @@ def make_user(
 ) -> Principal:
     with platform.transaction() as session:
         platform.identity.create_user(
-            session, system_principal("tests"),
-            UserCreate(username=username, password=PASSWORD, roles=roles,
-                       districts=districts or [], all_districts=all_districts,
-                       cameras=cameras or []),
+            session,
+            system_principal("tests"),
+            UserCreate(
+                username=username,
+                password=PASSWORD,
+                roles=roles,
+                districts=districts or [],
+                all_districts=all_districts,
+                cameras=cameras or [],
+            ),
         )
     return principal_of(platform, username)
 
@@ -82,8 +100,11 @@ def principal_of(platform: Platform, username: str) -> Principal:
     with platform.transaction() as session:
         user = session.scalars(select(User).where(User.username == username)).one()
         return platform.identity.principal_for(
-            session, user, AuditContext(actor_id=user.id, actor_name=username,
-                                        request_id="test", purpose="testing")
+            session,
+            user,
+            AuditContext(
+                actor_id=user.id, actor_name=username, request_id="test", purpose="testing"
+            ),
         )
 
 

@@ -31,32 +31,46 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
 def test_non_loopback_needs_tls() -> None:
-    settings = Settings(host="0.0.0.0", secret_key=TEST_SECRET)  # noqa: S104 - never bound
+    settings = Settings(host="0.0.0.0", secret_key=TEST_SECRET)
     assert any("SAFECITY_TLS_CERTFILE" in p for p in settings.problems_for_serving())
 
 
 def test_https_with_configured_certificate(tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
     port = free_port()
-    settings = Settings(data_dir=tmp_path / "data", secret_key=TEST_SECRET, port=port,
-                        tls_certfile=cert, tls_keyfile=key)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        secret_key=TEST_SECRET,
+        port=port,
+        tls_certfile=cert,
+        tls_keyfile=key,
+    )
     assert settings.problems_for_serving() == []
     platform = build_platform(settings)
     bootstrap.upgrade_database(platform)
@@ -70,16 +84,17 @@ def test_https_with_configured_certificate(tmp_path: Path) -> None:
         deadline = time.monotonic() + 15
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
-        with urllib.request.urlopen(  # noqa: S310 - loopback https
+        with urllib.request.urlopen(
             f"https://127.0.0.1:{port}/api/v1/health", context=context, timeout=5
         ) as response:
             assert json.loads(response.read())["status"] == "ok"
             assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-        with urllib.request.urlopen(  # noqa: S310
+        with urllib.request.urlopen(
             f"https://127.0.0.1:{port}/login", context=context, timeout=5
         ) as response:
             cookie = response.headers["Set-Cookie"]
-            assert "Secure" in cookie and "HttpOnly" in cookie
+            assert "Secure" in cookie
+            assert "HttpOnly" in cookie
     finally:
         server.should_exit = True
         thread.join(timeout=10)

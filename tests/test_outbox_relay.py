@@ -35,14 +35,22 @@ async def test_committed_changes_are_relayed_once(
     admin = system_principal("tests")
     with platform.transaction() as session:
         platform.registry.update_camera(
-            session, admin, world.cameras["PSH-TC1"], CameraUpdate(status="offline"),
+            session,
+            admin,
+            world.cameras["PSH-TC1"],
+            CameraUpdate(status="offline"),
             expected_version=None,
         )
-    with pytest.raises(RuntimeError), platform.transaction() as session:
-        platform.registry.create_camera(
-            session, admin, CameraCreate(code="ROLLED-BACK", site="PSH-T1", name="never")
-        )
-        raise RuntimeError("abort the transaction")
+
+    def create_then_fail() -> None:
+        with platform.transaction() as session:
+            platform.registry.create_camera(
+                session, admin, CameraCreate(code="ROLLED-BACK", site="PSH-T1", name="never")
+            )
+            raise RuntimeError("abort the transaction")
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
 
     received: list[CameraChanged] = []
     bus = await NatsBus.connect(nats.url)
@@ -65,8 +73,12 @@ async def test_committed_changes_are_relayed_once(
     # build_world created three cameras (and three sites); then one update.
     assert sent == 7
     codes = [(m.code, m.change) for m in received]
-    assert codes == [("PSH-TC1", "created"), ("PSH-TC2", "created"), ("BNU-TC1", "created"),
-                     ("PSH-TC1", "updated")]
+    assert codes == [
+        ("PSH-TC1", "created"),
+        ("PSH-TC2", "created"),
+        ("BNU-TC1", "created"),
+        ("PSH-TC1", "updated"),
+    ]
     assert received[-1].status == "offline"
     assert all("s3cret" not in m.model_dump_json() for m in received)
     with platform.sessions() as session:
@@ -74,5 +86,7 @@ async def test_committed_changes_are_relayed_once(
             select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
         ).all()
         assert pending == []
-        assert all(row.payload.get("code") != "ROLLED-BACK"
-                   for row in session.scalars(select(OutboxMessage)))
+        assert all(
+            row.payload.get("code") != "ROLLED-BACK"
+            for row in session.scalars(select(OutboxMessage))
+        )

@@ -18,8 +18,9 @@ from safecity.audit.log import verify_chain
 from safecity.audit.models import AuditRecord
 from safecity.web.platform import Platform
 
-CTX = AuditContext(actor_id=7, actor_name="inspector", request_id="r1", source_ip="127.0.0.1",
-                   purpose="testing")
+CTX = AuditContext(
+    actor_id=7, actor_name="inspector", request_id="r1", source_ip="127.0.0.1", purpose="testing"
+)
 
 
 def _append(platform: Platform, n: int, *, per_transaction: int = 1) -> None:
@@ -27,9 +28,15 @@ def _append(platform: Platform, n: int, *, per_transaction: int = 1) -> None:
         with platform.transaction() as session:
             for i in range(start, min(n, start + per_transaction)):
                 platform.audit.append(
-                    session, CTX, action="update", object_type="camera", object_id=i,
-                    district="peshawar", summary=f"change {i}",
-                    before={"status": "online", "n": i}, after={"status": "offline", "n": i},
+                    session,
+                    CTX,
+                    action="update",
+                    object_type="camera",
+                    object_id=i,
+                    district="peshawar",
+                    summary=f"change {i}",
+                    before={"status": "online", "n": i},
+                    after={"status": "offline", "n": i},
                 )
 
 
@@ -40,15 +47,19 @@ def _verify(platform: Platform) -> list[str]:
 
 def _drop_triggers(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
-        for name in ("audit_records_no_update", "audit_records_no_delete",
-                     "audit_checkpoints_no_update", "audit_checkpoints_no_delete"):
+        for name in (
+            "audit_records_no_update",
+            "audit_records_no_delete",
+            "audit_checkpoints_no_update",
+            "audit_checkpoints_no_delete",
+        ):
             connection.execute(text(f"DROP TRIGGER {name}"))
     else:
         connection.execute(text("DROP TRIGGER audit_records_append_only ON audit_records"))
         connection.execute(text("DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints"))
 
 
-def _tamper(platform: Platform, sql: Callable[[Connection], None]) -> None:
+def _tamper(platform: Platform, sql: Callable[[Connection], object]) -> None:
     with platform.engine.begin() as connection:
         _drop_triggers(connection)
         sql(connection)
@@ -65,9 +76,11 @@ def test_intact_log_verifies(platform: Platform) -> None:
 
 def test_database_refuses_update_and_delete(platform: Platform) -> None:
     _append(platform, 2)
-    for statement in ("UPDATE audit_records SET summary = 'x' WHERE seq = 1",
-                      "DELETE FROM audit_records WHERE seq = 2",
-                      "DELETE FROM audit_checkpoints"):
+    for statement in (
+        "UPDATE audit_records SET summary = 'x' WHERE seq = 1",
+        "DELETE FROM audit_records WHERE seq = 2",
+        "DELETE FROM audit_checkpoints",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), platform.engine.begin() as c:
             c.execute(text(statement))
     assert _verify(platform) == []
@@ -75,8 +88,12 @@ def test_database_refuses_update_and_delete(platform: Platform) -> None:
 
 def test_edited_record_is_detected(platform: Platform) -> None:
     _append(platform, 5)
-    _tamper(platform, lambda c: c.execute(
-        text("UPDATE audit_records SET summary = 'nothing happened' WHERE seq = 3")))
+    _tamper(
+        platform,
+        lambda c: c.execute(
+            text("UPDATE audit_records SET summary = 'nothing happened' WHERE seq = 3")
+        ),
+    )
     problems = _verify(platform)
     assert any("record 3" in p and "edited" in p for p in problems), problems
 
@@ -121,9 +138,13 @@ def test_rewrite_with_recomputed_hashes_is_caught_by_signed_checkpoints(
             if fields["seq"] == 2:
                 fields["summary"] = "harmless"
             new_hash = record_hash(fields)
-            c.execute(text("UPDATE audit_records SET summary = :s, prev_hash = :p, hash = :h "
-                           "WHERE seq = :q"),
-                      {"s": fields["summary"], "p": prev, "h": new_hash, "q": fields["seq"]})
+            c.execute(
+                text(
+                    "UPDATE audit_records SET summary = :s, prev_hash = :p, hash = :h "
+                    "WHERE seq = :q"
+                ),
+                {"s": fields["summary"], "p": prev, "h": new_hash, "q": fields["seq"]},
+            )
             prev = new_hash
         c.execute(text("UPDATE audit_head SET last_hash = :h"), {"h": prev})
 
@@ -135,8 +156,12 @@ def test_rewrite_with_recomputed_hashes_is_caught_by_signed_checkpoints(
 
 def test_forged_checkpoint_is_detected(platform: Platform) -> None:
     _append(platform, 3)
-    _tamper(platform, lambda c: c.execute(
-        text("UPDATE audit_checkpoints SET signature = :s WHERE seq = 2"), {"s": "00" * 64}))
+    _tamper(
+        platform,
+        lambda c: c.execute(
+            text("UPDATE audit_checkpoints SET signature = :s WHERE seq = 2"), {"s": "00" * 64}
+        ),
+    )
     assert any("signature invalid" in p for p in _verify(platform))
 
 
