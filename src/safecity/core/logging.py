@@ -27,3 +27,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The health check reads the migration state on every call; that is not news.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -34,7 +34,8 @@ def _sha256(path: Path) -> str:
 def backup(database_url: str, keys_dir: Path, out_dir: Path) -> BackupResult:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     target = out_dir / f"safecity-backup-{stamp}"
-    target.mkdir(parents=True, exist_ok=False)
+    # The copy holds personal data and the keys that protect it: owner-only access.
+    target.mkdir(parents=True, exist_ok=False, mode=0o700)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
@@ -69,6 +70,9 @@ def backup(database_url: str, keys_dir: Path, out_dir: Path) -> BackupResult:
     if keys_dir.is_dir():
         shutil.copytree(keys_dir, target / "keys")
         (target / "keys").chmod(0o700)
+    for path in target.rglob("*"):
+        if path.is_file():
+            path.chmod(0o600)
     files = {
         str(path.relative_to(target)): _sha256(path)
         for path in sorted(target.rglob("*"))

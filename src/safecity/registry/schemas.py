@@ -111,7 +111,10 @@ def _resolution(value: Any) -> Any:
         match = re.fullmatch(r"(\d{2,5})\s*[x\u00d7]\s*(\d{2,5})", text)
         if not match:
             raise ValueError("resolution must look like 1920x1080")
-        return (int(match.group(1)), int(match.group(2)))
+        width, height = int(match.group(1)), int(match.group(2))
+        if not (160 <= width <= 16384 and 120 <= height <= 16384):
+            raise ValueError("resolution must be between 160x120 and 16384x16384")
+        return (width, height)
     return value
 
 

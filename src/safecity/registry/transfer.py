@@ -327,7 +327,8 @@ def render(rows: list[dict[str, Any]], fmt: Format) -> str:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Spreadsheets run cells that start with = + - @ as formulas; quote them as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """Spreadsheets run cells that start with = + - @ (or a tab or carriage return before
+    one) as formulas; quote them as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 
 from safecity.audit.schemas import AuditRecordPublic
 from safecity.audit.service import AuditFilter
-from safecity.core.clock import as_utc
+from safecity.core.clock import PKT, as_utc
 from safecity.web.api.shapes import ERRORS, Paginated
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
@@ -32,8 +32,8 @@ def audit_filter(
     object_type: str | None = None,
     object_id: str | None = None,
     district: str | None = None,
-    since: Annotated[OptionalTime, Query(description="From this time (UTC if no zone)")] = None,
-    until: Annotated[OptionalTime, Query(description="Before this time")] = None,
+    since: Annotated[OptionalTime, Query(description="From this time (PKT if no zone)")] = None,
+    until: Annotated[OptionalTime, Query(description="Before this time (PKT if no zone)")] = None,
     q: Annotated[str | None, Query(description="Text in the summary")] = None,
 ) -> AuditFilter:
     return AuditFilter(
@@ -42,10 +42,17 @@ def audit_filter(
         object_type=object_type or None,
         object_id=object_id or None,
         district=district or None,
-        since=as_utc(since) if since else None,
-        until=as_utc(until) if until else None,
+        since=_as_utc_from_pkt(since),
+        until=_as_utc_from_pkt(until),
         text=q or None,
     )
+
+
+def _as_utc_from_pkt(value: datetime | None) -> datetime | None:
+    # People in the control room think in Pakistan time; a time without a zone is PKT.
+    if value is None:
+        return None
+    return as_utc(value.replace(tzinfo=PKT) if value.tzinfo is None else value)
 
 
 FilterDep = Annotated[AuditFilter, Depends(audit_filter)]

@@ -23,7 +23,10 @@
     const summary = document.getElementById("map-summary");
     let fitted = false;
 
+    let latest = 0;
+
     async function load() {
+      const ticket = ++latest;
       const params = new URLSearchParams(new FormData(form));
       for (const [key, value] of [...params.entries()]) if (!value) params.delete(key);
       summary.textContent = "Loading…";
@@ -35,11 +38,12 @@
         return;
       }
       const data = await response.json();
+      if (ticket !== latest) return; // a newer filter's answer is on its way: drop this one
       districtLayer.clearLayers(); siteLayer.clearLayers(); cameraLayer.clearLayers();
       const bounds = [];
       for (const d of data.districts) {
         L.marker([d.latitude, d.longitude], { opacity: 0 })
-          .bindTooltip(d.name, { permanent: true, direction: "center", className: "district-label" })
+          .bindTooltip(escapeHtml(d.name), { permanent: true, direction: "center", className: "district-label" })
           .addTo(districtLayer);
         if (!params.get("district") || params.get("district") === d.slug) bounds.push([d.latitude, d.longitude]);
       }
@@ -55,7 +59,8 @@
           .bindPopup(`<a href="/cameras/${c.id}">${escapeHtml(c.code)}</a> ${escapeHtml(c.name)}<br>${escapeHtml(c.status)} · ${escapeHtml(c.ownership)}`)
           .addTo(cameraLayer);
       }
-      summary.textContent = `${data.districts.length} districts · ${data.sites.length} sites · ${data.cameras.length} cameras`;
+      summary.textContent = [count(data.districts.length, "district"), count(data.sites.length, "site"),
+        count(data.cameras.length, "camera")].join(" · ");
       element.dataset.cameraCount = String(data.cameras.length);
       element.dataset.siteCount = String(data.sites.length);
       if (bounds.length && (!fitted || params.get("district"))) {
@@ -64,6 +69,10 @@
         map.fitBounds(bounds, { padding: [20, 20], maxZoom: 13, animate: false });
         fitted = true;
       }
+    }
+
+    function count(n, noun) {
+      return `${n} ${noun}${n === 1 ? "" : "s"}`;
     }
 
     function escapeHtml(text) {
