@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,6 +22,7 @@ from safecity.core.logging import configure_logging
 from safecity.core.settings import Settings, unknown_environment_names
 from safecity.core.yamlfile import load_yaml_model
 from safecity.registry.deployment import DeploymentFile
+from safecity.web.mqtt_bridge import MqttEndpoint
 from safecity.web.platform import Platform
 
 app = typer.Typer(
@@ -103,9 +105,32 @@ def _load_deployment(config: Path | None) -> DeploymentFile | None:
         return None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    platform: Platform
+    bus_url: str
+    mqtt: MqttEndpoint | None
+    admin_password: str | None
+
+
+def _start_mqtt(stack: ExitStack, settings: Settings) -> MqttEndpoint | None:
+    from safecity.bus.mosquitto import BRIDGE_USER, MosquittoServer
+
+    if not settings.mqtt_broker:
+        return None
+    if not MosquittoServer.available():
+        err.print("[yellow]warning:[/] mosquitto not installed: site telemetry by HTTP only")
+        return None
+    broker = MosquittoServer(settings.data_dir / "mqtt", settings.keys_dir)
+    broker.start()
+    stack.callback(broker.stop)
+    account = broker.account(BRIDGE_USER)
+    return MqttEndpoint("127.0.0.1", broker.port, account.username, account.password)
+
+
 def _prepare(
     stack: ExitStack, settings: Settings, *, demo: bool, deployment: DeploymentFile | None
-) -> tuple[Platform, str, str | None]:
+) -> Prepared:
     """Migrate, seed, apply the deployment file, start NATS; returns what serving needs."""
     from safecity.bus.server import NatsServer
     from safecity.identity.system import system_principal
@@ -137,8 +162,10 @@ def _prepare(
             nats.start()
             stack.callback(nats.stop)
             bus_url = nats.url
+        progress.update(task, description="starting the private MQTT broker")
+        mqtt = _start_mqtt(stack, settings)
         progress.update(task, description="ready", completed=1, total=1)
-    return platform, bus_url, admin_password
+    return Prepared(platform, bus_url, mqtt, admin_password)
 
 
 def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
@@ -150,18 +177,23 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
 
     deployment = _load_deployment(config)
     with ExitStack() as stack:
-        platform, bus_url, admin_password = _prepare(
-            stack, settings, demo=demo, deployment=deployment
+        prepared = _prepare(stack, settings, demo=demo, deployment=deployment)
+        platform, bus_url, admin_password = (
+            prepared.platform,
+            prepared.bus_url,
+            prepared.admin_password,
         )
         platform.ready = True
         scheme = "https" if settings.tls_certfile else "http"
         out.print(f"safecity is serving on {scheme}://{settings.host}:{settings.port}")
         out.print(f"data folder: {settings.data_dir}")
         out.print(f"bus: {bus_url}")
+        if prepared.mqtt is not None:
+            out.print(f"site telemetry (MQTT): mqtt://127.0.0.1:{prepared.mqtt.port}")
         if admin_password:
             out.print(f"demo sign-in: user admin, password {admin_password}", highlight=False)
         sys.stdout.flush()
-        server = build_server(platform, bus_url=bus_url)
+        server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal; by then the
         # server has stopped, and leaving this block stops NATS and the database.
         with contextlib.suppress(KeyboardInterrupt):

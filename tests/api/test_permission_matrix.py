@@ -19,6 +19,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ from sqlalchemy import select
 from starlette.routing import Mount
 
 from safecity.audit.models import AuditRecord
+from safecity.core.clock import utcnow
 from safecity.core.settings import Settings
 from safecity.identity.models import User, UserCamera
 from safecity.identity.permissions import DEFAULT_ROLES
@@ -55,6 +57,7 @@ ROLES = (
     "auditor",
     "admin",
     "camera_owner",
+    "site_gateway",
 )
 
 # Paths outside the matrix, each for a stated reason. Everything else must be in ROUTES.
@@ -69,7 +72,8 @@ NOT_IN_MATRIX = {
 }
 
 EVERYONE = frozenset(ROLES)
-SEE_DISTRICTS = EVERYONE - {"camera_owner"}
+# A site gateway is a device account: it reports telemetry and sees nothing.
+SEE_DISTRICTS = EVERYONE - {"camera_owner", "site_gateway"}
 SEE_SITES = SEE_DISTRICTS - {"field_unit"}
 SEE_CAMERAS = frozenset(
     {
@@ -94,6 +98,7 @@ SEE_USERS = frozenset({"supervisor", "auditor", "admin"})
 MANAGE_USERS = frozenset({"admin"})
 SEE_AUDIT = frozenset({"auditor", "admin"})
 EXPORT_AUDIT = frozenset({"auditor"})
+REPORT_POWER = frozenset({"site_gateway"})
 
 # Audit actions that record a change: a refused request must leave none of them.
 CHANGE_ACTIONS = (
@@ -137,6 +142,10 @@ class Ground:
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
+
+    def unique_time(self) -> str:
+        """A distinct recent sample time: the same time twice is a resend, stored once."""
+        return (utcnow() - timedelta(seconds=next(self.counter))).isoformat()
 
     def camera(self, scope: Scope) -> int:
         if scope == "in":
@@ -192,6 +201,8 @@ class Expect:
     out_of_scope: str = "404"
     # False only where a successful answer may still name Bannu, each with the reason.
     leak_checked: bool = True
+    # False where an allowed change is deliberately not an audited change (measurements).
+    audited_change: bool = True
 
 
 def get(url: str) -> Build:
@@ -287,6 +298,22 @@ ROUTES: dict[str, Expect] = {
     # -- JSON API: registry ------------------------------------------------------------------
     "GET /api/v1/districts": Expect(SEE_DISTRICTS, "single", get("/api/v1/districts")),
     "GET /api/v1/sites": Expect(SEE_SITES, "single", get("/api/v1/sites")),
+    # Telemetry samples are measurements, not changes to protected records: not audited.
+    "POST /api/v1/sites/{site_code}/power": Expect(
+        REPORT_POWER,
+        "object",
+        lambda g, s: Call(
+            "POST",
+            f"/api/v1/sites/{'PSH-T1' if s == 'in' else 'BNU-T1'}/power",
+            json={"at": g.unique_time(), "battery_soc_pct": 70, "link_up": True},
+            names_bannu=s == "out",
+        ),
+        audited_change=False,
+    ),
+    "GET /api/v1/sites/{site_id}/power": Expect(
+        SEE_SITES, "object", lambda g, s: Call("GET", f"/api/v1/sites/{g.site(s)}/power")
+    ),
+    "GET /api/v1/power/alerts": Expect(SEE_SITES, "single", get("/api/v1/power/alerts")),
     "GET /api/v1/sites/{site_id}": Expect(
         SEE_SITES, "object", lambda g, s: Call("GET", f"/api/v1/sites/{g.site(s)}")
     ),
@@ -407,6 +434,10 @@ ROUTES: dict[str, Expect] = {
         ),
     ),
     "GET /sites": Expect(SEE_SITES, "single", get("/sites?limit=1000")),
+    "GET /sites/{site_id}/power": Expect(
+        SEE_SITES, "object", lambda g, s: Call("GET", f"/sites/{g.site(s)}/power")
+    ),
+    "GET /power": Expect(SEE_SITES, "single", get("/power")),
     "GET /sites/{site_id}": Expect(
         SEE_SITES, "object", lambda g, s: Call("GET", f"/sites/{g.site(s)}")
     ),
@@ -585,7 +616,11 @@ def test_permission_matrix(api: TestClient, ground: Ground) -> None:
                 leak = leak_pattern.search(response.text)
                 if got == "ok" and expect.leak_checked and not call.names_bannu and leak:
                     mismatches.append(f"{where}: the answer mentions {leak.group()!r}")
-                if call.method != "GET" and expect.kind in ("object", "create"):
+                if (
+                    call.method != "GET"
+                    and expect.kind in ("object", "create")
+                    and (expect.audited_change)
+                ):
                     changed = bool(
                         changes_recorded(ground.platform, response.headers["x-request-id"])
                     )

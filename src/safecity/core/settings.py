@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         None,
         description="NATS server to use; empty means a private server started on loopback.",
     )
+    mqtt_broker: bool = Field(
+        True,
+        description="Start a private Mosquitto broker on loopback for site telemetry over MQTT.",
+    )
     host: str = Field("127.0.0.1", description="Address the web server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web server binds to.")
     secret_key: SecretStr = Field(

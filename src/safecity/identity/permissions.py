@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, str] = {
     "districts.view": "See districts",
     "sites.view": "See sites in scope",
     "sites.change": "Create and edit sites in scope",
+    "sites.telemetry": "Report power and link telemetry for sites in scope (site gateways)",
     "cameras.view": "See cameras in scope",
     "cameras.change": "Create, edit and delete cameras in scope",
     "cameras.import": "Bulk-import cameras",
@@ -82,6 +83,11 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
         "Camera owner",
         "Registers own cameras, sets what is shared",
         ["cameras.view", "cameras.change"],
+    ),
+    "site_gateway": (
+        "Site gateway (device)",
+        "A site's power controller or gateway reporting telemetry; no access to data",
+        ["sites.telemetry"],
     ),
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,15 +14,18 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from safecity import __version__
 from safecity.web import errors, pages, relay
 from safecity.web.api import audit as audit_api
 from safecity.web.api import identity as identity_api
+from safecity.web.api import power as power_api
 from safecity.web.api import registry as registry_api
 from safecity.web.api import system as system_api
 from safecity.web.deps import check_csrf
 from safecity.web.metrics import HttpMetrics, MetricsMiddleware
+from safecity.web.mqtt_bridge import MqttBridge, MqttEndpoint
 from safecity.web.platform import Platform
 from safecity.web.security import (
     BodyLimitMiddleware,
@@ -29,23 +35,52 @@ from safecity.web.security import (
 from safecity.web.templating import configure_templates
 
 WEB_DIR = Path(__file__).parent
+SWEEP_SECONDS = 60
+log = logging.getLogger(__name__)
+
+
+async def _sweep_silent_sites(platform: Platform) -> None:
+    def sweep() -> None:
+        with platform.transaction() as session:
+            platform.power.sweep_silent(session)
+
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await run_in_threadpool(sweep)
+        except Exception:
+            log.exception("sweep for silent sites failed; retrying next minute")
+
+
 _csrf = Depends(check_csrf)
 
 
-def create_app(platform: Platform, *, bus_url: str | None = None) -> FastAPI:
+def create_app(
+    platform: Platform, *, bus_url: str | None = None, mqtt: MqttEndpoint | None = None
+) -> FastAPI:
     """Build the control-plane application around an already-built platform.
 
     ``bus_url``: when given, the outbox relay publishes committed changes to NATS
-    for as long as the application runs.
+    for as long as the application runs. ``mqtt``: when given, site telemetry from
+    that broker is stored; silent sites are swept either way.
     """
     settings = platform.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         relay_task = await relay.start(platform, bus_url) if bus_url else None
+        bridge = MqttBridge(platform, mqtt) if mqtt else None
+        if bridge is not None:
+            bridge.start()
+        sweeper = asyncio.create_task(_sweep_silent_sites(platform), name="power-sweep")
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            if bridge is not None:
+                bridge.stop()
             if relay_task is not None:
                 await relay_task.stop()
 
@@ -68,7 +103,7 @@ def create_app(platform: Platform, *, bus_url: str | None = None) -> FastAPI:
 
     for router in (system_api.router,):
         app.include_router(router, prefix="/api/v1")
-    for router in (registry_api.router, identity_api.router, audit_api.router):
+    for router in (registry_api.router, power_api.router, identity_api.router, audit_api.router):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

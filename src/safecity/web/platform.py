@@ -22,11 +22,13 @@ from safecity.db.engine import make_engine, make_session_factory
 from safecity.identity import models as identity_models
 from safecity.identity.service import IdentityService, SessionPolicy
 from safecity.registry import models as registry_models
+from safecity.registry import power_models
+from safecity.registry.power import PowerService
 from safecity.registry.service import RegistryService
 from safecity.registry.transfer import CameraImporter
 
 # Every table module, so that the metadata handed to migrations is complete.
-MODEL_MODULES = (audit_models, identity_models, registry_models, outbox)
+MODEL_MODULES = (audit_models, identity_models, registry_models, power_models, outbox)
 
 
 def metadata() -> MetaData:
@@ -45,6 +47,7 @@ class Platform:
     identity: IdentityService
     registry: RegistryService
     importer: CameraImporter
+    power: PowerService
     ready: bool = field(default=False)
 
     @contextmanager
@@ -83,4 +86,5 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         identity=IdentityService(audit, cipher, policy),
         registry=registry,
         importer=CameraImporter(registry),
+        power=PowerService(),
     )

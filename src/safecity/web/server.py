@@ -5,12 +5,15 @@ from __future__ import annotations
 import uvicorn
 
 from safecity.web.app import create_app
+from safecity.web.mqtt_bridge import MqttEndpoint
 from safecity.web.platform import Platform
 
 
-def build_server(platform: Platform, *, bus_url: str | None) -> uvicorn.Server:
+def build_server(
+    platform: Platform, *, bus_url: str | None, mqtt: MqttEndpoint | None = None
+) -> uvicorn.Server:
     settings = platform.settings
-    app = create_app(platform, bus_url=bus_url)
+    app = create_app(platform, bus_url=bus_url, mqtt=mqtt)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from safecity.web.pages import account, admin, audit, auth, registry, roles
+from safecity.web.pages import account, admin, audit, auth, power, registry, roles
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, registry, admin, roles, audit, account):
+for module in (auth, registry, power, admin, roles, audit, account):
     router.include_router(module.router)
