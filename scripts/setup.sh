@@ -24,6 +24,14 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv 2>/dev/null || { apt_install python3-venv; rm -rf .venv; python3 -m venv .venv; }
 fi
 command -v npm >/dev/null || apt_install nodejs npm
+# Site gateways' MQTT broker, and GStreamer's RTSP server for the simulated cameras
+# (Debian's own python3 imports it; see ENVIRONMENT.md).
+command -v mosquitto >/dev/null || apt_install mosquitto mosquitto-clients
+if ! /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null; then
+    apt_install gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+        gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp \
+        gir1.2-gst-rtsp-server-1.0 python3-gi
+fi
 
 if [ "$profile" = test ]; then
     [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_install postgresql-15

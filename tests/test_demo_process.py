@@ -53,6 +53,36 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def _assert_simulated_gateways_report(env: dict[str, str], port: int) -> None:
+    """Solar sites' simulated controllers reach the platform over MQTT within seconds."""
+    token = subprocess.run(
+        [str(SAFECITY), "token", "create", "--user", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    def get(path: str) -> dict[str, object]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            body: dict[str, object] = json.loads(response.read())
+            return body
+
+    sites = get("/api/v1/sites?limit=1000")["items"]
+    assert isinstance(sites, list)
+    solar = [site["id"] for site in sites if site["power_source"] == "solar"]
+    assert solar, "the demo province has solar sites"
+    deadline = time.monotonic() + 30
+    samples = 0
+    while time.monotonic() < deadline and not samples:
+        samples = int(str(get(f"/api/v1/sites/{solar[0]}/power")["total"]))
+        time.sleep(0.5)
+    assert samples > 0
+
+
 @pytest.mark.nats
 def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None:
     port = free_port()
@@ -91,6 +121,10 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         assert "4222" not in cmdline
         assert "127.0.0.1" in cmdline
         assert (tmp_path / "data" / "nats").is_dir()
+        assert any(
+            "mosquitto" in Path(f"/proc/{pid}/cmdline").read_bytes().decode() for pid in children
+        ), "the demo runs a private MQTT broker for site telemetry"
+        _assert_simulated_gateways_report(env, port)
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     finally:

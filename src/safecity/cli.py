@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
+from uvicorn import Server
 
 from safecity.core.errors import ConfigError, SafecityError
 from safecity.core.logging import configure_logging
@@ -168,6 +169,51 @@ def _prepare(
     return Prepared(platform, bus_url, mqtt, admin_password)
 
 
+def _start_simulated_gateways(
+    stack: ExitStack, settings: Settings, platform: Platform, server: Server, mqtt: MqttEndpoint
+) -> None:
+    """The demo's solar sites report through MQTT like real controllers; a few have
+    faults (dead panel, worn battery, flapping link) for the power page to show."""
+    from safecity.bus.mosquitto import GATEWAY_USER, MosquittoServer
+    from safecity.registry.models import Site
+    from safecity.sim.gateways import GatewayFleet
+    from safecity.sim.solar import Fault, SolarSiteSpec
+
+    with platform.sessions() as session:
+        sites = session.scalars(
+            select(Site).where(Site.power_source == "solar").order_by(Site.code).limit(12)
+        ).all()
+        faults: tuple[Fault, ...] = ("dead_panel", "worn_battery", "flapping_link")
+        specs = [
+            SolarSiteSpec(
+                site.code,
+                site.latitude,
+                site.longitude,
+                fault=faults[i] if i < len(faults) else "none",
+            )
+            for i, site in enumerate(sites)
+        ]
+    if not specs:
+        return
+    account = MosquittoServer(settings.data_dir / "mqtt", settings.keys_dir).account(GATEWAY_USER)
+    fleet = GatewayFleet(
+        specs,
+        host=mqtt.host,
+        port=mqtt.port,
+        username=account.username,
+        password=account.password,
+        ready=lambda: _bridge_listening(server),
+    )
+    fleet.start()
+    stack.callback(fleet.stop)
+
+
+def _bridge_listening(server: Server) -> bool:
+    state = getattr(server.config.app, "state", None)
+    bridge = getattr(state, "mqtt_bridge", None)
+    return bool(server.started and bridge is not None and bridge.subscribed.is_set())
+
+
 def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
     problems = settings.problems_for_serving()
     if problems:
@@ -194,6 +240,8 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             out.print(f"demo sign-in: user admin, password {admin_password}", highlight=False)
         sys.stdout.flush()
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
+        if demo and prepared.mqtt is not None:
+            _start_simulated_gateways(stack, settings, platform, server, prepared.mqtt)
         # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal; by then the
         # server has stopped, and leaving this block stops NATS and the database.
         with contextlib.suppress(KeyboardInterrupt):

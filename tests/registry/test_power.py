@@ -160,7 +160,8 @@ def test_mqtt_samples_are_stored_and_bad_ones_answered(
     gateway.on_message = lambda _c, _u, msg: errors.append(json.loads(msg.payload))
     try:
         gateway.subscribe("safecity/sites/+/power/errors", qos=1)
-        time.sleep(0.3)  # both subscriptions in place before publishing
+        assert bridge.subscribed.wait(10)
+        time.sleep(0.2)  # the gateway's own subscription (for the error answers)
         gateway.publish("safecity/sites/PSH-T1/power", json.dumps(_reading(1)), qos=1)
         gateway.publish("safecity/sites/PSH-T1/power", b"{not json", qos=1)
         gateway.publish("safecity/sites/NOPE/power", json.dumps(_reading(0)), qos=1)
@@ -187,3 +188,32 @@ def test_broker_refuses_anonymous_clients(broker: MosquittoServer) -> None:
         client.loop_stop()
         client.disconnect()
     assert getattr(results[0], "is_failure", False)
+
+
+def test_backfilled_day_is_judged_as_of_each_sample(platform: Platform, world: World) -> None:
+    """A gateway that was offline uploads yesterday's samples: the dead panel shows as
+    'no charge by day' from yesterday morning, not as nothing."""
+    from datetime import UTC, datetime
+
+    from safecity.core.clock import PKT
+    from safecity.registry.power_schemas import PowerReadingIn
+
+    yesterday = (utcnow() - timedelta(days=1)).astimezone(PKT)
+    start = datetime(yesterday.year, yesterday.month, yesterday.day, 8, 0, tzinfo=PKT)
+    gateway = make_user(platform, "gw-backfill", ["site_gateway"], districts=["peshawar"])
+    for step in range(0, 37):  # 08:00 .. 14:00 PKT every 10 minutes, panel dead
+        at = (start + timedelta(minutes=10 * step)).astimezone(UTC)
+        with platform.transaction() as session:
+            platform.power.record(
+                session,
+                gateway,
+                "PSH-T1",
+                PowerReadingIn(at=at, battery_soc_pct=70, solar_input_w=0, load_w=70, link_up=True),
+                source="http",
+            )
+    with platform.sessions() as session:
+        alerts = platform.power.alerts(session, _admin(platform), site_id=world.sites["PSH-T1"])
+    assert [a.kind for a in alerts] == ["no_charge_by_day"]
+    opened_at = alerts[0].started_at.astimezone(PKT)
+    # Daylight starts at 09:00; an hour of dark samples after that opens the alert.
+    assert (opened_at.hour, opened_at.minute) == (10, 0)

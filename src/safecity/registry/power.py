@@ -64,21 +64,28 @@ class PowerService:
             return RecordedReading(site=site.code, stored=False, opened=[], cleared=[])
         session.add(SitePowerReading(site_id=site.id, source=source, **reading.model_dump()))
         session.flush()
-        opened, cleared = self._evaluate(session, site, now)
+        # Judge as of the sample's own time: a backfilled day is judged hour by hour.
+        opened, cleared = self._evaluate(session, site, reading.at)
         return RecordedReading(site=site.code, stored=True, opened=opened, cleared=cleared)
 
-    def _evaluate(self, session: Session, site: Site, now: datetime) -> tuple[list[str], list[str]]:
+    def _evaluate(
+        self, session: Session, site: Site, as_of: datetime
+    ) -> tuple[list[str], list[str]]:
         t = self.thresholds
-        since = now - timedelta(minutes=t.no_charge_minutes * 2)
+        since = as_of - timedelta(minutes=t.no_charge_minutes * 2)
         rows = session.scalars(
             select(SitePowerReading)
-            .where(SitePowerReading.site_id == site.id, SitePowerReading.at >= since)
+            .where(
+                SitePowerReading.site_id == site.id,
+                SitePowerReading.at >= since,
+                SitePowerReading.at <= as_of,
+            )
             .order_by(SitePowerReading.at)
         ).all()
         readings = [Reading(r.at, r.battery_soc_pct, r.solar_input_w, r.link_up) for r in rows]
         open_alerts = {a.kind: a for a in self._open(session, site.id)}
         held = {c.kind: c for c in conditions(readings, open_kinds=set(open_alerts), t=t)}
-        latest_at = readings[-1].at if readings else now
+        latest_at = readings[-1].at if readings else as_of
         opened, cleared = [], []
         for kind, condition in held.items():
             if kind not in open_alerts:

@@ -70,6 +70,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         relay_task = await relay.start(platform, bus_url) if bus_url else None
         bridge = MqttBridge(platform, mqtt) if mqtt else None
+        app.state.mqtt_bridge = bridge
         if bridge is not None:
             bridge.start()
         sweeper = asyncio.create_task(_sweep_silent_sites(platform), name="power-sweep")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -50,12 +51,15 @@ class MqttBridge:
         self.principal = bridge_principal()
         self.stored = 0
         self.rejected = 0
+        # Set once the broker confirmed the subscription: publishers may start then.
+        self.subscribed = threading.Event()
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id="safecity-bridge", clean_session=True
         )
         self._client.username_pw_set(endpoint.username, endpoint.password)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *_: self.subscribed.set()
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     def start(self) -> None:
