@@ -1,0 +1,1 @@
+"""Synthetic city: rendered street scenes with ground truth, simulated cameras and site gateways."""
