@@ -1,0 +1,1 @@
+"""Recorded footage in the control plane: the segment index, playback, clips, retention."""
