@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from safecity.audit.context import AuditContext
 from safecity.audit.models import AuditRecord
+from safecity.contracts.ingest import SegmentClosed
 from safecity.core.clock import utcnow
 from safecity.identity.errors import SecondFactorRequired
 from safecity.identity.models import ApiToken, User, UserSession
@@ -126,6 +127,14 @@ def test_every_list_answers_one_envelope_and_pages(
     make_user(platform, "deputy", ["operator"], all_districts=True)
     for name in ("second", "third"):
         api.post("/api/v1/tokens", json={"name": name}, headers=chief)
+    # Two sites on low battery, so that the power alerts list has pages too.
+    make_user(platform, "gateway", ["site_gateway"], all_districts=True)
+    for site in ("PSH-T1", "BNU-T1"):
+        reading = {"at": utcnow().isoformat(), "battery_soc_pct": 5}
+        sent = api.post(
+            f"/api/v1/sites/{site}/power", json=reading, headers=bearer(platform, "gateway")
+        )
+        assert sent.json()["opened"] == ["low_battery"], sent.text
     paths = collection_paths(api)
     assert "/api/v1/cameras" in paths, paths
     assert "/api/v1/users" in paths, paths
@@ -340,13 +349,18 @@ def test_stream_credentials_never_leave_the_server(
         "camera_id": camera,
         "site_id": world.sites["PSH-T1"],
         "user_id": principal_of(platform, "chief").user_id,
+        "segment_id": _one_recording(platform),
+    }
+    since = (utcnow() - timedelta(hours=2)).isoformat()
+    query = {
+        "/api/v1/cameras/{camera_id}/recordings": {"since": since, "until": utcnow().isoformat()}
     }
     for path in get_routes(api):
         if path.startswith(("/api/docs", "/docs", "/login")):
             continue
         names = re.findall(r"{(\w+)}", path)
         assert set(names) <= params.keys(), f"{path}: add its path parameters to this test"
-        answers.append(api.get(path.format(**params), headers=chief))
+        answers.append(api.get(path.format(**params), params=query.get(path, {}), headers=chief))
     for response in answers:
         assert response.status_code < 400, (response.url, response.status_code)
         assert STREAM_PASSWORD not in response.text, f"{response.url} shows a stream password"
@@ -357,6 +371,32 @@ def test_stream_credentials_never_leave_the_server(
     for record in records:
         text = json.dumps([record.before, record.after, record.summary])
         assert STREAM_PASSWORD not in text, f"audit record {record.seq} keeps a stream password"
+
+
+def _one_recording(platform: Platform) -> int:
+    """A recorded segment of PSH-TC1 (a few bytes are enough: it is served, not decoded)."""
+    path = platform.settings.media_dir / "PSH-TC1" / "seg.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not really video")
+    start = utcnow() - timedelta(hours=1)
+    message = SegmentClosed(
+        camera_id="PSH-TC1",
+        path="PSH-TC1/seg.mp4",
+        started_at=start,
+        ended_at=start + timedelta(seconds=10),
+        duration_seconds=10,
+        size_bytes=16,
+        sha256="0" * 64,
+        codec="h264",
+        width=640,
+        height=360,
+        frames=100,
+        key_frames=5,
+    )
+    with platform.transaction() as session:
+        segment = platform.recordings.index_segment(session, message)
+        assert segment is not None
+        return segment.id
 
 
 # -- audited reads -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from starlette.routing import Mount
 
 from safecity.audit.models import AuditRecord
+from safecity.contracts.ingest import SegmentClosed
 from safecity.core.clock import utcnow
 from safecity.core.settings import Settings
 from safecity.identity.models import User, UserCamera
@@ -99,6 +100,9 @@ MANAGE_USERS = frozenset({"admin"})
 SEE_AUDIT = frozenset({"auditor", "admin"})
 EXPORT_AUDIT = frozenset({"auditor"})
 REPORT_POWER = frozenset({"site_gateway"})
+WATCH_FOOTAGE = frozenset(
+    {"operator", "supervisor", "traffic_officer", "investigator", "engineer", "admin"}
+)
 
 # Audit actions that record a change: a refused request must leave none of them.
 CHANGE_ACTIONS = (
@@ -139,6 +143,7 @@ class Ground:
     targets: dict[Scope, int]
     counter: Iterator[int] = field(default_factory=itertools.count)
     acting: str = ""  # the role the next request is sent as
+    segments: dict[str, int] = field(default_factory=dict)
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
@@ -146,6 +151,17 @@ class Ground:
     def unique_time(self) -> str:
         """A distinct recent sample time: the same time twice is a resend, stored once."""
         return (utcnow() - timedelta(seconds=next(self.counter))).isoformat()
+
+    def segment(self, scope: Scope) -> int:
+        """A recording of the in-scope camera, or of the camera the role must not see."""
+        code = "PSH-TC1" if scope == "in" else self._camera_code("out")
+        existing = self.segments.get(code)
+        if existing is None:
+            existing = self.segments[code] = _record_segment(self.platform, code)
+        return existing
+
+    def _camera_code(self, scope: Scope) -> str:
+        return {v: k for k, v in self.world.cameras.items()}[self.camera(scope)]
 
     def camera(self, scope: Scope) -> int:
         if scope == "in":
@@ -314,6 +330,19 @@ ROUTES: dict[str, Expect] = {
         SEE_SITES, "object", lambda g, s: Call("GET", f"/api/v1/sites/{g.site(s)}/power")
     ),
     "GET /api/v1/power/alerts": Expect(SEE_SITES, "single", get("/api/v1/power/alerts")),
+    # -- JSON API: recorded footage ----------------------------------------------------------
+    "GET /api/v1/cameras/{camera_id}/recordings": Expect(
+        WATCH_FOOTAGE,
+        "object",
+        lambda g, s: Call("GET", f"/api/v1/cameras/{g.camera(s)}/recordings?{_recent()}"),
+    ),
+    "GET /api/v1/recordings/{segment_id}/video": Expect(
+        WATCH_FOOTAGE,
+        "object",
+        lambda g, s: Call("GET", f"/api/v1/recordings/{g.segment(s)}/video"),
+        # The answer is the video itself; a recording of Bannu is never served (404 above).
+        leak_checked=False,
+    ),
     "GET /api/v1/sites/{site_id}": Expect(
         SEE_SITES, "object", lambda g, s: Call("GET", f"/api/v1/sites/{g.site(s)}")
     ),
@@ -438,6 +467,9 @@ ROUTES: dict[str, Expect] = {
         SEE_SITES, "object", lambda g, s: Call("GET", f"/sites/{g.site(s)}/power")
     ),
     "GET /power": Expect(SEE_SITES, "single", get("/power")),
+    "GET /cameras/{camera_id}/playback": Expect(
+        WATCH_FOOTAGE, "object", lambda g, s: Call("GET", f"/cameras/{g.camera(s)}/playback")
+    ),
     "GET /sites/{site_id}": Expect(
         SEE_SITES, "object", lambda g, s: Call("GET", f"/sites/{g.site(s)}")
     ),
@@ -555,6 +587,40 @@ def changes_recorded(platform: Platform, request_id: str) -> list[str]:
 
 def scopes_for(expect: Expect) -> tuple[Scope, ...]:
     return ("in", "out") if expect.kind in ("object", "create") else ("in",)
+
+
+def _record_segment(platform: Platform, code: str) -> int:
+    """An indexed recording (its bytes are served, not decoded, so a few will do)."""
+    relative = f"{code}/matrix.mp4"
+    path = platform.settings.media_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"matrix recording")
+    start = utcnow() - timedelta(minutes=30)
+    message = SegmentClosed(
+        camera_id=code,
+        path=relative,
+        started_at=start,
+        ended_at=start + timedelta(seconds=10),
+        duration_seconds=10,
+        size_bytes=16,
+        sha256="1" * 64,
+        codec="h264",
+        width=640,
+        height=360,
+        frames=100,
+        key_frames=5,
+    )
+    with platform.transaction() as session:
+        segment = platform.recordings.index_segment(session, message)
+        assert segment is not None
+        return segment.id
+
+
+def _recent() -> str:
+    now = utcnow()
+    return f"since={(now - timedelta(hours=1)).isoformat()}&until={now.isoformat()}".replace(
+        "+", "%2B"
+    )
 
 
 @pytest.fixture

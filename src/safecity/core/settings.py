@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'safecity.db'}"
 
     @property
+    def media_dir(self) -> Path:
+        """Recorded segments, one folder per camera (the media root)."""
+        return self.data_dir / "media"
+
+    @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
 

@@ -26,6 +26,9 @@ PERMISSIONS: dict[str, str] = {
     "cameras.import": "Bulk-import cameras",
     "cameras.export": "Bulk-export cameras",
     "cameras.unmask": "See footage without privacy masks",
+    "footage.view": "Watch live and recorded footage of cameras in scope",
+    "footage.export": "Export recorded footage as a clip",
+    "footage.hold": "Place and release legal holds on recorded footage",
     "users.view": "See user accounts",
     "users.change": "Create, edit and deactivate user accounts",
     "roles.grant": "Grant and revoke roles (never to oneself)",
@@ -36,8 +39,16 @@ PERMISSIONS: dict[str, str] = {
 _VIEW = ["districts.view", "sites.view", "cameras.view"]
 
 DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
-    "operator": ("Control-room operator", "Watches cameras and the map, takes alerts", _VIEW),
-    "supervisor": ("Supervisor", "Assigns work, reviews KPIs", [*_VIEW, "users.view"]),
+    "operator": (
+        "Control-room operator",
+        "Watches cameras and the map, takes alerts",
+        [*_VIEW, "footage.view"],
+    ),
+    "supervisor": (
+        "Supervisor",
+        "Assigns work, reviews KPIs",
+        [*_VIEW, "users.view", "footage.view", "footage.hold"],
+    ),
     "call_taker": (
         "Emergency call taker (15)",
         "Records calls as incidents",
@@ -47,17 +58,24 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
     "traffic_officer": (
         "Traffic enforcement officer",
         "Verifies violations, issues e-challans",
-        _VIEW,
+        [*_VIEW, "footage.view"],
     ),
     "investigator": (
         "Investigator",
         "Searches footage and plates for a case",
-        [*_VIEW, "cameras.export"],
+        [*_VIEW, "cameras.export", "footage.view", "footage.export", "footage.hold"],
     ),
     "engineer": (
         "Integrator / engineer",
         "Onboards cameras, watches health",
-        [*_VIEW, "sites.change", "cameras.change", "cameras.import", "cameras.export"],
+        [
+            *_VIEW,
+            "sites.change",
+            "cameras.change",
+            "cameras.import",
+            "cameras.export",
+            "footage.view",
+        ],
     ),
     "auditor": (
         "Auditor",
@@ -77,6 +95,10 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
             "users.change",
             "roles.grant",
             "audit.view",
+            # Nobody grants what they do not hold, so the role manager holds these too.
+            "footage.view",
+            "footage.export",
+            "footage.hold",
         ],
     ),
     "camera_owner": (

@@ -183,7 +183,9 @@ class PowerService:
             stmt = stmt.where(Site.id == site_id)
         if open_only:
             stmt = stmt.where(SitePowerAlert.cleared_at.is_(None))
-        rows = session.execute(stmt.order_by(SitePowerAlert.started_at.desc()).limit(limit)).all()
+        rows = session.execute(
+            stmt.order_by(SitePowerAlert.started_at.desc(), SitePowerAlert.id.desc()).limit(limit)
+        ).all()
         return [
             PowerAlertPublic(
                 id=a.id,

@@ -17,12 +17,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.concurrency import run_in_threadpool
 
 from safecity import __version__
+from safecity.audit.context import SYSTEM
 from safecity.web import errors, pages, relay
 from safecity.web.api import audit as audit_api
 from safecity.web.api import identity as identity_api
 from safecity.web.api import power as power_api
+from safecity.web.api import recordings as recordings_api
 from safecity.web.api import registry as registry_api
 from safecity.web.api import system as system_api
+from safecity.web.consumers import start_consumers
 from safecity.web.deps import check_csrf
 from safecity.web.metrics import HttpMetrics, MetricsMiddleware
 from safecity.web.mqtt_bridge import MqttBridge, MqttEndpoint
@@ -39,17 +42,30 @@ SWEEP_SECONDS = 60
 log = logging.getLogger(__name__)
 
 
-async def _sweep_silent_sites(platform: Platform) -> None:
-    def sweep() -> None:
-        with platform.transaction() as session:
-            platform.power.sweep_silent(session)
+RETENTION_EVERY = 10  # sweeps
 
+
+def _maintain(platform: Platform, rounds: int) -> None:
+    with platform.transaction() as session:
+        platform.power.sweep_silent(session)
+    if rounds % RETENTION_EVERY:
+        return
+    with platform.transaction() as session:
+        _, files = platform.recordings.sweep(session, platform.retention, SYSTEM)
+    for path in files:  # only once the index no longer points at them
+        path.unlink(missing_ok=True)
+
+
+async def _maintenance(platform: Platform) -> None:
+    """Every minute: sites fallen silent; every ten: recording retention."""
+    rounds = 0
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
+        rounds += 1
         try:
-            await run_in_threadpool(sweep)
+            await run_in_threadpool(_maintain, platform, rounds)
         except Exception:
-            log.exception("sweep for silent sites failed; retrying next minute")
+            log.exception("maintenance sweep failed; retrying next minute")
 
 
 _csrf = Depends(check_csrf)
@@ -73,7 +89,10 @@ def create_app(
         app.state.mqtt_bridge = bridge
         if bridge is not None:
             bridge.start()
-        sweeper = asyncio.create_task(_sweep_silent_sites(platform), name="power-sweep")
+        consumers = (
+            await start_consumers(platform, relay_task.bus) if relay_task is not None else None
+        )
+        sweeper = asyncio.create_task(_maintenance(platform), name="maintenance")
         try:
             yield
         finally:
@@ -82,6 +101,8 @@ def create_app(
                 await sweeper
             if bridge is not None:
                 bridge.stop()
+            if consumers is not None:
+                await consumers.stop()
             if relay_task is not None:
                 await relay_task.stop()
 
@@ -104,7 +125,13 @@ def create_app(
 
     for router in (system_api.router,):
         app.include_router(router, prefix="/api/v1")
-    for router in (registry_api.router, power_api.router, identity_api.router, audit_api.router):
+    for router in (
+        registry_api.router,
+        power_api.router,
+        recordings_api.router,
+        identity_api.router,
+        audit_api.router,
+    ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -21,6 +21,9 @@ from safecity.db.base import Base
 from safecity.db.engine import make_engine, make_session_factory
 from safecity.identity import models as identity_models
 from safecity.identity.service import IdentityService, SessionPolicy
+from safecity.recordings import models as recording_models
+from safecity.recordings.retention import RetentionPolicy
+from safecity.recordings.service import RecordingService
 from safecity.registry import models as registry_models
 from safecity.registry import power_models
 from safecity.registry.power import PowerService
@@ -28,7 +31,14 @@ from safecity.registry.service import RegistryService
 from safecity.registry.transfer import CameraImporter
 
 # Every table module, so that the metadata handed to migrations is complete.
-MODEL_MODULES = (audit_models, identity_models, registry_models, power_models, outbox)
+MODEL_MODULES = (
+    audit_models,
+    identity_models,
+    registry_models,
+    power_models,
+    recording_models,
+    outbox,
+)
 
 
 def metadata() -> MetaData:
@@ -48,6 +58,8 @@ class Platform:
     registry: RegistryService
     importer: CameraImporter
     power: PowerService
+    recordings: RecordingService
+    retention: RetentionPolicy
     ready: bool = field(default=False)
 
     @contextmanager
@@ -87,4 +99,6 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         registry=registry,
         importer=CameraImporter(registry),
         power=PowerService(),
+        recordings=RecordingService(audit, settings.media_dir),
+        retention=RetentionPolicy(),
     )

@@ -12,8 +12,8 @@ from safecity.registry.power_schemas import (
     PowerReadingPublic,
     RecordedReading,
 )
-from safecity.web.api.shapes import ERRORS, Paginated
-from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.api.shapes import ERRORS, Paginated, page_of
+from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
 
@@ -43,11 +43,12 @@ def power_series(
 def power_alerts(
     platform: PlatformDep,
     principal: CurrentPrincipal,
+    page: PageDep,
     district: str | None = None,
     include_cleared: bool = False,
 ) -> Paginated[PowerAlertPublic]:
     with platform.transaction() as session:
         items = platform.power.alerts(
-            session, principal, district=district, open_only=not include_cleared
+            session, principal, district=district, open_only=not include_cleared, limit=5000
         )
-    return Paginated(items=items, total=len(items), limit=len(items), offset=0)
+    return page_of(items, limit=page.limit, offset=page.offset)

@@ -2,8 +2,17 @@
 
 from fastapi import APIRouter
 
-from safecity.web.pages import account, admin, audit, auth, power, registry, roles
+from safecity.web.pages import (
+    account,
+    admin,
+    audit,
+    auth,
+    power,
+    recordings,
+    registry,
+    roles,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, registry, power, admin, roles, audit, account):
+for module in (auth, registry, power, recordings, admin, roles, audit, account):
     router.include_router(module.router)

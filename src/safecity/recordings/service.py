@@ -1,0 +1,234 @@
+"""Recordings and camera health in the control plane.
+
+Workers publish facts (a segment closed, a health report); this service stores
+them. Every listing and playback of footage is a view of personal data: it goes
+through the permission filter and is audited with its purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session
+
+from safecity.audit.context import AuditContext
+from safecity.audit.log import AuditLog
+from safecity.contracts.ingest import CameraHealth, SegmentClosed
+from safecity.core.clock import utcnow
+from safecity.core.errors import InvalidInput, NotFound
+from safecity.identity.permissions import Principal, get_in_scope, restrict
+from safecity.recordings.models import (
+    CameraHealthState,
+    HealthEpisode,
+    LegalHold,
+    RecordingSegment,
+)
+from safecity.recordings.retention import RetentionPlan, RetentionPolicy, SegmentFacts, plan
+from safecity.registry.models import Camera
+
+log = logging.getLogger(__name__)
+MAX_RANGE_HOURS = 24
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    since: datetime
+    until: datetime
+
+    def check(self) -> None:
+        if self.until <= self.since:
+            raise InvalidInput("the end of the range must be after its start", field="until")
+        if (self.until - self.since).total_seconds() > MAX_RANGE_HOURS * 3600:
+            raise InvalidInput(f"ask for at most {MAX_RANGE_HOURS} hours at a time", field="until")
+
+
+class RecordingService:
+    def __init__(self, audit: AuditLog, media_root: Path) -> None:
+        self.audit = audit
+        self.media_root = media_root
+
+    # -- facts from the data plane -------------------------------------------------------------
+
+    @staticmethod
+    def _camera_by_code(session: Session, code: str) -> Camera | None:
+        return session.scalars(select(Camera).where(Camera.code == code)).first()
+
+    def index_segment(self, session: Session, message: SegmentClosed) -> RecordingSegment | None:
+        camera = self._camera_by_code(session, message.camera_id)
+        if camera is None:
+            log.warning(
+                "segment %s for unknown camera %s not indexed", message.path, message.camera_id
+            )
+            return None
+        existing = session.scalars(
+            select(RecordingSegment).where(RecordingSegment.path == message.path)
+        ).first()
+        if existing is not None:
+            return existing  # redelivered after a crash: indexed once
+        segment = RecordingSegment(
+            camera_id=camera.id,
+            path=message.path,
+            started_at=message.started_at,
+            ended_at=message.ended_at,
+            duration_seconds=message.duration_seconds,
+            size_bytes=message.size_bytes,
+            sha256=message.sha256,
+            codec=message.codec,
+            width=message.width,
+            height=message.height,
+            frames=message.frames,
+            gap_before_seconds=message.gap_before_seconds,
+        )
+        session.add(segment)
+        session.flush()
+        return segment
+
+    def record_health(self, session: Session, report: CameraHealth) -> None:
+        camera = self._camera_by_code(session, report.camera_id)
+        if camera is None:
+            return
+        state = session.get(CameraHealthState, camera.id)
+        if state is None:
+            state = CameraHealthState(camera_id=camera.id)
+            session.add(state)
+        state.state, state.state_since = report.state, report.state_since
+        state.fps, state.bitrate_bps = report.fps, report.bitrate_bps
+        state.last_frame_at, state.reconnects = report.last_frame_at, report.reconnects
+        state.recording = report.recording
+        state.problems = [p.model_dump(mode="json") for p in report.problems]
+        state.reported_at = report.emitted_at
+        open_episodes = {
+            e.code: e
+            for e in session.scalars(
+                select(HealthEpisode).where(
+                    HealthEpisode.camera_id == camera.id, HealthEpisode.cleared_at.is_(None)
+                )
+            )
+        }
+        current = {p.code: p for p in report.problems}
+        for code, problem in current.items():
+            if code not in open_episodes:
+                session.add(
+                    HealthEpisode(
+                        camera_id=camera.id,
+                        code=code,
+                        detail=problem.detail,
+                        started_at=problem.since,
+                    )
+                )
+        for code, episode in open_episodes.items():
+            if code not in current:
+                episode.cleared_at = report.emitted_at
+        session.flush()
+
+    # -- footage for people ----------------------------------------------------------------------
+
+    def segments(
+        self, session: Session, principal: Principal, camera_id: int, window: TimeRange
+    ) -> list[RecordingSegment]:
+        window.check()
+        camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
+        rows = list(
+            session.scalars(
+                restrict(RecordingSegment, principal, "footage.view")
+                .where(
+                    RecordingSegment.camera_id == camera.id,
+                    RecordingSegment.deleted_at.is_(None),
+                    RecordingSegment.ended_at > window.since,
+                    RecordingSegment.started_at < window.until,
+                )
+                .order_by(RecordingSegment.started_at)
+            )
+        )
+        self.audit.append(
+            session,
+            principal.audit,
+            action="search",
+            object_type="recording",
+            object_id=camera.id,
+            district=camera.district.slug,
+            summary=f"listed recordings of {camera.code} {window.since.isoformat()} to "
+            f"{window.until.isoformat()}: {len(rows)} segments",
+        )
+        return rows
+
+    def open_segment(self, session: Session, principal: Principal, segment_id: int) -> Path:
+        segment = get_in_scope(session, RecordingSegment, principal, "footage.view", segment_id)
+        if segment.deleted_at is not None:
+            raise NotFound(f"recording {segment_id} was deleted by retention")
+        path = (self.media_root / segment.path).resolve()
+        if not path.is_relative_to(self.media_root.resolve()) or not path.is_file():
+            raise NotFound(f"recording {segment_id} is missing from the media store")
+        camera = session.get(Camera, segment.camera_id)
+        self.audit.append(
+            session,
+            principal.audit,
+            action="view",
+            object_type="recording",
+            object_id=segment.id,
+            district=camera.district.slug if camera else None,
+            summary=f"played recording of {camera.code if camera else '?'} from "
+            f"{segment.started_at.isoformat()}",
+        )
+        return path
+
+    # -- retention ---------------------------------------------------------------------------------
+
+    def sweep(
+        self,
+        session: Session,
+        policy: RetentionPolicy,
+        ctx: AuditContext,
+        now: datetime | None = None,
+    ) -> tuple[RetentionPlan, list[Path]]:
+        """Mark what retention removes; returns the files to unlink once this commits
+        (unlinking first would leave an index pointing at nothing after a rollback)."""
+        now = now or utcnow()
+        held = exists().where(
+            LegalHold.camera_id == RecordingSegment.camera_id,
+            LegalHold.released_at.is_(None),
+            and_(
+                LegalHold.starts_at < RecordingSegment.ended_at,
+                LegalHold.ends_at > RecordingSegment.started_at,
+            ),
+        )
+        rows = session.execute(
+            select(RecordingSegment, Camera.ownership, held.label("held"))
+            .join(Camera, Camera.id == RecordingSegment.camera_id)
+            .where(RecordingSegment.deleted_at.is_(None))
+        ).all()
+        facts = [
+            SegmentFacts(
+                s.id, ownership, s.kind, s.started_at, s.ended_at, s.size_bytes, bool(is_held)
+            )
+            for s, ownership, is_held in rows
+        ]
+        result = plan(facts, policy, now)
+        doomed = set(result.delete)
+        files: list[Path] = []
+        for segment, _, _ in rows:
+            if segment.id in doomed:
+                files.append(self.media_root / segment.path)
+                segment.deleted_at = now
+        if doomed or result.quota_unreachable:
+            self.audit.append(
+                session,
+                ctx,
+                action="retention",
+                object_type="recording",
+                summary=(
+                    f"retention deleted {len(result.expired)} expired and "
+                    f"{len(result.over_quota)} over-quota segments ({result.bytes_freed} bytes)"
+                    + (
+                        "; quota cannot be met: legal holds exceed it"
+                        if result.quota_unreachable
+                        else ""
+                    )
+                ),
+            )
+        session.flush()
+        return result, files

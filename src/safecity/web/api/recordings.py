@@ -1,0 +1,61 @@
+"""Recorded footage: list a camera's segments over a time range and play them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from safecity.core.clock import as_utc
+from safecity.recordings.schemas import SegmentPublic
+from safecity.recordings.service import TimeRange
+from safecity.web.api.shapes import ERRORS, Paginated
+from safecity.web.deps import CurrentPrincipal, PlatformDep
+
+router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
+
+
+@router.get("/cameras/{camera_id}/recordings", tags=["recordings"])
+def list_recordings(
+    camera_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    since: Annotated[datetime, Query(description="From (ISO 8601; UTC if no zone)")],
+    until: Annotated[datetime, Query(description="Until (ISO 8601; UTC if no zone)")],
+) -> Paginated[SegmentPublic]:
+    window = TimeRange(as_utc(since), as_utc(until))
+    with platform.transaction() as session:
+        rows = platform.recordings.segments(session, principal, camera_id, window)
+        items = [
+            SegmentPublic(
+                id=s.id,
+                camera_id=s.camera_id,
+                started_at=s.started_at,
+                ended_at=s.ended_at,
+                duration_seconds=s.duration_seconds,
+                size_bytes=s.size_bytes,
+                sha256=s.sha256,
+                codec=s.codec,
+                width=s.width,
+                height=s.height,
+                gap_before_seconds=s.gap_before_seconds,
+                url=f"/api/v1/recordings/{s.id}/video",
+            )
+            for s in rows
+        ]
+    return Paginated(items=items, total=len(items), limit=len(items), offset=0)
+
+
+@router.get("/recordings/{segment_id}/video", tags=["recordings"])
+def play_recording(
+    segment_id: int, platform: PlatformDep, principal: CurrentPrincipal
+) -> FileResponse:
+    """The segment exactly as recorded (MP4, stream copy); every play is audited."""
+    with platform.transaction() as session:
+        path = platform.recordings.open_segment(session, principal, segment_id)
+    # Recordings are evidence: no caching in shared proxies, the hash stays checkable.
+    return FileResponse(
+        path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"}
+    )
