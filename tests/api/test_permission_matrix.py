@@ -43,6 +43,7 @@ from safecity.registry.schemas import CameraCreate
 from safecity.web.app import create_app
 from safecity.web.platform import Platform, build_platform
 from tests.factories import PASSWORD, World, make_user, token_for
+from tests.support.onvif_responder import OnvifResponder, ResponderConfig
 
 Scope = Literal["in", "out"]
 Kind = Literal["object", "create", "single", "public"]
@@ -144,6 +145,7 @@ class Ground:
     counter: Iterator[int] = field(default_factory=itertools.count)
     acting: str = ""  # the role the next request is sent as
     segments: dict[str, int] = field(default_factory=dict)
+    onvif: tuple[str, int] = ("127.0.0.1", 9)
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
@@ -467,6 +469,22 @@ ROUTES: dict[str, Expect] = {
         SEE_SITES, "object", lambda g, s: Call("GET", f"/sites/{g.site(s)}/power")
     ),
     "GET /power": Expect(SEE_SITES, "single", get("/power")),
+    "GET /health": Expect(SEE_CAMERAS, "single", get("/health?group=site")),
+    # Probing talks to a camera, changes nothing and is audited as a probe.
+    "POST /cameras/new/probe": Expect(
+        CHANGE_CAMERAS,
+        "single",
+        lambda g, s: Call(
+            "POST",
+            "/cameras/new/probe",
+            data={
+                "host": g.onvif[0],
+                "port": str(g.onvif[1]),
+                "username": "admin",
+                "password": ResponderConfig().password,
+            },
+        ),
+    ),
     "GET /cameras/{camera_id}/playback": Expect(
         WATCH_FOOTAGE, "object", lambda g, s: Call("GET", f"/cameras/{g.camera(s)}/playback")
     ),
@@ -624,7 +642,7 @@ def _recent() -> str:
 
 
 @pytest.fixture
-def ground(platform: Platform, world: World) -> Ground:
+def ground(platform: Platform, world: World) -> Iterator[Ground]:
     user_ids: dict[str, int] = {}
     tokens: dict[str, str] = {}
     for role in ROLES:
@@ -639,7 +657,9 @@ def ground(platform: Platform, world: World) -> Ground:
         "in": make_user(platform, "target-peshawar", ["operator"], districts=["peshawar"]).user_id,
         "out": make_user(platform, "target-bannu", ["operator"], districts=["bannu"]).user_id,
     }
-    return Ground(platform, world, tokens, user_ids, targets)
+    # A fake ONVIF camera for the onboarding probe, answering on loopback.
+    with OnvifResponder() as camera:
+        yield Ground(platform, world, tokens, user_ids, targets, onvif=(camera.host, camera.port))
 
 
 def test_the_table_covers_every_route_and_every_role(tmp_path: Path) -> None:

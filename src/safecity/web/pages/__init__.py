@@ -7,6 +7,8 @@ from safecity.web.pages import (
     admin,
     audit,
     auth,
+    health,
+    onboarding,
     power,
     recordings,
     registry,
@@ -14,5 +16,5 @@ from safecity.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, registry, power, recordings, admin, roles, audit, account):
+for module in (auth, onboarding, registry, health, power, recordings, admin, roles, audit, account):
     router.include_router(module.router)
