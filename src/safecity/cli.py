@@ -23,6 +23,7 @@ from safecity.core.logging import configure_logging
 from safecity.core.settings import Settings, unknown_environment_names
 from safecity.core.yamlfile import load_yaml_model
 from safecity.registry.deployment import DeploymentFile
+from safecity.sim.cli import sim_app
 from safecity.web.mqtt_bridge import MqttEndpoint
 from safecity.web.platform import Platform
 
@@ -39,6 +40,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sim_app, name="sim", help="Synthetic city: render scenes with ground truth")
 
 # Results on stdout are plain, unwrapped text that scripts can parse (paths may hold
 # brackets, which Rich would read as markup); stderr keeps colour but never wraps.
