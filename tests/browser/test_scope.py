@@ -35,7 +35,7 @@ def test_bannu_operator_sees_only_bannu(page: Page, live_server: LiveServer) -> 
 
     # The map: one district, its sites and cameras, and only its label.
     expect(page.locator("#map-summary")).to_have_text(
-        f"1 districts · {bannu_sites} sites · {bannu_cameras} cameras"
+        f"1 district · {bannu_sites} sites · {bannu_cameras} cameras"
     )
     expect(page.locator("#map")).to_have_attribute("data-camera-count", str(bannu_cameras))
     expect(page.locator(".district-label")).to_have_text(["Bannu"])

@@ -46,7 +46,10 @@ def test_probe_fills_the_form_and_checks_the_standards(
         )
     assert page.status_code == 200, page.text
     assert "Hikvision DS-2CD2043G2-I" in page.text
-    assert re.search(r"\+4\d\.\d s against ours", page.text), "the clock drift is shown"
+    drift = re.search(r"([+-]\d+\.\d) s against ours", page.text)
+    assert drift, "the clock drift is shown"
+    # Measured over a loaded machine: the half round trip is the probe's own uncertainty.
+    assert 35 < float(drift.group(1)) < 45
     assert "Clock" in page.text
     compliance = re.findall(r'<span class="status (online|offline)">(pass|fail)</span>', page.text)
     assert ("offline", "fail") in compliance, "a camera 40 s off fails the clock check"
