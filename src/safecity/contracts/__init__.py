@@ -8,6 +8,7 @@ from safecity.contracts.base import (
     Message,
     MessageDecodeError,
 )
+from safecity.contracts.ingest import CameraHealth, HealthProblem, SegmentClosed, StreamState
 from safecity.contracts.registry import CameraChanged, SiteChanged
 
 __all__ = [
@@ -15,8 +16,12 @@ __all__ = [
     "SUBJECT_PREFIX",
     "VERSION_HEADER",
     "CameraChanged",
+    "CameraHealth",
     "Envelope",
+    "HealthProblem",
     "Message",
     "MessageDecodeError",
+    "SegmentClosed",
     "SiteChanged",
+    "StreamState",
 ]

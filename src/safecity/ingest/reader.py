@@ -1,0 +1,418 @@
+"""One reader per camera: open the stream with PyAV, demux, decode what analytics needs, reconnect.
+
+The reader runs in its own thread (PyAV releases the GIL while it waits on the
+network and while it decodes). Each video packet goes to the packet sinks (the
+recorder) after it was decoded, so a sink may change the packet's timestamps
+for muxing as long as it restores them. Decoded frames are thinned to the
+target rate and put, by reference, into a bounded drop-oldest queue.
+
+Credentials never leave the reader: every error text is passed through
+``source.scrub`` before it is logged or stored in the stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+import av
+import av.error
+from av.video.stream import VideoStream
+
+from safecity.contracts.ingest import StreamState
+from safecity.core.clock import utcnow
+from safecity.ingest.backoff import Backoff
+from safecity.ingest.frames import DropOldestQueue, Frame
+from safecity.ingest.meter import RateMeter
+from safecity.ingest.sampler import FrameSampler
+from safecity.ingest.source import (
+    SourceKind,
+    display_url,
+    open_options,
+    pyav_target,
+    scrub,
+    source_kind,
+)
+
+logger = logging.getLogger(__name__)
+
+END_OF_STREAM = "end of stream"
+
+
+class DecodeMode(StrEnum):
+    NONE = "none"
+    """Demux only: enough for recording and for measuring the stream."""
+    ALL = "all"
+    """Decode every frame (P-frames need their predecessors), hand on those the sampler keeps."""
+    KEY_FRAMES = "key_frames"
+    """Let the decoder skip everything but key frames: a few frames a second, a fraction of
+    the cost of full decoding (health checks, slow analytics)."""
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    decode: DecodeMode = DecodeMode.ALL
+    target_fps: float | None = None
+    """Frames handed on per second of stream time; None hands on every decoded frame."""
+    queue_size: int = 4
+    open_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 5.0
+    """No packet for this long counts as a lost stream."""
+    backoff_first_seconds: float = 0.5
+    backoff_cap_seconds: float = 3.0
+    """Upper bound of the wait between attempts, hence of the delay before a returning
+    camera is noticed (the goal is a first frame within 5 s of its return)."""
+    backoff_jitter: float = 0.3
+    decoder_threads: int = 1
+    reconnect_at_end: bool | None = None
+    """Reopen after the end of the stream; None means yes for network sources, no for files
+    (a file reopened at its end plays in a loop, as a simulated camera)."""
+    pace_files: bool = False
+    """Deliver a file at its own frame rate, as a live camera would."""
+
+
+@dataclass(frozen=True)
+class ReaderStats:
+    """A snapshot of one reader. Never holds a credential: ``last_error`` is scrubbed."""
+
+    camera_id: str
+    source: str
+    """Display form of the URL (no user info, no query)."""
+    state: StreamState
+    state_since: datetime
+    fps: float
+    """Video packets (frames) received per second, over the last few seconds."""
+    bitrate_bps: float
+    last_frame_at: datetime | None
+    last_frame_pts_seconds: float | None
+    reconnects: int
+    """Times the stream was lost or could not be opened (one per outage)."""
+    packets: int
+    frames_decoded: int
+    frames_delivered: int
+    frames_dropped: int
+    decode_errors: int
+    codec: str | None
+    width: int | None
+    height: int | None
+    last_error: str | None
+
+
+class PacketSink(Protocol):
+    """Receives every video packet of the reader's stream, in the reader's thread."""
+
+    def stream_opened(self, stream: VideoStream) -> None:
+        """A (new) connection: the stream's codec parameters may differ from the last one."""
+
+    def packet(self, packet: av.Packet[VideoStream], received_at: datetime) -> None:
+        """One video packet (never an empty flush packet); restore anything you change."""
+
+    def stream_closed(self, reason: str) -> None:
+        """The connection ended (``reason`` is scrubbed); no packet follows until reopened."""
+
+
+class CameraReader:
+    """Reads one camera's stream until :meth:`stop`, reconnecting with capped backoff."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        url: str,
+        options: ReaderOptions | None = None,
+        *,
+        sinks: Sequence[PacketSink] = (),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._camera_id = camera_id
+        self._url = url
+        self._kind = source_kind(url)
+        self._options = options or ReaderOptions()
+        self._sinks = tuple(sinks)
+        self._clock = clock
+        self._frames: DropOldestQueue[Frame] = DropOldestQueue(self._options.queue_size)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._backoff = Backoff(
+            self._options.backoff_first_seconds,
+            self._options.backoff_cap_seconds,
+            jitter=self._options.backoff_jitter,
+        )
+        self._sampler = FrameSampler(self._options.target_fps)
+        self._meter = RateMeter()
+        self._lock = threading.Lock()
+        self._stats = ReaderStats(
+            camera_id=camera_id,
+            source=display_url(url),
+            state="connecting",
+            state_since=clock(),
+            fps=0.0,
+            bitrate_bps=0.0,
+            last_frame_at=None,
+            last_frame_pts_seconds=None,
+            reconnects=0,
+            packets=0,
+            frames_decoded=0,
+            frames_delivered=0,
+            frames_dropped=0,
+            decode_errors=0,
+            codec=None,
+            width=None,
+            height=None,
+            last_error=None,
+        )
+
+    @property
+    def camera_id(self) -> str:
+        return self._camera_id
+
+    @property
+    def frames(self) -> DropOldestQueue[Frame]:
+        """Decoded frames, oldest first; the oldest is dropped when the consumer falls behind."""
+        return self._frames
+
+    def stats(self) -> ReaderStats:
+        with self._lock:
+            fps, bitrate = self._meter.rates(time.monotonic())
+            return replace(
+                self._stats, fps=fps, bitrate_bps=bitrate, frames_dropped=self._frames.dropped
+            )
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the reader was already started")
+        self._thread = threading.Thread(
+            target=self.run, name=f"reader-{self._camera_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the reader to stop and wait for it (a blocked read ends within its timeout)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self) -> None:
+        """The read loop; :meth:`start` runs it in a thread, a test may call it directly."""
+        try:
+            while not self._stopping.is_set():
+                ended = self._read_once()
+                if ended and not self._reconnect_at_end():
+                    break
+                if self._stopping.is_set():
+                    break
+                if ended and self._kind is SourceKind.FILE:
+                    continue  # a file played in a loop starts again at once: no outage
+                self._set_state("reconnecting")
+                delay = self._backoff.next_delay()
+                logger.info(
+                    "camera %s: reconnecting to %s in %.1f s",
+                    self._camera_id,
+                    self._stats.source,
+                    delay,
+                )
+                self._stopping.wait(delay)
+        finally:
+            self._set_state("stopped")
+            self._frames.close()
+
+    def _reconnect_at_end(self) -> bool:
+        if self._options.reconnect_at_end is not None:
+            return self._options.reconnect_at_end
+        return self._kind is not SourceKind.FILE
+
+    def _read_once(self) -> bool:
+        """One connection, from open to loss. True when the stream simply ended."""
+        options = open_options(self._kind, self._options.read_timeout_seconds)
+        try:
+            container = av.open(
+                pyav_target(self._url),
+                options=options,
+                timeout=(self._options.open_timeout_seconds, self._options.read_timeout_seconds),
+            )
+        except (av.error.FFmpegError, OSError) as exc:
+            self._fail(f"cannot open: {exc}")
+            return False
+        reason = END_OF_STREAM
+        opened = False
+        try:
+            if not container.streams.video:
+                self._fail("the source has no video stream")
+                return False
+            stream = container.streams.video[0]
+            self._configure_decoder(stream)
+            self._note_stream(stream)
+            for sink in self._sinks:
+                self._call_sink(sink.stream_opened, stream)
+            opened = True
+            self._pump(container, stream)
+            if not self._stopping.is_set():
+                logger.info("camera %s: %s", self._camera_id, END_OF_STREAM)
+        except (av.error.FFmpegError, OSError) as exc:
+            reason = scrub(f"stream lost: {exc}", self._url)
+            self._fail(reason)
+        finally:
+            container.close()
+            if opened:
+                for sink in self._sinks:
+                    self._call_sink(sink.stream_closed, reason)
+        return reason == END_OF_STREAM
+
+    def _pump(self, container: av.container.InputContainer, stream: VideoStream) -> None:
+        paced_from: tuple[float, float] | None = None
+        for packet in container.demux(stream):
+            if self._stopping.is_set():
+                return
+            if packet.size == 0:
+                self._decode(stream, packet, None)  # flush: frames still inside the decoder
+                continue
+            if self._options.pace_files and self._kind is SourceKind.FILE:
+                paced_from = self._pace(packet, paced_from)
+            received_at = self._clock()
+            self._note_packet(packet, received_at)
+            self._decode(stream, packet, received_at)
+            for sink in self._sinks:
+                self._call_sink(sink.packet, packet, received_at)
+
+    def _pace(
+        self, packet: av.Packet[VideoStream], paced_from: tuple[float, float] | None
+    ) -> tuple[float, float] | None:
+        if packet.pts is None:
+            return paced_from
+        seconds = float(packet.pts * packet.time_base)
+        if paced_from is None:
+            return time.monotonic(), seconds
+        wait = paced_from[0] + (seconds - paced_from[1]) - time.monotonic()
+        if wait > 0:
+            self._stopping.wait(wait)
+        return paced_from
+
+    def _configure_decoder(self, stream: VideoStream) -> None:
+        context = stream.codec_context
+        if self._options.decode is DecodeMode.KEY_FRAMES:
+            # One thread: frame threading only adds latency when most frames are skipped.
+            context.skip_frame = "NONKEY"
+            context.thread_count = 1
+        elif self._options.decode is DecodeMode.ALL:
+            context.thread_count = self._options.decoder_threads
+            if self._options.decoder_threads > 1:
+                context.thread_type = "AUTO"
+
+    def _decode(
+        self, stream: VideoStream, packet: av.Packet[VideoStream], received_at: datetime | None
+    ) -> None:
+        if self._options.decode is DecodeMode.NONE:
+            return
+        try:
+            decoded = stream.codec_context.decode(packet)
+        except av.error.InvalidDataError:
+            # A corrupt packet spoils a few frames, not the connection.
+            with self._lock:
+                self._stats = replace(self._stats, decode_errors=self._stats.decode_errors + 1)
+            return
+        for image in decoded:
+            self._deliver(image, received_at)
+
+    def _deliver(self, image: av.VideoFrame, received_at: datetime | None) -> None:
+        pts_seconds = image.time
+        clock_seconds = pts_seconds if pts_seconds is not None else time.monotonic()
+        keep = self._sampler.keep(clock_seconds)
+        with self._lock:
+            stats = self._stats
+            self._stats = replace(
+                stats,
+                frames_decoded=stats.frames_decoded + 1,
+                frames_delivered=stats.frames_delivered + (1 if keep else 0),
+            )
+        if not keep:
+            return
+        self._frames.put(
+            Frame(
+                camera_id=self._camera_id,
+                image=image,
+                sequence=stats.frames_delivered,
+                pts_seconds=pts_seconds,
+                received_at=received_at or self._clock(),
+                key_frame=image.key_frame,
+            )
+        )
+
+    def _note_stream(self, stream: VideoStream) -> None:
+        context = stream.codec_context
+        with self._lock:
+            self._stats = replace(
+                self._stats,
+                codec=context.name,
+                width=context.width or None,
+                height=context.height or None,
+            )
+        self._sampler.reset()
+        logger.info(
+            "camera %s: opened %s (%s %dx%d)",
+            self._camera_id,
+            self._stats.source,
+            context.name,
+            context.width,
+            context.height,
+        )
+
+    def _note_packet(self, packet: av.Packet[VideoStream], received_at: datetime) -> None:
+        pts = None if packet.pts is None else float(packet.pts * packet.time_base)
+        with self._lock:
+            self._meter.add(time.monotonic(), packet.size)
+            stats = self._stats
+            started = stats.state != "streaming"
+            if started:
+                stats = replace(stats, state="streaming", state_since=received_at)
+                self._backoff.reset()
+            self._stats = replace(
+                stats,
+                packets=stats.packets + 1,
+                last_frame_at=received_at,
+                last_frame_pts_seconds=pts,
+            )
+        if started:
+            logger.info("camera %s: streaming", self._camera_id)
+
+    def _fail(self, message: str) -> None:
+        text = scrub(message, self._url)
+        with self._lock:
+            self._stats = replace(self._stats, last_error=text)
+            self._meter.reset()
+        logger.warning("camera %s: %s", self._camera_id, text)
+
+    def _set_state(self, state: StreamState) -> None:
+        with self._lock:
+            stats = self._stats
+            if stats.state == state:
+                return
+            reconnects = stats.reconnects + (1 if state == "reconnecting" else 0)
+            self._stats = replace(
+                stats, state=state, state_since=self._clock(), reconnects=reconnects
+            )
+            if state != "streaming":
+                self._meter.reset()
+
+    def _call_sink(self, method: Callable[..., None], *args: object) -> None:
+        try:
+            method(*args)
+        except Exception as exc:
+            # A sink has its own error handling; this is the backstop that keeps
+            # one faulty sink from stopping the camera's reading (and its other
+            # sinks). The traceback is scrubbed: an exception may quote the URL.
+            details = "".join(traceback.format_exception(exc))
+            logger.error(
+                "camera %s: packet sink %s failed:\n%s",
+                self._camera_id,
+                getattr(method, "__qualname__", "?"),
+                scrub(details, self._url),
+            )

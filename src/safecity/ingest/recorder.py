@@ -1,0 +1,422 @@
+"""Continuous recording by stream copy into fixed-length MP4 segments (never re-encoded).
+
+The recorder is a packet sink of the camera's reader: it remuxes the camera's
+own packets, so the recording is the video exactly as the camera sent it
+(DESIGN.md: originals are never altered). Segments are cut at the first key
+frame after ``segment_seconds``, so each one starts decodable.
+
+Crash safety: a segment is written as fragmented MP4 (a fragment per key
+frame) under ``<name>.mp4.partial``, then flushed to disk and renamed to
+``<name>.mp4`` when closed. A crash or power cut therefore loses at most the
+open segment (and even that stays readable up to its last complete fragment),
+and every ``.mp4`` in the media root is a closed, playable segment.
+
+Layout: ``<media_root>/<camera_id>/<YYYY-MM-DD>/<camera_id>_<YYYYMMDDTHHMMSS.mmm>Z.mp4``
+(UTC start time), a folder per day so a camera's folder stays listable.
+
+Times: a segment's frames are placed on the wall clock by their stream
+timestamps plus an offset. A frame cannot arrive before it was captured, so
+the offset is the smallest (arrival - timestamp) seen in the segment: that is
+right even when a camera sends a burst of buffered frames on connecting, and
+it follows a camera clock that drifts. A file read faster than real time has
+no wall clock to follow; it keeps the offset of its first packet
+(``SegmentTiming.STREAM``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+import av
+import av.error
+from av.container import OutputContainer
+from av.video.stream import VideoStream
+
+from safecity.contracts.ingest import SegmentClosed
+
+logger = logging.getLogger(__name__)
+
+FRAGMENTED_MP4 = {
+    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    # Without it a finished fragment waits in FFmpeg's 32 KB I/O buffer, and a
+    # killed recorder leaves an open segment holding nothing but its header.
+    "flush_packets": "1",
+}
+PARTIAL_SUFFIX = ".partial"
+_HASH_CHUNK = 1 << 20
+# A gap this long between segments is worth a warning in the log.
+_REPORTED_GAP_SECONDS = 1.0
+
+SegmentListener = Callable[[SegmentClosed], None]
+if TYPE_CHECKING:
+    # PyAV's Packet is generic only in its type stubs.
+    VideoPacket: TypeAlias = av.Packet[VideoStream]
+
+
+class SegmentTiming(StrEnum):
+    WALL_CLOCK = "wall_clock"
+    """Live sources: stream timestamps mapped to arrival times, per segment."""
+    STREAM = "stream"
+    """Files read at any speed: stream timestamps from the first packet's arrival on."""
+
+
+@dataclass(frozen=True)
+class RecorderStats:
+    recording: bool
+    """A segment is open right now."""
+    segments_closed: int
+    bytes_closed: int
+    packets_skipped: int
+    """Packets before the first key frame of a connection (undecodable on their own)."""
+    packets_dropped: int
+    """Packets whose timestamps went backwards (a muxer refuses them)."""
+    last_error: str | None
+    """The last recording failure; cleared when a segment closes normally."""
+    last_segment_end: datetime | None
+
+
+@dataclass
+class _OpenSegment:
+    container: OutputContainer
+    stream: VideoStream
+    partial: Path
+    time_base: Fraction
+    offset: float
+    """Wall-clock seconds (POSIX) minus stream seconds; see the module's "Times"."""
+    base: int
+    """Timestamp of the first packet: subtracted so every segment starts at 0."""
+    first_pts: int
+    last_pts: int
+    last_dts: int
+    interval: int
+    """Ticks between the last two frames, to give the last frame its duration."""
+    codec: str
+    width: int
+    height: int
+    frames: int = 0
+    key_frames: int = 0
+
+
+class SegmentRecorder:
+    """Writes one camera's packets into segments; call its sink methods from one thread."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        media_root: Path,
+        *,
+        segment_seconds: float = 10.0,
+        on_closed: SegmentListener | None = None,
+        timing: SegmentTiming = SegmentTiming.WALL_CLOCK,
+        fsync: bool = True,
+    ) -> None:
+        if segment_seconds <= 0:
+            raise ValueError("segment_seconds must be positive")
+        self._camera_id = camera_id
+        self._media_root = Path(media_root)
+        self._segment_seconds = segment_seconds
+        self._on_closed = on_closed
+        self._timing = timing
+        self._fsync = fsync
+        self._template: VideoStream | None = None
+        self._stream_offset: float | None = None
+        self._held: tuple[VideoPacket, datetime] | None = None
+        self._segment: _OpenSegment | None = None
+        self._lock = threading.Lock()
+        self._stats = RecorderStats(
+            recording=False,
+            segments_closed=0,
+            bytes_closed=0,
+            packets_skipped=0,
+            packets_dropped=0,
+            last_error=None,
+            last_segment_end=None,
+        )
+
+    @property
+    def camera_folder(self) -> Path:
+        return self._media_root / self._camera_id
+
+    def stats(self) -> RecorderStats:
+        with self._lock:
+            return self._stats
+
+    # -- packet sink ------------------------------------------------------------------------
+
+    def stream_opened(self, stream: VideoStream) -> None:
+        self._finish_segment()
+        self._template = stream
+        self._stream_offset = None
+        self._held = None
+
+    def packet(self, packet: VideoPacket, received_at: datetime) -> None:
+        if self._template is None:
+            return
+        if packet.pts is None and packet.dts is None:
+            # RTSP leaves the first packet untimed until the stream is synchronised;
+            # it is a key frame worth keeping, timed from its successor.
+            self._held = (packet, received_at)
+            return
+        if self._held is not None:
+            held, held_at = self._held
+            self._held = None
+            step = held.duration or self._nominal_interval(packet.time_base)
+            stamp = packet.dts if packet.dts is not None else packet.pts
+            held.pts = held.dts = (stamp or 0) - step
+            self._write(held, held_at)
+        self._write(packet, received_at)
+
+    def stream_closed(self, reason: str) -> None:
+        self._finish_segment()
+        self._template = None
+        self._held = None
+
+    def close(self) -> None:
+        """Close the open segment (publishing it); the recorder can be fed again afterwards."""
+        self._finish_segment()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _write(self, packet: VideoPacket, received_at: datetime) -> None:
+        pts = packet.pts if packet.pts is not None else packet.dts
+        dts = packet.dts if packet.dts is not None else pts
+        if pts is None or dts is None:
+            return
+        segment = self._segment
+        key = packet.is_keyframe
+        if segment is None and not key:
+            self._count(skipped=1)
+            return
+        if key and (segment is None or self._due_for_cut(segment, pts)):
+            self._finish_segment()
+            segment = self._open_segment(pts, dts, packet.time_base, received_at)
+        if segment is None:
+            return
+        if dts <= segment.last_dts:
+            self._count(dropped=1)
+            return
+        saved = (packet.stream, packet.time_base, packet.pts, packet.dts)
+        try:
+            packet.pts = pts - segment.base
+            packet.dts = dts - segment.base
+            packet.stream = segment.stream
+            segment.container.mux(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            self._abandon_segment(f"cannot write {segment.partial.name}: {exc}")
+            return
+        finally:
+            # The reader shares this packet with other sinks; muxing rebased it in place.
+            packet.stream, packet.time_base = saved[0], saved[1]
+            packet.pts, packet.dts = saved[2], saved[3]
+        if pts > segment.last_pts:
+            segment.interval = pts - segment.last_pts
+            segment.last_pts = pts
+        segment.last_dts = dts
+        segment.offset = min(segment.offset, self._offset(pts, segment.time_base, received_at))
+        segment.frames += 1
+        segment.key_frames += 1 if key else 0
+
+    def _due_for_cut(self, segment: _OpenSegment, pts: int) -> bool:
+        # Half a frame of slack: with a key frame every 2 s, a jittery stream puts
+        # it at 1.999 s as often as at 2.001 s, and both should cut a 2 s segment.
+        elapsed = (pts - segment.first_pts + Fraction(segment.interval, 2)) * segment.time_base
+        return float(elapsed) >= self._segment_seconds
+
+    def _nominal_interval(self, time_base: Fraction) -> int:
+        template = self._template
+        rate = template.average_rate if template is not None else None
+        if not rate:
+            return 0
+        return max(1, round(1 / (rate * time_base)))
+
+    def _offset(self, pts: int, time_base: Fraction, received_at: datetime) -> float:
+        arrival = received_at.timestamp() - float(pts * time_base)
+        if self._timing is SegmentTiming.WALL_CLOCK:
+            return arrival
+        if self._stream_offset is None:
+            self._stream_offset = arrival
+        return self._stream_offset
+
+    # -- segments ---------------------------------------------------------------------------
+
+    def _open_segment(
+        self, pts: int, dts: int, time_base: Fraction, received_at: datetime
+    ) -> _OpenSegment | None:
+        template = self._template
+        if template is None:
+            return None
+        offset = self._offset(pts, time_base, received_at)
+        # Named after the start as known now; the final name is given at closing,
+        # once the segment's packets have pinned its start down.
+        partial = self._free_path(_utc_from(float(pts * time_base) + offset), PARTIAL_SUFFIX)
+        try:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            container = av.open(str(partial), "w", format="mp4", options=dict(FRAGMENTED_MP4))
+        except (av.error.FFmpegError, OSError) as exc:
+            self._note_error(f"cannot create {partial.name}: {exc}")
+            return None
+        try:
+            stream = container.add_stream_from_template(template)
+        except (av.error.FFmpegError, ValueError) as exc:
+            container.close()
+            self._note_error(f"cannot record {template.codec_context.name} into MP4: {exc}")
+            return None
+        context = template.codec_context
+        segment = _OpenSegment(
+            container=container,
+            stream=stream,
+            partial=partial,
+            time_base=time_base,
+            offset=offset,
+            base=min(pts, dts),
+            first_pts=pts,
+            last_pts=pts,
+            last_dts=dts - 1,
+            interval=self._nominal_interval(time_base),
+            codec=context.name,
+            width=context.width,
+            height=context.height,
+        )
+        self._segment = segment
+        with self._lock:
+            self._stats = replace(self._stats, recording=True)
+        return segment
+
+    def _free_path(self, started_at: datetime, suffix: str = "") -> Path:
+        day = started_at.strftime("%Y-%m-%d")
+        stamp = started_at.strftime("%Y%m%dT%H%M%S") + f".{started_at.microsecond // 1000:03d}Z"
+        folder = self._media_root / self._camera_id / day
+        name = f"{self._camera_id}_{stamp}"
+        candidate = folder / f"{name}.mp4{suffix}"
+        number = 1
+        # Two segments can start in the same millisecond only around a reconnect.
+        while candidate.exists():
+            candidate = folder / f"{name}-{number}.mp4{suffix}"
+            number += 1
+        return candidate
+
+    def _finish_segment(self) -> None:
+        segment = self._segment
+        if segment is None:
+            return
+        self._segment = None
+        with self._lock:
+            self._stats = replace(self._stats, recording=False)
+        started_at = _utc_from(float(segment.first_pts * segment.time_base) + segment.offset)
+        final = self._free_path(started_at)
+        try:
+            segment.container.close()
+            size, digest = seal_segment(segment.partial, final, fsync=self._fsync)
+        except (av.error.FFmpegError, OSError) as exc:
+            self._note_error(f"cannot close {segment.partial.name}: {exc}")
+            return
+        ticks = segment.last_pts - segment.first_pts + segment.interval
+        ended_at = started_at + timedelta(seconds=float(ticks * segment.time_base))
+        self._publish(segment, final, started_at, ended_at, size, digest)
+
+    def _publish(
+        self,
+        segment: _OpenSegment,
+        final: Path,
+        started_at: datetime,
+        ended_at: datetime,
+        size: int,
+        digest: str,
+    ) -> None:
+        relative = final.relative_to(self._media_root).as_posix()
+        with self._lock:
+            stats = self._stats
+            previous_end = stats.last_segment_end
+            self._stats = replace(
+                stats,
+                segments_closed=stats.segments_closed + 1,
+                bytes_closed=stats.bytes_closed + size,
+                last_segment_end=ended_at,
+                last_error=None,
+            )
+        gap = None if previous_end is None else (started_at - previous_end).total_seconds()
+        if gap is not None and gap > _REPORTED_GAP_SECONDS:
+            logger.warning(
+                "camera %s: recording gap of %.1f s before %s", self._camera_id, gap, relative
+            )
+        message = SegmentClosed(
+            message_id=digest,
+            camera_id=self._camera_id,
+            path=relative,
+            started_at=started_at,
+            ended_at=ended_at,
+            duration_seconds=(ended_at - started_at).total_seconds(),
+            size_bytes=size,
+            sha256=digest,
+            codec=segment.codec,
+            width=segment.width,
+            height=segment.height,
+            frames=segment.frames,
+            key_frames=segment.key_frames,
+            gap_before_seconds=gap,
+        )
+        if self._on_closed is not None:
+            try:
+                self._on_closed(message)
+            except Exception:
+                logger.exception("camera %s: segment listener failed", self._camera_id)
+
+    def _abandon_segment(self, message: str) -> None:
+        segment = self._segment
+        self._segment = None
+        self._note_error(message)
+        if segment is not None:
+            # The disk may be failing: the partial file stays for inspection.
+            with contextlib.suppress(av.error.FFmpegError, OSError):
+                segment.container.close()
+        with self._lock:
+            self._stats = replace(self._stats, recording=False)
+
+    def _note_error(self, message: str) -> None:
+        logger.error("camera %s: %s", self._camera_id, message)
+        with self._lock:
+            self._stats = replace(self._stats, last_error=message)
+
+    def _count(self, *, skipped: int = 0, dropped: int = 0) -> None:
+        with self._lock:
+            stats = self._stats
+            self._stats = replace(
+                stats,
+                packets_skipped=stats.packets_skipped + skipped,
+                packets_dropped=stats.packets_dropped + dropped,
+            )
+
+
+def seal_segment(partial: Path, final: Path, *, fsync: bool = True) -> tuple[int, str]:
+    """Flush a finished segment to disk, hash it and give it its final name: (size, sha256)."""
+    digest = hashlib.sha256()
+    with partial.open("rb") as file:
+        while chunk := file.read(_HASH_CHUNK):
+            digest.update(chunk)
+        if fsync:
+            os.fsync(file.fileno())
+        size = file.tell()
+    os.replace(partial, final)
+    if fsync:
+        # The rename itself must survive a power cut, not only the data.
+        folder = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    return size, digest.hexdigest()
+
+
+def _utc_from(posix_seconds: float) -> datetime:
+    return datetime.fromtimestamp(posix_seconds, UTC)
