@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,7 +55,37 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def _assert_simulated_gateways_report(env: dict[str, str], port: int) -> None:
+def _assert_simulated_camera_is_recorded(port: int, token: str) -> None:
+    """A simulated camera streams over RTSP, its ingest worker records 10 s segments, and
+    the control plane indexes them from the bus."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str) -> dict[str, object]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            body: dict[str, object] = json.loads(response.read())
+            return body
+
+    cameras = get("/api/v1/cameras?q=PSH-C0001")["items"]
+    assert isinstance(cameras, list)
+    assert cameras[0]["main_stream"].startswith("rtsp://***@127.0.0.1:")
+    now = datetime.now(UTC)
+    window = urllib.parse.urlencode(
+        {
+            "since": (now - timedelta(minutes=5)).isoformat(),
+            "until": (now + timedelta(minutes=5)).isoformat(),
+        }
+    )
+    deadline = time.monotonic() + 60
+    segments = 0
+    while time.monotonic() < deadline and not segments:
+        listed = get(f"/api/v1/cameras/{cameras[0]['id']}/recordings?{window}")
+        segments = int(str(listed["total"]))
+        time.sleep(1)
+    assert segments > 0, "no recording of the simulated camera was indexed"
+
+
+def _assert_simulated_gateways_report(env: dict[str, str], port: int) -> str:
     """Solar sites' simulated controllers reach the platform over MQTT within seconds."""
     token = subprocess.run(
         [str(SAFECITY), "token", "create", "--user", "admin"],
@@ -81,12 +113,19 @@ def _assert_simulated_gateways_report(env: dict[str, str], port: int) -> None:
         samples = int(str(get(f"/api/v1/sites/{solar[0]}/power")["total"]))
         time.sleep(0.5)
     assert samples > 0
+    return token
 
 
 @pytest.mark.nats
 def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "SAFECITY_DATA_DIR": str(tmp_path / "data"), "SAFECITY_PORT": str(port)}
+    env = {
+        **os.environ,
+        "SAFECITY_DATA_DIR": str(tmp_path / "data"),
+        "SAFECITY_PORT": str(port),
+        # One simulated camera is enough to prove streaming, recording and indexing.
+        "SAFECITY_DEMO_VIDEO_CAMERAS": "1",
+    }
     env.pop("SAFECITY_NATS_URL", None)
     process = subprocess.Popen(
         [str(SAFECITY), "demo"],
@@ -124,7 +163,8 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         assert any(
             "mosquitto" in Path(f"/proc/{pid}/cmdline").read_bytes().decode() for pid in children
         ), "the demo runs a private MQTT broker for site telemetry"
-        _assert_simulated_gateways_report(env, port)
+        token = _assert_simulated_gateways_report(env, port)
+        _assert_simulated_camera_is_recorded(port, token)
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     finally:

@@ -241,6 +241,14 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
         if admin_password:
             out.print(f"demo sign-in: user admin, password {admin_password}", highlight=False)
         sys.stdout.flush()
+        if demo:
+            from safecity.demo_video import start_demo_video
+
+            streaming = start_demo_video(
+                stack, settings, platform, bus_url, settings.demo_video_cameras
+            )
+            if streaming:
+                out.print(f"simulated cameras streaming and recorded: {', '.join(streaming)}")
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         if demo and prepared.mqtt is not None:
             _start_simulated_gateways(stack, settings, platform, server, prepared.mqtt)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         None,
         description="NATS server to use; empty means a private server started on loopback.",
     )
+    demo_video_cameras: int = Field(
+        4, ge=0, le=64, description="Demo only: simulated cameras served over RTSP and recorded."
+    )
     mqtt_broker: bool = Field(
         True,
         description="Start a private Mosquitto broker on loopback for site telemetry over MQTT.",

@@ -1,0 +1,110 @@
+"""The demo's live video: simulated cameras served over RTSP, recorded by ingest workers.
+
+A few demo cameras get the synthetic city's clips as their streams (the registry is
+updated through its service, so the change is audited and announced); one ingest
+worker process per camera records them and reports health over the bus, exactly as
+on a real node. Rendered clips are cached in the data folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from sqlalchemy import select
+
+from safecity.core.settings import Settings
+from safecity.identity.system import system_principal
+from safecity.ingest.worker import STREAM_URL_ENV
+from safecity.registry.models import Camera
+from safecity.registry.schemas import CameraUpdate
+from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
+from safecity.web.platform import Platform
+
+log = logging.getLogger(__name__)
+CLIP_SECONDS = 120
+SEGMENT_SECONDS = 10
+
+
+def _clips(settings: Settings, count: int) -> list[Path]:
+    from safecity.sim.render import render_city
+
+    folder = settings.data_dir / "sim" / f"seed7-{count}cams"
+    clips = sorted(folder.glob("*.mp4"))
+    if len(clips) < count or not (folder / "ground_truth.json").exists():
+        render_city(7, CLIP_SECONDS, folder, cameras=count, width=640, height=360, fps=10)
+        clips = sorted(folder.glob("*.mp4"))
+    return clips[:count]
+
+
+def start_demo_video(
+    stack: ExitStack, settings: Settings, platform: Platform, bus_url: str, count: int
+) -> list[str]:
+    """Serve ``count`` simulated cameras and record them; returns the camera codes."""
+    if count <= 0:
+        return []
+    reason = gstreamer_unavailable_reason()
+    if reason is not None:
+        log.warning("demo video disabled: %s", reason)
+        return []
+    clips = _clips(settings, count)
+    with platform.sessions() as session:
+        cameras = session.scalars(
+            select(Camera)
+            .where(Camera.status == "online", Camera.code.like("PSH-%"))
+            .order_by(Camera.code)
+            .limit(len(clips))
+        ).all()
+        codes = [(camera.id, camera.code) for camera in cameras]
+    password = secrets.token_urlsafe(12)
+    mounts = [
+        RtspMount(code, clip, user="viewer", password=password)
+        for (_, code), clip in zip(codes, clips, strict=False)
+    ]
+    server = RtspServer(mounts, log_path=settings.data_dir / "sim" / "rtsp.log")
+    server.start()
+    stack.callback(server.stop)
+    admin = system_principal("demo video")
+    with platform.transaction() as session:
+        for camera_id, code in codes:
+            platform.registry.update_camera(
+                session,
+                admin,
+                camera_id,
+                CameraUpdate(main_stream_url=server.url(code), resolution=(640, 360), fps=10),
+                expected_version=None,
+            )
+    for _, code in codes:
+        env = {**os.environ, STREAM_URL_ENV: server.url(code)}
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "safecity.ingest",
+                "--camera-id",
+                code,
+                "--media-root",
+                str(settings.media_dir),
+                "--bus-url",
+                bus_url,
+                "--segment-seconds",
+                str(SEGMENT_SECONDS),
+            ],
+            env=env,
+        )
+        stack.callback(_stop, worker)
+    return [code for _, code in codes]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
