@@ -260,11 +260,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--segment-seconds", type=float, default=10.0)
     parser.add_argument("--health-interval", type=float, default=5.0)
     parser.add_argument("--no-record", action="store_true", help="health only")
+    parser.add_argument(
+        "--no-image-checks", action="store_true", help="skip frozen/black/covered/... checks"
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-async def _serve(config: IngestWorkerConfig, bus_url: str) -> None:
+async def _serve(config: IngestWorkerConfig, bus_url: str, *, image_checks: bool) -> None:
     from safecity.bus.nats import NatsBus
 
     stop = asyncio.Event()
@@ -273,7 +276,12 @@ async def _serve(config: IngestWorkerConfig, bus_url: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     bus = await NatsBus.connect(bus_url, name=f"ingest-{config.camera_id}")
     try:
-        await IngestWorker(config, bus).run(stop)
+        checks = None
+        if image_checks:
+            from safecity.ingest.image_checks import image_health_check
+
+            checks = {"image": image_health_check(config.camera_id)}
+        await IngestWorker(config, bus, frame_checks=checks).run(stop)
     finally:
         await bus.close()
 
@@ -301,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("invalid worker configuration: %s", scrub_credentials(str(exc)))
         return 2
     try:
-        asyncio.run(_serve(config, args.bus_url))
+        asyncio.run(_serve(config, args.bus_url, image_checks=not args.no_image_checks))
     except BusError as exc:
         logger.error("camera %s: %s", config.camera_id, scrub_credentials(str(exc)))
         return 1
