@@ -115,3 +115,49 @@ def token_for(platform: Platform, username: str) -> str:
             session, system_principal("tests").audit, user=user, name="test"
         )
     return raw
+
+
+def record_segment(
+    platform: Platform, code: str, name: str = "seg", minutes_ago: float = 20
+) -> int:
+    """A real, tiny H.264 recording of camera ``code``, indexed as ingest would have it."""
+    import hashlib
+    from datetime import timedelta
+
+    import av
+    import numpy as np
+
+    from safecity.contracts.ingest import SegmentClosed
+    from safecity.core.clock import utcnow
+
+    relative = f"{code}/{name}.mp4"
+    path = platform.settings.media_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            image = np.full((48, 64, 3), i * 40, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    data = path.read_bytes()
+    start = utcnow() - timedelta(minutes=minutes_ago)
+    message = SegmentClosed(
+        camera_id=code,
+        path=relative,
+        started_at=start,
+        ended_at=start + timedelta(seconds=1),
+        duration_seconds=1,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        codec="h264",
+        width=64,
+        height=48,
+        frames=5,
+        key_frames=1,
+    )
+    with platform.transaction() as session:
+        segment = platform.recordings.index_segment(session, message)
+        if segment is None:
+            raise LookupError(f"camera {code} is not registered")
+        return segment.id

@@ -22,13 +22,12 @@ from sqlalchemy import func, select, update
 
 from safecity.audit.context import AuditContext
 from safecity.audit.models import AuditRecord
-from safecity.contracts.ingest import SegmentClosed
 from safecity.core.clock import utcnow
 from safecity.identity.errors import SecondFactorRequired
 from safecity.identity.models import ApiToken, User, UserSession
 from safecity.registry.models import Camera, District
 from safecity.web.platform import Platform
-from tests.factories import PASSWORD, World, make_user, principal_of, token_for
+from tests.factories import PASSWORD, World, make_user, principal_of, record_segment, token_for
 
 # Part of every stream URL tests/factories.py registers; it must never come back out.
 STREAM_PASSWORD = "s3cret"
@@ -349,11 +348,13 @@ def test_stream_credentials_never_leave_the_server(
         "camera_id": camera,
         "site_id": world.sites["PSH-T1"],
         "user_id": principal_of(platform, "chief").user_id,
-        "segment_id": _one_recording(platform),
+        "segment_id": record_segment(platform, "PSH-TC1"),
     }
     since = (utcnow() - timedelta(hours=2)).isoformat()
+    recent = {"since": since, "until": utcnow().isoformat()}
     query = {
-        "/api/v1/cameras/{camera_id}/recordings": {"since": since, "until": utcnow().isoformat()}
+        "/api/v1/cameras/{camera_id}/recordings": recent,
+        "/api/v1/cameras/{camera_id}/clip": recent,
     }
     for path in get_routes(api):
         if path.startswith(("/api/docs", "/docs", "/login")):
@@ -371,32 +372,6 @@ def test_stream_credentials_never_leave_the_server(
     for record in records:
         text = json.dumps([record.before, record.after, record.summary])
         assert STREAM_PASSWORD not in text, f"audit record {record.seq} keeps a stream password"
-
-
-def _one_recording(platform: Platform) -> int:
-    """A recorded segment of PSH-TC1 (a few bytes are enough: it is served, not decoded)."""
-    path = platform.settings.media_dir / "PSH-TC1" / "seg.mp4"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"not really video")
-    start = utcnow() - timedelta(hours=1)
-    message = SegmentClosed(
-        camera_id="PSH-TC1",
-        path="PSH-TC1/seg.mp4",
-        started_at=start,
-        ended_at=start + timedelta(seconds=10),
-        duration_seconds=10,
-        size_bytes=16,
-        sha256="0" * 64,
-        codec="h264",
-        width=640,
-        height=360,
-        frames=100,
-        key_frames=5,
-    )
-    with platform.transaction() as session:
-        segment = platform.recordings.index_segment(session, message)
-        assert segment is not None
-        return segment.id
 
 
 # -- audited reads -----------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from safecity.identity.system import system_principal
 from safecity.registry.schemas import CameraCreate
 from safecity.web.app import create_app
 from safecity.web.platform import Platform, build_platform
-from tests.factories import PASSWORD, World, make_user, token_for
+from tests.factories import PASSWORD, World, make_user, record_segment, token_for
 from tests.support.onvif_responder import OnvifResponder, ResponderConfig
 
 Scope = Literal["in", "out"]
@@ -101,6 +101,7 @@ MANAGE_USERS = frozenset({"admin"})
 SEE_AUDIT = frozenset({"auditor", "admin"})
 EXPORT_AUDIT = frozenset({"auditor"})
 REPORT_POWER = frozenset({"site_gateway"})
+EXPORT_FOOTAGE = frozenset({"investigator", "admin"})
 WATCH_FOOTAGE = frozenset(
     {"operator", "supervisor", "traffic_officer", "investigator", "engineer", "admin"}
 )
@@ -145,6 +146,7 @@ class Ground:
     counter: Iterator[int] = field(default_factory=itertools.count)
     acting: str = ""  # the role the next request is sent as
     segments: dict[str, int] = field(default_factory=dict)
+    clips: set[str] = field(default_factory=set)
     onvif: tuple[str, int] = ("127.0.0.1", 9)
 
     def unique(self, prefix: str) -> str:
@@ -161,6 +163,14 @@ class Ground:
         if existing is None:
             existing = self.segments[code] = _record_segment(self.platform, code)
         return existing
+
+    def clip_camera(self, scope: Scope) -> int:
+        """A camera with a real, joinable recording (the clip is remuxed, not just served)."""
+        code = "PSH-TC1" if scope == "in" else self._camera_code("out")
+        if code not in self.clips:
+            self.clips.add(code)
+            record_segment(self.platform, code, name="matrix-real")
+        return self.world.cameras[code]
 
     def _camera_code(self, scope: Scope) -> str:
         return {v: k for k, v in self.world.cameras.items()}[self.camera(scope)]
@@ -337,6 +347,12 @@ ROUTES: dict[str, Expect] = {
         WATCH_FOOTAGE,
         "object",
         lambda g, s: Call("GET", f"/api/v1/cameras/{g.camera(s)}/recordings?{_recent()}"),
+    ),
+    "GET /api/v1/cameras/{camera_id}/clip": Expect(
+        EXPORT_FOOTAGE,
+        "object",
+        lambda g, s: Call("GET", f"/api/v1/cameras/{g.clip_camera(s)}/clip?{_recent()}"),
+        leak_checked=False,  # the answer is the video itself
     ),
     "GET /api/v1/recordings/{segment_id}/video": Expect(
         WATCH_FOOTAGE,

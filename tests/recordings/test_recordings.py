@@ -228,3 +228,53 @@ def test_segments_published_on_the_bus_are_indexed(
                 asyncio.run(asyncio.sleep(0.1))
     assert found is not None
     assert found.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def _packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+def test_clip_joins_segments_without_re_encoding(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    sources = []
+    for second in range(3):
+        rel = f"PSH-TC1/clip{second}.mp4"
+        data = _clip(platform.settings.media_dir / rel)
+        sources.append(platform.settings.media_dir / rel)
+        with platform.transaction() as session:
+            platform.recordings.index_segment(
+                session, _closed("PSH-TC1", rel, data, T0 + timedelta(seconds=second))
+            )
+    make_user(platform, "inv-clip", ["investigator"], districts=["peshawar"])
+    make_user(platform, "op-clip", ["operator"], districts=["peshawar"])
+    window = {"since": T0.isoformat(), "until": (T0 + timedelta(seconds=3)).isoformat()}
+    url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/clip"
+    refused = client.get(
+        url, params=window, headers={"Authorization": f"Bearer {token_for(platform, 'op-clip')}"}
+    )
+    assert refused.status_code == 403
+    response = client.get(
+        url,
+        params=window,
+        headers={
+            "Authorization": f"Bearer {token_for(platform, 'inv-clip')}",
+            "X-Purpose": "FIR 77/2026",
+        },
+    )
+    assert response.status_code == 200, response.text
+    clip = platform.settings.data_dir / "received.mp4"
+    clip.write_bytes(response.content)
+    expected = [packet for source in sources for packet in _packets(source)]
+    assert _packets(clip) == expected, "every packet is the camera's own, in order"
+    with av.open(str(clip)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == 30
+    with platform.sessions() as session:
+        exports = session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "export", AuditRecord.object_type == "recording"
+            )
+        ).all()
+    assert [(e.actor_name, e.purpose) for e in exports] == [("inv-clip", "FIR 77/2026")]

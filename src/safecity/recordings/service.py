@@ -21,6 +21,7 @@ from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.core.clock import utcnow
 from safecity.core.errors import InvalidInput, NotFound
 from safecity.identity.permissions import Principal, get_in_scope, restrict
+from safecity.recordings.clips import join_segments
 from safecity.recordings.models import (
     CameraHealthState,
     HealthEpisode,
@@ -175,6 +176,50 @@ class RecordingService:
             f"{segment.started_at.isoformat()}",
         )
         return path
+
+    def export_clip(
+        self,
+        session: Session,
+        principal: Principal,
+        camera_id: int,
+        window: TimeRange,
+        out_dir: Path,
+    ) -> Path:
+        """One MP4 of the camera's recordings over ``window`` (stream copy), audited."""
+        principal.require("footage.export")
+        window.check()
+        camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
+        rows = list(
+            session.scalars(
+                restrict(RecordingSegment, principal, "footage.view")
+                .where(
+                    RecordingSegment.camera_id == camera.id,
+                    RecordingSegment.deleted_at.is_(None),
+                    RecordingSegment.ended_at > window.since,
+                    RecordingSegment.started_at < window.until,
+                )
+                .order_by(RecordingSegment.started_at)
+            )
+        )
+        if not rows:
+            raise NotFound("no recordings of this camera in that range")
+        first = rows[0].started_at
+        parts = [(self.media_root / s.path, (s.started_at - first).total_seconds()) for s in rows]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out = out_dir / f"{camera.code}_{first:%Y%m%dT%H%M%SZ}_{len(rows)}seg.mp4"
+        join_segments(parts, out)
+        self.audit.append(
+            session,
+            principal.audit,
+            action="export",
+            object_type="recording",
+            object_id=camera.id,
+            district=camera.district.slug,
+            summary=f"exported a clip of {camera.code} from {first.isoformat()} "
+            f"({len(rows)} segments, {rows[-1].ended_at.isoformat()} end)",
+            after={"segments": [s.sha256 for s in rows]},
+        )
+        return out
 
     # -- retention ---------------------------------------------------------------------------------
 

@@ -59,3 +59,25 @@ def play_recording(
     return FileResponse(
         path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"}
     )
+
+
+@router.get("/cameras/{camera_id}/clip", tags=["recordings"])
+def export_clip(
+    camera_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    since: Annotated[datetime, Query(description="From (ISO 8601; UTC if no zone)")],
+    until: Annotated[datetime, Query(description="Until (ISO 8601; UTC if no zone)")],
+) -> FileResponse:
+    """Whole segments over the range joined into one MP4 without re-encoding (audited)."""
+    window = TimeRange(as_utc(since), as_utc(until))
+    with platform.transaction() as session:
+        path = platform.recordings.export_clip(
+            session, principal, camera_id, window, platform.settings.data_dir / "exports"
+        )
+    return FileResponse(
+        path,
+        media_type="video/mp4",
+        filename=path.name,
+        headers={"Cache-Control": "private, no-store"},
+    )
