@@ -121,7 +121,7 @@ def collection_paths(api: TestClient) -> list[str]:
 
 
 def test_every_list_answers_one_envelope_and_pages(
-    api: TestClient, platform: Platform, chief: dict[str, str]
+    api: TestClient, platform: Platform, world: World, chief: dict[str, str]
 ) -> None:
     make_user(platform, "deputy", ["operator"], all_districts=True)
     for name in ("second", "third"):
@@ -134,6 +134,18 @@ def test_every_list_answers_one_envelope_and_pages(
             f"/api/v1/sites/{site}/power", json=reading, headers=bearer(platform, "gateway")
         )
         assert sent.json()["opened"] == ["low_battery"], sent.text
+    # And two legal holds, for the holds list.
+    for camera in ("PSH-TC1", "BNU-TC1"):
+        hold = {
+            "starts_at": (utcnow() - timedelta(hours=2)).isoformat(),
+            "ends_at": utcnow().isoformat(),
+            "case_reference": f"FIR {camera}",
+            "reason": "paging test",
+        }
+        placed = api.post(
+            f"/api/v1/cameras/{world.cameras[camera]}/holds", json=hold, headers=chief
+        )
+        assert placed.status_code == 201, placed.text
     paths = collection_paths(api)
     assert "/api/v1/cameras" in paths, paths
     assert "/api/v1/users" in paths, paths

@@ -39,6 +39,7 @@ from safecity.core.settings import Settings
 from safecity.identity.models import User, UserCamera
 from safecity.identity.permissions import DEFAULT_ROLES
 from safecity.identity.system import system_principal
+from safecity.recordings.schemas import LegalHoldCreate
 from safecity.registry.schemas import CameraCreate
 from safecity.web.app import create_app
 from safecity.web.platform import Platform, build_platform
@@ -102,6 +103,7 @@ SEE_AUDIT = frozenset({"auditor", "admin"})
 EXPORT_AUDIT = frozenset({"auditor"})
 REPORT_POWER = frozenset({"site_gateway"})
 EXPORT_FOOTAGE = frozenset({"investigator", "admin"})
+HOLD_FOOTAGE = frozenset({"supervisor", "investigator", "admin"})
 WATCH_FOOTAGE = frozenset(
     {"operator", "supervisor", "traffic_officer", "investigator", "engineer", "admin"}
 )
@@ -163,6 +165,18 @@ class Ground:
         if existing is None:
             existing = self.segments[code] = _record_segment(self.platform, code)
         return existing
+
+    def fresh_hold(self, scope: Scope) -> int:
+        """A new hold on the in-scope camera, or on the one the role must not reach."""
+        code = "PSH-TC1" if scope == "in" else self._camera_code("out")
+        with self.platform.transaction() as session:
+            hold = self.platform.recordings.place_hold(
+                session,
+                system_principal("matrix"),
+                self.world.cameras[code],
+                LegalHoldCreate.model_validate(_hold_body()),
+            )
+            return hold.id
 
     def clip_camera(self, scope: Scope) -> int:
         """A camera with a real, joinable recording (the clip is remuxed, not just served)."""
@@ -353,6 +367,17 @@ ROUTES: dict[str, Expect] = {
         "object",
         lambda g, s: Call("GET", f"/api/v1/cameras/{g.clip_camera(s)}/clip?{_recent()}"),
         leak_checked=False,  # the answer is the video itself
+    ),
+    "POST /api/v1/cameras/{camera_id}/holds": Expect(
+        HOLD_FOOTAGE,
+        "object",
+        lambda g, s: Call("POST", f"/api/v1/cameras/{g.camera(s)}/holds", json=_hold_body()),
+    ),
+    "GET /api/v1/holds": Expect(WATCH_FOOTAGE, "single", get("/api/v1/holds")),
+    "POST /api/v1/holds/{hold_id}/release": Expect(
+        HOLD_FOOTAGE,
+        "object",
+        lambda g, s: Call("POST", f"/api/v1/holds/{g.fresh_hold(s)}/release"),
     ),
     "GET /api/v1/recordings/{segment_id}/video": Expect(
         WATCH_FOOTAGE,
@@ -648,6 +673,16 @@ def _record_segment(platform: Platform, code: str) -> int:
         segment = platform.recordings.index_segment(session, message)
         assert segment is not None
         return segment.id
+
+
+def _hold_body() -> dict[str, str]:
+    now = utcnow()
+    return {
+        "starts_at": (now - timedelta(hours=2)).isoformat(),
+        "ends_at": (now - timedelta(hours=1)).isoformat(),
+        "case_reference": "FIR 1/2026",
+        "reason": "matrix",
+    }
 
 
 def _recent() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class SegmentPublic(BaseModel):
@@ -33,3 +33,27 @@ class CameraHealthPublic(BaseModel):
     recording: bool
     problems: list[dict[str, object]]
     reported_at: datetime
+
+
+class LegalHoldCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    starts_at: AwareDatetime = Field(description="Start of the footage to keep (with zone)")
+    ends_at: AwareDatetime = Field(description="End of the footage to keep (with zone)")
+    case_reference: str = Field(
+        min_length=3, max_length=120, description="FIR or case number the hold serves"
+    )
+    reason: str = Field(min_length=3, max_length=500, description="Why the footage must be kept")
+
+
+class LegalHoldPublic(BaseModel):
+    id: int
+    camera_id: int
+    starts_at: datetime
+    ends_at: datetime
+    case_reference: str
+    reason: str
+    created_by: str
+    created_at: datetime
+    released_at: datetime | None
+    released_by: str | None

@@ -19,7 +19,7 @@ from safecity.audit.context import AuditContext
 from safecity.audit.log import AuditLog
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.core.clock import utcnow
-from safecity.core.errors import InvalidInput, NotFound
+from safecity.core.errors import Conflict, InvalidInput, NotFound
 from safecity.identity.permissions import Principal, get_in_scope, restrict
 from safecity.recordings.clips import join_segments
 from safecity.recordings.models import (
@@ -29,6 +29,7 @@ from safecity.recordings.models import (
     RecordingSegment,
 )
 from safecity.recordings.retention import RetentionPlan, RetentionPolicy, SegmentFacts, plan
+from safecity.recordings.schemas import LegalHoldCreate
 from safecity.registry.models import Camera
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,66 @@ class RecordingService:
             after={"segments": [s.sha256 for s in rows]},
         )
         return out
+
+    # -- legal holds ---------------------------------------------------------------------------
+
+    def place_hold(
+        self, session: Session, principal: Principal, camera_id: int, data: LegalHoldCreate
+    ) -> LegalHold:
+        principal.require("footage.hold")
+        camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
+        if data.ends_at <= data.starts_at:
+            raise InvalidInput("the hold must end after it starts", field="ends_at")
+        hold = LegalHold(
+            camera_id=camera.id,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            case_reference=data.case_reference,
+            reason=data.reason,
+            created_by=principal.username,
+        )
+        session.add(hold)
+        session.flush()
+        self.audit.append(
+            session,
+            principal.audit,
+            action="create",
+            object_type="legal_hold",
+            object_id=hold.id,
+            district=camera.district.slug,
+            summary=f"legal hold on {camera.code} for {data.case_reference}",
+            after=data.model_dump(mode="json"),
+        )
+        return hold
+
+    def release_hold(self, session: Session, principal: Principal, hold_id: int) -> LegalHold:
+        principal.require("footage.hold")
+        hold = get_in_scope(session, LegalHold, principal, "footage.view", hold_id)
+        if hold.released_at is not None:
+            raise Conflict(f"legal hold {hold_id} was already released by {hold.released_by}")
+        hold.released_at, hold.released_by = utcnow(), principal.username
+        camera = session.get(Camera, hold.camera_id)
+        self.audit.append(
+            session,
+            principal.audit,
+            action="update",
+            object_type="legal_hold",
+            object_id=hold.id,
+            district=camera.district.slug if camera else None,
+            summary=f"released legal hold for {hold.case_reference}",
+            before={"released_at": None},
+            after={"released_at": hold.released_at.isoformat()},
+        )
+        session.flush()
+        return hold
+
+    def holds(
+        self, session: Session, principal: Principal, *, active_only: bool = True
+    ) -> list[LegalHold]:
+        stmt = restrict(LegalHold, principal, "footage.view").order_by(LegalHold.created_at.desc())
+        if active_only:
+            stmt = stmt.where(LegalHold.released_at.is_(None))
+        return list(session.scalars(stmt))
 
     # -- retention ---------------------------------------------------------------------------------
 

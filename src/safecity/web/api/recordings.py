@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from safecity.core.clock import as_utc
-from safecity.recordings.schemas import SegmentPublic
+from safecity.recordings.schemas import LegalHoldCreate, LegalHoldPublic, SegmentPublic
 from safecity.recordings.service import TimeRange
-from safecity.web.api.shapes import ERRORS, Paginated
-from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.api.shapes import ERRORS, Paginated, page_of
+from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
 
@@ -81,3 +81,37 @@ def export_clip(
         filename=path.name,
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+@router.post("/cameras/{camera_id}/holds", status_code=201, tags=["recordings"])
+def place_hold(
+    camera_id: int, data: LegalHoldCreate, platform: PlatformDep, principal: CurrentPrincipal
+) -> LegalHoldPublic:
+    """Keep a camera's footage over a time range from retention, for a case."""
+    with platform.transaction() as session:
+        hold = platform.recordings.place_hold(session, principal, camera_id, data)
+        return LegalHoldPublic.model_validate(hold, from_attributes=True)
+
+
+@router.get("/holds", tags=["recordings"])
+def list_holds(
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    include_released: bool = False,
+) -> Paginated[LegalHoldPublic]:
+    with platform.transaction() as session:
+        items = [
+            LegalHoldPublic.model_validate(h, from_attributes=True)
+            for h in platform.recordings.holds(session, principal, active_only=not include_released)
+        ]
+    return page_of(items, limit=page.limit, offset=page.offset)
+
+
+@router.post("/holds/{hold_id}/release", tags=["recordings"])
+def release_hold(
+    hold_id: int, platform: PlatformDep, principal: CurrentPrincipal
+) -> LegalHoldPublic:
+    with platform.transaction() as session:
+        hold = platform.recordings.release_hold(session, principal, hold_id)
+        return LegalHoldPublic.model_validate(hold, from_attributes=True)
