@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     demo_video_cameras: int = Field(
         4, ge=0, le=64, description="Demo only: simulated cameras served over RTSP and recorded."
     )
+    recording_quota_gb: float | None = Field(
+        None,
+        gt=0,
+        description="Largest size of the recordings store; beyond it the oldest footage not "
+        "under legal hold is deleted first. Empty: retention periods only.",
+    )
     mqtt_broker: bool = Field(
         True,
         description="Start a private Mosquitto broker on loopback for site telemetry over MQTT.",

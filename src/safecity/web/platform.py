@@ -100,5 +100,9 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         importer=CameraImporter(registry),
         power=PowerService(),
         recordings=RecordingService(audit, settings.media_dir),
-        retention=RetentionPolicy(),
+        retention=RetentionPolicy(
+            quota_bytes=int(settings.recording_quota_gb * 1e9)
+            if settings.recording_quota_gb
+            else None
+        ),
     )
