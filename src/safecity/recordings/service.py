@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from safecity.audit.context import AuditContext
@@ -129,23 +129,28 @@ class RecordingService:
 
     # -- footage for people ----------------------------------------------------------------------
 
+    @staticmethod
+    def _overlapping(
+        principal: Principal, camera_id: int, window: TimeRange
+    ) -> Select[RecordingSegment]:
+        """Kept segments of one camera that overlap ``window``, oldest first."""
+        return (
+            restrict(RecordingSegment, principal, "footage.view")
+            .where(
+                RecordingSegment.camera_id == camera_id,
+                RecordingSegment.deleted_at.is_(None),
+                RecordingSegment.ended_at > window.since,
+                RecordingSegment.started_at < window.until,
+            )
+            .order_by(RecordingSegment.started_at)
+        )
+
     def segments(
         self, session: Session, principal: Principal, camera_id: int, window: TimeRange
     ) -> list[RecordingSegment]:
         window.check()
         camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
-        rows = list(
-            session.scalars(
-                restrict(RecordingSegment, principal, "footage.view")
-                .where(
-                    RecordingSegment.camera_id == camera.id,
-                    RecordingSegment.deleted_at.is_(None),
-                    RecordingSegment.ended_at > window.since,
-                    RecordingSegment.started_at < window.until,
-                )
-                .order_by(RecordingSegment.started_at)
-            )
-        )
+        rows = list(session.scalars(self._overlapping(principal, camera.id, window)))
         self.audit.append(
             session,
             principal.audit,
@@ -190,18 +195,7 @@ class RecordingService:
         principal.require("footage.export")
         window.check()
         camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
-        rows = list(
-            session.scalars(
-                restrict(RecordingSegment, principal, "footage.view")
-                .where(
-                    RecordingSegment.camera_id == camera.id,
-                    RecordingSegment.deleted_at.is_(None),
-                    RecordingSegment.ended_at > window.since,
-                    RecordingSegment.started_at < window.until,
-                )
-                .order_by(RecordingSegment.started_at)
-            )
-        )
+        rows = list(session.scalars(self._overlapping(principal, camera.id, window)))
         if not rows:
             raise NotFound("no recordings of this camera in that range")
         first = rows[0].started_at
