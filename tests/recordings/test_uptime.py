@@ -65,3 +65,17 @@ def test_health_page_and_csv_follow_scope(
     assert lines[0].startswith("district,cameras,up_now")
     assert lines[1].startswith("Peshawar,2,1,50.0")
     assert "BNU" not in csv_text
+
+
+def test_camera_page_shows_stream_health(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    frozen = HealthProblem(code="frozen", detail="same picture for 40 s", since=utcnow())
+    _report(platform, "PSH-TC1", problems=(frozen,))
+    make_user(platform, "op-page", ["operator"], districts=["peshawar"])
+    headers = {"Authorization": f"Bearer {token_for(platform, 'op-page')}"}
+    reported = client.get(f"/cameras/{world.cameras['PSH-TC1']}", headers=headers).text
+    assert "frozen" in reported
+    assert "same picture for 40 s" in reported
+    silent = client.get(f"/cameras/{world.cameras['PSH-TC2']}", headers=headers).text
+    assert "never reported" in silent

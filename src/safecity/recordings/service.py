@@ -127,6 +127,11 @@ class RecordingService:
                 episode.cleared_at = report.emitted_at
         session.flush()
 
+    @staticmethod
+    def health_of(session: Session, camera_id: int) -> CameraHealthState | None:
+        """The latest report of a camera the caller has already looked up in scope."""
+        return session.get(CameraHealthState, camera_id)
+
     # -- footage for people ----------------------------------------------------------------------
 
     @staticmethod

@@ -10,7 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from safecity.core.clock import utcnow
 from safecity.core.errors import PreconditionFailed, SafecityError
+from safecity.recordings.uptime import STALE_AFTER
 from safecity.registry.models import CAMERA_STATUSES, OWNERSHIPS, ROLLOUT_STATUSES, SITE_TYPES
 from safecity.registry.schemas import CameraCreate, CameraUpdate, SiteUpdate
 from safecity.registry.service import CameraFilter, SiteFilter, camera_public
@@ -139,11 +141,15 @@ def camera_page(
 ) -> Response:
     with platform.transaction() as session:
         camera = camera_public(platform.registry.get_camera(session, principal, camera_id))
+        health = platform.recordings.health_of(session, camera.id)
+        stale = health is not None and utcnow() - health.reported_at > STALE_AFTER
     return render(
         request,
         "camera.html",
         {
             "camera": camera,
+            "health": health,
+            "health_stale": stale,
             "masks_json": json.dumps([m.model_dump() for m in camera.privacy_masks]),
         },
         principal=principal,
