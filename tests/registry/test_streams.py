@@ -82,3 +82,23 @@ def test_display_form_of_a_display_form_is_stable() -> None:
     shown = display_form("rtsp://admin:s3cret@10.0.0.1:554/ch1")
     assert is_withheld(shown)
     assert display_form(shown) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # Some recorders take credentials in the path: the whole segment is withheld.
+        (
+            "rtsp://10.0.0.5:554/user=admin_password=S3cret_channel=1_stream=0.sdp",
+            "rtsp://10.0.0.5:554/***",
+        ),
+        # ... and so is everything after a segment that names one.
+        (
+            "http://10.0.0.5/cgi-bin/snapshot.cgi/pwd/S3cret",
+            "http://10.0.0.5/cgi-bin/snapshot.cgi/***",
+        ),
+        ("rtsp://10.0.0.5/Streaming/Channels/101", "rtsp://10.0.0.5/Streaming/Channels/101"),
+    ],
+)
+def test_credentials_in_paths_are_not_shown(url: str, shown: str) -> None:
+    assert display_form(url) == shown

@@ -50,7 +50,13 @@ _SECRET_IN_PATH = re.compile(r"(?i)(=|pass|pwd|user|token|auth|secret|key)")
 
 
 def _safe_path(path: str) -> str:
-    return "/".join(WITHHELD if _SECRET_IN_PATH.search(seg) else seg for seg in path.split("/"))
+    # From the first segment that names a credential on, everything is withheld: the
+    # secret itself often follows its name ("/pwd/S3cret").
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if _SECRET_IN_PATH.search(segment):
+            return "/".join([*segments[:index], WITHHELD])
+    return path
 
 
 def is_withheld(url: str) -> bool:
