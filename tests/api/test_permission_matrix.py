@@ -72,6 +72,8 @@ NOT_IN_MATRIX = {
     "/docs/oauth2-redirect": "part of the interactive documentation",
     "/api/v1/health": "the load balancer's probe; must answer before anyone signs in",
     "/login": "the sign-in form itself (its throttling and CSRF have their own tests)",
+    "/ws/live/{camera_id}": "live-view WebSocket: refusals are close codes 4401/4403/4404, "
+    "tested in tests/test_live_stream.py",
 }
 
 EVERYONE = frozenset(ROLES)
@@ -526,6 +528,10 @@ ROUTES: dict[str, Expect] = {
             },
         ),
     ),
+    "GET /cameras/{camera_id}/live": Expect(
+        WATCH_FOOTAGE, "object", lambda g, s: Call("GET", f"/cameras/{g.camera(s)}/live")
+    ),
+    "GET /wall": Expect(WATCH_FOOTAGE, "single", get("/wall")),
     "GET /cameras/{camera_id}/playback": Expect(
         WATCH_FOOTAGE, "object", lambda g, s: Call("GET", f"/cameras/{g.camera(s)}/playback")
     ),

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity import __version__
 from safecity.audit.context import SYSTEM
-from safecity.web import errors, pages, relay
+from safecity.web import errors, live, pages, relay
 from safecity.web.api import audit as audit_api
 from safecity.web.api import identity as identity_api
 from safecity.web.api import power as power_api
@@ -134,6 +134,8 @@ def create_app(
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])
+    # GET pages and a WebSocket with its own same-origin check: CSRF does not apply.
+    app.include_router(live.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/metrics", include_in_schema=False)

@@ -30,6 +30,8 @@ def content_security_policy(tile_url: str | None) -> str:
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        # Live view feeds the <video> through Media Source Extensions, a blob: URL.
+        "media-src 'self' blob:; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 

@@ -25,5 +25,6 @@ def build_server(
         server_header=False,
         access_log=False,
         lifespan="on",
+        ws="websockets-sansio",
     )
     return uvicorn.Server(config)

@@ -1,0 +1,247 @@
+"""Live view in chromium: a simulated RTSP camera through the WebSocket into MSE, and
+its glass-to-glass latency read from the frame counter burned into the picture.
+
+The RTSP server plays every clip on one timeline that starts with the server:
+frame ``(now - start) * fps`` (modulo the clip's length) is the one the camera
+sends now. The clip is all key frames, so the server starts a new client at the
+frame of the timeline (with a GOP it would start at the key frame before, and
+the measurement would include that offset). The frame shown in the page is read
+from the video element through a canvas.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import uvicorn
+from av.video.frame import PictureType
+from playwright.sync_api import Page, expect
+from sqlalchemy import ColumnElement, select
+
+from safecity.identity.system import system_principal
+from safecity.registry.models import Camera
+from safecity.registry.schemas import CameraUpdate
+from safecity.sim.counter import read_counter
+from safecity.sim.render import render_city
+from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
+from safecity.web import app as app_module
+from safecity.web import live
+from safecity.web.app import create_app
+from safecity.web.security import content_security_policy
+from tests.browser.support import DEFAULT_PURPOSE, LiveServer
+
+pytestmark = pytest.mark.browser
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+FPS = 10
+WIDTH, HEIGHT = 640, 360
+SECONDS = 20
+LATENCY_LIMIT_SECONDS = 1.5
+SAMPLES = 15
+
+
+@dataclass(frozen=True)
+class Camera1:
+    server: RtspServer
+    started: float  # time.monotonic() when the server answered: its timeline's start
+    frames: int
+    camera_id: int
+
+
+def all_key_frames(source: Path, target: Path) -> int:
+    """Re-encode ``source`` with every frame a key frame; returns the frame count."""
+    count = 0
+    with av.open(str(source)) as clip, av.open(str(target), "w") as output:
+        stream = output.add_stream(
+            "libx264", rate=FPS, options={"preset": "veryfast", "tune": "zerolatency"}
+        )
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.gop_size = 1
+        for frame in clip.decode(video=0):
+            frame.pict_type = PictureType.NONE
+            frame.pts = count
+            frame.time_base = Fraction(1, FPS)
+            output.mux(stream.encode(frame))
+            count += 1
+        output.mux(stream.encode(None))
+    return count
+
+
+@pytest.fixture(scope="module")
+def camera(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Camera1]:
+    reason = gstreamer_unavailable_reason()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"GStreamer's RTSP server is required in CI: {reason}")
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("live-camera")
+    render_city(7, SECONDS, root, cameras=1, width=WIDTH, height=HEIGHT, fps=FPS)
+    rendered = next(p for p in root.glob("*.mp4"))
+    frames = all_key_frames(rendered, root / "intra.mp4")
+    platform = live_server.platform
+    with platform.transaction() as session:
+        camera_id = session.scalar(
+            select(Camera.id).where(live_server_scope(live_server)).order_by(Camera.code).limit(1)
+        )
+    assert camera_id is not None, "no demo camera in the operator's district"
+    server = RtspServer([RtspMount("cam", root / "intra.mp4")], log_path=root / "rtsp.log")
+    server.start()
+    started = time.monotonic()
+    try:
+        url = server.url("cam")
+        with platform.transaction() as session:
+            platform.registry.update_camera(
+                session,
+                system_principal("tests"),
+                camera_id,
+                CameraUpdate(main_stream_url=url, sub_stream_url=url, privacy_masks=[]),
+                expected_version=None,
+            )
+        yield Camera1(server=server, started=started, frames=frames, camera_id=camera_id)
+    finally:
+        server.stop()
+
+
+def live_server_scope(live_server: LiveServer) -> ColumnElement[bool]:
+    """Cameras in the district of the browser tests' operator (Bannu)."""
+    from safecity.registry.models import District
+
+    district = select(District.id).where(District.slug == "bannu").scalar_subquery()
+    return Camera.district_id == district
+
+
+MEDIA_SRC = "media-src 'self' blob:"
+
+
+def _with_blob_media(tile_url: str | None) -> str:
+    """The application's policy, plus what MSE needs until security.py grants it itself."""
+    policy = content_security_policy(tile_url)
+    return policy if "media-src" in policy else f"{policy.rstrip('; ')}; {MEDIA_SRC}"
+
+
+@pytest.fixture(scope="module")
+def ws_base_url(live_server: LiveServer) -> Iterator[str]:
+    """The same application and database as ``live_server``, served with WebSockets on."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_module, "content_security_policy", _with_blob_media)
+        app = create_app(live_server.platform)
+    if not any(getattr(r, "path", "") == "/ws/live/{camera_id}" for r in app.routes):
+        app.include_router(live.router)  # until the lead includes it in create_app
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        ws="websockets-sansio",
+        lifespan="on",
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="browser-live-ws", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail("the WebSocket-enabled live server did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+_READ_STRIP = """(video) => {
+  const rows = Math.ceil(video.videoHeight * 3 / 45);
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  g.drawImage(video, 0, 0);
+  const data = g.getImageData(0, 0, canvas.width, rows).data;
+  const grey = new Array(canvas.width * rows);
+  for (let i = 0; i < grey.length; i++) {
+    grey[i] = (data[4 * i] + data[4 * i + 1] + data[4 * i + 2]) / 3;
+  }
+  return { width: canvas.width, height: canvas.height, rows: rows, grey: grey };
+}"""
+
+
+def shown_frame(page: Page) -> tuple[int | None, float]:
+    """The counter of the frame the video element shows, and when it was read."""
+    before = time.monotonic()
+    strip = page.locator("#live-video").evaluate(_READ_STRIP)
+    after = time.monotonic()
+    image = np.zeros((strip["height"], strip["width"]), dtype=np.uint8)
+    top = np.array(strip["grey"], dtype=np.float64).reshape(strip["rows"], strip["width"])
+    image[: strip["rows"]] = top.round().astype(np.uint8)
+    return read_counter(image), (before + after) / 2
+
+
+def test_live_view_plays_within_the_latency_budget(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str
+) -> None:
+    sign_in_here(page, ws_base_url, live_server)
+    page.goto(f"{ws_base_url}/cameras/{camera.camera_id}/live")
+    video = page.locator("#live-video")
+    expect(video).to_have_attribute("data-playing", "1", timeout=20_000)
+    expect(page.locator(".live-status")).to_have_text("Live")
+    time.sleep(1.0)  # let the player settle at the live edge
+
+    latencies: list[float] = []
+    for _ in range(SAMPLES):
+        shown, at = shown_frame(page)
+        if shown is not None:
+            sent = (at - camera.started) * FPS
+            behind = (sent - shown) % camera.frames  # the clip loops
+            latencies.append(behind / FPS)
+        time.sleep(0.13)
+    assert len(latencies) >= SAMPLES // 2, "the frame counter could not be read from the video"
+    median = float(np.median(latencies))
+    print(
+        f"\nglass-to-glass latency (RTSP camera -> remux -> WebSocket -> MSE): "
+        f"median {median:.2f} s, max {max(latencies):.2f} s over {len(latencies)} samples"
+    )
+    assert median < LATENCY_LIMIT_SECONDS, latencies
+    assert max(latencies) < LATENCY_LIMIT_SECONDS + 0.5, latencies
+
+
+def sign_in_here(page: Page, base_url: str, live_server: LiveServer) -> None:
+    """As support.sign_in, on the WebSocket-enabled server's origin (its cookies are its own)."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(live_server.operator)
+    page.get_by_label("Password").fill(live_server.operator_password)
+    page.get_by_label("Purpose of this session").select_option(DEFAULT_PURPOSE)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def test_wall_shows_only_cameras_in_scope(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str
+) -> None:
+    sign_in_here(page, ws_base_url, live_server)
+    with live_server.platform.transaction() as session:
+        outside = session.scalar(select(Camera.id).where(~live_server_scope(live_server)).limit(1))
+    page.goto(f"{ws_base_url}/wall?layout=3x3&cameras={camera.camera_id},{outside}")
+    tiles = page.locator("#wall video[data-live]")
+    expect(tiles).to_have_count(1)
+    expect(tiles.first).to_have_attribute("data-live", f"/ws/live/{camera.camera_id}")
+    expect(page.locator("#wall .live-tile.empty")).to_have_count(8)
+    expect(tiles.first).to_have_attribute("data-playing", "1", timeout=20_000)
