@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from safecity.core import processes
 from safecity.core.settings import Settings
 from safecity.identity.system import system_principal
 from safecity.ingest.worker import STREAM_URL_ENV
@@ -102,9 +103,4 @@ def start_demo_video(
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    processes.terminate(process, 10)

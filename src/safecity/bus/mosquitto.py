@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from safecity.core import processes
+
 BRIDGE_USER = "safecity-bridge"
 GATEWAY_USER = "site-gateway"
 TOPIC_TELEMETRY = "safecity/sites/+/power"
@@ -139,12 +141,7 @@ class MosquittoServer:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        processes.terminate(self._process, 5)
         if self._process.stderr is not None:
             self._process.stderr.close()
         self._process = None

@@ -12,7 +12,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sysconfig
@@ -23,6 +22,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from safecity.bus.errors import NatsServerError
+from safecity.core import processes
 
 HOST = "127.0.0.1"
 SYSTEM_NATS_PORT = 4222
@@ -164,13 +164,7 @@ class NatsServer:
         if process is None:
             return
         try:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=self._stop_timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            processes.terminate(process, self._stop_timeout)
         finally:
             self._forget()
 
@@ -180,9 +174,7 @@ class NatsServer:
         if process is None:
             return
         try:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+            processes.kill(process)
         finally:
             self._forget()
 
@@ -199,11 +191,7 @@ class NatsServer:
         self.stop()
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+        return processes.log_tail(self.log_path, lines)
 
     def _launch(self, binary: Path, port: int) -> None:
         name = f"safecity-{uuid.uuid4().hex[:12]}"

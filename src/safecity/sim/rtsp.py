@@ -14,7 +14,6 @@ import base64
 import contextlib
 import json
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -25,6 +24,7 @@ from types import TracebackType
 from typing import IO, Self
 from urllib.parse import quote
 
+from safecity.core import processes
 from safecity.core.errors import SafecityError
 
 HOST = "127.0.0.1"
@@ -219,13 +219,7 @@ class RtspServer:
         if process is None:
             return
         try:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=self._stop_timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            processes.terminate(process, self._stop_timeout)
         finally:
             self._forget()
 
@@ -235,9 +229,7 @@ class RtspServer:
         if process is None:
             return
         try:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+            processes.kill(process)
         finally:
             self._forget()
 
@@ -254,11 +246,7 @@ class RtspServer:
         self.stop()
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        try:
-            text = self._log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+        return processes.log_tail(self._log_path, lines)
 
     def _launch(self, port: int, deadline: float) -> int | None:
         """Run the server on ``port``; None once every mount answers, else its exit code."""
