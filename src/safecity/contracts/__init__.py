@@ -1,5 +1,7 @@
 """Typed, versioned bus messages: the only language shared by the data and control planes."""
 
+from safecity.contracts.alerts import AlertRaised, AlertSource
+from safecity.contracts.analytics import Box, PlateRead, RuleEvent, RuleKind
 from safecity.contracts.base import (
     SCHEMA_HEADER,
     SUBJECT_PREFIX,
@@ -15,12 +17,18 @@ __all__ = [
     "SCHEMA_HEADER",
     "SUBJECT_PREFIX",
     "VERSION_HEADER",
+    "AlertRaised",
+    "AlertSource",
+    "Box",
     "CameraChanged",
     "CameraHealth",
     "Envelope",
     "HealthProblem",
     "Message",
     "MessageDecodeError",
+    "PlateRead",
+    "RuleEvent",
+    "RuleKind",
     "SegmentClosed",
     "SiteChanged",
     "StreamState",

@@ -1,0 +1,1 @@
+"""Per-camera analytics pipelines (motion gate, detector, tracker, rules, ANPR) and their supervisor."""

@@ -1,0 +1,1 @@
+"""Command and control: the alert queue, incidents, dispatch of field units, KPIs."""

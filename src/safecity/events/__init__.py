@@ -1,0 +1,1 @@
+"""Events: plate reads and rule events stored and searched, hotlists matched, alerts raised."""
