@@ -1,4 +1,4 @@
-"""Permission-matrix expectations for alerts, incidents, units, KPIs (issue 5).
+"""Permission-matrix expectations for alerts and the operator console (issue 5).
 
 Same vocabulary as ``test_permission_matrix.py`` (see ``tests/api/matrix.py``):
 one ``Expect`` per ``METHOD /path``, written by hand, never derived from the roles.

@@ -33,7 +33,13 @@ from safecity.core.settings import Settings
 from safecity.identity.permissions import DEFAULT_ROLES
 from safecity.web.app import create_app
 from safecity.web.platform import Platform, build_platform
-from tests.api import routes_analytics, routes_command, routes_events, routes_video
+from tests.api import (
+    routes_analytics,
+    routes_command,
+    routes_dispatch,
+    routes_events,
+    routes_video,
+)
 from tests.api.matrix import (
     CHANGE_ACTIONS,
     CHANGE_CAMERAS,
@@ -485,7 +491,7 @@ def scopes_for(expect: Expect) -> tuple[Scope, ...]:
 
 
 # Each later domain keeps its table beside this one; a route claimed twice is a mistake.
-for _domain in (routes_analytics, routes_events, routes_command, routes_video):
+for _domain in (routes_analytics, routes_events, routes_command, routes_dispatch, routes_video):
     _twice = ROUTES.keys() & _domain.ROUTES.keys()
     if _twice:
         raise RuntimeError(f"routes claimed twice in the matrix: {sorted(_twice)}")

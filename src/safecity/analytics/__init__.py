@@ -1,1 +1,5 @@
-"""Per-camera analytics pipelines (motion gate, detector, tracker, rules, ANPR) and their supervisor."""
+"""Per-camera analytics pipelines and their supervisor.
+
+Motion gate, detector, tracker, rules and ANPR run in worker processes that
+speak only bus contracts.
+"""
