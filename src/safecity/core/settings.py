@@ -10,11 +10,30 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RuleAlertKind = Literal[
+    "zone_intrusion",
+    "loitering",
+    "crowd",
+    "line_crossing",
+    "wrong_way",
+    "stopped_vehicle",
+    "object_left",
+]
+# Intrusions, wrong-way driving and abandoned objects need someone now; loitering,
+# crowds and stopped vehicles deserve a look; line crossings are counts, not alerts.
+DEFAULT_RULE_ALERTS: dict[RuleAlertKind, int] = {
+    "zone_intrusion": 2,
+    "wrong_way": 2,
+    "object_left": 2,
+    "loitering": 3,
+    "crowd": 3,
+    "stopped_vehicle": 3,
+}
 DEFAULT_SECRET = "insecure-default-secret-change-me"  # noqa: S105 - the value we refuse to run with
 ENV_PREFIX = "SAFECITY_"
 
@@ -42,6 +61,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest size of the recordings store; beyond it the oldest footage not "
         "under legal hold is deleted first. Empty: retention periods only.",
+    )
+    plate_read_days: int = Field(
+        30, ge=1, description="Days a plate read that matched no hotlist is kept."
+    )
+    plate_hit_days: int = Field(
+        365, ge=1, description="Days a plate read that matched a hotlist entry is kept."
+    )
+    rule_event_days: int = Field(90, ge=1, description="Days analytics rule events are kept.")
+    rule_alerts: dict[RuleAlertKind, Annotated[int, Field(ge=1, le=5)]] = Field(
+        default_factory=lambda: dict(DEFAULT_RULE_ALERTS),
+        description="Which analytics rule kinds raise an operator alert, with its priority "
+        '(1 most urgent), as JSON: {"zone_intrusion": 2}. Kinds not named only count.',
     )
     mqtt_broker: bool = Field(
         True,

@@ -54,6 +54,10 @@ def _maintain(platform: Platform, rounds: int) -> None:
         _, files = platform.recordings.sweep(session, platform.retention, SYSTEM)
     for path in files:  # only once the index no longer points at them
         path.unlink(missing_ok=True)
+    with platform.transaction() as session:
+        swept = platform.events.sweep(session, SYSTEM)
+    for path in swept.files:  # plate crops and snapshots of deleted reads and events
+        path.unlink(missing_ok=True)
 
 
 async def _maintenance(platform: Platform) -> None:
@@ -90,7 +94,9 @@ def create_app(
         if bridge is not None:
             bridge.start()
         consumers = (
-            await start_consumers(platform, relay_task.bus) if relay_task is not None else None
+            await start_consumers(platform, relay_task.bus, wake=relay_task.wake)
+            if relay_task is not None
+            else None
         )
         sweeper = asyncio.create_task(_maintenance(platform), name="maintenance")
         try:

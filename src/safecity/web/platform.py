@@ -19,6 +19,9 @@ from safecity.core.settings import Settings
 from safecity.db import outbox
 from safecity.db.base import Base
 from safecity.db.engine import make_engine, make_session_factory
+from safecity.events import models as event_models
+from safecity.events.hotlists import HotlistService
+from safecity.events.service import EventRetention, EventService
 from safecity.identity import models as identity_models
 from safecity.identity.service import IdentityService, SessionPolicy
 from safecity.recordings import models as recording_models
@@ -37,6 +40,7 @@ MODEL_MODULES = (
     registry_models,
     power_models,
     recording_models,
+    event_models,
     outbox,
 )
 
@@ -60,6 +64,8 @@ class Platform:
     power: PowerService
     recordings: RecordingService
     retention: RetentionPolicy
+    events: EventService
+    hotlists: HotlistService
     ready: bool = field(default=False)
 
     @contextmanager
@@ -105,4 +111,15 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
             if settings.recording_quota_gb
             else None
         ),
+        events=EventService(
+            audit,
+            settings.media_dir,
+            rule_alerts={str(kind): p for kind, p in settings.rule_alerts.items()},
+            retention=EventRetention(
+                unmatched_read_days=settings.plate_read_days,
+                hit_read_days=settings.plate_hit_days,
+                rule_event_days=settings.rule_event_days,
+            ),
+        ),
+        hotlists=HotlistService(audit),
     )

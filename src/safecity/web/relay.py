@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
+from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.base import Message
 from safecity.contracts.registry import CameraChanged, SiteChanged
 from safecity.core.clock import utcnow
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from safecity.bus.interface import Bus
 
 log = logging.getLogger(__name__)
-KNOWN: dict[str, type[Message]] = {m.subject: m for m in (CameraChanged, SiteChanged)}
+KNOWN: dict[str, type[Message]] = {m.subject: m for m in (CameraChanged, SiteChanged, AlertRaised)}
 BATCH = 200
 IDLE_SECONDS = 0.5
 KEEP_PUBLISHED = timedelta(days=1)
@@ -81,6 +82,11 @@ async def relay_once(platform: Platform, bus: Bus) -> int:
 class RelayTask:
     task: asyncio.Task[None]
     bus: Bus
+    wakeup: asyncio.Event
+
+    def wake(self) -> None:
+        """Relay now rather than at the next poll (an alert was just committed)."""
+        self.wakeup.set()
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -89,8 +95,9 @@ class RelayTask:
         await self.bus.close()
 
 
-async def _run(platform: Platform, bus: Bus) -> None:
+async def _run(platform: Platform, bus: Bus, wakeup: asyncio.Event) -> None:
     while True:
+        wakeup.clear()
         try:
             sent = await relay_once(platform, bus)
         except asyncio.CancelledError:
@@ -99,11 +106,14 @@ async def _run(platform: Platform, bus: Bus) -> None:
             log.exception("outbox relay failed; retrying")
             sent = 0
         if sent < BATCH:
-            await asyncio.sleep(IDLE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), IDLE_SECONDS)
 
 
 async def start(platform: Platform, bus_url: str) -> RelayTask:
     from safecity.bus.nats import NatsBus
 
     bus = await NatsBus.connect(bus_url)
-    return RelayTask(asyncio.create_task(_run(platform, bus), name="outbox-relay"), bus)
+    wakeup = asyncio.Event()
+    task = asyncio.create_task(_run(platform, bus, wakeup), name="outbox-relay")
+    return RelayTask(task, bus, wakeup)

@@ -1,0 +1,94 @@
+"""What an operator is told: an ``AlertRaised`` for a hotlist hit or an alerting rule event.
+
+Pure construction from stored rows; the service enqueues them in the outbox in the
+same transaction as the read or event, so the alert leaves only if they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from safecity.contracts.alerts import AlertRaised
+from safecity.events.models import PlateReadRecord, RuleEventRecord
+from safecity.registry.models import Camera
+
+CATEGORY_TITLES = {
+    "stolen": "Stolen vehicle",
+    "wanted": "Wanted vehicle",
+    "expired_registration": "Expired registration",
+}
+
+
+def _place(camera: Camera) -> dict[str, object]:
+    place: dict[str, object] = {"camera_id": camera.code, "district": camera.district.slug}
+    if camera.latitude is not None and camera.longitude is not None:
+        place.update(latitude=camera.latitude, longitude=camera.longitude)
+    return place
+
+
+def hotlist_alert(
+    read: PlateReadRecord,
+    *,
+    entry_id: int,
+    entry_plate: str,
+    category: str,
+    reason: str,
+    source_agency: str,
+    priority: int,
+) -> AlertRaised:
+    exact = entry_plate == read.text
+    match = "exact" if exact else "confusable"
+    title = f"{CATEGORY_TITLES.get(category, category)} {read.text} at {read.camera.code}"
+    if not exact:
+        title += f" (listed as {entry_plate})"
+    detail = (
+        f"Hotlist entry {entry_id} ({category}) from {source_agency}: {reason}. "
+        f"Read {read.text} at {read.confidence:.0%} confidence, {match} match. "
+        "Compare the plate crop with the entry before any field action."
+    )
+    return AlertRaised.model_validate(
+        {
+            "source": "hotlist",
+            "kind": f"hotlist.{category}",
+            "priority": priority,
+            "title": title[:160],
+            "detail": detail[:2000],
+            "at": read.at,
+            **_place(read.camera),
+            "correlation_key": f"plate:{read.text}",
+            "plate_crop": read.plate_crop,
+            "snapshot": read.vehicle_image,
+            "plate_text": read.text,
+            "reference": {
+                "plate_read": str(read.id),
+                "hotlist_entry": str(entry_id),
+                "match": match,
+            },
+        }
+    )
+
+
+def rule_alert(event: RuleEventRecord, priorities: Mapping[str, int]) -> AlertRaised | None:
+    """The alert a rule event raises, or None for kinds that only count."""
+    priority = priorities.get(event.kind)
+    if priority is None:
+        return None
+    what = event.kind.replace("_", " ")
+    subject = f" ({event.object_class})" if event.object_class else ""
+    detail = f"Rule '{event.rule}' on {event.camera.code}: {what}{subject}"
+    if event.value is not None:
+        detail += f", value {event.value:g}"
+    return AlertRaised.model_validate(
+        {
+            "source": "analytics",
+            "kind": f"analytics.{event.kind}",
+            "priority": priority,
+            "title": f"{what.capitalize()} at {event.camera.code}: {event.rule}"[:160],
+            "detail": detail[:2000],
+            "at": event.at,
+            **_place(event.camera),
+            "correlation_key": f"camera:{event.camera.code}:{event.kind}",
+            "snapshot": event.snapshot,
+            "reference": {"rule_event": str(event.id)},
+        }
+    )

@@ -1,0 +1,434 @@
+"""Plate reads and rule events in the control plane.
+
+Workers publish facts; this service stores each once (by ``message_id``), matches
+every new read against the hotlists and raises alerts through the outbox in the
+same transaction. Searching plates is a search of personal data: it needs
+``plates.search``, goes through the permission filter, needs a stated purpose and
+leaves an audit record, as does every view of a read and of its images.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from safecity.audit.context import AuditContext
+from safecity.audit.log import AuditLog
+from safecity.contracts.analytics import PlateRead, RuleEvent
+from safecity.core.clock import utcnow
+from safecity.core.errors import InvalidInput, NotFound
+from safecity.db.outbox import enqueue
+from safecity.events.alerts import hotlist_alert, rule_alert
+from safecity.events.hotlists import live_entries
+from safecity.events.models import HotlistEntry, PlateReadRecord, RuleEventRecord
+from safecity.events.plates import LIKE_ESCAPE, SearchMode, confusable_key, plate_query
+from safecity.identity.permissions import Principal, get_in_scope, restrict
+from safecity.registry.models import Camera, District
+
+log = logging.getLogger(__name__)
+PlateImage = Literal["crop", "vehicle"]
+SWEEP_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class PlateSearch:
+    plate: str | None = None
+    mode: SearchMode = "wildcard"
+    camera: str | None = None  # camera code
+    district: str | None = None  # district slug
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    camera: str | None = None
+    district: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventRetention:
+    unmatched_read_days: int = 30
+    hit_read_days: int = 365
+    rule_event_days: int = 90
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reads: int
+    events: int
+    files: list[Path]
+
+
+def _stated(principal: Principal, purpose: str | None) -> Principal:
+    """The principal acting for ``purpose``; refused when none is stated."""
+    stated = (purpose or "").strip()
+    if len(stated) < 3:
+        raise InvalidInput(
+            "state the purpose of this search (a case or FIR number, a complaint...)",
+            field="purpose",
+        )
+    return replace(principal, audit=replace(principal.audit, purpose=stated[:300]))
+
+
+def _audit_district(principal: Principal, requested: str | None) -> str | None:
+    if requested:
+        return requested
+    slugs = principal.district_slugs
+    if principal.district_ids is not None and slugs and len(slugs) == 1:
+        return next(iter(slugs))
+    return None
+
+
+RowT = TypeVar("RowT")
+
+
+def _place_filters(
+    stmt: Select[RowT],
+    column: InstrumentedAttribute[int],
+    camera: str | None,
+    district: str | None,
+) -> Select[RowT]:
+    if camera:
+        stmt = stmt.where(column.in_(select(Camera.id).where(Camera.code == camera)))
+    if district:
+        in_district = (
+            select(Camera.id)
+            .join(District, Camera.district_id == District.id)
+            .where(District.slug == district)
+        )
+        stmt = stmt.where(column.in_(in_district))
+    return stmt
+
+
+class EventService:
+    def __init__(
+        self,
+        audit: AuditLog,
+        media_root: Path,
+        *,
+        rule_alerts: Mapping[str, int],
+        retention: EventRetention,
+    ) -> None:
+        self.audit = audit
+        self.media_root = media_root
+        self.rule_alerts = dict(rule_alerts)
+        self.retention = retention
+
+    # -- facts from the data plane -------------------------------------------------------------
+
+    @staticmethod
+    def _camera(session: Session, code: str) -> Camera | None:
+        camera = session.scalars(select(Camera).where(Camera.code == code)).first()
+        if camera is None:
+            log.warning("fact from unknown camera %s dropped", code)
+        return camera
+
+    def store_plate_read(self, session: Session, message: PlateRead) -> PlateReadRecord | None:
+        """Store a read once and raise an alert for each live hotlist entry it matches."""
+        existing = session.scalars(
+            select(PlateReadRecord).where(PlateReadRecord.message_id == message.message_id)
+        ).first()
+        if existing is not None:
+            return existing  # redelivered: stored (and matched) once
+        camera = self._camera(session, message.camera_id)
+        if camera is None:
+            return None
+        read = PlateReadRecord(
+            message_id=message.message_id,
+            camera_id=camera.id,
+            camera=camera,
+            at=message.at,
+            first_seen=message.first_seen,
+            last_seen=message.last_seen,
+            track_id=message.track_id,
+            text=message.text,
+            plate_key=confusable_key(message.text),
+            confidence=message.confidence,
+            rule=message.rule,
+            frames=message.frames,
+            box=message.box.model_dump() if message.box else None,
+            vehicle_class=message.vehicle_class,
+            plate_crop=message.plate_crop,
+            vehicle_image=message.vehicle_image,
+            hotlist_hits=[],
+            hit=False,
+        )
+        session.add(read)
+        session.flush()
+        entries = session.scalars(
+            live_entries(read.plate_key, utcnow()).order_by(HotlistEntry.priority, HotlistEntry.id)
+        ).all()
+        for entry in entries:
+            enqueue(
+                session,
+                hotlist_alert(
+                    read,
+                    entry_id=entry.id,
+                    entry_plate=entry.plate,
+                    category=entry.category,
+                    reason=entry.reason,
+                    source_agency=entry.source_agency,
+                    priority=entry.priority,
+                ),
+            )
+        if entries:
+            read.hit = True
+            read.hotlist_hits = [entry.id for entry in entries]
+            session.flush()
+        return read
+
+    def store_rule_event(self, session: Session, message: RuleEvent) -> RuleEventRecord | None:
+        existing = session.scalars(
+            select(RuleEventRecord).where(RuleEventRecord.message_id == message.message_id)
+        ).first()
+        if existing is not None:
+            return existing
+        camera = self._camera(session, message.camera_id)
+        if camera is None:
+            return None
+        event = RuleEventRecord(
+            message_id=message.message_id,
+            camera_id=camera.id,
+            camera=camera,
+            kind=message.kind,
+            rule=message.rule,
+            at=message.at,
+            track_id=message.track_id,
+            object_class=message.object_class,
+            box=message.box.model_dump() if message.box else None,
+            frame_width=message.frame_width,
+            frame_height=message.frame_height,
+            value=message.value,
+            direction=message.direction,
+            snapshot=message.snapshot,
+            clip_start=message.clip_start,
+            clip_end=message.clip_end,
+            alerted=False,
+        )
+        session.add(event)
+        session.flush()
+        alert = rule_alert(event, self.rule_alerts)
+        if alert is not None:
+            enqueue(session, alert)
+            event.alerted = True
+            session.flush()
+        return event
+
+    # -- plate search ----------------------------------------------------------------------------
+
+    def search_plates(
+        self,
+        session: Session,
+        principal: Principal,
+        search: PlateSearch,
+        *,
+        purpose: str | None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[PlateReadRecord], int]:
+        acting = _stated(principal, purpose)
+        stmt = restrict(PlateReadRecord, acting, "plates.search")
+        if search.plate:
+            query = plate_query(search.plate, search.mode)
+            column = PlateReadRecord.text if query.column == "text" else PlateReadRecord.plate_key
+            if query.equals is not None:
+                stmt = stmt.where(column == query.equals)
+            elif query.like is not None:
+                if query.prefix:
+                    stmt = stmt.where(column >= query.prefix)
+                if query.prefix_end:
+                    stmt = stmt.where(column < query.prefix_end)
+                stmt = stmt.where(column.like(query.like, escape=LIKE_ESCAPE))
+        stmt = _place_filters(stmt, PlateReadRecord.camera_id, search.camera, search.district)
+        if search.since:
+            stmt = stmt.where(PlateReadRecord.at >= search.since)
+        if search.until:
+            stmt = stmt.where(PlateReadRecord.at < search.until)
+        if search.since and search.until and search.until <= search.since:
+            raise InvalidInput("the end of the range must be after its start", field="until")
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(
+            session.scalars(
+                stmt.order_by(PlateReadRecord.at.desc(), PlateReadRecord.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        described = ", ".join(
+            f"{name}={value}"
+            for name, value in (
+                ("plate", search.plate),
+                ("mode", search.mode if search.plate else None),
+                ("camera", search.camera),
+                ("district", search.district),
+                ("since", search.since.isoformat() if search.since else None),
+                ("until", search.until.isoformat() if search.until else None),
+            )
+            if value
+        )
+        self.audit.append(
+            session,
+            acting.audit,
+            action="search",
+            object_type="plate_read",
+            district=_audit_district(principal, search.district),
+            summary=f"searched plate reads ({described or 'everything in scope'}): {total} found",
+        )
+        return rows, total
+
+    def plate_read(
+        self, session: Session, principal: Principal, read_id: int, *, purpose: str | None
+    ) -> PlateReadRecord:
+        acting = _stated(principal, purpose)
+        read = get_in_scope(session, PlateReadRecord, acting, "plates.search", read_id)
+        self._audit_view(session, acting.audit, read, "viewed")
+        return read
+
+    def plate_image(
+        self,
+        session: Session,
+        principal: Principal,
+        read_id: int,
+        which: PlateImage,
+        *,
+        purpose: str | None,
+    ) -> Path:
+        # An image is fetched by the page that showed the search, which states its purpose.
+        acting = replace(
+            principal, audit=replace(principal.audit, purpose=purpose or principal.audit.purpose)
+        )
+        read = get_in_scope(session, PlateReadRecord, acting, "plates.search", read_id)
+        relative = read.plate_crop if which == "crop" else read.vehicle_image
+        path = self._media(relative, f"plate read {read_id} has no {which} image")
+        self._audit_view(session, acting.audit, read, f"viewed the {which} image of")
+        return path
+
+    def _audit_view(
+        self, session: Session, ctx: AuditContext, read: PlateReadRecord, verb: str
+    ) -> None:
+        self.audit.append(
+            session,
+            ctx,
+            action="view",
+            object_type="plate_read",
+            object_id=read.id,
+            district=read.camera.district.slug,
+            summary=f"{verb} plate read {read.text} at {read.camera.code} {read.at.isoformat()}",
+        )
+
+    def _media(self, relative: str | None, missing: str) -> Path:
+        if not relative:
+            raise NotFound(missing)
+        root = self.media_root.resolve()
+        path = (root / relative).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise NotFound(f"{missing} in the media store")
+        return path
+
+    # -- rule events -------------------------------------------------------------------------------
+
+    def rule_events(
+        self,
+        session: Session,
+        principal: Principal,
+        filters: EventFilter,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[RuleEventRecord], int]:
+        stmt = restrict(RuleEventRecord, principal, "analytics.view")
+        stmt = _place_filters(stmt, RuleEventRecord.camera_id, filters.camera, filters.district)
+        if filters.kind:
+            stmt = stmt.where(RuleEventRecord.kind == filters.kind)
+        if filters.since:
+            stmt = stmt.where(RuleEventRecord.at >= filters.since)
+        if filters.until:
+            stmt = stmt.where(RuleEventRecord.at < filters.until)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(
+            stmt.order_by(RuleEventRecord.at.desc(), RuleEventRecord.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return list(rows), total
+
+    def rule_event(self, session: Session, principal: Principal, event_id: int) -> RuleEventRecord:
+        return get_in_scope(session, RuleEventRecord, principal, "analytics.view", event_id)
+
+    def event_snapshot(self, session: Session, principal: Principal, event_id: int) -> Path:
+        event = self.rule_event(session, principal, event_id)
+        path = self._media(event.snapshot, f"event {event_id} has no snapshot")
+        self.audit.append(
+            session,
+            principal.audit,
+            action="view",
+            object_type="rule_event",
+            object_id=event.id,
+            district=event.camera.district.slug,
+            summary=f"viewed the snapshot of {event.kind} at {event.camera.code}",
+        )
+        return path
+
+    # -- retention ---------------------------------------------------------------------------------
+
+    def sweep(
+        self, session: Session, ctx: AuditContext, now: datetime | None = None
+    ) -> SweepResult:
+        """Delete reads and events past their retention; returns the image files to unlink
+        once this commits (unlinking first would leave rows pointing at nothing)."""
+        now = now or utcnow()
+        keep = self.retention
+        expired_read = or_(
+            and_(
+                PlateReadRecord.hit.is_(False),
+                PlateReadRecord.at < now - timedelta(days=keep.unmatched_read_days),
+            ),
+            and_(
+                PlateReadRecord.hit.is_(True),
+                PlateReadRecord.at < now - timedelta(days=keep.hit_read_days),
+            ),
+        )
+        reads = session.execute(
+            select(PlateReadRecord.id, PlateReadRecord.plate_crop, PlateReadRecord.vehicle_image)
+            .where(expired_read)
+            .limit(SWEEP_BATCH)
+        ).all()
+        events = session.execute(
+            select(RuleEventRecord.id, RuleEventRecord.snapshot)
+            .where(RuleEventRecord.at < now - timedelta(days=keep.rule_event_days))
+            .limit(SWEEP_BATCH)
+        ).all()
+        files = [
+            self.media_root / name
+            for row in reads
+            for name in (row.plate_crop, row.vehicle_image)
+            if name
+        ] + [self.media_root / row.snapshot for row in events if row.snapshot]
+        if reads:
+            session.execute(
+                delete(PlateReadRecord).where(PlateReadRecord.id.in_([r.id for r in reads]))
+            )
+        if events:
+            session.execute(
+                delete(RuleEventRecord).where(RuleEventRecord.id.in_([e.id for e in events]))
+            )
+        if reads or events:
+            self.audit.append(
+                session,
+                ctx,
+                action="retention",
+                object_type="plate_read",
+                summary=f"retention deleted {len(reads)} plate reads and {len(events)} rule events",
+            )
+        return SweepResult(reads=len(reads), events=len(events), files=files)

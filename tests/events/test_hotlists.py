@@ -1,0 +1,213 @@
+"""Hotlists: entries changed under optimistic locking and audited; CSV import keeps the
+good rows and names every bad one; a read matching a live entry (exactly or through
+OCR-confusable characters) raises an alert in the same transaction; expired or
+removed entries never match."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from safecity.audit.models import AuditRecord
+from safecity.contracts.alerts import AlertRaised
+from safecity.core.errors import Conflict, PermissionDenied, PreconditionFailed
+from safecity.db.outbox import OutboxMessage
+from safecity.events.models import HotlistEntry, PlateReadRecord
+from safecity.events.schemas import HotlistEntryCreate, HotlistEntryUpdate
+from safecity.identity.system import system_principal
+from safecity.web.platform import Platform
+from tests.events.helpers import list_plate, plate_read, rule_event, store_event, store_read
+from tests.factories import World, make_user
+
+
+def _alerts(platform: Platform) -> list[AlertRaised]:
+    with platform.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.subject == AlertRaised.subject)
+            .order_by(OutboxMessage.id)
+        )
+        return [AlertRaised.model_validate(row.payload) for row in rows]
+
+
+def test_a_listed_plate_raises_a_prioritised_alert_with_the_crop(
+    platform: Platform, world: World
+) -> None:
+    entry = list_plate(platform, "LEB3656", "stolen", priority=1)
+    read = store_read(
+        platform, plate_read("PSH-TC1", "LEB3656", crop="PSH-TC1/p/1.jpg", vehicle="PSH-TC1/v.jpg")
+    )
+    (alert,) = _alerts(platform)
+    assert (alert.source, alert.kind, alert.priority) == ("hotlist", "hotlist.stolen", 1)
+    assert (alert.camera_id, alert.district) == ("PSH-TC1", "peshawar")
+    assert alert.correlation_key == "plate:LEB3656"
+    assert (alert.plate_crop, alert.snapshot, alert.plate_text) == (
+        "PSH-TC1/p/1.jpg",
+        "PSH-TC1/v.jpg",
+        "LEB3656",
+    )
+    assert alert.reference == {
+        "plate_read": str(read),
+        "hotlist_entry": str(entry),
+        "match": "exact",
+    }
+    assert "confirm" in alert.detail.lower() or "compare" in alert.detail.lower()
+    with platform.sessions() as session:
+        stored = session.get(PlateReadRecord, read)
+        assert stored is not None
+        assert (stored.hit, stored.hotlist_hits) == (True, [entry])
+
+
+def test_a_confusable_read_matches_and_says_so(platform: Platform, world: World) -> None:
+    list_plate(platform, "LEB3656", "wanted", priority=2)
+    store_read(platform, plate_read("PSH-TC2", "LE83656"))
+    (alert,) = _alerts(platform)
+    assert (alert.kind, alert.priority, alert.reference["match"]) == (
+        "hotlist.wanted",
+        2,
+        "confusable",
+    )
+    assert "listed as LEB3656" in alert.title
+
+
+def test_expired_removed_and_other_plates_never_match(platform: Platform, world: World) -> None:
+    list_plate(platform, "ABC123", "expired_registration", expires_in=timedelta(seconds=-1))
+    removed = list_plate(platform, "XYZ987", "stolen")
+    with platform.transaction() as session:
+        platform.hotlists.deactivate(
+            session, system_principal("tests"), removed, expected_version=None
+        )
+    list_plate(platform, "LEB3656", "stolen", expires_in=timedelta(days=1))
+    for text in ("ABC123", "XYZ987", "LEB3657", "LEB365"):
+        store_read(platform, plate_read("PSH-TC1", text))
+    assert _alerts(platform) == []
+    with platform.sessions() as session:
+        hits = session.scalars(select(PlateReadRecord).where(PlateReadRecord.hit.is_(True)))
+        assert hits.all() == []
+
+
+def test_a_redelivered_read_raises_its_alert_once(platform: Platform, world: World) -> None:
+    list_plate(platform, "LEB3656")
+    message = plate_read("PSH-TC1", "LEB3656")
+    store_read(platform, message)
+    store_read(platform, message)
+    assert len(_alerts(platform)) == 1
+
+
+def test_rule_events_alert_by_configured_kind(platform: Platform, world: World) -> None:
+    store_event(platform, rule_event("PSH-TC1", "zone_intrusion", snapshot="PSH-TC1/s.jpg"))
+    store_event(platform, rule_event("PSH-TC1", "line_crossing"))
+    store_event(platform, rule_event("PSH-TC1", "wrong_way"))
+    alerts = _alerts(platform)
+    assert [(a.source, a.kind, a.priority) for a in alerts] == [
+        ("analytics", "analytics.zone_intrusion", 2),
+        ("analytics", "analytics.wrong_way", 2),
+    ]
+    assert alerts[0].correlation_key == "camera:PSH-TC1:zone_intrusion"
+    assert alerts[0].snapshot == "PSH-TC1/s.jpg"
+
+
+def test_changes_are_versioned_and_audited(platform: Platform, world: World) -> None:
+    admin = system_principal("tests")
+    entry_id = list_plate(platform, "LEB3656")
+    with platform.transaction() as session:
+        entry = platform.hotlists.update(
+            session,
+            admin,
+            entry_id,
+            HotlistEntryUpdate(priority=3, reason="recovered? check"),
+            expected_version=1,
+        )
+        assert entry.version == 2
+    with platform.transaction() as session, pytest.raises(PreconditionFailed):
+        platform.hotlists.update(
+            session, admin, entry_id, HotlistEntryUpdate(priority=1), expected_version=1
+        )
+    with platform.transaction() as session, pytest.raises(Conflict):
+        platform.hotlists.create(
+            session,
+            admin,
+            HotlistEntryCreate(
+                plate="leb-3656", category="stolen", reason="twice", source_agency="ITP"
+            ),
+        )
+    with platform.sessions() as session:
+        records = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "hotlist_entry")
+            .order_by(AuditRecord.seq)
+        ).all()
+        assert [r.action for r in records] == ["create", "update"]
+        assert records[1].before is not None and records[1].after is not None
+        assert (records[1].before["priority"], records[1].after["priority"]) == (1, 3)
+        stored = session.get(HotlistEntry, entry_id)
+        assert stored is not None and stored.priority == 3
+
+
+def test_only_holders_of_the_permission_change_hotlists(platform: Platform, world: World) -> None:
+    operator = make_user(platform, "op-h", ["operator"], districts=["peshawar"])
+    with platform.transaction() as session, pytest.raises(PermissionDenied):
+        platform.hotlists.create(
+            session,
+            operator,
+            HotlistEntryCreate(plate="AB12", category="stolen", reason="x", source_agency="y"),
+        )
+
+
+CSV = (
+    "plate,category,reason,source_agency,priority,expires_at,owner\n"
+    "LEB-3656,stolen,Snatched in Saddar,CTD Peshawar,1,,\n"
+    "PKA 123,wanted,Hit and run,ITP,2,2030-01-01T00:00:00+05:00,\n"
+    "TOOLONGPLATE123,stolen,x,ITP,1,,\n"
+    "AB12,lost,x,ITP,1,,\n"
+    "CD34,wanted,x,ITP,9,,\n"
+    "EF56,wanted,x,ITP,1,yesterday,\n"
+    "GH78,wanted,x,ITP,1,,nobody-by-that-name\n"
+    "LEB3656,stolen,listed above,ITP,1,,\n"
+    "JK90,wanted,,ITP,1,,\n"
+)
+
+
+def test_csv_import_keeps_good_rows_and_names_each_bad_one(
+    platform: Platform, world: World
+) -> None:
+    with platform.transaction() as session:
+        report = platform.hotlists.import_csv(session, system_principal("tests"), CSV.encode())
+    assert (report.rows, report.created) == (9, 2)
+    found = {(p.row, p.field) for p in report.problems}
+    assert found == {
+        (4, "plate"),
+        (5, "category"),
+        (6, "priority"),
+        (7, "expires_at"),
+        (8, "owner"),
+        (9, "plate"),
+        (10, "reason"),
+    }, report.problems
+    with platform.sessions() as session:
+        plates = sorted(session.scalars(select(HotlistEntry.plate)))
+        assert plates == ["LEB3656", "PKA123"]
+        actions = list(
+            session.scalars(
+                select(AuditRecord.action).where(AuditRecord.object_type == "hotlist_entry")
+            )
+        )
+        assert sorted(actions) == ["create", "create", "import"]
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (b"plate,category,reason\nAB12,stolen,x\n", "source_agency"),
+        (b"plate,category,reason,source_agency,colour\nAB12,stolen,x,y,red\n", "colour"),
+    ],
+)
+def test_a_file_with_wrong_columns_imports_nothing(
+    platform: Platform, world: World, content: bytes, field: str
+) -> None:
+    with platform.transaction() as session:
+        report = platform.hotlists.import_csv(session, system_principal("tests"), content)
+    assert report.created == 0
+    assert [(p.row, p.field) for p in report.problems] == [(1, field)]

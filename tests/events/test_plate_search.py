@@ -1,0 +1,160 @@
+"""Plate reads: stored once, searched exactly, by wildcard and by OCR-confusable fuzzy
+match, only inside the searcher's scope, each search audited with its stated purpose."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from safecity.audit.models import AuditRecord
+from safecity.core.clock import utcnow
+from safecity.core.errors import InvalidInput, NotFound, PermissionDenied
+from safecity.events.models import PlateReadRecord
+from safecity.events.plates import SearchMode
+from safecity.events.service import PlateSearch
+from safecity.web.platform import Platform
+from tests.events.helpers import plate_read, store_read
+from tests.factories import World, make_user
+
+PURPOSE = "FIR 77/2026 Hayatabad car theft"
+
+
+def _texts(
+    platform: Platform,
+    username: str,
+    term: str | None,
+    mode: SearchMode = "wildcard",
+    **filters: object,
+) -> list[str]:
+    from tests.factories import principal_of
+
+    principal = principal_of(platform, username)
+    with platform.transaction() as session:
+        rows, total = platform.events.search_plates(
+            session,
+            principal,
+            PlateSearch(plate=term, mode=mode, **filters),  # type: ignore[arg-type]
+            purpose=PURPOSE,
+        )
+        assert total == len(rows)
+        return sorted(r.text for r in rows)
+
+
+@pytest.fixture
+def reads(platform: Platform, world: World) -> dict[str, int]:
+    stored = {}
+    for camera, text, minutes in (
+        ("PSH-TC1", "LEB3656", 5),
+        ("PSH-TC1", "LEA1234", 10),
+        ("PSH-TC2", "LE83656", 15),  # B misread as 8
+        ("PSH-TC2", "LES19", 20),
+        ("PSH-TC1", "PKA123", 600),
+        ("BNU-TC1", "LEB3656", 3),  # the same car, out of a Peshawar user's scope
+        ("BNU-TC1", "BNU777", 3),
+    ):
+        stored[f"{camera}:{text}"] = store_read(
+            platform, plate_read(camera, text, minutes_ago=minutes)
+        )
+    make_user(platform, "psh-inv", ["investigator"], districts=["peshawar"])
+    make_user(platform, "everywhere", ["investigator"], all_districts=True)
+    return stored
+
+
+def test_a_redelivered_read_is_stored_once(platform: Platform, world: World) -> None:
+    message = plate_read("PSH-TC1", "ABC123")
+    first = store_read(platform, message)
+    assert store_read(platform, message) == first
+    with platform.sessions() as session:
+        count = session.scalars(select(PlateReadRecord).where(PlateReadRecord.text == "ABC123"))
+        assert len(count.all()) == 1
+
+
+def test_a_read_from_an_unknown_camera_is_dropped(platform: Platform, world: World) -> None:
+    with platform.transaction() as session:
+        assert platform.events.store_plate_read(session, plate_read("NOPE-1", "ABC123")) is None
+
+
+def test_exact_wildcard_and_fuzzy(platform: Platform, reads: dict[str, int]) -> None:
+    assert _texts(platform, "psh-inv", "LEB-3656", "exact") == ["LEB3656"]
+    assert _texts(platform, "psh-inv", "LE?-12*") == ["LEA1234"]
+    assert _texts(platform, "psh-inv", "LE*") == ["LE83656", "LEA1234", "LEB3656", "LES19"]
+    assert _texts(platform, "psh-inv", "*3656") == ["LE83656", "LEB3656"]
+    assert _texts(platform, "psh-inv", "LE?3656") == ["LE83656", "LEB3656"]
+    # Fuzzy: B/8 (and O/0, I/1, S/5...) are one character to the search.
+    assert _texts(platform, "psh-inv", "LEB3656", "fuzzy") == ["LE83656", "LEB3656"]
+    assert _texts(platform, "psh-inv", "LE8365G", "fuzzy") == ["LE83656", "LEB3656"]
+    assert _texts(platform, "psh-inv", "LE5I9", "fuzzy") == ["LES19"]
+    assert _texts(platform, "psh-inv", "LEB3656", "exact") == ["LEB3656"]
+
+
+def test_percent_and_underscore_are_literals(platform: Platform, reads: dict[str, int]) -> None:
+    assert _texts(platform, "psh-inv", "LE%") == []
+    assert _texts(platform, "psh-inv", "LE_1234") == []
+    assert _texts(platform, "psh-inv", "%") == []
+    assert _texts(platform, "psh-inv", "LE\\*") == []
+    assert _texts(platform, "psh-inv", "LE%", "fuzzy") == []
+
+
+def test_filters_by_camera_district_and_time(platform: Platform, reads: dict[str, int]) -> None:
+    assert _texts(platform, "psh-inv", None, camera="PSH-TC2") == ["LE83656", "LES19"]
+    assert _texts(platform, "everywhere", None, district="bannu") == ["BNU777", "LEB3656"]
+    now = utcnow()
+    recent = _texts(platform, "psh-inv", None, since=now - timedelta(minutes=12), until=now)
+    assert recent == ["LEA1234", "LEB3656"]
+
+
+def test_a_peshawar_investigator_never_sees_bannu_reads(
+    platform: Platform, reads: dict[str, int]
+) -> None:
+    from tests.factories import principal_of
+
+    assert "BNU777" not in _texts(platform, "psh-inv", None)
+    assert _texts(platform, "psh-inv", "LEB3656", "exact") == ["LEB3656"]
+    assert _texts(platform, "psh-inv", None, district="bannu") == []
+    assert _texts(platform, "everywhere", "LEB3656", "exact") == ["LEB3656", "LEB3656"]
+    principal = principal_of(platform, "psh-inv")
+    with platform.transaction() as session, pytest.raises(NotFound):
+        platform.events.plate_read(
+            session, principal, reads["BNU-TC1:BNU777"], purpose=PURPOSE
+        )
+
+
+def test_every_search_is_audited_with_its_purpose_and_needs_one(
+    platform: Platform, reads: dict[str, int]
+) -> None:
+    from tests.factories import principal_of
+
+    principal = principal_of(platform, "psh-inv")
+    with platform.transaction() as session:
+        platform.events.search_plates(
+            session, principal, PlateSearch(plate="LE*"), purpose=PURPOSE
+        )
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "plate_read", AuditRecord.action == "search")
+            .order_by(AuditRecord.seq.desc())
+        ).first()
+    assert record is not None
+    assert (record.actor_name, record.purpose, record.district) == (
+        "psh-inv",
+        PURPOSE,
+        "peshawar",
+    )
+    assert "LE*" in record.summary and "4 found" in record.summary, record.summary
+    for missing in (None, "", "  "):
+        with platform.transaction() as session, pytest.raises(InvalidInput) as caught:
+            platform.events.search_plates(
+                session, principal, PlateSearch(plate="LE*"), purpose=missing
+            )
+        assert caught.value.field == "purpose"
+
+
+def test_searching_needs_the_permission(platform: Platform, reads: dict[str, int]) -> None:
+    engineer = make_user(platform, "eng", ["engineer"], districts=["peshawar"])
+    with platform.transaction() as session, pytest.raises(PermissionDenied):
+        platform.events.search_plates(
+            session, engineer, PlateSearch(plate="LE*"), purpose=PURPOSE
+        )

@@ -1,0 +1,69 @@
+"""Plate terms as typed, translated for the database: table-driven, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from safecity.core.errors import InvalidInput
+from safecity.events.plates import PlateQuery, SearchMode, confusable_key, plate_query
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("LEB3656", "LE83656"),
+        ("LE83656", "LE83656"),
+        ("OIBSZG", "018526"),
+        ("018526", "018526"),
+        ("ABC123", "A8C123"),
+    ],
+)
+def test_confusable_letters_fold_onto_digits(text: str, key: str) -> None:
+    assert confusable_key(text) == key
+
+
+@pytest.mark.parametrize(
+    ("term", "mode", "expected"),
+    [
+        ("leb-3656", "exact", PlateQuery(column="text", equals="LEB3656")),
+        ("LEB 3656", "wildcard", PlateQuery(column="text", equals="LEB3656")),
+        ("LE?-12*", "exact", PlateQuery(column="text", equals="LE?12*")),
+        (
+            "LE?-12*",
+            "wildcard",
+            PlateQuery(column="text", like="LE_12%", prefix="LE", prefix_end="LF"),
+        ),
+        ("*3656", "wildcard", PlateQuery(column="text", like="%3656", prefix="")),
+        (
+            "LZ*",
+            "wildcard",
+            PlateQuery(column="text", like="LZ%", prefix="LZ", prefix_end="M"),
+        ),
+        ("A9*", "wildcard", PlateQuery(column="text", like="A9%", prefix="A9", prefix_end="AA")),
+        # % and _ typed by a person are literals, escaped: they never widen the search.
+        ("LE%", "wildcard", PlateQuery(column="text", equals="LE%")),
+        (
+            "L_%*",
+            "wildcard",
+            PlateQuery(column="text", like="L\\_\\%%", prefix="L", prefix_end="M"),
+        ),
+        (
+            "LE\\*",
+            "wildcard",
+            PlateQuery(column="text", like="LE\\\\%", prefix="LE", prefix_end="LF"),
+        ),
+        ("LEB3656", "fuzzy", PlateQuery(column="key", equals="LE83656")),
+        ("LEO*", "fuzzy", PlateQuery(column="key", like="LE0%", prefix="LE0", prefix_end="LE1")),
+    ],
+)
+def test_terms_translate_to_equality_or_escaped_like(
+    term: str, mode: SearchMode, expected: PlateQuery
+) -> None:
+    assert plate_query(term, mode) == expected
+
+
+@pytest.mark.parametrize("term", ["", " - ", "*", "**", "A" * 25])
+def test_empty_or_oversized_terms_are_refused(term: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        plate_query(term, "wildcard")
+    assert caught.value.field == "plate"
