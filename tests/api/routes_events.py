@@ -1,11 +1,169 @@
-"""Permission-matrix expectations for plate reads, hotlists (issue 4).
+"""Permission-matrix expectations for plate reads, rule events and hotlists (issues 4, 5).
 
 Same vocabulary as ``test_permission_matrix.py`` (see ``tests/api/matrix.py``):
 one ``Expect`` per ``METHOD /path``, written by hand, never derived from the roles.
+Plate reads and rule events belong to the district of the camera that saw them;
+hotlist entries are province-wide, so scope does not pick them ("single").
 """
 
 from __future__ import annotations
 
-from tests.api.matrix import Expect
+from safecity.identity.system import system_principal
+from tests.api.matrix import (
+    CHANGE_HOTLISTS,
+    SEARCH_PLATES,
+    SEE_ANALYTICS,
+    SEE_HOTLISTS,
+    Call,
+    Expect,
+    Ground,
+    Scope,
+    get,
+)
+from tests.events.helpers import (
+    plate_read,
+    rule_event,
+    store_event,
+    store_read,
+    with_images,
+)
 
-ROUTES: dict[str, Expect] = {}
+PURPOSE = "purpose=matrix+check"
+
+
+def _camera_code(g: Ground, s: Scope) -> str:
+    wanted = g.camera(s)
+    return next(code for code, camera_id in g.world.cameras.items() if camera_id == wanted)
+
+
+def _read(g: Ground, s: Scope) -> int:
+    """A fresh read, with images, of the in-scope camera or of the one the role must not see."""
+    return store_read(
+        g.platform, with_images(g.platform, plate_read(_camera_code(g, s), "LEB3656"))
+    )
+
+
+def _event(g: Ground, s: Scope) -> int:
+    code = _camera_code(g, s)
+    snapshot = f"{code}/events/{g.unique('snap')}.jpg"
+    path = g.platform.settings.media_dir / snapshot
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8 snapshot \xff\xd9")
+    return store_event(g.platform, rule_event(code, "zone_intrusion", snapshot=snapshot))
+
+
+def _plate(g: Ground) -> str:
+    return "MX" + g.unique("").strip("-").rjust(6, "0")
+
+
+def _entry(g: Ground) -> int:
+    from safecity.events.schemas import HotlistEntryCreate
+
+    data = HotlistEntryCreate(
+        plate=_plate(g), category="wanted", reason="matrix", source_agency="matrix"
+    )
+    with g.platform.transaction() as session:
+        return g.platform.hotlists.create(session, system_principal("matrix"), data).id
+
+
+def _entry_body(g: Ground) -> dict[str, object]:
+    return {"plate": _plate(g), "category": "stolen", "reason": "matrix", "source_agency": "ITP"}
+
+
+def _csv(g: Ground) -> dict[str, tuple[str, bytes, str]]:
+    body = f"plate,category,reason,source_agency\n{_plate(g)},stolen,matrix,ITP\n".encode()
+    return {"file": ("hotlist.csv", body, "text/csv")}
+
+
+def _entry_form(g: Ground) -> dict[str, object]:
+    return {**_entry_body(g), "priority": "2", "expires_at": "", "owner": ""}
+
+
+ROUTES: dict[str, Expect] = {
+    # -- JSON API: plate reads (personal data: purpose stated, every search audited) ---------
+    "GET /api/v1/plates": Expect(
+        SEARCH_PLATES, "single", get(f"/api/v1/plates?plate=LE*&{PURPOSE}&limit=1000")
+    ),
+    "GET /api/v1/plates/{read_id}": Expect(
+        SEARCH_PLATES, "object", lambda g, s: Call("GET", f"/api/v1/plates/{_read(g, s)}")
+    ),
+    # The answers are the images themselves; an out-of-scope read's images are 404 above.
+    "GET /api/v1/plates/{read_id}/crop": Expect(
+        SEARCH_PLATES,
+        "object",
+        lambda g, s: Call("GET", f"/api/v1/plates/{_read(g, s)}/crop?{PURPOSE}"),
+        leak_checked=False,
+    ),
+    "GET /api/v1/plates/{read_id}/vehicle": Expect(
+        SEARCH_PLATES,
+        "object",
+        lambda g, s: Call("GET", f"/api/v1/plates/{_read(g, s)}/vehicle?{PURPOSE}"),
+        leak_checked=False,
+    ),
+    # -- JSON API: rule events ----------------------------------------------------------------
+    "GET /api/v1/events": Expect(SEE_ANALYTICS, "single", get("/api/v1/events?limit=1000")),
+    "GET /api/v1/events/{event_id}": Expect(
+        SEE_ANALYTICS, "object", lambda g, s: Call("GET", f"/api/v1/events/{_event(g, s)}")
+    ),
+    "GET /api/v1/events/{event_id}/snapshot": Expect(
+        SEE_ANALYTICS,
+        "object",
+        lambda g, s: Call("GET", f"/api/v1/events/{_event(g, s)}/snapshot"),
+        leak_checked=False,
+    ),
+    # -- JSON API: hotlists (province-wide) ---------------------------------------------------
+    "GET /api/v1/hotlists/entries": Expect(
+        SEE_HOTLISTS, "single", get("/api/v1/hotlists/entries?limit=1000")
+    ),
+    "POST /api/v1/hotlists/entries": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("POST", "/api/v1/hotlists/entries", json=_entry_body(g)),
+    ),
+    "GET /api/v1/hotlists/entries/{entry_id}": Expect(
+        SEE_HOTLISTS, "single", lambda g, s: Call("GET", f"/api/v1/hotlists/entries/{_entry(g)}")
+    ),
+    "PATCH /api/v1/hotlists/entries/{entry_id}": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("PATCH", f"/api/v1/hotlists/entries/{_entry(g)}", json={"priority": 1}),
+    ),
+    "DELETE /api/v1/hotlists/entries/{entry_id}": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("DELETE", f"/api/v1/hotlists/entries/{_entry(g)}"),
+    ),
+    "POST /api/v1/hotlists/import": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("POST", "/api/v1/hotlists/import", files=_csv(g)),
+    ),
+    "GET /api/v1/hotlists/export.csv": Expect(
+        SEE_HOTLISTS, "single", get("/api/v1/hotlists/export.csv")
+    ),
+    # -- pages ----------------------------------------------------------------------------------
+    "GET /plates": Expect(SEARCH_PLATES, "single", get(f"/plates?plate=LEB3656&{PURPOSE}")),
+    "GET /events": Expect(SEE_ANALYTICS, "single", get("/events")),
+    "GET /hotlists": Expect(SEE_HOTLISTS, "single", get("/hotlists")),
+    "GET /hotlists/new": Expect(CHANGE_HOTLISTS, "single", get("/hotlists/new")),
+    "POST /hotlists/new": Expect(
+        CHANGE_HOTLISTS, "single", lambda g, s: Call("POST", "/hotlists/new", data=_entry_form(g))
+    ),
+    "GET /hotlists/{entry_id}/edit": Expect(
+        CHANGE_HOTLISTS, "single", lambda g, s: Call("GET", f"/hotlists/{_entry(g)}/edit")
+    ),
+    "POST /hotlists/{entry_id}/edit": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("POST", f"/hotlists/{_entry(g)}/edit", data=_entry_form(g)),
+    ),
+    "POST /hotlists/{entry_id}/deactivate": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("POST", f"/hotlists/{_entry(g)}/deactivate"),
+    ),
+    "GET /hotlists/import": Expect(CHANGE_HOTLISTS, "single", get("/hotlists/import")),
+    "POST /hotlists/import": Expect(
+        CHANGE_HOTLISTS, "single", lambda g, s: Call("POST", "/hotlists/import", files=_csv(g))
+    ),
+}

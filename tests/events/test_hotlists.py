@@ -140,10 +140,12 @@ def test_changes_are_versioned_and_audited(platform: Platform, world: World) -> 
             .order_by(AuditRecord.seq)
         ).all()
         assert [r.action for r in records] == ["create", "update"]
-        assert records[1].before is not None and records[1].after is not None
+        assert records[1].before is not None
+        assert records[1].after is not None
         assert (records[1].before["priority"], records[1].after["priority"]) == (1, 3)
         stored = session.get(HotlistEntry, entry_id)
-        assert stored is not None and stored.priority == 3
+        assert stored is not None
+        assert stored.priority == 3
 
 
 def test_only_holders_of_the_permission_change_hotlists(platform: Platform, world: World) -> None:

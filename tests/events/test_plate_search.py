@@ -116,9 +116,7 @@ def test_a_peshawar_investigator_never_sees_bannu_reads(
     assert _texts(platform, "everywhere", "LEB3656", "exact") == ["LEB3656", "LEB3656"]
     principal = principal_of(platform, "psh-inv")
     with platform.transaction() as session, pytest.raises(NotFound):
-        platform.events.plate_read(
-            session, principal, reads["BNU-TC1:BNU777"], purpose=PURPOSE
-        )
+        platform.events.plate_read(session, principal, reads["BNU-TC1:BNU777"], purpose=PURPOSE)
 
 
 def test_every_search_is_audited_with_its_purpose_and_needs_one(
@@ -128,9 +126,7 @@ def test_every_search_is_audited_with_its_purpose_and_needs_one(
 
     principal = principal_of(platform, "psh-inv")
     with platform.transaction() as session:
-        platform.events.search_plates(
-            session, principal, PlateSearch(plate="LE*"), purpose=PURPOSE
-        )
+        platform.events.search_plates(session, principal, PlateSearch(plate="LE*"), purpose=PURPOSE)
     with platform.sessions() as session:
         record = session.scalars(
             select(AuditRecord)
@@ -143,7 +139,8 @@ def test_every_search_is_audited_with_its_purpose_and_needs_one(
         PURPOSE,
         "peshawar",
     )
-    assert "LE*" in record.summary and "4 found" in record.summary, record.summary
+    assert "LE*" in record.summary, record.summary
+    assert "4 found" in record.summary, record.summary
     for missing in (None, "", "  "):
         with platform.transaction() as session, pytest.raises(InvalidInput) as caught:
             platform.events.search_plates(
@@ -155,6 +152,4 @@ def test_every_search_is_audited_with_its_purpose_and_needs_one(
 def test_searching_needs_the_permission(platform: Platform, reads: dict[str, int]) -> None:
     engineer = make_user(platform, "eng", ["engineer"], districts=["peshawar"])
     with platform.transaction() as session, pytest.raises(PermissionDenied):
-        platform.events.search_plates(
-            session, engineer, PlateSearch(plate="LE*"), purpose=PURPOSE
-        )
+        platform.events.search_plates(session, engineer, PlateSearch(plate="LE*"), purpose=PURPOSE)

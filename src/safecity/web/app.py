@@ -20,7 +20,10 @@ from safecity import __version__
 from safecity.audit.context import SYSTEM
 from safecity.web import errors, live, pages, relay
 from safecity.web.api import audit as audit_api
+from safecity.web.api import events as events_api
+from safecity.web.api import hotlists as hotlists_api
 from safecity.web.api import identity as identity_api
+from safecity.web.api import plates as plates_api
 from safecity.web.api import power as power_api
 from safecity.web.api import recordings as recordings_api
 from safecity.web.api import registry as registry_api
@@ -137,6 +140,9 @@ def create_app(
         recordings_api.router,
         identity_api.router,
         audit_api.router,
+        plates_api.router,
+        events_api.router,
+        hotlists_api.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])

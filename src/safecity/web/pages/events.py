@@ -1,0 +1,370 @@
+"""Pages: plate search (with a stated purpose), rule events, hotlists and their import."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from safecity.core.clock import PKT, as_utc
+from safecity.core.errors import SafecityError
+from safecity.events.hotlists import CSV_COLUMNS, public
+from safecity.events.models import HOTLIST_CATEGORIES
+from safecity.events.plates import SearchMode
+from safecity.events.schemas import HotlistEntryCreate, HotlistEntryUpdate
+from safecity.events.service import EventFilter, PlateSearch
+from safecity.web.api.events import event_public
+from safecity.web.api.plates import read_public
+from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.pages.forms import blank_to_none, form_dict, validation_messages
+from safecity.web.templating import render
+
+router = APIRouter()
+FORM_FORMAT = "%Y-%m-%dT%H:%M"
+PAGE_SIZE = 50
+MODES: tuple[SearchMode, ...] = ("wildcard", "exact", "fuzzy")
+
+
+def _pkt(text: str, field: str) -> datetime | None:
+    """A time typed in Pakistan time (the form's datetime-local), as UTC."""
+    if not text:
+        return None
+    try:
+        return as_utc(datetime.strptime(text, FORM_FORMAT).replace(tzinfo=PKT))
+    except ValueError as exc:
+        raise ValueError(f"{field}: use a time like 2026-11-22T14:30 (Pakistan time)") from exc
+
+
+@router.get("/plates")
+def plates_page(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    plate: str = "",
+    mode: str = "wildcard",
+    camera: str = "",
+    district: str = "",
+    since: str = "",
+    until: str = "",
+    purpose: str = "",
+    offset: int = 0,
+) -> Response:
+    principal.require("plates.search")
+    asked = any((plate, camera, district, since, until, purpose))
+    error, items, total = "", [], 0
+    form = {
+        "plate": plate,
+        "mode": mode if mode in MODES else "wildcard",
+        "camera": camera,
+        "district": district,
+        "since": since,
+        "until": until,
+        "purpose": purpose,
+    }
+    with platform.transaction() as session:
+        districts = platform.registry.list_districts(session, principal)
+    if asked:
+        try:
+            search = PlateSearch(
+                plate=plate or None,
+                mode=form["mode"],  # type: ignore[arg-type]
+                camera=camera or None,
+                district=district or None,
+                since=_pkt(since, "since"),
+                until=_pkt(until, "until"),
+            )
+            with platform.transaction() as session:
+                rows, total = platform.events.search_plates(
+                    session,
+                    principal,
+                    search,
+                    purpose=purpose,
+                    limit=PAGE_SIZE,
+                    offset=max(offset, 0),
+                )
+                items = [read_public(r) for r in rows]
+        except ValueError as exc:
+            error = str(exc)
+        except SafecityError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            error = exc.message
+    return render(
+        request,
+        "plates.html",
+        {
+            "form": form,
+            "modes": MODES,
+            "districts": districts,
+            "items": items,
+            "total": total,
+            "offset": max(offset, 0),
+            "limit": PAGE_SIZE,
+            "asked": asked,
+            "error": error,
+            "query": urlencode(form),
+            "image_query": urlencode({"purpose": purpose}),
+        },
+        principal=principal,
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/events")
+def events_page(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    kind: str = "",
+    district: str = "",
+    offset: int = 0,
+) -> Response:
+    with platform.transaction() as session:
+        rows, total = platform.events.rule_events(
+            session,
+            principal,
+            EventFilter(kind=kind or None, district=district or None),
+            limit=PAGE_SIZE,
+            offset=max(offset, 0),
+        )
+        items = [event_public(e) for e in rows]
+        districts = platform.registry.list_districts(session, principal)
+    return render(
+        request,
+        "events.html",
+        {
+            "items": items,
+            "total": total,
+            "offset": max(offset, 0),
+            "limit": PAGE_SIZE,
+            "kind": kind,
+            "district": district,
+            "districts": districts,
+            "query": urlencode({"kind": kind, "district": district}),
+        },
+        principal=principal,
+    )
+
+
+# -- hotlists --------------------------------------------------------------------------------
+
+
+@router.get("/hotlists")
+def hotlists_page(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    plate: str = "",
+    category: str = "",
+    inactive: bool = False,
+    offset: int = 0,
+) -> Response:
+    with platform.transaction() as session:
+        rows, total = platform.hotlists.entries(
+            session,
+            principal,
+            plate=plate or None,
+            category=category if category in HOTLIST_CATEGORIES else None,
+            include_inactive=inactive,
+            limit=PAGE_SIZE,
+            offset=max(offset, 0),
+        )
+        items = [public(entry) for entry in rows]
+    return render(
+        request,
+        "hotlists.html",
+        {
+            "items": items,
+            "total": total,
+            "offset": max(offset, 0),
+            "limit": PAGE_SIZE,
+            "plate": plate,
+            "category": category,
+            "inactive": inactive,
+            "categories": HOTLIST_CATEGORIES,
+            "query": urlencode(
+                {"plate": plate, "category": category, "inactive": "1" if inactive else ""}
+            ),
+        },
+        principal=principal,
+    )
+
+
+def _entry_form(
+    request: Request,
+    principal: CurrentPrincipal,
+    values: dict[str, Any],
+    *,
+    entry_id: int | None,
+    version: int | None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "hotlist_form.html",
+        {
+            "values": values,
+            "entry_id": entry_id,
+            "version": version,
+            "errors": errors or {},
+            "categories": HOTLIST_CATEGORIES,
+        },
+        principal=principal,
+        status_code=status_code,
+    )
+
+
+def _form_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Form fields as the schemas take them: expiry typed in Pakistan time."""
+    values = blank_to_none(data)
+    expiry = values.get("expires_at")
+    if isinstance(expiry, str):
+        # Left as typed when unreadable: the schema then reports it against the field.
+        with contextlib.suppress(ValueError):
+            values["expires_at"] = _pkt(expiry, "expires_at")
+    return values
+
+
+@router.get("/hotlists/new")
+def hotlist_new(request: Request, principal: CurrentPrincipal) -> Response:
+    principal.require("hotlists.change")
+    return _entry_form(
+        request, principal, {"priority": 2, "category": "stolen"}, entry_id=None, version=None
+    )
+
+
+@router.post("/hotlists/new")
+async def hotlist_create(
+    request: Request, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
+    principal.require("hotlists.change")
+    typed = await form_dict(request)
+    try:
+        data = HotlistEntryCreate.model_validate(_form_values(typed))
+        with platform.transaction() as session:
+            platform.hotlists.create(session, principal, data)
+    except ValidationError as exc:
+        return _entry_form(
+            request,
+            principal,
+            typed,
+            entry_id=None,
+            version=None,
+            errors=validation_messages(exc),
+            status_code=422,
+        )
+    except SafecityError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        errors = {exc.field or "__all__": exc.message}
+        return _entry_form(
+            request, principal, typed, entry_id=None, version=None, errors=errors, status_code=409
+        )
+    return RedirectResponse("/hotlists", status_code=303)
+
+
+@router.get("/hotlists/{entry_id}/edit")
+def hotlist_edit(
+    request: Request, entry_id: int, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
+    principal.require("hotlists.change")
+    with platform.transaction() as session:
+        entry = public(platform.hotlists.entry(session, principal, entry_id))
+    values = entry.model_dump()
+    values["expires_at"] = (
+        entry.expires_at.astimezone(PKT).strftime(FORM_FORMAT) if entry.expires_at else ""
+    )
+    return _entry_form(request, principal, values, entry_id=entry_id, version=entry.version)
+
+
+@router.post("/hotlists/{entry_id}/edit")
+async def hotlist_update(
+    request: Request, entry_id: int, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
+    principal.require("hotlists.change")
+    form = await request.form()
+    raw_version = form.get("version")
+    version = int(raw_version) if isinstance(raw_version, str) and raw_version.isdigit() else None
+    typed = await form_dict(request)
+    values = _form_values(typed)
+    values.setdefault("expires_at", None)
+    try:
+        data = HotlistEntryUpdate.model_validate(values)
+        with platform.transaction() as session:
+            platform.hotlists.update(session, principal, entry_id, data, expected_version=version)
+    except ValidationError as exc:
+        errors = validation_messages(exc)
+        return _entry_form(
+            request,
+            principal,
+            typed,
+            entry_id=entry_id,
+            version=version,
+            errors=errors,
+            status_code=422,
+        )
+    except SafecityError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        errors = {exc.field or "__all__": exc.message}
+        return _entry_form(
+            request,
+            principal,
+            typed,
+            entry_id=entry_id,
+            version=version,
+            errors=errors,
+            status_code=exc.status,
+        )
+    return RedirectResponse("/hotlists", status_code=303)
+
+
+@router.post("/hotlists/{entry_id}/deactivate")
+def hotlist_deactivate(
+    entry_id: int, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
+    with platform.transaction() as session:
+        platform.hotlists.deactivate(session, principal, entry_id, expected_version=None)
+    return RedirectResponse("/hotlists", status_code=303)
+
+
+@router.get("/hotlists/import")
+def hotlist_import_form(request: Request, principal: CurrentPrincipal) -> Response:
+    principal.require("hotlists.change")
+    return render(request, "hotlist_import.html", {"columns": CSV_COLUMNS}, principal=principal)
+
+
+@router.post("/hotlists/import")
+def hotlist_import(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File(description="CSV file")],
+) -> Response:
+    principal.require("hotlists.change")
+    error, report = "", None
+    try:
+        with platform.transaction() as session:
+            report = platform.hotlists.import_csv(session, principal, file.file.read())
+    except SafecityError as exc:
+        if exc.status in (401, 403):
+            raise
+        error = exc.message
+    return render(
+        request,
+        "hotlist_import.html",
+        {
+            "columns": CSV_COLUMNS,
+            "report": report,
+            "filename": file.filename or "the file",
+            "error": error,
+        },
+        principal=principal,
+        status_code=422 if error else 200,
+    )
