@@ -23,6 +23,7 @@ from tests.api.matrix import (
 from tests.events.helpers import (
     plate_read,
     rule_event,
+    snapshot_file,
     store_event,
     store_read,
     with_images,
@@ -45,10 +46,7 @@ def _read(g: Ground, s: Scope) -> int:
 
 def _event(g: Ground, s: Scope) -> int:
     code = _camera_code(g, s)
-    snapshot = f"{code}/events/{g.unique('snap')}.jpg"
-    path = g.platform.settings.media_dir / snapshot
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\xff\xd8 snapshot \xff\xd9")
+    snapshot = snapshot_file(g.platform, code, g.unique("snapshot"))
     return store_event(g.platform, rule_event(code, "zone_intrusion", snapshot=snapshot))
 
 

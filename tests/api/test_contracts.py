@@ -40,10 +40,34 @@ NOT_COLLECTIONS = {
     "/api/v1/map/features": "one map document of districts, sites and cameras",
     "/api/v1/cameras/export": "a file (CSV or YAML)",
     "/api/v1/audit/export.csv": "a file (CSV)",
+    "/api/v1/hotlists/export.csv": "a file (CSV)",
 }
 # Query parameters that keep a collection still while it is paged: every audit read is
 # itself audited, so only a filter that excludes those records gives stable pages.
-STABLE_QUERY = {"/api/v1/audit": "action=create"}
+STABLE_QUERY = {"/api/v1/audit": "action=create", "/api/v1/plates": "purpose=paging+test"}
+
+
+def seed_events(platform: Platform) -> dict[str, int]:
+    """Two plate reads (with images), two rule events and two hotlist entries."""
+    from tests.events.helpers import (
+        list_plate,
+        plate_read,
+        rule_event,
+        snapshot_file,
+        store_event,
+        store_read,
+        with_images,
+    )
+
+    ids = {}
+    for camera, text in (("PSH-TC1", "LEB3656"), ("BNU-TC1", "PKA123")):
+        ids["read_id"] = store_read(platform, with_images(platform, plate_read(camera, text)))
+        snapshot = snapshot_file(platform, camera, text)
+        ids["event_id"] = store_event(
+            platform, rule_event(camera, "line_crossing", snapshot=snapshot)
+        )
+        ids["entry_id"] = list_plate(platform, text)
+    return ids
 
 
 def bearer(platform: Platform, username: str) -> dict[str, str]:
@@ -146,6 +170,7 @@ def test_every_list_answers_one_envelope_and_pages(
             f"/api/v1/cameras/{world.cameras[camera]}/holds", json=hold, headers=chief
         )
         assert placed.status_code == 201, placed.text
+    seed_events(platform)
     paths = collection_paths(api)
     assert "/api/v1/cameras" in paths, paths
     assert "/api/v1/users" in paths, paths
@@ -361,12 +386,17 @@ def test_stream_credentials_never_leave_the_server(
         "site_id": world.sites["PSH-T1"],
         "user_id": principal_of(platform, "chief").user_id,
         "segment_id": record_segment(platform, "PSH-TC1"),
+        **seed_events(platform),
     }
     since = (utcnow() - timedelta(hours=2)).isoformat()
     recent = {"since": since, "until": utcnow().isoformat()}
     query = {
         "/api/v1/cameras/{camera_id}/recordings": recent,
         "/api/v1/cameras/{camera_id}/clip": recent,
+        "/api/v1/plates": {"purpose": PURPOSE},
+        "/api/v1/plates/{read_id}": {"purpose": PURPOSE},
+        "/api/v1/plates/{read_id}/crop": {"purpose": PURPOSE},
+        "/api/v1/plates/{read_id}/vehicle": {"purpose": PURPOSE},
     }
     for path in get_routes(api):
         if path.startswith(("/api/docs", "/docs", "/login")):

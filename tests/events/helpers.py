@@ -79,6 +79,15 @@ def rule_event(
     )
 
 
+def snapshot_file(platform: Platform, camera: str, name: str) -> str:
+    """A snapshot written into the media folder, as a worker leaves it; its relative path."""
+    relative = f"{camera}/events/{name}.jpg"
+    path = platform.settings.media_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(JPEG)
+    return relative
+
+
 def store_event(platform: Platform, message: RuleEvent) -> int:
     with platform.transaction() as session:
         event = platform.events.store_rule_event(session, message)

@@ -1,0 +1,243 @@
+"""The HTTP face of plate search, rule events and hotlists: purposes, images through the
+filter, optimistic locking, CSV in and out, and the pages built on them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from safecity.audit.models import AuditRecord
+from safecity.web.platform import Platform
+from tests.events.helpers import (
+    JPEG,
+    list_plate,
+    plate_read,
+    rule_event,
+    snapshot_file,
+    store_event,
+    store_read,
+    with_images,
+)
+from tests.factories import World, make_user, token_for
+
+PURPOSE = "FIR 311/2026 Tehkal snatching"
+
+
+def _bearer(platform: Platform, username: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(platform, username)}"}
+
+
+def _audit(platform: Platform, request_id: str) -> list[AuditRecord]:
+    with platform.sessions() as session:
+        return list(
+            session.scalars(select(AuditRecord).where(AuditRecord.request_id == request_id))
+        )
+
+
+def test_plate_search_needs_a_purpose_and_records_it(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    store_read(platform, plate_read("PSH-TC1", "LEB3656"))
+    store_read(platform, plate_read("BNU-TC1", "LEB3656"))
+    make_user(platform, "inv", ["investigator"], districts=["peshawar"])
+    headers = _bearer(platform, "inv")
+    refused = client.get("/api/v1/plates?plate=LEB*", headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "purpose"
+    for answer in (
+        client.get("/api/v1/plates?plate=LEB*", headers={**headers, "X-Purpose": PURPOSE}),
+        client.get(f"/api/v1/plates?plate=LEB*&purpose={PURPOSE}", headers=headers),
+    ):
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["total"] == 1
+        (item,) = body["items"]
+        assert (item["text"], item["camera_code"], item["district"]) == (
+            "LEB3656",
+            "PSH-TC1",
+            "peshawar",
+        )
+        assert item["playback_url"].startswith(f"/cameras/{world.cameras['PSH-TC1']}/playback?")
+        (record,) = [
+            r for r in _audit(platform, answer.headers["x-request-id"]) if r.action == "search"
+        ]
+        assert (record.actor_name, record.purpose) == ("inv", PURPOSE)
+    bad_mode = client.get(
+        "/api/v1/plates?plate=LEB*&mode=regex", headers={**headers, "X-Purpose": PURPOSE}
+    )
+    assert bad_mode.status_code == 422
+    assert bad_mode.json()["error"]["field"] == "mode"
+
+
+def test_images_are_served_by_id_through_the_filter_and_audited(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    mine = store_read(platform, with_images(platform, plate_read("PSH-TC1", "LEB3656")))
+    theirs = store_read(platform, with_images(platform, plate_read("BNU-TC1", "LEB3656")))
+    bare = store_read(platform, plate_read("PSH-TC1", "PKA123"))
+    make_user(platform, "op-img", ["operator"], districts=["peshawar"])
+    headers = {**_bearer(platform, "op-img"), "X-Purpose": PURPOSE}
+    crop = client.get(f"/api/v1/plates/{mine}/crop", headers=headers)
+    assert crop.status_code == 200
+    assert crop.content == JPEG
+    assert crop.headers["content-type"] == "image/jpeg"
+    assert crop.headers["cache-control"] == "private, no-store"
+    (view,) = _audit(platform, crop.headers["x-request-id"])
+    assert (view.action, view.object_id, view.purpose) == ("view", str(mine), PURPOSE)
+    assert client.get(f"/api/v1/plates/{mine}/vehicle", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/plates/{theirs}/crop", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/plates/{bare}/crop", headers=headers).status_code == 404
+    snapshot = snapshot_file(platform, "PSH-TC1", "gate")
+    event = store_event(platform, rule_event("PSH-TC1", "zone_intrusion", snapshot=snapshot))
+    shot = client.get(f"/api/v1/events/{event}/snapshot", headers=headers)
+    assert shot.status_code == 200
+    assert shot.content == JPEG
+
+
+def test_hotlist_entries_over_http(client: TestClient, platform: Platform, world: World) -> None:
+    make_user(platform, "sup", ["supervisor"], districts=["peshawar"])
+    headers = _bearer(platform, "sup")
+    body = {
+        "plate": "LEB-3656",
+        "category": "stolen",
+        "reason": "Snatched at gunpoint",
+        "source_agency": "CTD",
+        "priority": 1,
+    }
+    created = client.post("/api/v1/hotlists/entries", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    entry = created.json()
+    assert (entry["plate"], entry["owner"], entry["live"], entry["version"]) == (
+        "LEB3656",
+        "sup",
+        True,
+        1,
+    )
+    again = client.post("/api/v1/hotlists/entries", json=body, headers=headers)
+    assert again.status_code == 409
+    extra = client.post("/api/v1/hotlists/entries", json={**body, "colour": "red"}, headers=headers)
+    assert (extra.status_code, extra.json()["error"]["field"]) == (422, "colour")
+    url = f"/api/v1/hotlists/entries/{entry['id']}"
+    changed = client.patch(url, json={"priority": 2}, headers={**headers, "If-Match": '"1"'})
+    assert changed.status_code == 200
+    assert changed.json()["version"] == 2
+    stale = client.patch(url, json={"priority": 3}, headers={**headers, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    removed = client.delete(url, headers={**headers, "If-Match": '"2"'})
+    assert removed.status_code == 200
+    assert removed.json()["active"] is False
+    assert client.delete(url, headers=headers).status_code == 409
+    listed = client.get("/api/v1/hotlists/entries", headers=headers).json()
+    assert listed["total"] == 0
+    everything = client.get("/api/v1/hotlists/entries?include_inactive=true", headers=headers)
+    assert everything.json()["total"] == 1
+
+
+def test_hotlist_csv_import_report_and_export(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    make_user(platform, "inv2", ["investigator"], districts=["peshawar"])
+    headers = _bearer(platform, "inv2")
+    content = (
+        b"plate,category,reason,source_agency,priority\n"
+        b"LEB3656,stolen,Snatched,CTD,1\n"
+        b"PKA123,flying,Nothing,ITP,1\n"
+    )
+    report = client.post(
+        "/api/v1/hotlists/import",
+        files={"file": ("h.csv", content, "text/csv")},
+        headers=headers,
+    )
+    assert report.status_code == 200, report.text
+    assert report.json()["created"] == 1
+    assert [(p["row"], p["field"]) for p in report.json()["problems"]] == [(3, "category")]
+    binary = client.post(
+        "/api/v1/hotlists/import",
+        files={"file": ("h.csv", b"\xff\xfe\x00bad", "text/csv")},
+        headers=headers,
+    )
+    assert (binary.status_code, binary.json()["error"]["field"]) == (422, "file")
+    exported = client.get("/api/v1/hotlists/export.csv", headers=headers)
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["plate"], r["category"], r["owner"]) for r in rows] == [
+        ("LEB3656", "stolen", "inv2")
+    ]
+
+
+def test_rule_events_list_in_scope(client: TestClient, platform: Platform, world: World) -> None:
+    store_event(platform, rule_event("PSH-TC1", "zone_intrusion"))
+    store_event(platform, rule_event("PSH-TC2", "line_crossing"))
+    store_event(platform, rule_event("BNU-TC1", "zone_intrusion"))
+    make_user(platform, "eng-ev", ["engineer"], districts=["peshawar"])
+    headers = _bearer(platform, "eng-ev")
+    body = client.get("/api/v1/events", headers=headers).json()
+    assert sorted((e["camera_code"], e["kind"], e["alerted"]) for e in body["items"]) == [
+        ("PSH-TC1", "zone_intrusion", True),
+        ("PSH-TC2", "line_crossing", False),
+    ]
+    only = client.get("/api/v1/events?kind=line_crossing", headers=headers).json()
+    assert only["total"] == 1
+
+
+def test_pages_search_plates_and_keep_hotlists(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    read = store_read(platform, with_images(platform, plate_read("PSH-TC1", "LEB3656")))
+    list_plate(platform, "PKA123", "wanted")
+    make_user(platform, "sup2", ["supervisor"], districts=["peshawar"])
+    headers = _bearer(platform, "sup2")
+    form = client.get("/plates", headers=headers)
+    assert form.status_code == 200
+    assert 'name="purpose"' in form.text
+    assert "plate-results" not in form.text
+    unstated = client.get("/plates?plate=LEB3656", headers=headers)
+    assert unstated.status_code == 422
+    assert "purpose" in unstated.text
+    found = client.get(f"/plates?plate=LEB*&purpose={PURPOSE}", headers=headers)
+    assert found.status_code == 200
+    assert f'src="/api/v1/plates/{read}/crop?purpose=' in found.text
+    assert re.search(r"\d\d-\d\d-\d{4} \d\d:\d\d:\d\d PKT", found.text)
+    assert "/playback?since=" in found.text
+    added = client.post(
+        "/hotlists/new",
+        data={
+            "plate": "abc 123",
+            "category": "expired_registration",
+            "reason": "Registration lapsed 2024",
+            "source_agency": "Excise",
+            "priority": "4",
+            "expires_at": "2030-01-01T10:00",
+            "owner": "",
+        },
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    page = client.get("/hotlists", headers=headers)
+    assert "ABC123" in page.text
+    assert "01-01-2030 10:00:00 PKT" in page.text
+    wrong = client.post(
+        "/hotlists/new",
+        data={"plate": "A", "category": "stolen", "reason": "x", "source_agency": "y"},
+        headers=headers,
+    )
+    assert wrong.status_code == 422
+    assert "2 to 12 letters" in wrong.text
+    imported = client.post(
+        "/hotlists/import",
+        files={"file": ("h.csv", b"plate,category,reason,source_agency\nZZ9,stolen,,ITP\n")},
+        headers=headers,
+    )
+    assert imported.status_code == 200
+    assert 'id="import-problems"' in imported.text
+    assert "reason" in imported.text
+    events = client.get("/events", headers=headers)
+    assert events.status_code == 200
+    nav = client.get("/map", headers=headers).text
+    assert 'href="/plates"' in nav
+    assert 'href="/hotlists"' in nav
