@@ -54,3 +54,20 @@ def test_the_sweep_deletes_only_what_outlived_its_kind(platform: Platform, world
     with platform.transaction() as session:
         again = platform.events.sweep(session, SYSTEM)
     assert (again.reads, again.events, again.files) == (0, 0, [])
+
+
+def test_the_maintenance_sweep_removes_expired_reads_and_their_images(
+    platform: Platform, world: World
+) -> None:
+    from safecity.web.app import RETENTION_EVERY, _maintain
+
+    pictured = with_images(platform, plate_read("PSH-TC1", "PKA123", minutes_ago=31 * DAY))
+    gone = store_read(platform, pictured)
+    kept = store_read(platform, with_images(platform, plate_read("PSH-TC1", "PKA124")))
+    _maintain(platform, RETENTION_EVERY)
+    media = platform.settings.media_dir
+    assert not (media / str(pictured.plate_crop)).exists()
+    assert not (media / str(pictured.vehicle_image)).exists()
+    with platform.sessions() as session:
+        assert set(session.scalars(select(PlateReadRecord.id))) == {kept}
+    assert gone != kept

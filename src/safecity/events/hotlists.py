@@ -16,7 +16,7 @@ from safecity.audit.log import AuditLog
 from safecity.core.clock import utcnow
 from safecity.core.errors import Conflict, InvalidInput, PreconditionFailed
 from safecity.events.models import HotlistEntry
-from safecity.events.plates import confusable_key
+from safecity.events.plates import confusable_key, normalise
 from safecity.events.schemas import (
     HotlistEntryCreate,
     HotlistEntryPublic,
@@ -93,7 +93,7 @@ class HotlistService:
     ) -> tuple[list[HotlistEntry], int]:
         stmt = restrict(HotlistEntry, principal, "hotlists.view")
         if plate:
-            stmt = stmt.where(HotlistEntry.plate_key == confusable_key(plate))
+            stmt = stmt.where(HotlistEntry.plate_key == confusable_key(normalise(plate)))
         if category:
             stmt = stmt.where(HotlistEntry.category == category)
         if not include_inactive:

@@ -69,6 +69,11 @@ class SweepResult:
     events: int
     files: list[Path]
 
+    @property
+    def more(self) -> bool:
+        """A batch was full: more may have expired; sweep again (in a new transaction)."""
+        return SWEEP_BATCH in (self.reads, self.events)
+
 
 def _stated(principal: Principal, purpose: str | None) -> Principal:
     """The principal acting for ``purpose``; refused when none is stated."""
@@ -82,12 +87,12 @@ def _stated(principal: Principal, purpose: str | None) -> Principal:
 
 
 def _audit_district(principal: Principal, requested: str | None) -> str | None:
-    if requested:
-        return requested
+    """The district an auditor finds the search under: the searcher's own when it has
+    only one (a search never reaches beyond it), else the district it asked for."""
     slugs = principal.district_slugs
     if principal.district_ids is not None and slugs and len(slugs) == 1:
         return next(iter(slugs))
-    return None
+    return requested
 
 
 RowT = TypeVar("RowT")

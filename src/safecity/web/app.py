@@ -57,10 +57,13 @@ def _maintain(platform: Platform, rounds: int) -> None:
         _, files = platform.recordings.sweep(session, platform.retention, SYSTEM)
     for path in files:  # only once the index no longer points at them
         path.unlink(missing_ok=True)
-    with platform.transaction() as session:
-        swept = platform.events.sweep(session, SYSTEM)
-    for path in swept.files:  # plate crops and snapshots of deleted reads and events
-        path.unlink(missing_ok=True)
+    more = True
+    while more:  # in batches, each its own transaction, files unlinked after its commit
+        with platform.transaction() as session:
+            swept = platform.events.sweep(session, SYSTEM)
+        for path in swept.files:  # plate crops and snapshots of deleted reads and events
+            path.unlink(missing_ok=True)
+        more = swept.more
 
 
 async def _maintenance(platform: Platform) -> None:
