@@ -111,6 +111,7 @@ def _fill(platform: Platform, reads: int, cameras: list[tuple[int, str]]) -> flo
                     "last_seen": at,
                     "text": plate,
                     "plate_key": confusable_key(plate),
+                    "text_reversed": plate[::-1],
                     "confidence": 0.9,
                     "rule": "generic",
                     "frames": 3,

@@ -81,6 +81,8 @@ def test_exact_wildcard_and_fuzzy(platform: Platform, reads: dict[str, int]) -> 
     assert _texts(platform, "psh-inv", "LE?-12*") == ["LEA1234"]
     assert _texts(platform, "psh-inv", "LE*") == ["LE83656", "LEA1234", "LEB3656", "LES19"]
     assert _texts(platform, "psh-inv", "*3656") == ["LE83656", "LEB3656"]
+    assert _texts(platform, "psh-inv", "*36?6") == ["LE83656", "LEB3656"]
+    assert _texts(platform, "psh-inv", "*9") == ["LES19"]
     assert _texts(platform, "psh-inv", "LE?3656") == ["LE83656", "LEB3656"]
     # Fuzzy: B/8 (and O/0, I/1, S/5...) are one character to the search.
     assert _texts(platform, "psh-inv", "LEB3656", "fuzzy") == ["LE83656", "LEB3656"]

@@ -33,7 +33,20 @@ def test_confusable_letters_fold_onto_digits(text: str, key: str) -> None:
             "wildcard",
             PlateQuery(column="text", like="LE_12%", prefix="LE", prefix_end="LF"),
         ),
-        ("*3656", "wildcard", PlateQuery(column="text", like="%3656", prefix="")),
+        # Only the end known: searched backwards, on the reversed text's index.
+        (
+            "*3656",
+            "wildcard",
+            PlateQuery(column="reversed", like="6563%", prefix="6563", prefix_end="6564"),
+        ),
+        (
+            "*36?6",
+            "wildcard",
+            PlateQuery(column="reversed", like="6_63%", prefix="6", prefix_end="7"),
+        ),
+        ("?EB*", "wildcard", PlateQuery(column="text", like="_EB%", prefix="")),
+        ("*36?6", "fuzzy", PlateQuery(column="key", like="%36_6", prefix="")),
+        ("*8", "fuzzy", PlateQuery(column="key", like="%8", prefix="")),
         (
             "LZ*",
             "wildcard",

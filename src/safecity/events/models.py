@@ -44,6 +44,7 @@ class PlateReadRecord(Base):
     __table_args__ = (
         Index("ix_plate_reads_text_at", "text", "at"),
         Index("ix_plate_reads_key_at", "plate_key", "at"),
+        Index("ix_plate_reads_reversed_at", "text_reversed", "at"),
         Index("ix_plate_reads_camera_at", "camera_id", "at"),
         Index("ix_plate_reads_at", "at"),
     )
@@ -59,6 +60,8 @@ class PlateReadRecord(Base):
     text: Mapped[str] = mapped_column(String(12))
     # The text with O/0, I/1, B/8, S/5, Z/2, G/6 folded together (events.plates).
     plate_key: Mapped[str] = mapped_column(String(12))
+    # The text backwards, so that "ends with ..." is an index range too.
+    text_reversed: Mapped[str] = mapped_column(String(12))
     confidence: Mapped[float] = mapped_column(Float)
     rule: Mapped[str] = mapped_column(String(40))
     frames: Mapped[int] = mapped_column(Integer)

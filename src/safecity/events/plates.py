@@ -60,7 +60,7 @@ def _upper_bound(prefix: str) -> str | None:
 class PlateQuery:
     """A search term translated for one column: equality, or LIKE plus an index range."""
 
-    column: Literal["text", "key"]
+    column: Literal["text", "key", "reversed"]
     equals: str | None = None
     like: str | None = None
     prefix: str = ""
@@ -76,22 +76,31 @@ def plate_query(term: str, mode: SearchMode) -> PlateQuery:
     text = normalise(term)
     if not text or len(text) > 2 * MAX_PLATE:
         raise InvalidInput(f"give 1 to {2 * MAX_PLATE} characters of a plate", field="plate")
-    column: Literal["text", "key"] = "text"
+    column: Literal["text", "key", "reversed"] = "text"
     if mode == "fuzzy":
         column, text = "key", confusable_key(text)
     if mode == "exact" or ("?" not in text and "*" not in text):
         return PlateQuery(column=column, equals=text)
     if text.replace("*", "") == "":
         raise InvalidInput("a pattern needs at least one letter or digit", field="plate")
-    pattern = "".join("_" if c == "?" else "%" if c == "*" else _escape_like(c) for c in text)
-    prefix = ""
-    for c in text:
-        if c in "?*" or c not in _ALPHABET:
-            break
-        prefix += c
+    if column == "text" and not _literal_prefix(text) and _literal_prefix(text[::-1]):
+        # "*3656": the end is what is known (a witness's partial plate); reversed, it is
+        # a prefix again, served by the index on the reversed text.
+        column, text = "reversed", text[::-1]
+    prefix = _literal_prefix(text)
     return PlateQuery(
         column=column,
-        like=pattern,
+        like="".join("_" if c == "?" else "%" if c == "*" else _escape_like(c) for c in text),
         prefix=prefix,
         prefix_end=_upper_bound(prefix) if prefix else None,
     )
+
+
+def _literal_prefix(text: str) -> str:
+    """The plain letters and digits a pattern starts with."""
+    prefix = ""
+    for c in text:
+        if c not in _ALPHABET:
+            break
+        prefix += c
+    return prefix

@@ -159,6 +159,7 @@ class EventService:
             track_id=message.track_id,
             text=message.text,
             plate_key=confusable_key(message.text),
+            text_reversed=message.text[::-1],
             confidence=message.confidence,
             rule=message.rule,
             frames=message.frames,
@@ -246,7 +247,11 @@ class EventService:
         stmt = restrict(PlateReadRecord, acting, "plates.search")
         if search.plate:
             query = plate_query(search.plate, search.mode)
-            column = PlateReadRecord.text if query.column == "text" else PlateReadRecord.plate_key
+            column = {
+                "text": PlateReadRecord.text,
+                "key": PlateReadRecord.plate_key,
+                "reversed": PlateReadRecord.text_reversed,
+            }[query.column]
             if query.equals is not None:
                 stmt = stmt.where(column == query.equals)
             elif query.like is not None:

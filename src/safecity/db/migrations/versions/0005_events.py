@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("track_id", sa.Integer(), nullable=True),
         sa.Column("text", sa.String(length=12), nullable=False),
         sa.Column("plate_key", sa.String(length=12), nullable=False),
+        sa.Column("text_reversed", sa.String(length=12), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("rule", sa.String(length=40), nullable=False),
         sa.Column("frames", sa.Integer(), nullable=False),
@@ -78,6 +79,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_plate_reads_at", ["at"], unique=False)
         batch_op.create_index("ix_plate_reads_camera_at", ["camera_id", "at"], unique=False)
         batch_op.create_index("ix_plate_reads_key_at", ["plate_key", "at"], unique=False)
+        batch_op.create_index("ix_plate_reads_reversed_at", ["text_reversed", "at"], unique=False)
         batch_op.create_index("ix_plate_reads_text_at", ["text", "at"], unique=False)
 
     op.create_table(
@@ -122,6 +124,7 @@ def downgrade() -> None:
     op.drop_table("rule_events")
     with op.batch_alter_table("plate_reads", schema=None) as batch_op:
         batch_op.drop_index("ix_plate_reads_text_at")
+        batch_op.drop_index("ix_plate_reads_reversed_at")
         batch_op.drop_index("ix_plate_reads_key_at")
         batch_op.drop_index("ix_plate_reads_camera_at")
         batch_op.drop_index("ix_plate_reads_at")
