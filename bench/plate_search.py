@@ -44,7 +44,8 @@ KNOWN = "LEB3656"  # planted a few times, with a B/8 misreading beside it
 SEARCHES: list[tuple[str, str | None, SearchMode]] = [
     ("exact plate", KNOWN, "exact"),
     ("wildcard, known prefix", "LE?-36*", "wildcard"),
-    ("wildcard, leading *", "*3656", "wildcard"),
+    ("wildcard, only the end known", "*3656", "wildcard"),
+    ("wildcard, both ends open (scans)", "*365*", "wildcard"),
     ("fuzzy (confusables)", KNOWN, "fuzzy"),
     ("no plate: a camera's last hour", None, "wildcard"),
 ]

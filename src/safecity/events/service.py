@@ -243,6 +243,7 @@ class EventService:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[PlateReadRecord], int]:
+        principal.require("plates.search")  # refused before being asked why
         acting = _stated(principal, purpose)
         stmt = restrict(PlateReadRecord, acting, "plates.search")
         if search.plate:
@@ -300,6 +301,7 @@ class EventService:
     def plate_read(
         self, session: Session, principal: Principal, read_id: int, *, purpose: str | None
     ) -> PlateReadRecord:
+        principal.require("plates.search")  # refused before being asked why
         acting = _stated(principal, purpose)
         read = get_in_scope(session, PlateReadRecord, acting, "plates.search", read_id)
         self._audit_view(session, acting.audit, read, "viewed")
