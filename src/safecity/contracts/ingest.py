@@ -21,6 +21,9 @@ CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PROBLEM_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 StreamState = Literal["connecting", "streaming", "reconnecting", "stopped"]
+RecordingMode = Literal["continuous", "events", "off"]
+"""Per camera: record everything, only around events (motion, rule events), or nothing."""
+SegmentKind = Literal["continuous", "event"]
 
 
 def _utc(value: datetime) -> datetime:
@@ -132,6 +135,13 @@ class SegmentClosed(Message):
             "Time between the end of this camera's previous segment and the start of this "
             "one; about 0 in continuous recording, the outage after a reconnect, negative "
             "for an overlap, null for the first segment of a recorder."
+        ),
+    )
+    kind: SegmentKind = Field(
+        default="continuous",
+        description=(
+            "'event' for footage recorded around an event (pre-roll, event, post-roll) by a "
+            "camera in events mode; 'continuous' otherwise."
         ),
     )
 

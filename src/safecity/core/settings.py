@@ -43,6 +43,16 @@ class Settings(BaseSettings):
         description="Largest size of the recordings store; beyond it the oldest footage not "
         "under legal hold is deleted first. Empty: retention periods only.",
     )
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"public": 30, "private": 30, "school": 15},
+        description="Days continuous recordings are kept, by camera class, as JSON, e.g. "
+        '{"public": 30, "private": 30, "school": 15}. A class left out keeps the shortest.',
+    )
+    retention_event_days: dict[str, int] = Field(
+        default_factory=lambda: {"public": 90, "private": 90, "school": 30},
+        description="Days event recordings (around motion and rule events) are kept, by "
+        "camera class, as JSON. A class left out keeps the shortest.",
+    )
     mqtt_broker: bool = Field(
         True,
         description="Start a private Mosquitto broker on loopback for site telemetry over MQTT.",

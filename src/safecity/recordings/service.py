@@ -84,6 +84,7 @@ class RecordingService:
             height=message.height,
             frames=message.frames,
             gap_before_seconds=message.gap_before_seconds,
+            kind=message.kind,
         )
         session.add(segment)
         session.flush()
