@@ -8,6 +8,7 @@ from safecity.web.pages import (
     audit,
     auth,
     health,
+    holds,
     onboarding,
     power,
     recordings,
@@ -16,5 +17,17 @@ from safecity.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, onboarding, registry, health, power, recordings, admin, roles, audit, account):
+for module in (
+    auth,
+    onboarding,
+    registry,
+    health,
+    power,
+    recordings,
+    holds,
+    admin,
+    roles,
+    audit,
+    account,
+):
     router.include_router(module.router)
