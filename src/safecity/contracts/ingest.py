@@ -24,6 +24,9 @@ StreamState = Literal["connecting", "streaming", "reconnecting", "stopped"]
 RecordingMode = Literal["continuous", "events", "off"]
 """Per camera: record everything, only around events (motion, rule events), or nothing."""
 SegmentKind = Literal["continuous", "event"]
+# A segment file's MP4 comment tag: this prefix and its kind, so that a file whose
+# SegmentClosed was lost can still be indexed as what it is.
+SEGMENT_COMMENT_PREFIX = "safecity segment kind="
 
 
 def _utc(value: datetime) -> datetime:

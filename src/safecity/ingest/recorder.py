@@ -55,7 +55,12 @@ import av.error
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
-from safecity.contracts.ingest import RecordingMode, SegmentClosed, SegmentKind
+from safecity.contracts.ingest import (
+    SEGMENT_COMMENT_PREFIX,
+    RecordingMode,
+    SegmentClosed,
+    SegmentKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +188,10 @@ class SegmentRecorder:
     @property
     def mode(self) -> RecordingMode:
         return self._mode
+
+    @property
+    def _segment_kind(self) -> SegmentKind:
+        return "event" if self._mode == "events" else "continuous"
 
     def note_event(self, at: datetime) -> None:
         """Something happened at ``at`` (wall clock): in events mode, keep its footage.
@@ -347,6 +356,8 @@ class SegmentRecorder:
         try:
             partial.parent.mkdir(parents=True, exist_ok=True)
             container = av.open(str(partial), "w", format="mp4", options=dict(FRAGMENTED_MP4))
+            # Says what the file is even when its SegmentClosed is lost (see the rescan).
+            container.metadata["comment"] = segment_comment(self._segment_kind)
         except (av.error.FFmpegError, OSError) as exc:
             self._note_error(f"cannot create {partial.name}: {exc}")
             return None
@@ -371,7 +382,7 @@ class SegmentRecorder:
             codec=context.name,
             width=context.width,
             height=context.height,
-            kind="event" if self._mode == "events" else "continuous",
+            kind=self._segment_kind,
         )
         self._segment = segment
         with self._lock:
@@ -483,6 +494,11 @@ class SegmentRecorder:
                 packets_skipped=stats.packets_skipped + skipped,
                 packets_dropped=stats.packets_dropped + dropped,
             )
+
+
+def segment_comment(kind: SegmentKind) -> str:
+    """The MP4 comment tag of a segment: its kind, readable without the bus message."""
+    return SEGMENT_COMMENT_PREFIX + kind
 
 
 def seal_segment(partial: Path, final: Path, *, fsync: bool = True) -> tuple[int, str]:
