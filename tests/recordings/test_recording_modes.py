@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.audit.context import SYSTEM
-from safecity.contracts.ingest import SegmentClosed
+from safecity.contracts.ingest import CameraHealth, HealthProblem, SegmentClosed
 from safecity.core.clock import utcnow
 from safecity.core.errors import ConfigError
 from safecity.core.settings import Settings
-from safecity.recordings.models import RecordingSegment
+from safecity.recordings.models import CameraHealthState, RecordingSegment
 from safecity.registry.models import Camera
 from safecity.web.platform import Platform, retention_policy
 from tests.factories import World, make_user, token_for
@@ -117,3 +117,36 @@ def test_a_wrong_retention_setting_is_refused_with_its_name(
         retention_policy(Settings(data_dir=tmp_path))
     assert variable in str(raised.value)
     assert message in str(raised.value)
+
+
+def test_the_camera_clock_offset_is_stored_and_shown(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    drift = HealthProblem(code="clock_drift", detail="camera clock +30.2 s", since=utcnow())
+    with platform.transaction() as session:
+        platform.recordings.record_health(
+            session,
+            CameraHealth(
+                camera_id="PSH-TC1",
+                state="streaming",
+                state_since=utcnow(),
+                fps=10,
+                bitrate_bps=5e5,
+                reconnects=0,
+                recording=True,
+                segments_closed=1,
+                frames_dropped=0,
+                problems=(drift,),
+                clock_offset_seconds=30.2,
+            ),
+        )
+    with platform.sessions() as session:
+        state = session.get(CameraHealthState, world.cameras["PSH-TC1"])
+        assert state is not None
+        assert state.clock_offset_seconds == 30.2
+        assert state.problems[0]["code"] == "clock_drift"
+    make_user(platform, "eng-clock", ["engineer"], districts=["peshawar"])
+    page = client.get(
+        f"/cameras/{world.cameras['PSH-TC1']}", headers=_headers(platform, "eng-clock")
+    )
+    assert "clock +30.2 s" in page.text

@@ -41,8 +41,9 @@ class HealthProblem(BaseModel):
     code: str = Field(
         pattern=PROBLEM_CODE_PATTERN,
         description=(
-            "What is wrong, as a stable code: offline, stalled, recording_failed from "
-            "ingest; frozen, black, covered, defocused, moved and others from image checks."
+            "What is wrong, as a stable code: offline, stalled, recording_failed, "
+            "clock_drift from ingest; frozen, black, covered, defocused, moved and others "
+            "from image checks."
         ),
     )
     detail: str = Field(
@@ -96,6 +97,13 @@ class CameraHealth(Message):
     )
     problems: tuple[HealthProblem, ...] = Field(
         default=(), max_length=32, description="Problems open right now; empty when healthy."
+    )
+    clock_offset_seconds: float | None = Field(
+        default=None,
+        description=(
+            "The camera's clock minus the worker's, in seconds (positive: camera ahead), where "
+            "the stream carries wall-clock time (RTCP sender reports); null where it does not."
+        ),
     )
 
     @field_validator("state_since", "last_frame_at")

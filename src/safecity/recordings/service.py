@@ -109,6 +109,7 @@ class RecordingService:
         state.recording = report.recording
         state.problems = [p.model_dump(mode="json") for p in report.problems]
         state.reported_at = report.emitted_at
+        state.clock_offset_seconds = report.clock_offset_seconds
         open_episodes = {
             e.code: e
             for e in session.scalars(

@@ -27,8 +27,11 @@ def upgrade() -> None:
             server_default="continuous",
         ),
     )
+    op.add_column("camera_health", sa.Column("clock_offset_seconds", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("camera_health") as batch:
+        batch.drop_column("clock_offset_seconds")
     with op.batch_alter_table("cameras") as batch:
         batch.drop_column("recording_mode")
