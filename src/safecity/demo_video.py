@@ -62,6 +62,8 @@ def start_demo_video(
             .limit(len(clips))
         ).all()
         codes = [(camera.id, camera.code) for camera in cameras]
+        # Each worker records as its camera's registry entry says.
+        modes = {camera.code: camera.recording_mode for camera in cameras}
     password = secrets.token_urlsafe(12)
     mounts = [
         RtspMount(code, clip, user="viewer", password=password)
@@ -95,6 +97,8 @@ def start_demo_video(
                 bus_url,
                 "--segment-seconds",
                 str(SEGMENT_SECONDS),
+                "--recording-mode",
+                modes[code],
             ],
             env=env,
         )

@@ -86,3 +86,41 @@ def decoded_frames(path: Path) -> int:
     """Frames decoded from ``path``; raises if it does not decode."""
     with av.open(str(path)) as container:
         return sum(1 for _ in container.decode(video=0))
+
+
+def write_motion_clip(
+    path: Path,
+    *,
+    seconds: int,
+    moving: tuple[float, float],
+    fps: int = 10,
+    width: int = 320,
+    height: int = 180,
+    key_every_seconds: float = 1.0,
+) -> Path:
+    """A still grey scene with a white square that moves only during ``moving`` (seconds).
+
+    Before the motion the square waits at the left, after it at the right, so
+    every frame outside ``moving`` is identical to its neighbours.
+    """
+    import numpy as np
+
+    start, end = moving
+    side = height // 4
+    travel = width - 3 * side
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream(
+            "libx264", rate=fps, options={"preset": "veryfast", "tune": "zerolatency"}
+        )
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = round(fps * key_every_seconds)
+        for index in range(seconds * fps):
+            t = index / fps
+            progress = min(max((t - start) / (end - start), 0.0), 1.0)
+            x = side + round(progress * travel)
+            picture = np.full((height, width, 3), 90, dtype=np.uint8)
+            picture[side : 2 * side, x : x + side] = 240
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path

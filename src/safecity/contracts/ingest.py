@@ -21,6 +21,12 @@ CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PROBLEM_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 StreamState = Literal["connecting", "streaming", "reconnecting", "stopped"]
+RecordingMode = Literal["continuous", "events", "off"]
+"""Per camera: record everything, only around events (motion, rule events), or nothing."""
+SegmentKind = Literal["continuous", "event"]
+# A segment file's MP4 comment tag: this prefix and its kind, so that a file whose
+# SegmentClosed was lost can still be indexed as what it is.
+SEGMENT_COMMENT_PREFIX = "safecity segment kind="
 
 
 def _utc(value: datetime) -> datetime:
@@ -35,8 +41,9 @@ class HealthProblem(BaseModel):
     code: str = Field(
         pattern=PROBLEM_CODE_PATTERN,
         description=(
-            "What is wrong, as a stable code: offline, stalled, recording_failed from "
-            "ingest; frozen, black, covered, defocused, moved and others from image checks."
+            "What is wrong, as a stable code: offline, stalled, recording_failed, "
+            "clock_drift from ingest; frozen, black, covered, defocused, moved and others "
+            "from image checks."
         ),
     )
     detail: str = Field(
@@ -91,6 +98,13 @@ class CameraHealth(Message):
     problems: tuple[HealthProblem, ...] = Field(
         default=(), max_length=32, description="Problems open right now; empty when healthy."
     )
+    clock_offset_seconds: float | None = Field(
+        default=None,
+        description=(
+            "The camera's clock minus the worker's, in seconds (positive: camera ahead), where "
+            "the stream carries wall-clock time (RTCP sender reports); null where it does not."
+        ),
+    )
 
     @field_validator("state_since", "last_frame_at")
     @classmethod
@@ -132,6 +146,13 @@ class SegmentClosed(Message):
             "Time between the end of this camera's previous segment and the start of this "
             "one; about 0 in continuous recording, the outage after a reconnect, negative "
             "for an overlap, null for the first segment of a recorder."
+        ),
+    )
+    kind: SegmentKind = Field(
+        default="continuous",
+        description=(
+            "'event' for footage recorded around an event (pre-roll, event, post-roll) by a "
+            "camera in events mode; 'continuous' otherwise."
         ),
     )
 

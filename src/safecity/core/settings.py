@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         description="Which analytics rule kinds raise an operator alert, with its priority "
         '(1 most urgent), as JSON: {"zone_intrusion": 2}. Kinds not named only count.',
     )
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"public": 30, "private": 30, "school": 15},
+        description="Days continuous recordings are kept, by camera class, as JSON, e.g. "
+        '{"public": 30, "private": 30, "school": 15}. A class left out keeps the shortest.',
+    )
+    retention_event_days: dict[str, int] = Field(
+        default_factory=lambda: {"public": 90, "private": 90, "school": 30},
+        description="Days event recordings (around motion and rule events) are kept, by "
+        "camera class, as JSON. A class left out keeps the shortest.",
+    )
     mqtt_broker: bool = Field(
         True,
         description="Start a private Mosquitto broker on loopback for site telemetry over MQTT.",

@@ -26,6 +26,9 @@ OFFLINE = "offline"
 STALLED = "stalled"
 RECORDING_FAILED = "recording_failed"
 CHECK_FAILED = "check_failed"
+CLOCK_DRIFT = "clock_drift"
+# As the onboarding check: beyond this, footage times and evidence disagree noticeably.
+MAX_CLOCK_OFFSET_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class HealthMonitor:
         checks: Mapping[str, FrameCheck] | None = None,
         stalled_after_seconds: float = 10.0,
         offline_grace_seconds: float = 10.0,
+        max_clock_offset_seconds: float = MAX_CLOCK_OFFSET_SECONDS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """``offline_grace_seconds``: a first connection may take this long before the
@@ -65,6 +69,7 @@ class HealthMonitor:
         self._checks = dict(checks or {})
         self._stalled_after = stalled_after_seconds
         self._offline_grace = offline_grace_seconds
+        self._max_clock_offset = max_clock_offset_seconds
         self._clock = clock
         self._lock = Lock()
         self._frame_problems: dict[str, tuple[FrameProblem, ...]] = {}
@@ -111,6 +116,7 @@ class HealthMonitor:
             segments_closed=recorder.segments_closed if recorder is not None else 0,
             frames_dropped=reader.frames_dropped,
             problems=open_problems,
+            clock_offset_seconds=reader.clock_offset_seconds,
         )
 
     def _stream_problems(
@@ -126,6 +132,11 @@ class HealthMonitor:
             silent = (now - reader.last_frame_at).total_seconds()
             if silent > self._stalled_after:
                 problems.append((STALLED, f"no frame for {silent:.0f} s", reader.last_frame_at))
+        offset = reader.clock_offset_seconds
+        drifting = offset is not None and abs(offset) > self._max_clock_offset
+        if reader.state == "streaming" and offset is not None and drifting:
+            detail = f"camera clock {offset:+.1f} s against ours"
+            problems.append((CLOCK_DRIFT, f"{detail} (limit {self._max_clock_offset:.0f} s)", None))
         if recorder is not None and recorder.last_error and not recorder.recording:
             problems.append((RECORDING_FAILED, recorder.last_error, None))
         return problems

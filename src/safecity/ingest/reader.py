@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -44,6 +45,8 @@ from safecity.ingest.source import (
 logger = logging.getLogger(__name__)
 
 END_OF_STREAM = "end of stream"
+# Packets over which the camera clock's offset is estimated (a few seconds of video).
+_CLOCK_SAMPLES = 100
 
 
 class DecodeMode(StrEnum):
@@ -103,6 +106,9 @@ class ReaderStats:
     width: int | None
     height: int | None
     last_error: str | None
+    clock_offset_seconds: float | None = None
+    """The camera's clock minus ours, where the stream carries wall-clock time (RTSP with
+    RTCP sender reports); None otherwise."""
 
 
 class PacketSink(Protocol):
@@ -146,6 +152,7 @@ class CameraReader:
         )
         self._sampler = FrameSampler(self._options.target_fps)
         self._meter = RateMeter()
+        self._clock_samples: deque[float] = deque(maxlen=_CLOCK_SAMPLES)
         self._lock = threading.Lock()
         self._stats = ReaderStats(
             camera_id=camera_id,
@@ -279,6 +286,7 @@ class CameraReader:
                 paced_from = self._pace(packet, paced_from)
             received_at = self._clock()
             self._note_packet(packet, received_at)
+            self._note_camera_clock(container, packet, received_at)
             self._decode(stream, packet, received_at)
             for sink in self._sinks:
                 self._call_sink(sink.packet, packet, received_at)
@@ -354,8 +362,10 @@ class CameraReader:
                 codec=context.name,
                 width=context.width or None,
                 height=context.height or None,
+                clock_offset_seconds=None,
             )
         self._sampler.reset()
+        self._clock_samples.clear()
         logger.info(
             "camera %s: opened %s (%s %dx%d)",
             self._camera_id,
@@ -364,6 +374,25 @@ class CameraReader:
             context.width,
             context.height,
         )
+
+    def _note_camera_clock(
+        self,
+        container: av.container.InputContainer,
+        packet: av.Packet[VideoStream],
+        received_at: datetime,
+    ) -> None:
+        # FFmpeg's RTSP client learns the camera's wall clock from the first RTCP sender
+        # report: pts 0 was captured at start_time_realtime (microseconds, camera clock).
+        realtime = container.start_time_realtime
+        if not realtime or realtime <= 0 or packet.pts is None:
+            return
+        captured = realtime / 1e6 + float(packet.pts * packet.time_base)
+        # A frame arrives after it was captured: each sample is the offset minus that
+        # delay, so the largest recent one is the best estimate.
+        self._clock_samples.append(captured - received_at.timestamp())
+        offset = max(self._clock_samples)
+        with self._lock:
+            self._stats = replace(self._stats, clock_offset_seconds=round(offset, 3))
 
     def _note_packet(self, packet: av.Packet[VideoStream], received_at: datetime) -> None:
         pts = None if packet.pts is None else float(packet.pts * packet.time_base)

@@ -21,6 +21,17 @@ right even when a camera sends a burst of buffered frames on connecting, and
 it follows a camera clock that drifts. A file read faster than real time has
 no wall clock to follow; it keeps the offset of its first packet
 (``SegmentTiming.STREAM``).
+
+Event recording (``mode="events"``): between events the recorder writes
+nothing and keeps only a pre-roll, the packets since the key frame that starts
+at least ``pre_roll_seconds`` before the newest packet (whole GOPs, so the
+footage before an event starts decodable). ``note_event(at)`` asks for footage
+until ``at + post_roll_seconds``; the next packet then opens a segment with the
+pre-roll in it, and the segment goes on until the first key frame after the
+post-roll has run out (with half a second of slack for the motion check to
+catch up; closing on a key frame leaves that frame to start the next
+pre-roll). Long events are still cut every ``segment_seconds``. Segments of an
+events-mode recorder say ``kind="event"``.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -43,7 +55,12 @@ import av.error
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
-from safecity.contracts.ingest import SegmentClosed
+from safecity.contracts.ingest import (
+    SEGMENT_COMMENT_PREFIX,
+    RecordingMode,
+    SegmentClosed,
+    SegmentKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +74,13 @@ PARTIAL_SUFFIX = ".partial"
 _HASH_CHUNK = 1 << 20
 # A gap this long between segments is worth a warning in the log.
 _REPORTED_GAP_SECONDS = 1.0
+# A pre-roll whose camera never sends a key frame must not grow without bound:
+# beyond this many packets its oldest GOP goes (a minute of 25 fps video).
+_PRE_ROLL_MAX_PACKETS = 1500
+# Motion is seen a moment after its frame arrives (decoding, checking): a key
+# frame this close after the post-roll's end does not close the segment yet, so
+# motion that goes on is not split into two files at every key frame.
+_EVENT_SLACK = timedelta(seconds=0.5)
 
 SegmentListener = Callable[[SegmentClosed], None]
 if TYPE_CHECKING:
@@ -104,6 +128,7 @@ class _OpenSegment:
     codec: str
     width: int
     height: int
+    kind: SegmentKind = "continuous"
     frames: int = 0
     key_frames: int = 0
 
@@ -120,9 +145,21 @@ class SegmentRecorder:
         on_closed: SegmentListener | None = None,
         timing: SegmentTiming = SegmentTiming.WALL_CLOCK,
         fsync: bool = True,
+        mode: RecordingMode = "continuous",
+        pre_roll_seconds: float = 5.0,
+        post_roll_seconds: float = 10.0,
     ) -> None:
         if segment_seconds <= 0:
             raise ValueError("segment_seconds must be positive")
+        if mode == "off":
+            raise ValueError("a camera that records nothing needs no recorder")
+        if pre_roll_seconds < 0 or post_roll_seconds < 0:
+            raise ValueError("pre-roll and post-roll cannot be negative")
+        self._mode = mode
+        self._pre_roll_seconds = pre_roll_seconds
+        self._post_roll = timedelta(seconds=post_roll_seconds)
+        self._pre_roll: deque[tuple[VideoPacket, datetime]] = deque()
+        self._event_until: datetime | None = None
         self._camera_id = camera_id
         self._media_root = Path(media_root)
         self._segment_seconds = segment_seconds
@@ -148,6 +185,24 @@ class SegmentRecorder:
     def camera_folder(self) -> Path:
         return self._media_root / self._camera_id
 
+    @property
+    def mode(self) -> RecordingMode:
+        return self._mode
+
+    @property
+    def _segment_kind(self) -> SegmentKind:
+        return "event" if self._mode == "events" else "continuous"
+
+    def note_event(self, at: datetime) -> None:
+        """Something happened at ``at`` (wall clock): in events mode, keep its footage.
+
+        Thread-safe: motion checks and bus handlers call it from their own threads.
+        """
+        until = at + self._post_roll
+        with self._lock:
+            if self._event_until is None or until > self._event_until:
+                self._event_until = until
+
     def stats(self) -> RecorderStats:
         with self._lock:
             return self._stats
@@ -159,6 +214,7 @@ class SegmentRecorder:
         self._template = stream
         self._stream_offset = None
         self._held = None
+        self._pre_roll.clear()
 
     def packet(self, packet: VideoPacket, received_at: datetime) -> None:
         if self._template is None:
@@ -174,17 +230,54 @@ class SegmentRecorder:
             step = held.duration or self._nominal_interval(packet.time_base)
             stamp = packet.dts if packet.dts is not None else packet.pts
             held.pts = held.dts = (stamp or 0) - step
-            self._write(held, held_at)
-        self._write(packet, received_at)
+            self._take(held, held_at)
+        self._take(packet, received_at)
 
     def stream_closed(self, reason: str) -> None:
         self._finish_segment()
         self._template = None
         self._held = None
+        self._pre_roll.clear()
 
     def close(self) -> None:
         """Close the open segment (publishing it); the recorder can be fed again afterwards."""
         self._finish_segment()
+
+    # -- events mode ------------------------------------------------------------------------
+
+    def _take(self, packet: VideoPacket, received_at: datetime) -> None:
+        if self._mode == "continuous":
+            self._write(packet, received_at)
+            return
+        with self._lock:
+            until = self._event_until
+        wanted = until is not None and received_at <= until
+        if self._segment is not None:
+            over = until is None or received_at > until + _EVENT_SLACK
+            if not over or not packet.is_keyframe:
+                self._write(packet, received_at)
+                return
+            self._finish_segment()  # the event is over: this key frame starts the pre-roll
+        self._keep_for_pre_roll(packet, received_at)
+        if wanted:
+            while self._pre_roll:
+                self._write(*self._pre_roll.popleft())
+
+    def _keep_for_pre_roll(self, packet: VideoPacket, received_at: datetime) -> None:
+        pre_roll = self._pre_roll
+        if packet.is_keyframe:
+            # Keep whole GOPs: drop those that end before the pre-roll's start.
+            horizon = received_at - timedelta(seconds=self._pre_roll_seconds)
+            starts = [i for i, (p, at) in enumerate(pre_roll) if p.is_keyframe and at <= horizon]
+            for _ in range(starts[-1] if starts else 0):
+                pre_roll.popleft()
+        elif not pre_roll:
+            return  # undecodable without the key frame before it
+        pre_roll.append((packet, received_at))
+        if len(pre_roll) > _PRE_ROLL_MAX_PACKETS:
+            pre_roll.popleft()
+            while pre_roll and not pre_roll[0][0].is_keyframe:
+                pre_roll.popleft()
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -263,6 +356,8 @@ class SegmentRecorder:
         try:
             partial.parent.mkdir(parents=True, exist_ok=True)
             container = av.open(str(partial), "w", format="mp4", options=dict(FRAGMENTED_MP4))
+            # Says what the file is even when its SegmentClosed is lost (see the rescan).
+            container.metadata["comment"] = segment_comment(self._segment_kind)
         except (av.error.FFmpegError, OSError) as exc:
             self._note_error(f"cannot create {partial.name}: {exc}")
             return None
@@ -287,6 +382,7 @@ class SegmentRecorder:
             codec=context.name,
             width=context.width,
             height=context.height,
+            kind=self._segment_kind,
         )
         self._segment = segment
         with self._lock:
@@ -346,7 +442,8 @@ class SegmentRecorder:
                 last_error=None,
             )
         gap = None if previous_end is None else (started_at - previous_end).total_seconds()
-        if gap is not None and gap > _REPORTED_GAP_SECONDS:
+        # Gaps between event segments are the point of events mode, not worth a warning.
+        if gap is not None and gap > _REPORTED_GAP_SECONDS and segment.kind == "continuous":
             logger.warning(
                 "camera %s: recording gap of %.1f s before %s", self._camera_id, gap, relative
             )
@@ -365,6 +462,7 @@ class SegmentRecorder:
             frames=segment.frames,
             key_frames=segment.key_frames,
             gap_before_seconds=gap,
+            kind=segment.kind,
         )
         if self._on_closed is not None:
             try:
@@ -396,6 +494,11 @@ class SegmentRecorder:
                 packets_skipped=stats.packets_skipped + skipped,
                 packets_dropped=stats.packets_dropped + dropped,
             )
+
+
+def segment_comment(kind: SegmentKind) -> str:
+    """The MP4 comment tag of a segment: its kind, readable without the bus message."""
+    return SEGMENT_COMMENT_PREFIX + kind
 
 
 def seal_segment(partial: Path, final: Path, *, fsync: bool = True) -> tuple[int, str]:

@@ -6,6 +6,10 @@ A supervisor runs one per camera, as a process::
     python -m safecity.ingest --camera-id PSH-0001 --media-root /srv/media \\
         --bus-url nats://127.0.0.1:4223
 
+``--recording-mode events`` records only around events: motion seen in the
+sampled frames, or a ``RuleEvent`` of this camera on the bus (see
+``recorder.py`` for the pre-roll and post-roll).
+
 The stream URL comes from the environment (readable only by the process's
 owner), never from the command line, which every local user can list. The
 worker speaks only bus contracts (``SegmentClosed``, ``CameraHealth``) and
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,11 +34,18 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from safecity.bus.errors import BusError
-from safecity.bus.interface import Bus
-from safecity.contracts.ingest import CAMERA_ID_PATTERN, CameraHealth, SegmentClosed
+from safecity.bus.interface import Bus, Subscription
+from safecity.contracts.analytics import RuleEvent
+from safecity.contracts.ingest import (
+    CAMERA_ID_PATTERN,
+    CameraHealth,
+    RecordingMode,
+    SegmentClosed,
+)
 from safecity.core.logging import configure_logging, scrub_credentials
 from safecity.ingest.backoff import Backoff
 from safecity.ingest.health import FrameCheck, HealthMonitor
+from safecity.ingest.motion import MotionDetector
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.recorder import SegmentRecorder
 from safecity.ingest.salvage import salvage_partial_segments
@@ -60,6 +72,16 @@ class IngestWorkerConfig(BaseModel):
     )
     media_root: Path = Field(description="Folder under which every camera's recordings live.")
     record: bool = Field(default=True, description="Record the stream into segments.")
+    recording_mode: RecordingMode = Field(
+        default="continuous",
+        description="continuous, events (around motion and rule events) or off.",
+    )
+    pre_roll_seconds: float = Field(
+        default=5.0, ge=0, le=60, description="Events mode: footage kept from before an event."
+    )
+    post_roll_seconds: float = Field(
+        default=10.0, ge=0, le=600, description="Events mode: footage kept after an event."
+    )
     segment_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="Target length of a recording segment."
     )
@@ -111,16 +133,23 @@ class IngestWorker:
                 config.media_root,
                 segment_seconds=config.segment_seconds,
                 on_closed=self._segment_closed,
+                mode=config.recording_mode,
+                pre_roll_seconds=config.pre_roll_seconds,
+                post_roll_seconds=config.post_roll_seconds,
             )
-            if config.record
+            if config.record and config.recording_mode != "off"
             else None
         )
         self._monitor = HealthMonitor(config.camera_id, checks=frame_checks)
+        events_mode = self._recorder is not None and self._recorder.mode == "events"
+        self._motion = MotionDetector() if events_mode else None
+        self._rule_events: Subscription | None = None
+        wants_frames = self._monitor.has_checks or self._motion is not None
         self._reader = CameraReader(
             config.camera_id,
             url,
             ReaderOptions(
-                decode=config.check_decode if self._monitor.has_checks else DecodeMode.NONE,
+                decode=config.check_decode if wants_frames else DecodeMode.NONE,
                 target_fps=config.check_fps,
                 queue_size=2,
                 open_timeout_seconds=config.open_timeout_seconds,
@@ -158,11 +187,15 @@ class IngestWorker:
             asyncio.create_task(self._publish_segments(), name="publish-segments"),
             asyncio.create_task(self._report_health(stop), name="report-health"),
         ]
-        if self._monitor.has_checks:
+        if self._monitor.has_checks or self._motion is not None:
             tasks.append(asyncio.create_task(self._check_frames(stop), name="check-frames"))
+        if self._motion is not None:
+            await self._follow_rule_events()
         try:
             await stop.wait()
         finally:
+            if self._rule_events is not None:
+                await self._rule_events.stop()
             # The reader closes the open segment as it stops; its message is queued.
             await asyncio.to_thread(self._reader.stop)
             for task in tasks[1:]:
@@ -216,6 +249,26 @@ class IngestWorker:
         publisher.cancel()
         await asyncio.gather(publisher, return_exceptions=True)
 
+    # -- events -----------------------------------------------------------------------------
+
+    async def _follow_rule_events(self) -> None:
+        # Motion alone still records if the bus refuses the subscription.
+        durable = "ingest-events-" + re.sub(r"[^A-Za-z0-9_-]", "_", self._config.camera_id)
+        try:
+            self._rule_events = await self._bus.subscribe(
+                RuleEvent, durable=durable, handler=self._rule_event
+            )
+        except BusError as exc:
+            logger.warning(
+                "camera %s: rule events will not start recordings (%s)",
+                self._config.camera_id,
+                scrub_credentials(str(exc)),
+            )
+
+    async def _rule_event(self, event: RuleEvent) -> None:
+        if event.camera_id == self._config.camera_id and self._recorder is not None:
+            self._recorder.note_event(event.at)
+
     # -- health -----------------------------------------------------------------------------
 
     async def _report_health(self, stop: asyncio.Event) -> None:
@@ -241,8 +294,12 @@ class IngestWorker:
 
     def _check_next_frame(self) -> None:
         frame = self._reader.frames.get(_FRAME_WAIT_SECONDS)
-        if frame is not None:
+        if frame is None:
+            return
+        if self._monitor.has_checks:
             self._monitor.check_frame(frame)
+        if self._motion is not None and self._recorder is not None and self._motion.moved(frame):
+            self._recorder.note_event(frame.received_at)
 
 
 # -- process entry point ----------------------------------------------------------------------
@@ -260,6 +317,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--segment-seconds", type=float, default=10.0)
     parser.add_argument("--health-interval", type=float, default=5.0)
     parser.add_argument("--no-record", action="store_true", help="health only")
+    parser.add_argument(
+        "--recording-mode",
+        choices=["continuous", "events", "off"],
+        default="continuous",
+        help="events: only around motion and rule events; off: health only",
+    )
+    parser.add_argument("--pre-roll", type=float, default=5.0, help="seconds (events mode)")
+    parser.add_argument("--post-roll", type=float, default=10.0, help="seconds (events mode)")
     parser.add_argument(
         "--no-image-checks", action="store_true", help="skip frozen/black/covered/... checks"
     )
@@ -302,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream_url=SecretStr(url),
             media_root=args.media_root,
             record=not args.no_record,
+            recording_mode=args.recording_mode,
+            pre_roll_seconds=args.pre_roll,
+            post_roll_seconds=args.post_roll,
             segment_seconds=args.segment_seconds,
             health_interval_seconds=args.health_interval,
         )

@@ -99,6 +99,8 @@ class CameraHealthState(Base):
     recording: Mapped[bool] = mapped_column(Boolean)
     problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
     reported_at: Mapped[datetime]
+    # Camera clock minus ours where the stream carries wall-clock time (RTCP).
+    clock_offset_seconds: Mapped[float | None] = mapped_column(Float)
 
     @classmethod
     def scope_clause(cls, principal: Principal) -> ColumnElement[bool]:

@@ -4,6 +4,12 @@ Two rules, in order: a segment older than its retention period goes; then, if th
 store is still over its quota, the oldest segments go until it is under. A segment
 under legal hold never goes, whatever its age or the quota. When holds alone exceed
 the quota the plan says so rather than deleting held evidence.
+
+Periods are set per camera class (the camera's ownership: public, private,
+school) and per kind of footage (continuous, or event recordings made around
+motion and rule events), from the ``SAFECITY_RETENTION_*`` settings. A class
+missing from a table keeps its footage for the shortest period in that table:
+forgetting a class never keeps footage longer than anyone agreed to.
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from safecity.registry.models import OWNERSHIPS
+
+MAX_RETENTION_DAYS = 3650
 
 
 class RetentionPolicy(BaseModel):
@@ -22,10 +32,29 @@ class RetentionPolicy(BaseModel):
         default_factory=lambda: {"public": 30, "private": 30, "school": 15},
         description="Days continuous recordings are kept, by camera class (ownership)",
     )
-    event_days: int = Field(90, ge=1, description="Days event recordings are kept")
+    event_days_by_class: Mapping[str, int] = Field(
+        default_factory=lambda: {"public": 90, "private": 90, "school": 30},
+        description="Days event recordings are kept, by camera class (ownership)",
+    )
     quota_bytes: int | None = Field(
         None, ge=1, description="Largest store size; oldest footage goes first beyond it"
     )
+
+    @field_validator("days_by_class", "event_days_by_class")
+    @classmethod
+    def _known_classes(cls, value: Mapping[str, int]) -> Mapping[str, int]:
+        if not value:
+            raise ValueError("give a number of days for at least one camera class")
+        for name, days in value.items():
+            if name not in OWNERSHIPS:
+                raise ValueError(
+                    f"unknown camera class {name!r}; the classes are {', '.join(OWNERSHIPS)}"
+                )
+            if not 1 <= days <= MAX_RETENTION_DAYS:
+                raise ValueError(
+                    f"{name}: keep footage between 1 and {MAX_RETENTION_DAYS} days, not {days}"
+                )
+        return dict(value)
 
 
 @dataclass(frozen=True)
@@ -54,9 +83,8 @@ class RetentionPlan:
 
 
 def _keep_days(segment: SegmentFacts, policy: RetentionPolicy) -> int:
-    if segment.kind == "event":
-        return policy.event_days
-    return policy.days_by_class.get(segment.camera_class, min(policy.days_by_class.values()))
+    table = policy.event_days_by_class if segment.kind == "event" else policy.days_by_class
+    return table.get(segment.camera_class, min(table.values()))
 
 
 def plan(segments: Iterable[SegmentFacts], policy: RetentionPolicy, now: datetime) -> RetentionPlan:

@@ -33,6 +33,9 @@ class CameraHealthPublic(BaseModel):
     recording: bool
     problems: list[dict[str, object]]
     reported_at: datetime
+    clock_offset_seconds: float | None = Field(
+        None, description="Camera clock minus ours (s), where the stream carries wall-clock time"
+    )
 
 
 class LegalHoldCreate(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Select, and_, exists, select
@@ -27,6 +27,11 @@ from safecity.recordings.models import (
     HealthEpisode,
     LegalHold,
     RecordingSegment,
+)
+from safecity.recordings.rescan import (
+    probe_segment,
+    recent_day_folders,
+    settled_segment_files,
 )
 from safecity.recordings.retention import RetentionPlan, RetentionPolicy, SegmentFacts, plan
 from safecity.recordings.schemas import LegalHoldCreate
@@ -84,6 +89,7 @@ class RecordingService:
             height=message.height,
             frames=message.frames,
             gap_before_seconds=message.gap_before_seconds,
+            kind=message.kind,
         )
         session.add(segment)
         session.flush()
@@ -103,6 +109,7 @@ class RecordingService:
         state.recording = report.recording
         state.problems = [p.model_dump(mode="json") for p in report.problems]
         state.reported_at = report.emitted_at
+        state.clock_offset_seconds = report.clock_offset_seconds
         open_episodes = {
             e.code: e
             for e in session.scalars(
@@ -280,6 +287,65 @@ class RecordingService:
         if active_only:
             stmt = stmt.where(LegalHold.released_at.is_(None))
         return list(session.scalars(stmt))
+
+    # -- rescan ------------------------------------------------------------------------------------
+
+    def rescan(
+        self,
+        session: Session,
+        ctx: AuditContext,
+        *,
+        days: int = 2,
+        settle_seconds: float = 300,
+        now: datetime | None = None,
+    ) -> list[RecordingSegment]:
+        """Index closed segment files of the last ``days`` days whose message never came.
+
+        Only files unchanged for ``settle_seconds`` are taken: a message in flight
+        (its worker retrying a busy bus) describes the segment better than a probe.
+        """
+        now = now or utcnow()
+        since = (now - timedelta(days=days)).date()
+        settled_before = now - timedelta(seconds=settle_seconds)
+        codes = set(session.scalars(select(Camera.code)))
+        rescued: list[RecordingSegment] = []
+        if not self.media_root.is_dir():
+            return rescued
+        for camera_folder in sorted(self.media_root.iterdir()):
+            if camera_folder.name not in codes:
+                continue
+            for day in recent_day_folders(camera_folder, since):
+                prefix = f"{camera_folder.name}/{day.name}/"
+                indexed = set(
+                    session.scalars(
+                        select(RecordingSegment.path).where(
+                            RecordingSegment.path.startswith(prefix, autoescape=True)
+                        )
+                    )
+                )
+                for path in settled_segment_files(day, camera_folder.name, settled_before):
+                    if f"{prefix}{path.name}" in indexed:
+                        continue
+                    try:
+                        message = probe_segment(self.media_root, path, camera_folder.name)
+                    except ValueError as exc:
+                        log.warning("rescan: %s left unindexed: %s", path, exc)
+                        continue
+                    segment = self.index_segment(session, message)
+                    if segment is not None:
+                        log.warning("rescan: indexed %s, whose segment message was lost", path)
+                        rescued.append(segment)
+        if rescued:
+            self.audit.append(
+                session,
+                ctx,
+                action="create",
+                object_type="recording",
+                summary=f"rescan indexed {len(rescued)} segment files whose messages were lost: "
+                + ", ".join(s.path for s in rescued[:20])
+                + (" ..." if len(rescued) > 20 else ""),
+            )
+        return rescued
 
     # -- retention ---------------------------------------------------------------------------------
 

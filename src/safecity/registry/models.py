@@ -136,6 +136,10 @@ class Camera(Base):
     resolution_height: Mapped[int | None] = mapped_column(Integer)
     fps: Mapped[int | None] = mapped_column(Integer)
     codec: Mapped[str] = mapped_column(String(20), default="h264")
+    # continuous, events or off: what the camera's ingest worker records.
+    recording_mode: Mapped[str] = mapped_column(
+        String(20), default="continuous", server_default="continuous"
+    )
     ptz: Mapped[bool] = mapped_column(Boolean, default=False)
     purpose: Mapped[str] = mapped_column(String(300), default="")
     legal_basis: Mapped[str] = mapped_column(String(300), default="")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from safecity.contracts.ingest import RecordingMode
 from safecity.registry.models import (
     CAMERA_STATUSES,
     CODECS,
@@ -154,6 +155,9 @@ class CameraFields(_In):
     resolution: Resolution = Field(None, description="Width x height of the main stream")
     fps: int | None = Field(None, ge=1, le=120, description="Frames per second")
     codec: Annotated[Codec, BeforeValidator(_lower)] = Field("h264", description="Video codec")
+    recording_mode: Annotated[RecordingMode, BeforeValidator(_lower)] = Field(
+        "continuous", description="continuous, events (around motion and rule events) or off"
+    )
     ptz: Annotated[bool, BeforeValidator(_boolish)] = Field(False, description="Pan-tilt-zoom")
     purpose: str = Field("", max_length=300, description="Why this camera watches this place")
     legal_basis: str = Field("", max_length=300, description="Law or agreement it runs under")
@@ -190,6 +194,9 @@ class CameraUpdate(_In):
     resolution: Resolution = Field(None, description="Width x height")
     fps: int | None = Field(None, ge=1, le=120, description="Frames per second")
     codec: Annotated[Codec | None, BeforeValidator(_lower)] = Field(None, description="Codec")
+    recording_mode: Annotated[RecordingMode | None, BeforeValidator(_lower)] = Field(
+        None, description="continuous, events or off"
+    )
     ptz: Annotated[bool | None, BeforeValidator(_boolish)] = Field(None, description="PTZ")
     purpose: str | None = Field(None, max_length=300, description="Purpose")
     legal_basis: str | None = Field(None, max_length=300, description="Legal basis")
@@ -247,6 +254,7 @@ class CameraPublic(BaseModel):
     resolution: str | None
     fps: int | None
     codec: str
+    recording_mode: str = Field(description="continuous, events or off")
     ptz: bool
     purpose: str
     legal_basis: str

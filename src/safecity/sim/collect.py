@@ -6,7 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import overload
 
-from safecity.sim.counter import BLOCKS_PER_HEIGHT, DATA_BITS, pattern_description
+from safecity.sim.counter import (
+    BLOCKS_PER_HEIGHT,
+    DATA_BITS,
+    overlay_extent,
+    pattern_description,
+)
 from safecity.sim.geometry import bounding_box, geo_offset
 from safecity.sim.scene import (
     CORRIDOR_BEARING_DEG,
@@ -98,6 +103,8 @@ class TruthCollector:
                     float((quad[3, 1] - quad[0, 1] + quad[2, 1] - quad[1, 1]) / 2), 2
                 )
                 nearer = [other.box for other in views[index + 1 :] if other.box is not None]
+                # The on-screen display is drawn over everything: a plate under it is hidden.
+                nearer.append(overlay_extent(width, height))
                 occluded = plate_box is not None and plate_occluded(plate_box, nearer)
             self._vehicles[(site.id, view.vehicle.key)].append(
                 _Seen(frame, view.box, plate_box, whole, plate_height, occluded)

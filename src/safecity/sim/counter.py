@@ -48,6 +48,14 @@ def strip_extent(width: int, height: int) -> tuple[int, int, int, int]:
     return 0, 0, x1, edges[_FIRST_BLOCK + 2]
 
 
+def overlay_extent(width: int, height: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the top band the on-screen display may cover: the counter strip,
+    the frame number and the camera label (which drops below the strip on a narrow
+    frame). Conservative: twice the strip's height, the whole width."""
+    _, _, _, bottom = strip_extent(width, height)
+    return 0, 0, width, min(2 * bottom, height)
+
+
 def burn_counter(frame: NDArray[np.uint8], frame_number: int) -> None:
     """Draw the counter for ``frame_number`` into ``frame`` (H, W, 3), in place."""
     height, width = frame.shape[:2]

@@ -58,6 +58,8 @@ class RtspMount:
     clip: Path
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    clock_offset_seconds: float = 0.0
+    """The camera's clock minus true time, as its RTCP sender reports show it."""
 
     def __post_init__(self) -> None:
         if not _CAMERA_ID.fullmatch(self.camera_id):
@@ -296,6 +298,7 @@ class RtspServer:
                 "clip": str(Path(mount.clip).resolve()),
                 "user": mount.user,
                 "password": mount.password,
+                "clock_offset_seconds": mount.clock_offset_seconds,
             }
             for mount in self._mounts.values()
         ]

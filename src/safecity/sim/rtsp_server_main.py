@@ -33,7 +33,7 @@ import gi  # type: ignore[import-not-found, unused-ignore]
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+from gi.repository import GLib, GObject, Gst, GstRtspServer  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
 EXIT_CANNOT_LISTEN = 3
@@ -74,6 +74,39 @@ class Mount:
     clip: str
     user: str | None
     password: str | None
+    clock_offset_seconds: float = 0.0
+
+
+# Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+_NTP_UNIX_OFFSET_SECONDS = 2208988800
+
+
+def skewed_ntp_clock(offset_seconds: float) -> Any:
+    """A wall clock ``offset_seconds`` ahead of ours (behind when negative), read as NTP time.
+
+    RTCP sender reports carry the sender's wall clock; a camera whose clock is
+    wrong sends a wrong one, and this is how the simulated camera does.
+    """
+    clock = GObject.new(Gst.SystemClock, clock_type=Gst.ClockType.REALTIME)
+    shift = round((offset_seconds + _NTP_UNIX_OFFSET_SECONDS) * Gst.SECOND)
+    clock.set_calibration(0, shift, 1, 1)
+    return clock
+
+
+def _use_clock_for_reports(media: Any, clock: Any) -> None:
+    pipeline = media.get_element().get_parent()
+    while pipeline is not None and pipeline.get_parent() is not None:
+        pipeline = pipeline.get_parent()
+
+    def to_clock_time(element: Any) -> None:
+        factory = element.get_factory()
+        # rtpbin passes the setting only to sessions it creates later: set both.
+        if factory is not None and factory.get_name() in ("rtpbin", "rtpsession"):
+            element.set_property("ntp-time-source", "clock-time")
+
+    if pipeline is not None:
+        pipeline.iterate_recurse().foreach(to_clock_time)
+        pipeline.use_clock(clock)
 
 
 def load_clip(path: str) -> Clip:
@@ -229,6 +262,10 @@ class CameraFactory:
         appsrc = media.get_element().get_by_name("camera")
         feeder = Feeder(self._mount.camera_id, appsrc, self._clip, self._epoch)
         media.connect("unprepared", lambda _media: feeder.stop())
+        if self._mount.clock_offset_seconds:
+            clock = skewed_ntp_clock(self._mount.clock_offset_seconds)
+            media.set_clock(clock)
+            media.connect("prepared", lambda prepared: _use_clock_for_reports(prepared, clock))
         feeder.start()
 
 
@@ -279,6 +316,7 @@ def read_config() -> tuple[str, int, int, list[Mount]]:
             clip=str(item["clip"]),
             user=item.get("user"),
             password=item.get("password"),
+            clock_offset_seconds=float(item.get("clock_offset_seconds", 0.0)),
         )
         for item in config["mounts"]
     ]

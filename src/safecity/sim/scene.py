@@ -62,11 +62,22 @@ class PlateLook:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """A halt: the leading end stands at ``position_m`` from ``from_s`` until ``until_s``."""
+
+    position_m: float
+    from_s: float
+    until_s: float
+
+
+@dataclass(frozen=True)
 class Vehicle:
-    """One vehicle's identity, look and straight-line motion.
+    """One vehicle's identity, look and motion: a constant speed, with halts.
 
     ``direction`` is +1 in the lane direction and -1 for a wrong-way vehicle. The
-    leading end is at ``anchor_m`` at time ``anchor_s``.
+    leading end is at ``anchor_m`` at time ``anchor_s``; ``waits`` (in time order, all
+    after ``anchor_s``) are the halts at red lights, stopping and starting at once.
+    Motion stays piecewise linear, so positions and times invert exactly.
     """
 
     key: int
@@ -85,16 +96,35 @@ class Vehicle:
     headlights: bool
     look: PlateLook
     texture_seed: int
+    waits: tuple[Wait, ...] = ()
 
     @property
     def speed_kmh(self) -> float:
         return self.speed_m_s * 3.6
 
+    def _moving_time(self, time_s: float) -> float:
+        """Seconds spent moving between ``anchor_s`` and ``time_s``."""
+        moving = time_s - self.anchor_s
+        for wait in self.waits:
+            if time_s >= wait.until_s:
+                moving -= wait.until_s - wait.from_s
+            elif time_s > wait.from_s:
+                moving -= time_s - wait.from_s
+        return moving
+
     def front_at(self, time_s: float) -> float:
-        return self.anchor_m + self.direction * self.speed_m_s * (time_s - self.anchor_s)
+        return self.anchor_m + self.direction * self.speed_m_s * self._moving_time(time_s)
 
     def time_front_at(self, position_m: float) -> float:
-        return self.anchor_s + (position_m - self.anchor_m) / (self.direction * self.speed_m_s)
+        """When the leading end first reaches ``position_m``."""
+        time_s = self.anchor_s + (position_m - self.anchor_m) / (self.direction * self.speed_m_s)
+        for wait in self.waits:
+            if time_s > wait.from_s:
+                time_s += wait.until_s - wait.from_s
+        return time_s
+
+    def standing_at(self, time_s: float) -> bool:
+        return any(wait.from_s <= time_s < wait.until_s for wait in self.waits)
 
     def span_at(self, time_s: float) -> tuple[float, float]:
         """Corridor interval the body covers at ``time_s``."""

@@ -3,7 +3,9 @@
 Vehicles arrive as a Poisson stream. Each keeps its lane and speed, so instead
 of simulating car-following we place every arrival in time and lane such that
 (a) inside every camera's view no two vehicles in a lane come closer than a
-safe gap, (b) a law-abiding vehicle crosses every stop line on green, and
+safe gap, (b) a law-abiding vehicle crosses every stop line on green, stopping
+at the line (or behind the queue already there) when it arrives on amber or red
+and moving off in turn once the light is green, and
 (c) a red-light runner crosses one stop line well inside a red phase that lies
 within the render (so the violation is on video). Arrivals that cannot be
 placed are dropped. Pedestrians cross at the zebra of a junction during red
@@ -26,6 +28,7 @@ from safecity.sim.scene import (
     Pedestrian,
     PlateLook,
     Vehicle,
+    Wait,
     lane_centre,
 )
 from safecity.sim.signals import SignalPlan
@@ -47,6 +50,16 @@ _LANE_WEIGHTS: dict[str, tuple[float, float, float]] = {
     "motorcycle": (0.7, 0.3, 0.0),
 }
 _WRONG_WAY_SHARE = {"motorcycle": 0.15, "rickshaw": 0.12, "car": 0.04}
+# Queues at a red light: the first vehicle halts just before the stop line, each
+# next one this far behind the one ahead; on green they move off one by one.
+STOP_BEFORE_LINE_M = 0.5
+QUEUE_GAP_M = 3.0
+START_DELAY_S = 1.0
+HEADWAY_S = 1.6
+
+# A queue: (junction index, lane, start of the green it waits for) -> where the back
+# of its last vehicle stands.
+Queues = dict[tuple[int, int, float], list[float]]
 
 
 def _windows(cameras: tuple[CameraSite, ...]) -> list[tuple[float, float]]:
@@ -70,7 +83,9 @@ def _conflict(a: Vehicle, b: Vehicle, windows: list[tuple[float, float]]) -> boo
         if start >= end:
             continue
         ahead_b = ahead_a = True
-        for time_s in (start, end):
+        # The gap is linear between halts: check it where either starts or ends one.
+        turns = [t for w in a.waits + b.waits for t in (w.from_s, w.until_s) if start < t < end]
+        for time_s in (start, end, *turns):
             a_low, a_high = a.span_at(time_s)
             b_low, b_high = b.span_at(time_s)
             ahead_b &= b_low - a_high >= SAFE_GAP_M
@@ -92,6 +107,43 @@ def _obeys_signals(vehicle: Vehicle, cameras: tuple[CameraSite, ...], runs_at: i
         if site.signal.margin_inside(crossing, wanted) < margin:
             return False
     return True
+
+
+def _next_green(plan: SignalPlan, time_s: float) -> float:
+    """Start of the first green at or after ``time_s``."""
+    cycles = np.ceil((time_s - plan.offset_s) / plan.cycle_s)
+    return float(plan.offset_s + cycles * plan.cycle_s)
+
+
+def _queue_at_reds(
+    vehicle: Vehicle, cameras: tuple[CameraSite, ...], queues: Queues
+) -> tuple[Vehicle, list[tuple[tuple[int, int, float], float]]] | None:
+    """The vehicle halting at each stop line it would reach off green, behind the queue
+    there; with where it joins each queue. None when it cannot be made to wait properly."""
+    joined: list[tuple[tuple[int, int, float], float]] = []
+    order = sorted(
+        (i for i, site in enumerate(cameras) if site.signal and site.stop_line_m is not None),
+        key=lambda i: cameras[i].stop_line_m or 0.0,
+    )
+    for index in order:
+        site = cameras[index]
+        plan, line = site.signal, site.stop_line_m
+        if plan is None or line is None:
+            continue  # not a junction (the order above holds junctions only)
+        crossing = vehicle.time_front_at(line)
+        if plan.margin_inside(crossing, "green") >= GREEN_MARGIN_S:
+            continue
+        green_at = _next_green(plan, crossing - GREEN_MARGIN_S)
+        key = (index, vehicle.lane, green_at)
+        queue = queues.get(key, [])
+        position = queue[-1] - QUEUE_GAP_M if queue else line - STOP_BEFORE_LINE_M
+        arrives = vehicle.time_front_at(position)
+        leaves = green_at + START_DELAY_S + len(queue) * HEADWAY_S
+        if arrives >= leaves - 0.3 or arrives < vehicle.anchor_s:
+            return None
+        vehicle = replace(vehicle, waits=(*vehicle.waits, Wait(position, arrives, leaves)))
+        joined.append((key, position - vehicle.model.length))
+    return vehicle, joined
 
 
 def _visible_during(
@@ -188,6 +240,7 @@ def schedule_vehicles(options: CityOptions, cameras: tuple[CameraSite, ...]) -> 
     time_s = -(exit_m - entry_m) / slowest_m_s
     accepted: list[Vehicle] = []
     taken: set[str] = set()
+    queues: Queues = {}
     key = 0
     while True:
         time_s += float(arrivals.exponential(60.0 / options.vehicles_per_minute))
@@ -216,6 +269,12 @@ def schedule_vehicles(options: CityOptions, cameras: tuple[CameraSite, ...]) -> 
             candidate = _place(rng, template, anchor_m, anchor_s)
             if not _visible_during(candidate, windows, options.duration_s):
                 break
+            joined: list[tuple[tuple[int, int, float], float]] = []
+            if red is None and not wrong_way and not _obeys_signals(candidate, cameras, None):
+                queued = _queue_at_reds(candidate, cameras, queues)
+                if queued is None:
+                    continue
+                candidate, joined = queued
             if not _obeys_signals(candidate, cameras, runs_at):
                 continue
             if any(
@@ -225,6 +284,8 @@ def schedule_vehicles(options: CityOptions, cameras: tuple[CameraSite, ...]) -> 
                 continue
             accepted.append(candidate)
             taken.add(candidate.plate.registration)
+            for queue_key, back_m in joined:
+                queues.setdefault(queue_key, []).append(back_m)
             break
     return tuple(accepted)
 

@@ -186,7 +186,9 @@ def vehicle_view(rig: CameraRig, vehicle: Vehicle, time_s: float, fps: int) -> O
         camera_points = rig.to_camera(quad)
         if camera_points[:, 2].min() > 0.5:
             view.plate_quad = rig.to_pixels(camera_points)
-            later = quad + np.array([vehicle.direction * vehicle.speed_m_s / fps, 0.0, 0.0])
+            # Where the plate is a frame later: nothing moves while the vehicle waits.
+            step = vehicle.front_at(time_s + 1.0 / fps) - front
+            later = quad + np.array([step, 0.0, 0.0])
             moved = rig.to_pixels(rig.to_camera(later)) - view.plate_quad
             view.plate_motion_px = (float(moved[:, 0].mean()), float(moved[:, 1].mean()))
     return view

@@ -46,11 +46,16 @@ log = logging.getLogger(__name__)
 
 
 RETENTION_EVERY = 10  # sweeps
+RESCAN_EVERY = 5  # sweeps
 
 
 def _maintain(platform: Platform, rounds: int) -> None:
     with platform.transaction() as session:
         platform.power.sweep_silent(session)
+    if rounds % RESCAN_EVERY == 0:
+        # Segment files whose SegmentClosed was lost, before retention counts the store.
+        with platform.transaction() as session:
+            platform.recordings.rescan(session, SYSTEM)
     if rounds % RETENTION_EVERY:
         return
     with platform.transaction() as session:
@@ -67,7 +72,8 @@ def _maintain(platform: Platform, rounds: int) -> None:
 
 
 async def _maintenance(platform: Platform) -> None:
-    """Every minute: sites fallen silent; every ten: recording retention."""
+    """Every minute: sites fallen silent; every five: unindexed segment files; every ten:
+    recording retention."""
     rounds = 0
     while True:
         await asyncio.sleep(SWEEP_SECONDS)

@@ -8,12 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
 from safecity.audit import models as audit_models
 from safecity.audit.log import AuditLog
 from safecity.audit.service import AuditBrowser
+from safecity.core.errors import ConfigError
 from safecity.core.secrets import CredentialCipher, KeyStore
 from safecity.core.settings import Settings
 from safecity.db import outbox
@@ -106,11 +108,7 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         importer=CameraImporter(registry),
         power=PowerService(),
         recordings=RecordingService(audit, settings.media_dir),
-        retention=RetentionPolicy(
-            quota_bytes=int(settings.recording_quota_gb * 1e9)
-            if settings.recording_quota_gb
-            else None
-        ),
+        retention=retention_policy(settings),
         events=EventService(
             audit,
             settings.media_dir,
@@ -123,3 +121,30 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         ),
         hotlists=HotlistService(audit),
     )
+
+
+# Which environment variable each policy field comes from, for error messages.
+_RETENTION_SETTING = {
+    "days_by_class": "SAFECITY_RETENTION_DAYS",
+    "event_days_by_class": "SAFECITY_RETENTION_EVENT_DAYS",
+    "quota_bytes": "SAFECITY_RECORDING_QUOTA_GB",
+}
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """The recordings' retention from the settings; a wrong table stops the start-up."""
+    try:
+        return RetentionPolicy(
+            days_by_class=settings.retention_days,
+            event_days_by_class=settings.retention_event_days,
+            quota_bytes=int(settings.recording_quota_gb * 1e9)
+            if settings.recording_quota_gb
+            else None,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_RETENTION_SETTING.get(str(error['loc'][0]), error['loc'][0])}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid retention settings: {problems}") from exc

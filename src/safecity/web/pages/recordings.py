@@ -32,10 +32,11 @@ def playback_page(
     principal: CurrentPrincipal,
     since: str = "",
     until: str = "",
+    error: str = "",
 ) -> Response:
     principal.require("footage.view")
     now = utcnow()
-    error = ""
+    hold_error, error = error[:300], ""
     segments = []
     try:
         window = TimeRange(_pkt(since, now - timedelta(hours=1)), _pkt(until, now))
@@ -59,6 +60,7 @@ def playback_page(
             "since": window.since.astimezone(PKT).strftime(FORM_FORMAT),
             "until": window.until.astimezone(PKT).strftime(FORM_FORMAT),
             "error": error,
+            "hold_error": hold_error,
             "recorded_seconds": sum(s.duration_seconds for s in segments),
         },
         principal=principal,
