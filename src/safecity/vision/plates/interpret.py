@@ -182,7 +182,9 @@ def _best_match(choice: Choice, rules: FormatRules, words: frozenset[str]) -> In
     generic = rules.generic
     if generic.enabled and generic.min_length <= len(slots) <= generic.max_length:
         chars = "".join(slot.best for slot in slots)
-        if not generic.needs_digit or any(char in DIGITS for char in chars):
+        has_digit = any(char in DIGITS for char in chars)
+        has_letter = any(char in LATIN for char in chars)
+        if (has_digit or not generic.needs_digit) and (has_letter or not generic.needs_letter):
             fit = _Fit(chars, tuple(slot.best_prob for slot in slots), 0.0)
             found = _interpretation(fit, row_lengths, GENERIC_RULE, generic.penalty)
             if best is None or found.cost < best.cost - 1e-9:

@@ -119,6 +119,7 @@ class GenericShape(BaseModel):
     min_length: int = Field(4, ge=1, description="fewest characters")
     max_length: int = Field(8, ge=1, description="most characters")
     needs_digit: bool = Field(True, description="a registration holds at least one digit")
+    needs_letter: bool = Field(False, description="a registration holds at least one letter")
     penalty: float = Field(
         1.5, ge=0, description="cost added to a generic match, so a rule match wins if close"
     )
@@ -163,7 +164,12 @@ class FormatRules(BaseModel):
     confusion_cost: float = Field(
         2.0, ge=0, description="cost of a look-alike substitution the recogniser did not offer"
     )
-    max_cost: float = Field(6.0, ge=0, description="matches costing more than this are rejected")
+    max_cost: float = Field(
+        3.5,
+        ge=0,
+        description="matches costing more than this are rejected (one look-alike "
+        "substitution costs confusion_cost, so the default allows one)",
+    )
 
     @model_validator(mode="after")
     def _confusions_letter_to_digit(self) -> FormatRules:
