@@ -158,11 +158,16 @@ def _reader_tracks(reader: PlateReader, video: Path, every: int) -> list[_Track]
     while ok:
         if index % every == 0:
             for item in tracks.update(index, reader.read(frame)):
-                found.append(_Track(item.read.text, item.first_frame, item.last_frame))
+                if not item.stationary:
+                    found.append(_Track(item.read.text, item.first_frame, item.last_frame))
         index += 1
         ok, frame = capture.read()
     capture.release()
-    found += [_Track(i.read.text, i.first_frame, i.last_frame) for i in tracks.finish()]
+    found += [
+        _Track(i.read.text, i.first_frame, i.last_frame)
+        for i in tracks.finish()
+        if not i.stationary
+    ]
     return found
 
 

@@ -47,6 +47,12 @@ def read(
     every: Annotated[
         int, typer.Option(min=1, help="Video: read every Nth frame (tracks span the rest)")
     ] = 2,
+    stationary: Annotated[
+        bool,
+        typer.Option(
+            help="Video: also report text that never moves (camera overlays, signs, parked cars)"
+        ),
+    ] = False,
 ) -> None:
     """Print one JSON line per image (its plates) or per vehicle track in a video."""
     from safecity.core.errors import ConfigError
@@ -69,7 +75,7 @@ def read(
             if path.suffix.lower() in _IMAGE_SUFFIXES:
                 _read_image(reader, path)
             else:
-                _read_video(reader, path, every)
+                _read_video(reader, path, every, stationary=stationary)
             readable += 1
         except _Unreadable as exc:
             _emit({"file": str(path), "error": str(exc)})
@@ -105,7 +111,7 @@ def _read_image(reader: PlateReader, path: Path) -> None:
     _emit({"file": str(path), "plates": plates})
 
 
-def _read_video(reader: PlateReader, path: Path, every: int) -> None:
+def _read_video(reader: PlateReader, path: Path, every: int, *, stationary: bool) -> None:
     import cv2
 
     from safecity.vision.plates import PlateTracks, TrackRead
@@ -121,6 +127,8 @@ def _read_video(reader: PlateReader, path: Path, every: int) -> None:
 
         def emit(done: list[TrackRead]) -> None:
             for item in done:
+                if item.stationary and not stationary:
+                    continue
                 _emit(
                     {
                         "file": str(path),

@@ -93,3 +93,13 @@ def test_a_track_closes_after_the_gap_and_a_return_is_a_new_track() -> None:
     tracks.update(6, [_read("AB123")])
     again = tracks.finish()
     assert [item.track for item in again] == [2]
+
+
+def test_text_that_never_moves_is_marked_stationary() -> None:
+    tracks = PlateTracks(max_gap=2)
+    for frame in range(8):
+        tracks.update(frame, [_read("CAM01", 0.99, x=700, y=10), _read("AB123", x=frame * 20)])
+    done = {item.read.text: item for item in tracks.finish()}
+    assert done["CAM01"].stationary
+    assert not done["AB123"].stationary
+    assert done["AB123"].moved == pytest.approx(140 / 20)

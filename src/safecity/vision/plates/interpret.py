@@ -186,7 +186,8 @@ def _best_match(choice: Choice, rules: FormatRules, words: frozenset[str]) -> In
         has_letter = any(char in LATIN for char in chars)
         if (has_digit or not generic.needs_digit) and (has_letter or not generic.needs_letter):
             fit = _Fit(chars, tuple(slot.best_prob for slot in slots), 0.0)
-            found = _interpretation(fit, row_lengths, GENERIC_RULE, generic.penalty)
+            penalty = generic.penalty + (0.0 if has_letter else generic.digits_only_penalty)
+            found = _interpretation(fit, row_lengths, GENERIC_RULE, penalty)
             if best is None or found.cost < best.cost - 1e-9:
                 best = found
     return best

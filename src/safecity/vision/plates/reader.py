@@ -14,10 +14,13 @@ from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine, crop_quad
+from safecity.vision.plates.regions import plate_regions
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
 from safecity.vision.plates.rules import FormatRules
 
 _MIN_SIDE = 8
+_ZOOM_HEIGHT = 60.0
+_MAX_ZOOM = 4.0
 
 
 class InvalidImage(ValueError):
@@ -45,8 +48,10 @@ class PlateReader:
     """Finds and reads registration plates; the OCR models load on the first read.
 
     ``rules`` decides which texts count as registrations (Pakistan by default).
-    ``max_candidates`` bounds the text lines read per image; ``threads`` the ONNX
-    Runtime threads (0: its default). Instances may be shared between threads.
+    ``max_candidates`` bounds the text lines read per image; ``proposals`` how many
+    plate-like regions found by image cues (:mod:`regions`) the detector passed over
+    are enlarged and read again (small, distant plates); ``threads`` the ONNX Runtime
+    threads (0: its default). Instances may be shared between threads.
     """
 
     def __init__(
@@ -56,11 +61,13 @@ class PlateReader:
         max_candidates: int = 24,
         min_confidence: float = 0.5,
         threads: int = 0,
+        proposals: int = 2,
         engine: TextEngine | None = None,
     ) -> None:
         self.rules = rules if rules is not None else FormatRules.default()
         self.max_candidates = max_candidates
         self.min_confidence = min_confidence
+        self.proposals = proposals
         self._engine = engine if engine is not None else TextEngine(threads=threads)
 
     def read(
@@ -84,8 +91,9 @@ class PlateReader:
             offset_x, offset_y = x0, y0
         if min(bgr.shape[:2]) < _MIN_SIDE:
             return []
-        boxes = self._engine.detect(bgr)
-        reads = self._read_candidates(bgr, candidates(boxes)[: self.max_candidates * 2])
+        reads = self._read_image(bgr)
+        if self.proposals > 0:
+            reads = self._read_proposals(bgr, reads)
         return [
             PlateRead(
                 text=read.text,
@@ -96,6 +104,40 @@ class PlateReader:
             )
             for read in reads
         ]
+
+    def _read_image(self, bgr: Image) -> list[PlateRead]:
+        boxes = self._engine.detect(bgr)
+        return self._read_candidates(bgr, candidates(boxes)[: self.max_candidates * 2])
+
+    def _read_proposals(self, bgr: Image, reads: list[PlateRead]) -> list[PlateRead]:
+        """Enlarge plate-like regions the detector passed over and read them again."""
+        added: list[PlateRead] = []
+        height, width = bgr.shape[:2]
+        for x, y, w, h in plate_regions(bgr, limit=self.proposals):
+            probe = PixelBox(x, y, w, h)
+            if any(_covers(read.box, probe) for read in reads + added):
+                continue
+            x0, y0 = max(0, x - w // 2), max(0, y - h)
+            x1, y1 = min(width, x + w + w // 2), min(height, y + 2 * h)
+            scale = min(_MAX_ZOOM, max(1.0, _ZOOM_HEIGHT / max(h, 1)))
+            crop = np.ascontiguousarray(bgr[y0:y1, x0:x1])
+            if scale > 1.0:
+                crop = cast(
+                    Image,
+                    cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
+                )
+            for read in self._read_image(crop):
+                bx, by, bw, bh = read.box.as_tuple()
+                box = PixelBox(
+                    x0 + round(bx / scale),
+                    y0 + round(by / scale),
+                    max(1, round(bw / scale)),
+                    max(1, round(bh / scale)),
+                )
+                added.append(PlateRead(read.text, read.confidence, box, read.lines, read.rule))
+                break
+        merged = reads + [read for read in added if all(read.text != r.text for r in reads)]
+        return sorted(merged, key=lambda read: -read.confidence) if added else reads
 
     def read_crop(self, crop: npt.NDArray[np.generic]) -> PlateRead | None:
         """Read an image that is already one plate (tight crop, one or more lines)."""
@@ -161,6 +203,13 @@ class PlateReader:
             if best is not None and best.rule != GENERIC_RULE and best.confidence >= _GOOD_ENOUGH:
                 break
         return best
+
+
+def _covers(read: PixelBox, probe: PixelBox) -> bool:
+    """The read's box overlaps the probe or holds its centre."""
+    cx, cy = probe.centre
+    inside = read.x <= cx <= read.x + read.w and read.y <= cy <= read.y + read.h
+    return inside or read.iou(probe) > 0.2
 
 
 def _rank(found: Interpretation) -> float:

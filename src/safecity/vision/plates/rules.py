@@ -123,6 +123,12 @@ class GenericShape(BaseModel):
     penalty: float = Field(
         1.5, ge=0, description="cost added to a generic match, so a rule match wins if close"
     )
+    digits_only_penalty: float = Field(
+        0.0,
+        ge=0,
+        description="extra cost of a generic match without letters: where most registrations "
+        "hold letters, digits alone are more often a clock, a phone or a house number",
+    )
 
 
 class FormatRules(BaseModel):

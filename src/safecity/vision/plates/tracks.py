@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from safecity.vision.plates.fusion import fuse_reads
 from safecity.vision.plates.result import PlateRead
 
+_STATIONARY_READS = 5
+_STATIONARY_MOVE = 0.5
+
 
 @dataclass
 class _Track:
@@ -35,6 +38,15 @@ class TrackRead:
     read: PlateRead
     first_frame: int
     last_frame: int
+    reads: int
+    moved: float
+    """Largest distance of the plate from where it was first read, in plate heights."""
+
+    @property
+    def stationary(self) -> bool:
+        """Read often without moving: text burned into the picture (camera name, clock),
+        a sign, or a parked vehicle."""
+        return self.reads >= _STATIONARY_READS and self.moved < _STATIONARY_MOVE
 
 
 class PlateTracks:
@@ -98,5 +110,28 @@ def _fused(tracks: list[_Track]) -> list[TrackRead]:
     for track in sorted(tracks, key=lambda item: item.number):
         fused = fuse_reads(track.reads)
         if fused is not None:
-            done.append(TrackRead(track.number, fused, track.first_frame, track.last_frame))
+            done.append(
+                TrackRead(
+                    track.number,
+                    fused,
+                    track.first_frame,
+                    track.last_frame,
+                    len(track.reads),
+                    _moved(track.reads),
+                )
+            )
     return done
+
+
+def _moved(reads: list[PlateRead]) -> float:
+    first_x, first_y = reads[0].box.centre
+    scale = max(1.0, float(max(read.box.h for read in reads)))
+    return (
+        max(
+            float(
+                ((read.box.centre[0] - first_x) ** 2 + (read.box.centre[1] - first_y) ** 2) ** 0.5
+            )
+            for read in reads
+        )
+        / scale
+    )
