@@ -25,6 +25,7 @@ _WORD_BONUS = 0.5
 _MAX_ALT_COST = 6.0
 _YEAR_PREFIXES = ("19", "20")
 _SHORT_TOKEN = 2
+_GAP_COST = 0.3
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,18 @@ def _best_match(choice: Choice, rules: FormatRules, words: frozenset[str]) -> In
     row_lengths = [sum(len(token) for token in row) for row in choice]
     best: Interpretation | None = None
     for rule in rules.rules:
-        fit = _fit_rule(slots, rule, rules)
-        if fit is None or fit.cost > rules.max_cost:
-            continue
         bonus = _WORD_BONUS if words.intersection(rule.words) else 0.0
-        found = _interpretation(fit, row_lengths, rule.name, fit.cost - bonus)
-        if best is None or found.cost < best.cost - 1e-9:
-            best = found
+        for kept, extra in _gap_variants(slots, rule):
+            fit = _fit_rule([slots[i] for i in kept], rule, rules)
+            if fit is None or fit.cost > rules.max_cost:
+                continue
+            cost = fit.cost + extra + rule.prior_cost - bonus
+            if not rule.leading_zero and _digits_start_with_zero(fit.chars):
+                cost += rules.leading_zero_cost
+            lengths = _kept_row_lengths(kept, row_lengths)
+            found = _interpretation(fit, lengths, rule.name, cost)
+            if best is None or found.cost < best.cost - 1e-9:
+                best = found
     generic = rules.generic
     if generic.enabled and generic.min_length <= len(slots) <= generic.max_length:
         chars = "".join(slot.best for slot in slots)
@@ -191,6 +197,38 @@ def _best_match(choice: Choice, rules: FormatRules, words: frozenset[str]) -> In
             if best is None or found.cost < best.cost - 1e-9:
                 best = found
     return best
+
+
+def _gap_variants(slots: Sequence[CharSlot], rule: FormatRule) -> Iterator[tuple[list[int], float]]:
+    """All slots, and (if the rule prints something between letters and digits: a
+    year tag, an emblem) the slots without 1..gap characters right after the letters."""
+    everything = list(range(len(slots)))
+    yield everything, 0.0
+    first = rule.segments[0]
+    if rule.gap == 0 or first.kind != "L":
+        return
+    for letters in range(first.low, first.high + 1):
+        for dropped in range(1, rule.gap + 1):
+            if letters + dropped >= len(slots):
+                break
+            kept = everything[:letters] + everything[letters + dropped :]
+            # Dropping the whole gap is the expected case; fewer means part of it was lost.
+            yield kept, _GAP_COST * (rule.gap - dropped + 1)
+
+
+def _digits_start_with_zero(chars: str) -> bool:
+    for index, char in enumerate(chars):
+        if char in DIGITS:
+            return char == "0" and index > 0
+    return False
+
+
+def _kept_row_lengths(kept: list[int], row_lengths: list[int]) -> list[int]:
+    bounds, start = [], 0
+    for length in row_lengths:
+        bounds.append((start, start + length))
+        start += length
+    return [sum(1 for index in kept if low <= index < high) for low, high in bounds]
 
 
 def _interpretation(fit: _Fit, row_lengths: list[int], rule: str, cost: float) -> Interpretation:

@@ -136,8 +136,8 @@ class PlateReader:
                 )
                 added.append(PlateRead(read.text, read.confidence, box, read.lines, read.rule))
                 break
-        merged = reads + [read for read in added if all(read.text != r.text for r in reads)]
-        return sorted(merged, key=lambda read: -read.confidence) if added else reads
+        # The detector's own reads rank first: a proposal only adds what it passed over.
+        return reads + [read for read in added if all(read.text != r.text for r in reads)]
 
     def read_crop(self, crop: npt.NDArray[np.generic]) -> PlateRead | None:
         """Read an image that is already one plate (tight crop, one or more lines)."""

@@ -77,6 +77,20 @@ class FormatRule(BaseModel):
         (), description="words printed on such plates (PUNJAB, SINDH): seeing one favours the rule"
     )
 
+    gap: int = Field(
+        0,
+        ge=0,
+        le=2,
+        description="characters printed between the letters and the digits that are not "
+        "part of the number (Punjab's 2-digit year, an emblem read as a glyph)",
+    )
+    leading_zero: bool = Field(
+        True, description="whether the digits may start with 0 (Sindh's AAA-001 series)"
+    )
+    prior_cost: float = Field(
+        0.0, ge=0, description="added to every match: how much rarer this format is"
+    )
+
     @field_validator("pattern")
     @classmethod
     def _pattern_parses(cls, value: str) -> str:
@@ -169,6 +183,9 @@ class FormatRules(BaseModel):
     )
     confusion_cost: float = Field(
         2.0, ge=0, description="cost of a look-alike substitution the recogniser did not offer"
+    )
+    leading_zero_cost: float = Field(
+        1.0, ge=0, description="cost of digits starting with 0 where a rule does not issue them"
     )
     max_cost: float = Field(
         3.5,
