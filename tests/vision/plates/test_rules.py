@@ -70,6 +70,13 @@ CASES = [
     (PK, ["LEB 36O6"], "LEB3606", "pk-kp"),
     (PK, ["KP", "AB 12B4"], "AB1284", "pk-kp"),
     (PK, ["5AB 1234"], "SAB1234", "pk-kp"),
+    # Punjab's year tag read into the number; the KP emblem read as a 0.
+    (PK, ["PUNJAB", "LHF10645"], "LHF645", "pk-punjab"),
+    (PK, ["PUNJAB", "SSV225901"], "SSV5901", "pk-punjab"),
+    (PK, ["LAX0813", "KOHAT"], "LAX813", "pk-kp"),
+    # ... but a plain KP number keeps every digit, and Sindh keeps its leading zeros.
+    (PK, ["LAX 1813"], "LAX1813", "pk-kp"),
+    (PK, ["ABC-001"], "ABC001", "pk-sindh"),
     # A misread province word (one letter off) is still left out.
     (PK, ["PUNJA8", "RIZ 3725"], "RIZ3725", "generic"),
     # Brazil: grey LLL-DDDD and Mercosul LLL D L DD, with city above.
