@@ -38,7 +38,7 @@ if [ "$profile" = test ]; then
     [ -x /usr/bin/chromium ] || apt_install chromium
 fi
 
-inputs_hash=$(cat pyproject.toml requirements/constraints.txt package.json package-lock.json | sha256sum | cut -c1-16)
+inputs_hash=$(cat pyproject.toml requirements/constraints.txt requirements/no-deps.txt package.json package-lock.json | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ] && [ -d src/safecity/web/static/vendor ]; then
     exit 0
 fi
@@ -46,6 +46,8 @@ fi
 extras=""
 [ "$profile" = test ] && extras="[test]"
 .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".${extras}" >&2
+# Packages whose declared dependencies would replace opencv-python-headless (DESIGN.md).
+.venv/bin/python -m pip install -q --no-deps -r requirements/no-deps.txt >&2
 
 npm ci --silent --no-audit --no-fund >&2
 vendor=src/safecity/web/static/vendor

@@ -1,0 +1,125 @@
+"""Motion gate: which parts of a frame changed, found cheaply on a downscaled copy.
+
+A MOG2 background model runs on a grey frame scaled down to ``work_width``
+pixels wide; the foreground mask is cleaned with an opening and a dilation and
+its connected regions become boxes in full-frame pixels. The detector only
+looks where this gate says something moved, and without a detector these
+regions are what the tracker follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from safecity.vision.detections import Detections
+
+MOTION_CLASS_ID = -1
+"""Class id of a motion region (no detector class)."""
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    work_width: int = 160
+    """Width the frame is scaled to before background subtraction (height keeps the aspect)."""
+    min_area_fraction: float = 0.0015
+    """Regions smaller than this fraction of the frame are noise."""
+    history: int = 100
+    var_threshold: float = 25.0
+    learning_rate: float = -1.0
+    """-1 lets OpenCV pick the rate from ``history``."""
+    warmup_frames: int = 3
+    """Frames fed to the model before regions are reported (the first frame is all motion)."""
+
+    def __post_init__(self) -> None:
+        if self.work_width < 16:
+            raise ValueError(f"work_width must be at least 16 pixels, got {self.work_width}")
+        if not 0 <= self.min_area_fraction < 1:
+            raise ValueError(f"min_area_fraction must be in [0, 1), got {self.min_area_fraction}")
+
+
+class MotionGate:
+    """Background subtraction for one camera; feed it every analysed frame in order."""
+
+    def __init__(self, settings: MotionSettings | None = None) -> None:
+        self._settings = settings or MotionSettings()
+        self._reset()
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._shape: tuple[int, int] | None = None
+
+    def _reset(self) -> None:
+        self._model = cv2.createBackgroundSubtractorMOG2(
+            history=self._settings.history,
+            varThreshold=self._settings.var_threshold,
+            detectShadows=False,
+        )
+        self._frames = 0
+
+    def regions(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
+        """Boxes (full-frame pixels) of the regions that moved since the background."""
+        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+            raise ValueError(f"expected a BGR image (H, W, 3), got shape {image_bgr.shape}")
+        height, width = image_bgr.shape[:2]
+        if self._shape is not None and self._shape != (height, width):
+            # A camera that changed resolution starts a new background.
+            self._reset()
+        self._shape = (height, width)
+        scale = self._settings.work_width / width
+        small = cv2.resize(
+            image_bgr,
+            (self._settings.work_width, max(1, round(height * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
+        grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        mask = self._model.apply(grey, learningRate=self._settings.learning_rate)
+        self._frames += 1
+        if self._frames <= self._settings.warmup_frames:
+            return Detections.empty()
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
+        mask = cv2.dilate(mask, self._kernel, iterations=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        min_area = self._settings.min_area_fraction * mask.shape[0] * mask.shape[1]
+        boxes = [
+            stats[label, :4]
+            for label in range(1, count)
+            if stats[label, cv2.CC_STAT_AREA] >= min_area
+        ]
+        if not boxes:
+            return Detections.empty()
+        xywh = np.array(boxes, dtype=np.float32)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1) / scale
+        xyxy = np.clip(xyxy, 0, [width, height, width, height])
+        fill = np.array(
+            [
+                stats[label, cv2.CC_STAT_AREA]
+                for label in range(1, count)
+                if stats[label, cv2.CC_STAT_AREA] >= min_area
+            ],
+            dtype=np.float32,
+        )
+        # Confidence: how much of the box is foreground (a solid object scores near 1).
+        confidence = np.clip(fill / np.maximum(xywh[:, 2] * xywh[:, 3], 1), 0, 1)
+        return Detections.create(
+            xyxy, confidence, np.full(len(boxes), MOTION_CLASS_ID, dtype=np.int32)
+        )
+
+
+def union_box(
+    regions: Detections, width: int, height: int, *, padding: float = 0.15, minimum: int = 0
+) -> tuple[int, int, int, int] | None:
+    """One padded box (x1, y1, x2, y2) around every region, inside the frame; None if none."""
+    if not len(regions):
+        return None
+    x1, y1 = regions.xyxy[:, 0].min(), regions.xyxy[:, 1].min()
+    x2, y2 = regions.xyxy[:, 2].max(), regions.xyxy[:, 3].max()
+    pad_x = max((x2 - x1) * padding, (minimum - (x2 - x1)) / 2, 0)
+    pad_y = max((y2 - y1) * padding, (minimum - (y2 - y1)) / 2, 0)
+    return (
+        max(0, int(x1 - pad_x)),
+        max(0, int(y1 - pad_y)),
+        min(width, int(np.ceil(x2 + pad_x))),
+        min(height, int(np.ceil(y2 + pad_y))),
+    )
