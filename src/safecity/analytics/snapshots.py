@@ -51,3 +51,30 @@ def crop(
     left, top = max(0, int(x1 - pad_x)), max(0, int(y1 - pad_y))
     right, bottom = min(width, int(x2 + pad_x + 0.999)), min(height, int(y2 + pad_y + 0.999))
     return np.array(image[top:bottom, left:right], copy=True)
+
+
+def grab_jpeg(video: Path, *, max_width: int = 1280) -> bytes:
+    """A JPEG of the last key frame of a recording (cheap: only key frames are decoded)."""
+    import av
+
+    last = None
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        for frame in container.decode(stream):
+            last = frame
+    if last is None:
+        raise ValueError(f"{video.name} holds no decodable key frame")
+    image = np.asarray(last.to_ndarray(format="bgr24"), dtype=np.uint8)
+    height, width = image.shape[:2]
+    if width > max_width:
+        image = np.asarray(
+            cv2.resize(
+                image, (max_width, round(height * max_width / width)), interpolation=cv2.INTER_AREA
+            ),
+            dtype=np.uint8,
+        )
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
+    if not ok:
+        raise ValueError("OpenCV could not encode the JPEG")
+    return bytes(encoded.tobytes())

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from safecity import __version__
 from safecity.audit.context import SYSTEM
 from safecity.web import errors, live, pages, relay
+from safecity.web.api import analytics as analytics_api
 from safecity.web.api import audit as audit_api
 from safecity.web.api import identity as identity_api
 from safecity.web.api import power as power_api
@@ -131,6 +132,7 @@ def create_app(
         recordings_api.router,
         identity_api.router,
         audit_api.router,
+        analytics_api.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])

@@ -24,8 +24,9 @@ from safecity.identity.service import IdentityService, SessionPolicy
 from safecity.recordings import models as recording_models
 from safecity.recordings.retention import RetentionPolicy
 from safecity.recordings.service import RecordingService
+from safecity.registry import analytics_models, power_models
 from safecity.registry import models as registry_models
-from safecity.registry import power_models
+from safecity.registry.analytics_service import AnalyticsConfigService
 from safecity.registry.power import PowerService
 from safecity.registry.service import RegistryService
 from safecity.registry.transfer import CameraImporter
@@ -36,6 +37,7 @@ MODEL_MODULES = (
     identity_models,
     registry_models,
     power_models,
+    analytics_models,
     recording_models,
     outbox,
 )
@@ -60,6 +62,7 @@ class Platform:
     power: PowerService
     recordings: RecordingService
     retention: RetentionPolicy
+    analytics_config: AnalyticsConfigService
     ready: bool = field(default=False)
 
     @contextmanager
@@ -105,4 +108,5 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
             if settings.recording_quota_gb
             else None
         ),
+        analytics_config=AnalyticsConfigService(audit),
     )

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from safecity.web.pages import (
     account,
     admin,
+    analytics,
     audit,
     auth,
     health,
@@ -16,5 +17,17 @@ from safecity.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, onboarding, registry, health, power, recordings, admin, roles, audit, account):
+for module in (
+    auth,
+    onboarding,
+    registry,
+    health,
+    power,
+    recordings,
+    analytics,
+    admin,
+    roles,
+    audit,
+    account,
+):
     router.include_router(module.router)
