@@ -33,6 +33,9 @@ class MotionSettings:
     """-1 lets OpenCV pick the rate from ``history``."""
     warmup_frames: int = 3
     """Frames fed to the model before regions are reported (the first frame is all motion)."""
+    global_change_fraction: float = 0.35
+    """More foreground than this fraction of the frame is a change of light (clouds, dusk,
+    headlights, the camera's exposure), not objects: the frame becomes the background."""
 
     def __post_init__(self) -> None:
         if self.work_width < 16:
@@ -57,6 +60,8 @@ class MotionGate:
             detectShadows=False,
         )
         self._frames = 0
+        self.global_changes = 0
+        """Frames dismissed as a change of light rather than motion."""
 
     def regions(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
         """Boxes (full-frame pixels) of the regions that moved since the background."""
@@ -77,6 +82,10 @@ class MotionGate:
         mask = self._model.apply(grey, learningRate=self._settings.learning_rate)
         self._frames += 1
         if self._frames <= self._settings.warmup_frames:
+            return Detections.empty()
+        if np.count_nonzero(mask) > self._settings.global_change_fraction * mask.size:
+            self.global_changes += 1
+            self._model.apply(grey, learningRate=1.0)
             return Detections.empty()
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
         mask = cv2.dilate(mask, self._kernel, iterations=2)
