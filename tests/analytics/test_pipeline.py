@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -46,11 +47,9 @@ def run_clip(
         for index, frame in enumerate(container.decode(video=0)):
             if index % every:
                 continue
-            image = frame.to_ndarray(format="bgr24")
+            image = np.asarray(frame.to_ndarray(format="bgr24"), np.uint8)
             if resize is not None and index >= 60:
-                import cv2
-
-                image = cv2.resize(image, resize)
+                image = np.asarray(cv2.resize(image, resize), np.uint8)
             pipeline.process(np.asarray(image, np.uint8), T0 + timedelta(seconds=index / 10))
     pipeline.flush()
 
