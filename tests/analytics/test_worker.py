@@ -79,7 +79,9 @@ async def test_worker_publishes_events_plates_and_stats_and_follows_new_configur
         # An older version never replaces a newer one; the new rule starts counting.
         await bus.publish(changed(2, COUNTING))
         await bus.publish(changed(1, QUIET))
-        await inbox.wait_until(lambda: inbox.of(RuleEvent) and inbox.of(PlateRead), timeout=15)
+        await inbox.wait_until(
+            lambda: bool(inbox.of(RuleEvent)) and bool(inbox.of(PlateRead)), timeout=15
+        )
     finally:
         stop.set()
         await running
