@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 from uvicorn import Server
 
+from safecity.anpr_cli import anpr_app
 from safecity.core.errors import ConfigError, SafecityError
 from safecity.core.logging import configure_logging
 from safecity.core.settings import Settings, unknown_environment_names
@@ -41,6 +42,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sim_app, name="sim", help="Synthetic city: render scenes with ground truth")
+app.add_typer(anpr_app, name="anpr", help="Number-plate reading (ANPR)")
 
 # Results on stdout are plain, unwrapped text that scripts can parse (paths may hold
 # brackets, which Rich would read as markup); stderr keeps colour but never wraps.

@@ -1,0 +1,296 @@
+"""Plate reading accuracy on real photos (../shared/data/anpr) and on simulated video.
+
+The split rule below was committed before any tuning: every photo belongs to
+the development half or the test half by the first byte of the SHA-256 of its
+file name (even: development, odd: test). Only the development half may be
+looked at while improving the reader; the test half is reported, never studied.
+
+Both the reader (safecity.vision.plates) and the baseline run in the same
+process on the same inputs. Baseline: RapidOCR on the whole image; its "top-1"
+is the highest-confidence line normalised to A-Z0-9, its "any" counts a photo
+when any line equals the plate (the scoring of ../shared/data/README.md).
+The reader's "top-1" is its first (most plausible) read.
+
+The simulated section renders seeds never used in development (7101: ANPR
+view, 7102: the default overview) and compares each vehicle track's fused read
+with ground_truth.json.
+
+Run: .venv/bin/python bench/anpr_accuracy.py [--photos] [--sim] [--list-split]
+Prints markdown tables for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from safecity.sim.render import render_city
+from safecity.sim.truth import CameraView, GroundTruth
+from safecity.vision.plates import FormatRules, PlateReader, PlateTracks, normalise_text
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PHOTO_SETS = ("us", "br")
+Half = Literal["dev", "test"]
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    """One photo with its ground truth: plate box and registration (A-Z0-9 only)."""
+
+    path: Path
+    box: tuple[int, int, int, int]
+    plate: str
+    half: Half
+
+
+def split_half(file_name: str) -> Half:
+    """Development or test half, decided by the file name alone (never by content)."""
+    first_byte = hashlib.sha256(file_name.encode("utf-8")).digest()[0]
+    return "dev" if first_byte % 2 == 0 else "test"
+
+
+def load_set(folder: Path) -> list[LabelledPhoto]:
+    """Every photo of one set with its `.txt` ground truth (`file x y w h PLATE`)."""
+    photos: list[LabelledPhoto] = []
+    for label in sorted(folder.glob("*.txt")):
+        fields = label.read_text(encoding="utf-8").split()
+        if len(fields) < 6:
+            continue
+        name, x, y, w, h = fields[0], *(int(value) for value in fields[1:5])
+        plate = "".join(ch for ch in fields[5].upper() if ch.isascii() and ch.isalnum())
+        photos.append(LabelledPhoto(folder / name, (x, y, w, h), plate, split_half(name)))
+    return photos
+
+
+class Baseline:
+    """RapidOCR on the whole image, as measured before the reader existed."""
+
+    def __init__(self) -> None:
+        from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
+
+        self._ocr = RapidOCR()
+
+    def lines(self, image: np.ndarray) -> list[tuple[str, float]]:
+        result, _ = self._ocr(image)
+        if not result:
+            return []
+        found = [(normalise_text(str(item[1])), float(item[2])) for item in result]
+        return sorted((item for item in found if item[0]), key=lambda item: -item[1])
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def photos_section(baseline: Baseline) -> None:
+    print(
+        "| set | half | photos | baseline top-1 | baseline any | reader top-1 | reader any |"
+        " baseline ms median / p90 | reader ms median / p90 |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in PHOTO_SETS:
+        reader = PlateReader(rules=FormatRules.builtin(name))
+        tallies: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
+        for photo in load_set(SHARED / "data" / "anpr" / name):
+            image = cv2.imread(str(photo.path))
+            if image is None:
+                continue
+            for half in (photo.half, "all"):
+                tally = tallies[half]
+                tally["n"].append(1)
+            start = time.perf_counter()
+            lines = baseline.lines(image)
+            base_ms = (time.perf_counter() - start) * 1000
+            start = time.perf_counter()
+            reads = reader.read(image)
+            read_ms = (time.perf_counter() - start) * 1000
+            outcome = {
+                "base_top": bool(lines) and lines[0][0] == photo.plate,
+                "base_any": any(text == photo.plate for text, _ in lines),
+                "read_top": bool(reads) and reads[0].text == photo.plate,
+                "read_any": any(read.text == photo.plate for read in reads),
+            }
+            for half in (photo.half, "all"):
+                for key, hit in outcome.items():
+                    tallies[half][key].append(hit)
+                tallies[half]["base_ms"].append(base_ms)
+                tallies[half]["read_ms"].append(read_ms)
+        for half in ("dev", "test", "all"):
+            t = tallies[half]
+            n = len(t["n"])
+
+            def rate(key: str, t: dict[str, Any] = t, n: int = n) -> str:
+                return f"{100 * sum(t[key]) / n:.1f} %"
+
+            def ms(key: str, t: dict[str, Any] = t) -> str:
+                return f"{statistics.median(t[key]):.0f} / {_percentile(t[key], 0.9):.0f}"
+
+            print(
+                f"| {name} | {half} | {n} | {rate('base_top')} | {rate('base_any')} | "
+                f"{rate('read_top')} | {rate('read_any')} | {ms('base_ms')} | {ms('read_ms')} |"
+            )
+
+
+@dataclass(frozen=True)
+class _Track:
+    text: str
+    first: int
+    last: int
+
+
+def _reader_tracks(reader: PlateReader, video: Path, every: int) -> list[_Track]:
+    tracks = PlateTracks(max_gap=max(every * 4, 8))
+    found: list[_Track] = []
+    capture = cv2.VideoCapture(str(video))
+    index = 0
+    ok, frame = capture.read()
+    while ok:
+        if index % every == 0:
+            for item in tracks.update(index, reader.read(frame)):
+                if not item.stationary:
+                    found.append(_Track(item.read.text, item.first_frame, item.last_frame))
+        index += 1
+        ok, frame = capture.read()
+    capture.release()
+    found += [
+        _Track(i.read.text, i.first_frame, i.last_frame)
+        for i in tracks.finish()
+        if not i.stationary
+    ]
+    return found
+
+
+def _baseline_tracks(baseline: Baseline, video: Path, every: int) -> list[_Track]:
+    """Each distinct plate-shaped best line (4-8 characters, letters and digits) as a 'track'
+    spanning the frames where it was the best line."""
+    spans: dict[str, list[int]] = {}
+    capture = cv2.VideoCapture(str(video))
+    index = 0
+    ok, frame = capture.read()
+    while ok:
+        if index % every == 0:
+            for text, _ in baseline.lines(frame):
+                shaped = 4 <= len(text) <= 8 and not text.isdigit() and not text.isalpha()
+                if shaped:
+                    spans.setdefault(text, []).append(index)
+                    break
+        index += 1
+        ok, frame = capture.read()
+    capture.release()
+    return [_Track(text, min(frames), max(frames)) for text, frames in spans.items()]
+
+
+def _bucket(height: float | None) -> str:
+    if height is None:
+        return "unknown"
+    for limit in (12, 20, 30, 45):
+        if height < limit:
+            return f"< {limit} px"
+    return ">= 45 px"
+
+
+def _score(
+    truth: GroundTruth, camera: str, tracks: list[_Track], rows: dict[str, list[int]]
+) -> int:
+    """Adds hits per breakdown row; returns the number of false reads."""
+    present = []
+    for vehicle in truth.vehicles:
+        for appearance in vehicle.appearances:
+            if appearance.camera_id != camera or not appearance.samples:
+                continue
+            present.append((vehicle.plate, appearance))
+            hit = any(
+                track.text == vehicle.plate
+                and track.first <= appearance.last_frame
+                and track.last >= appearance.first_frame
+                for track in tracks
+            )
+            for key in (
+                "all",
+                f"height {_bucket(appearance.plate_height_px)}",
+                f"lighting {appearance.lighting}",
+            ):
+                rows.setdefault(key, [0, 0])
+                rows[key][0] += 1
+                rows[key][1] += int(hit)
+    plates = {plate for plate, _ in present}
+    return sum(1 for track in tracks if track.text not in plates)
+
+
+def sim_section(baseline: Baseline, seconds: float, every: int) -> None:
+    reader = PlateReader(rules=FormatRules.default())
+    print(
+        "| render | method | vehicles with a visible plate | read exactly | false reads | "
+        "false reads per camera-hour |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
+    breakdowns: list[tuple[str, str, dict[str, list[int]]]] = []
+    renders: tuple[tuple[int, CameraView], ...] = ((7101, "anpr"), (7102, "overview"))
+    for seed, view in renders:
+        with tempfile.TemporaryDirectory() as folder:
+            truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
+            hours = seconds * len(truth.cameras) / 3600
+            for method in ("baseline", "reader"):
+                rows: dict[str, list[int]] = {}
+                false = 0
+                for camera in truth.cameras:
+                    video = Path(folder) / camera.file
+                    tracks = (
+                        _reader_tracks(reader, video, every)
+                        if method == "reader"
+                        else _baseline_tracks(baseline, video, every)
+                    )
+                    false += _score(truth, camera.id, tracks, rows)
+                total, hits = rows.get("all", [0, 0])
+                share = f"{100 * hits / total:.0f} %" if total else "-"
+                print(
+                    f"| seed {seed}, {view} | {method} | {total} | {hits} ({share}) | "
+                    f"{false} | {false / hours:.0f} |"
+                )
+                breakdowns.append((f"seed {seed}, {view}", method, rows))
+    print()
+    print("| render | method | group | vehicles | read exactly |")
+    print("|---|---|---|---:|---:|")
+    for render, method, rows in breakdowns:
+        for key in sorted(rows):
+            if key != "all":
+                total, hits = rows[key]
+                print(f"| {render} | {method} | {key} | {total} | {hits} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--list-split", action="store_true", help="print the split and stop")
+    parser.add_argument("--photos", action="store_true", help="only the photo sets")
+    parser.add_argument("--sim", action="store_true", help="only the simulated video")
+    parser.add_argument("--seconds", type=float, default=15.0, help="simulated seconds")
+    parser.add_argument("--every", type=int, default=2, help="read every Nth video frame")
+    args = parser.parse_args()
+    if args.list_split:
+        for name in PHOTO_SETS:
+            photos = load_set(SHARED / "data" / "anpr" / name)
+            dev = sum(photo.half == "dev" for photo in photos)
+            print(f"{name}: {len(photos)} photos, {dev} development, {len(photos) - dev} test")
+        return
+    baseline = Baseline()
+    both = not args.photos and not args.sim
+    if args.photos or both:
+        photos_section(baseline)
+        print()
+    if args.sim or both:
+        sim_section(baseline, args.seconds, args.every)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Number-plate reading (ANPR) as pure computation: images in, registrations out.
+
+The interface other packages call (keep it stable)::
+
+    from safecity.vision.plates import PlateReader, PlateRead, fuse_reads, FormatRules
+
+    reader = PlateReader(rules=FormatRules.default())   # OCR models load on first read
+    reads: list[PlateRead] = reader.read(image_bgr, region=None)  # region: (x, y, w, h)
+    fused: PlateRead | None = fuse_reads(reads_of_one_track)
+
+``PlateRead`` (immutable): ``text`` (A-Z0-9 only; two-line plates as upper line
+then lower line; no province words or year tags), ``confidence`` (0..1),
+``box`` (:class:`PixelBox` x, y, w, h in the pixels of the image passed in,
+also when ``region`` was given), ``lines`` (registration lines as printed),
+``rule`` (format rule matched, or ``"generic"``) and ``frames`` (reads fused).
+``read`` returns the most plausible plate first; an empty image or region gives
+``[]``; a non-image (wrong type, dtype or shape) raises :class:`InvalidImage`.
+
+How a read is made:
+
+1. **Localise**: RapidOCR's text detector (PP-OCRv4, shipped inside the
+   ``rapidocr-onnxruntime`` package, never downloaded) finds text lines in the
+   image or the vehicle region; lines stacked like a two-line plate are grouped
+   (:mod:`localise`).
+2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
+   tight and with a margin (a detector often clips an end character), and with
+   contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`reader`).
+3. **Recognise**: the recogniser's per-step probabilities are decoded onto
+   A-Z0-9 only, keeping each character's alternatives (:mod:`lattice`).
+4. **Validate**: :class:`FormatRules` (data, ``formats.yaml``: Pakistan by
+   default, plus ``us`` and ``br``) drop province/district words and year tags
+   and fit each reading to the registration formats; a character in a position
+   of the wrong class becomes the best character of the right class that the
+   recogniser considered, else its look-alike (O/0, I/1, B/8, S/5, Z/2, G/6)
+   (:mod:`interpret`, :mod:`rules`).
+5. **Fuse**: :func:`fuse_reads` votes character by character over a track's
+   reads, weighted by confidence (:mod:`fusion`); :class:`PlateTracks` links
+   reads across video frames (:mod:`tracks`).
+"""
+
+from safecity.vision.plates.fusion import fuse_reads
+from safecity.vision.plates.interpret import Interpretation, interpret, normalise_text
+from safecity.vision.plates.lattice import CharSlot, LineRead
+from safecity.vision.plates.ocr import EngineUnavailable, TextEngine
+from safecity.vision.plates.reader import InvalidImage, PlateReader
+from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
+from safecity.vision.plates.rules import FormatRule, FormatRules, GenericShape, RuleCatalogue
+from safecity.vision.plates.tracks import PlateTracks, TrackRead
+
+__all__ = [
+    "GENERIC_RULE",
+    "CharSlot",
+    "EngineUnavailable",
+    "FormatRule",
+    "FormatRules",
+    "GenericShape",
+    "Interpretation",
+    "InvalidImage",
+    "LineRead",
+    "PixelBox",
+    "PlateRead",
+    "PlateReader",
+    "PlateTracks",
+    "RuleCatalogue",
+    "TextEngine",
+    "TrackRead",
+    "fuse_reads",
+    "interpret",
+    "normalise_text",
+]

@@ -1,0 +1,137 @@
+"""Follow plates from frame to frame so each vehicle is read once (by fusion).
+
+Plates are small and few per frame, so a greedy association is enough: each
+new read joins the open track whose last box is nearest (centre distance in
+plate heights, boxes overlapping or close), with the same text allowing a
+longer jump (a fast vehicle at a low sampling rate). A track closes when no
+read has joined it for ``max_gap`` frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from safecity.vision.plates.fusion import fuse_reads
+from safecity.vision.plates.result import PlateRead
+
+_STATIONARY_READS = 5
+_STATIONARY_MOVE = 0.5
+
+
+@dataclass
+class _Track:
+    number: int
+    first_frame: int
+    last_frame: int
+    reads: list[PlateRead] = field(default_factory=list)
+
+    @property
+    def last(self) -> PlateRead:
+        return self.reads[-1]
+
+
+@dataclass(frozen=True)
+class TrackRead:
+    """The fused read of one closed track and the frames it spans."""
+
+    track: int
+    read: PlateRead
+    first_frame: int
+    last_frame: int
+    reads: int
+    moved: float
+    """Largest distance of the plate from where it was first read, in plate heights."""
+
+    @property
+    def stationary(self) -> bool:
+        """Read often without moving: text burned into the picture (camera name, clock),
+        a sign, or a parked vehicle."""
+        return self.reads >= _STATIONARY_READS and self.moved < _STATIONARY_MOVE
+
+
+class PlateTracks:
+    """Associates per-frame reads into tracks; :meth:`update` returns the tracks it closed."""
+
+    def __init__(self, max_gap: int = 15, max_jump: float = 3.0, same_text_jump: float = 8.0):
+        if max_gap < 1:
+            raise ValueError(f"max_gap must be at least 1 frame, got {max_gap}")
+        self.max_gap = max_gap
+        self.max_jump = max_jump
+        self.same_text_jump = same_text_jump
+        self._open: list[_Track] = []
+        self._next = 1
+
+    def update(self, frame: int, reads: list[PlateRead]) -> list[TrackRead]:
+        """Add one frame's reads (frames in increasing order)."""
+        taken: set[int] = set()
+        pairs = sorted(
+            (
+                (distance, read_index, track_index)
+                for read_index, read in enumerate(reads)
+                for track_index, track in enumerate(self._open)
+                if (distance := self._distance(track.last, read)) is not None
+            ),
+            key=lambda item: item[0],
+        )
+        joined: set[int] = set()
+        for _, read_index, track_index in pairs:
+            if read_index in joined or track_index in taken:
+                continue
+            track = self._open[track_index]
+            track.reads.append(reads[read_index])
+            track.last_frame = frame
+            joined.add(read_index)
+            taken.add(track_index)
+        for read_index, read in enumerate(reads):
+            if read_index not in joined:
+                self._open.append(_Track(self._next, frame, frame, [read]))
+                self._next += 1
+        closed = [track for track in self._open if frame - track.last_frame > self.max_gap]
+        self._open = [track for track in self._open if frame - track.last_frame <= self.max_gap]
+        return _fused(closed)
+
+    def finish(self) -> list[TrackRead]:
+        """Close every open track (end of the video)."""
+        closed, self._open = self._open, []
+        return _fused(closed)
+
+    def _distance(self, last: PlateRead, read: PlateRead) -> float | None:
+        (ax, ay), (bx, by) = last.box.centre, read.box.centre
+        scale = max(1.0, float(max(last.box.h, read.box.h)))
+        distance = float(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5) / scale
+        limit = self.same_text_jump if last.text == read.text else self.max_jump
+        if distance > limit and last.box.iou(read.box) <= 0:
+            return None
+        return distance - (1.0 if last.text == read.text else 0.0)
+
+
+def _fused(tracks: list[_Track]) -> list[TrackRead]:
+    done = []
+    for track in sorted(tracks, key=lambda item: item.number):
+        fused = fuse_reads(track.reads)
+        if fused is not None:
+            done.append(
+                TrackRead(
+                    track.number,
+                    fused,
+                    track.first_frame,
+                    track.last_frame,
+                    len(track.reads),
+                    _moved(track.reads),
+                )
+            )
+    return done
+
+
+def _moved(reads: list[PlateRead]) -> float:
+    first_x, first_y = reads[0].box.centre
+    scale = max(1.0, float(max(read.box.h for read in reads)))
+    return (
+        max(
+            float(
+                ((read.box.centre[0] - first_x) ** 2 + (read.box.centre[1] - first_y) ** 2) ** 0.5
+            )
+            for read in reads
+        )
+        / scale
+    )

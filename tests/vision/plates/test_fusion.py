@@ -1,0 +1,105 @@
+"""Track fusion and frame-to-frame association, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from safecity.vision.plates import PixelBox, PlateRead, PlateTracks, fuse_reads
+
+
+def _read(text: str, confidence: float = 0.9, x: int = 100, y: int = 100) -> PlateRead:
+    return PlateRead(
+        text=text,
+        confidence=confidence,
+        box=PixelBox(x, y, 80, 20),
+        lines=(text,),
+        rule="pk-kp",
+    )
+
+
+# (reads as (text, confidence), fused text)
+VOTES = [
+    ([("LEB3656", 0.9)], "LEB3656"),
+    # one character outvoted at one position
+    ([("LEB3656", 0.9), ("LEB3658", 0.6), ("LEB3656", 0.8)], "LEB3656"),
+    # each read wrong somewhere else: the vote fixes both
+    ([("LE83656", 0.9), ("LEB3G56", 0.9), ("LEB3656", 0.5)], "LEB3656"),
+    # a read that lost a character does not shift the others
+    ([("LEB3656", 0.8), ("EB3656", 0.95), ("LEB3656", 0.7)], "LEB3656"),
+    # confidence decides a tie in count
+    ([("AB123", 0.95), ("AB128", 0.4)], "AB123"),
+    # the length carrying the most confidence wins, not the longest
+    ([("AB1234", 0.3), ("AB123", 0.9), ("AB123", 0.8)], "AB123"),
+]
+
+
+@pytest.mark.parametrize(("reads", "text"), VOTES)
+def test_fusion_votes_per_character(reads: list[tuple[str, float]], text: str) -> None:
+    fused = fuse_reads([_read(t, c) for t, c in reads])
+    assert fused is not None
+    assert fused.text == text
+    assert fused.frames == len(reads)
+    assert 0.0 < fused.confidence <= 1.0
+
+
+def test_agreement_raises_confidence_and_disagreement_lowers_it() -> None:
+    agreed = fuse_reads([_read("AB123", 0.8)] * 3)
+    split = fuse_reads([_read("AB123", 0.8), _read("XY987", 0.8), _read("AB123", 0.8)])
+    assert agreed is not None
+    assert split is not None
+    assert agreed.confidence == pytest.approx(0.8)
+    assert split.confidence < agreed.confidence
+
+
+def test_nothing_to_fuse_gives_none() -> None:
+    assert fuse_reads([]) is None
+
+
+def test_fusion_does_not_change_the_reads_it_was_given() -> None:
+    reads = [_read("AB123"), _read("AB128", 0.2)]
+    before = list(reads)
+    fuse_reads(reads)
+    assert reads == before
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence"), [("", 0.5), ("ab12", 0.5), ("AB-12", 0.5), ("AB12", 1.5)]
+)
+def test_a_plate_read_refuses_bad_values(text: str, confidence: float) -> None:
+    with pytest.raises(ValueError, match="must"):
+        PlateRead(text, confidence, PixelBox(0, 0, 1, 1), (text,), "generic")
+
+
+def test_tracks_follow_a_moving_plate_and_keep_two_vehicles_apart() -> None:
+    tracks = PlateTracks(max_gap=3)
+    closed = []
+    for frame in range(6):
+        first = _read("AB123" if frame != 2 else "AB128", 0.9, x=100 + frame * 15, y=300)
+        second = _read("LEB3656", 0.8, x=700 - frame * 10, y=200)
+        closed += tracks.update(frame, [first, second])
+    closed += tracks.update(20, [])
+    assert sorted(item.read.text for item in closed) == ["AB123", "LEB3656"]
+    by_text = {item.read.text: item for item in closed}
+    assert (by_text["AB123"].first_frame, by_text["AB123"].last_frame) == (0, 5)
+    assert by_text["AB123"].read.frames == 6
+
+
+def test_a_track_closes_after_the_gap_and_a_return_is_a_new_track() -> None:
+    tracks = PlateTracks(max_gap=2)
+    assert tracks.update(0, [_read("AB123")]) == []
+    assert tracks.update(1, [_read("AB123")]) == []
+    closed = tracks.update(5, [])
+    assert [item.track for item in closed] == [1]
+    tracks.update(6, [_read("AB123")])
+    again = tracks.finish()
+    assert [item.track for item in again] == [2]
+
+
+def test_text_that_never_moves_is_marked_stationary() -> None:
+    tracks = PlateTracks(max_gap=2)
+    for frame in range(8):
+        tracks.update(frame, [_read("CAM01", 0.99, x=700, y=10), _read("AB123", x=frame * 20)])
+    done = {item.read.text: item for item in tracks.finish()}
+    assert done["CAM01"].stationary
+    assert not done["AB123"].stationary
+    assert done["AB123"].moved == pytest.approx(140 / 20)

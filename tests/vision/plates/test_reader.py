@@ -1,0 +1,114 @@
+"""The reader on plates drawn by the simulator (safecity.sim), and on bad input."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from safecity.sim.plate_render import draw_plate
+from safecity.sim.plates import PlateDesign, generate_plate
+from safecity.sim.truth import VehicleClass
+from safecity.vision.plates import InvalidImage, PlateReader
+
+CLASSES: tuple[VehicleClass, ...] = ("car", "car", "van", "motorcycle", "bus")
+
+
+def _scene(design: PlateDesign, plate_height: int, seed: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The plate at ``plate_height`` pixels on a noisy grey 'vehicle', and where it is."""
+    plate = draw_plate(design)
+    scale = plate_height / plate.shape[0]
+    small = cv2.resize(
+        plate, (round(plate.shape[1] * scale), plate_height), interpolation=cv2.INTER_AREA
+    )
+    rng = np.random.default_rng(seed)
+    canvas = rng.normal(90, 6, size=(260, 380, 3)).clip(0, 255).astype(np.uint8)
+    x, y = 60 + seed % 40, 90 + seed % 30
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return canvas, (x, y)
+
+
+def test_simulated_pakistani_plates_are_read(pk_reader: PlateReader) -> None:
+    """Seeds 100-123 (never used while developing): one- and two-line plates of every
+    province, about 40 px (one line) or 64 px (two lines) high."""
+    misses = []
+    for seed in range(100, 124):
+        design = generate_plate(np.random.default_rng(seed), CLASSES[seed % len(CLASSES)])
+        height = 40 if design.layout == "one_line" else 64
+        image, (x, y) = _scene(design, height, seed)
+        reads = pk_reader.read(image)
+        top = reads[0] if reads else None
+        if top is None or top.text != design.registration:
+            misses.append((design.lines(), top.text if top else None))
+            continue
+        # The box lies on the plate where it was drawn.
+        bx, by, bw, bh = top.box.as_tuple()
+        assert x - 10 <= bx + bw / 2 <= x + height * 4, (top.box, x)
+        assert y - 10 <= by + bh / 2 <= y + height + 10, (top.box, y)
+        assert top.rule.startswith("pk-")
+    # Measured 19/24 when written; the misses are one-line Punjab plates whose small
+    # year tag merges with the letters or digits (see docs/BENCHMARKS.md).
+    assert len(misses) <= 6, misses
+
+
+def test_two_line_text_is_upper_line_then_lower_line(pk_reader: PlateReader) -> None:
+    design = generate_plate(np.random.default_rng(3), "motorcycle")  # KP two-line
+    assert design.layout == "two_line"
+    image, _ = _scene(design, 80, 3)
+    reads = pk_reader.read(image)
+    assert reads, "no read"
+    assert reads[0].text == design.letters + design.digits
+    assert reads[0].lines == (design.letters, design.digits)
+
+
+def test_a_region_restricts_the_search_and_boxes_stay_in_image_pixels(
+    pk_reader: PlateReader,
+) -> None:
+    design = generate_plate(np.random.default_rng(5), "car")
+    image, (x, y) = _scene(design, 40, 5)
+    inside = pk_reader.read(image, region=(x - 30, y - 30, 250, 110))
+    assert inside
+    assert inside[0].text == design.registration
+    whole = pk_reader.read(image)
+    assert abs(inside[0].box.x - whole[0].box.x) <= 2
+    assert abs(inside[0].box.y - whole[0].box.y) <= 2
+    assert pk_reader.read(image, region=(0, 200, 60, 60)) == []
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((4, 4, 3), np.uint8),
+        np.zeros((100, 100, 3), np.uint8),
+        np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8),
+        np.full((120, 200), 200, np.uint8),
+    ],
+    ids=["empty", "tiny", "black", "noise", "grey"],
+)
+def test_images_without_plates_give_no_reads(pk_reader: PlateReader, image: np.ndarray) -> None:
+    assert pk_reader.read(image) == []
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((50, 50, 3), np.float32), np.zeros((50, 50, 2), np.uint8), "plate.jpg", None],
+    ids=["float", "two-channel", "path", "none"],
+)
+def test_non_images_are_refused_clearly(pk_reader: PlateReader, image: object) -> None:
+    with pytest.raises(InvalidImage, match="image must"):
+        pk_reader.read(image)  # type: ignore[arg-type]
+
+
+def test_a_region_outside_the_image_gives_no_reads(pk_reader: PlateReader) -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    assert pk_reader.read(image, region=(500, 500, 50, 50)) == []
+    assert pk_reader.read(image, region=(10, 10, 0, 0)) == []
+
+
+def test_the_callers_image_is_not_changed(pk_reader: PlateReader) -> None:
+    design = generate_plate(np.random.default_rng(8), "car")
+    image, _ = _scene(design, 40, 8)
+    before = image.copy()
+    pk_reader.read(image)
+    assert np.array_equal(image, before)
