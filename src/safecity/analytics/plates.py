@@ -33,7 +33,8 @@ class PlateReading(Protocol):
     @property
     def confidence(self) -> float: ...
     @property
-    def box(self) -> tuple[int, int, int, int]: ...
+    def box(self) -> Any:
+        """(x, y, w, h) in frame pixels: a tuple, or an object with x, y, w, h."""
     @property
     def lines(self) -> Sequence[str]: ...
     @property
@@ -47,6 +48,14 @@ class PlateReaderLike(Protocol):
 
 
 FuseReads = Callable[[Sequence[Any]], Any]
+
+
+def box_xywh(box: Any) -> tuple[int, int, int, int]:
+    """A reader's box as (x, y, w, h) ints, whether it is a tuple or a PixelBox-like object."""
+    if hasattr(box, "x"):
+        return int(box.x), int(box.y), int(box.w), int(box.h)
+    x, y, w, h = box
+    return int(x), int(y), int(w), int(h)
 
 
 @dataclass
@@ -63,6 +72,7 @@ class _TrackPlates:
     last_seen: datetime
     class_name: str
     frames: int = 0
+    attempts: int = 0
     sightings: list[_Sighting] = field(default_factory=list)
     done: bool = False
 
@@ -81,6 +91,8 @@ class PlateStage:
         max_readings: int = 8,
         end_after_seconds: float = 1.5,
         min_box_width: int = 40,
+        max_attempts: int = 6,
+        max_reads_per_frame: int = 2,
     ) -> None:
         self._camera_id = camera_id
         self._reader = reader
@@ -90,6 +102,11 @@ class PlateStage:
         self._max = max_readings
         self._end_after = end_after_seconds
         self._min_width = min_box_width
+        # OCR costs tens of milliseconds a call: a track gets a bounded number of tries
+        # and a frame a bounded number of calls (largest vehicles first), so the stage's
+        # cost per frame has a ceiling however busy the road is.
+        self._max_attempts = max_attempts
+        self._max_per_frame = max_reads_per_frame
         self._tracks: dict[int, _TrackPlates] = {}
         self.rejected = 0
         """Fused reads that were not a valid registration (garbage) and were dropped."""
@@ -105,17 +122,22 @@ class PlateStage:
         height, width = image.shape[:2]
         finished: list[PlateRead] = []
         if vehicles.tracker_id is not None:
-            for row, track_id in enumerate(vehicles.tracker_id.tolist()):
+            widths = vehicles.xyxy[:, 2] - vehicles.xyxy[:, 0]
+            budget = self._max_per_frame
+            for row in np.argsort(-widths).tolist():
+                track_id = int(vehicles.tracker_id[row])
                 track = self._tracks.setdefault(
                     track_id, _TrackPlates(first_seen=at, last_seen=at, class_name=class_names[row])
                 )
                 track.last_seen = at
                 track.frames += 1
-                if track.done or (track.frames - 1) % self._every:
+                if track.done or (track.frames - 1) % self._every or budget <= 0:
                     continue
                 x1, y1, x2, y2 = (int(v) for v in vehicles.xyxy[row])
-                if x2 - x1 < self._min_width:
+                if x2 - x1 < self._min_width or track.attempts >= self._max_attempts:
                     continue
+                budget -= 1
+                track.attempts += 1
                 region = (
                     max(0, x1),
                     max(0, y1),
@@ -123,7 +145,7 @@ class PlateStage:
                     min(height, y2) - max(0, y1),
                 )
                 for reading in self._reader.read(image, region=region):
-                    bx, by, bw, bh = reading.box
+                    bx, by, bw, bh = box_xywh(reading.box)
                     track.sightings.append(
                         _Sighting(
                             at=at,
@@ -167,7 +189,7 @@ class PlateStage:
         if fused is None:
             return []
         best = max(track.sightings, key=lambda s: float(s.reading.confidence))
-        bx, by, bw, bh = (int(v) for v in best.reading.box)
+        bx, by, bw, bh = box_xywh(best.reading.box)
         try:
             message = PlateRead(
                 camera_id=self._camera_id,
