@@ -35,6 +35,7 @@ class PlateReading(Protocol):
     @property
     def box(self) -> Any:
         """(x, y, w, h) in frame pixels: a tuple, or an object with x, y, w, h."""
+
     @property
     def lines(self) -> Sequence[str]: ...
     @property

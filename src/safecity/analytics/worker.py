@@ -102,6 +102,7 @@ class AnalyticsWorker:
         self._pending: AnalyticsConfigChanged | None = None
         self._pending_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._started = time.monotonic()
         detector, self._detector_error = self._load(initial.config.detector)
         self._pipeline = self._build(initial, media_root, detector)
         url = options.stream_url
@@ -146,17 +147,13 @@ class AnalyticsWorker:
             config_version=self._pipeline.config_version,
             frames_analysed=counters.frames,
             frames_dropped=self._reader.frames.dropped,
-            analysed_fps=0.0 if not counters.frames else round(self._recent_fps(), 3),
+            analysed_fps=round(counters.frames / max(1e-6, time.monotonic() - self._started), 3),
             stage_ms=self._timings.means(),
             events=counters.events,
             plate_reads=counters.plate_reads,
             detector=None if detector is None else detector.name[:120],
             detector_error=self._detector_error,
         )
-
-    def _recent_fps(self) -> float:
-        stats = self._reader.stats()
-        return stats.frames_delivered / max(1e-6, time.monotonic() - self._started)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()

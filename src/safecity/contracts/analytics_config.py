@@ -173,7 +173,9 @@ class AnalyticsWorkerStats(Message):
     frames_dropped: int = Field(
         ge=0, description="Decoded frames dropped (oldest first) because analysis fell behind."
     )
-    analysed_fps: float = Field(ge=0, description="Frames analysed per second, recent window.")
+    analysed_fps: float = Field(
+        ge=0, description="Frames analysed per second since the worker started."
+    )
     stage_ms: dict[str, float] = Field(
         default_factory=dict,
         description="Mean milliseconds per analysed frame of each stage (decode, motion, "
