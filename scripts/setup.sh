@@ -46,6 +46,7 @@ fi
 extras=""
 [ "$profile" = test ] && extras="[test]"
 .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".${extras}" >&2
+# Packages whose declared dependencies would replace opencv-python-headless (DESIGN.md).
 .venv/bin/python -m pip install -q --no-deps -c requirements/constraints.txt -r requirements/no-deps.txt >&2
 
 npm ci --silent --no-audit --no-fund >&2

@@ -13,11 +13,15 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 from sqlalchemy import select
 
+from safecity.analytics.main import STREAM_URL_ENV as ANALYTICS_STREAM_URL_ENV
+from safecity.analytics.supervisor import WorkerLaunch, WorkerSupervisor
+from safecity.contracts.analytics_config import AnalyticsConfigChanged, CameraAnalyticsConfig
 from safecity.core import processes
 from safecity.core.settings import Settings
 from safecity.identity.system import system_principal
@@ -103,7 +107,95 @@ def start_demo_video(
             env=env,
         )
         stack.callback(_stop, worker)
+    _start_analytics(stack, settings, platform, bus_url, codes, server.url)
     return [code for _, code in codes]
+
+
+def demo_analytics_config(detector: str | None) -> CameraAnalyticsConfig:
+    """What the demo draws on each simulated camera: the road, a counting line across it,
+    the direction of traffic (towards the camera) and a crowd threshold."""
+    return CameraAnalyticsConfig.model_validate(
+        {
+            "enabled": True,
+            "analysed_fps": 5,
+            "detector": detector,
+            "plates": True,
+            "zones": [{"name": "road", "points": [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}],
+            "lines": [
+                {"name": "count", "start": [0, 0.6], "end": [1, 0.6]},
+                {"name": "traffic", "start": [0.5, 0.2], "end": [0.5, 0.9]},
+            ],
+            "rules": [
+                {"kind": "line_crossing", "name": "vehicles", "line": "count"},
+                {"kind": "wrong_way", "name": "wrong way", "line": "traffic", "zone": "road"},
+                {"kind": "crowd", "name": "congestion", "zone": "road", "threshold": 6},
+            ],
+        }
+    )
+
+
+def _start_analytics(
+    stack: ExitStack,
+    settings: Settings,
+    platform: Platform,
+    bus_url: str,
+    codes: list[tuple[int, str]],
+    stream_url: Callable[[str], str],
+) -> None:
+    """One analytics worker per simulated camera, under a supervisor that restarts them.
+
+    A camera without a configuration gets the demo's (saved through the service, so it
+    is audited and announced like an engineer's); later changes reach the workers on the bus.
+    """
+    admin = system_principal("demo analytics")
+    configs: dict[str, AnalyticsConfigChanged] = {}
+    with platform.transaction() as session:
+        for camera_id, code in codes:
+            current = platform.analytics_config.get_config(session, admin, camera_id)
+            if current.version == 0:
+                current = platform.analytics_config.update_config(
+                    session,
+                    admin,
+                    camera_id,
+                    demo_analytics_config(settings.demo_analytics_detector),
+                    expected_version=0,
+                )
+            if current.config.enabled:
+                configs[code] = AnalyticsConfigChanged(
+                    camera_id=code, version=current.version, config=current.config
+                )
+    folder = settings.data_dir / "analytics"
+    folder.mkdir(parents=True, exist_ok=True)
+    launches = []
+    for code, message in configs.items():
+        config_file = folder / f"{code}.json"
+        config_file.write_text(message.model_dump_json())
+        argv = [
+            sys.executable,
+            "-m",
+            "safecity.analytics",
+            "--media-root",
+            str(settings.media_dir),
+            "--config-file",
+            str(config_file),
+            "--bus-url",
+            bus_url,
+        ]
+        if settings.analytics_models_dir is not None:
+            argv += ["--models-dir", str(settings.analytics_models_dir)]
+        launches.append(
+            WorkerLaunch(
+                name=code,
+                argv=argv,
+                env={**os.environ, ANALYTICS_STREAM_URL_ENV: stream_url(code)},
+                log_path=folder / f"{code}.log",
+            )
+        )
+    if not launches:
+        return
+    supervisor = WorkerSupervisor(launches)
+    supervisor.start()
+    stack.callback(supervisor.stop)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

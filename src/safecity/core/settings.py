@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     demo_video_cameras: int = Field(
         4, ge=0, le=64, description="Demo only: simulated cameras served over RTSP and recorded."
     )
+    analytics_models_dir: Path | None = Field(
+        None,
+        description="Folder of detector model manifests (<name>.yaml: file, sha256, input "
+        "size, classes, licence); a camera's analytics configuration names one. Nothing is "
+        "ever downloaded. Empty: cameras track motion regions only.",
+    )
+    demo_analytics_detector: str | None = Field(
+        None,
+        description="Demo only: the detector (a manifest name in analytics_models_dir) the "
+        "simulated cameras' analytics use; empty tracks motion only, the lightest load.",
+    )
     recording_quota_gb: float | None = Field(
         None,
         gt=0,

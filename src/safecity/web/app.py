@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from safecity import __version__
 from safecity.audit.context import SYSTEM
 from safecity.web import errors, live, pages, relay
+from safecity.web.api import analytics as analytics_api
 from safecity.web.api import audit as audit_api
 from safecity.web.api import events as events_api
 from safecity.web.api import hotlists as hotlists_api
@@ -152,6 +153,7 @@ def create_app(
         plates_api.router,
         events_api.router,
         hotlists_api.router,
+        analytics_api.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])

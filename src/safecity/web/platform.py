@@ -29,8 +29,9 @@ from safecity.identity.service import IdentityService, SessionPolicy
 from safecity.recordings import models as recording_models
 from safecity.recordings.retention import RetentionPolicy
 from safecity.recordings.service import RecordingService
+from safecity.registry import analytics_models, power_models
 from safecity.registry import models as registry_models
-from safecity.registry import power_models
+from safecity.registry.analytics_service import AnalyticsConfigService
 from safecity.registry.power import PowerService
 from safecity.registry.service import RegistryService
 from safecity.registry.transfer import CameraImporter
@@ -41,6 +42,7 @@ MODEL_MODULES = (
     identity_models,
     registry_models,
     power_models,
+    analytics_models,
     recording_models,
     event_models,
     outbox,
@@ -68,6 +70,7 @@ class Platform:
     retention: RetentionPolicy
     events: EventService
     hotlists: HotlistService
+    analytics_config: AnalyticsConfigService
     ready: bool = field(default=False)
 
     @contextmanager
@@ -120,6 +123,7 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
             ),
         ),
         hotlists=HotlistService(audit),
+        analytics_config=AnalyticsConfigService(audit),
     )
 
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from safecity.web.pages import (
     account,
     admin,
+    analytics,
     audit,
     auth,
     events,
@@ -27,6 +28,7 @@ for module in (
     recordings,
     events,
     holds,
+    analytics,
     admin,
     roles,
     audit,

@@ -7,6 +7,9 @@ Create Date: 2026-11-22 06:40:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -14,8 +17,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "camera_analytics",
+        sa.Column("camera_id", sa.Integer(), nullable=False),
+        sa.Column("config", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=150), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["camera_id"],
+            ["cameras.id"],
+            name=op.f("fk_camera_analytics_camera_id_cameras"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("camera_id", name=op.f("pk_camera_analytics")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("camera_analytics")

@@ -1,0 +1,297 @@
+"""How many simulated 640x360 cameras one 2-core machine analyses at 5 frames per second.
+
+Each camera is a real analytics worker process (``python -m safecity.analytics``)
+reading a simulated clip as a live camera would (paced at the clip's 10 fps,
+looped), decoding every frame and analysing 5 of them a second: motion gate,
+tracker (ByteTrack), rules (line crossing, zone intrusion, wrong way), and in
+the ANPR runs the plate reader (``safecity.vision.plates``) on vehicle tracks.
+Workers publish their stats, events and plate reads on a private NATS server,
+as in production.
+
+After every worker has reported once (warm-up: imports, first frames), the
+script takes the counters, waits ``--measure`` seconds and takes them again:
+
+- a camera is *sustained* if it analysed at least 95 % of 5 fps in the window
+  and dropped no frame (the bounded queue drops the oldest when analysis lags);
+- CPU is the workers' own CPU time over the window (% of one core; there are 2),
+  memory their resident set at the end;
+- plate reads per second and their accuracy (a read is correct if its text is
+  the registration of a vehicle in that clip's ground truth).
+
+Raw decode capacity (the video issue's figure) is measured beside: PyAV
+decode of the same clip on one thread, every frame, plus the bgr24 conversion
+of the analysed half.
+
+    .venv/bin/python bench/analytics_capacity.py [--cameras 8,16,24,32]
+        [--anpr-cameras 1,2] [--measure 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from safecity.analytics.main import STREAM_URL_ENV
+from safecity.bus import NatsBus, NatsServer
+from safecity.contracts.analytics import PlateRead, RuleEvent
+from safecity.contracts.analytics_config import (
+    AnalyticsConfigChanged,
+    AnalyticsWorkerStats,
+    CameraAnalyticsConfig,
+)
+from safecity.contracts.base import Message
+from safecity.sim.truth import GroundTruth, load_ground_truth
+
+TICKS = os.sysconf("SC_CLK_TCK")
+ANALYSED_FPS = 5.0
+CLIP_SECONDS = 30
+CACHE = Path(tempfile.gettempdir()) / "safecity-bench-analytics"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def clip(view: str) -> tuple[Path, GroundTruth]:
+    from safecity.sim.render import render_city
+
+    folder = CACHE / view
+    if not (folder / "ground_truth.json").exists():
+        render_city(
+            11,
+            CLIP_SECONDS,
+            folder,
+            cameras=1,
+            width=640,
+            height=360,
+            fps=10,
+            lighting="day",
+            view=view,  # type: ignore[arg-type]
+        )
+    return next(folder.glob("*.mp4")), load_ground_truth(folder / "ground_truth.json")
+
+
+def config(plates: bool) -> CameraAnalyticsConfig:
+    return CameraAnalyticsConfig.model_validate(
+        {
+            "enabled": True,
+            "analysed_fps": ANALYSED_FPS,
+            "plates": plates,
+            "zones": [{"name": "road", "points": [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}],
+            "lines": [
+                {"name": "count", "start": [0, 0.6], "end": [1, 0.6]},
+                {"name": "traffic", "start": [0.5, 0.2], "end": [0.5, 0.9]},
+            ],
+            "rules": [
+                {"kind": "line_crossing", "name": "count", "line": "count"},
+                {"kind": "zone_intrusion", "name": "road", "zone": "road"},
+                {"kind": "wrong_way", "name": "wrong way", "line": "traffic", "zone": "road"},
+            ],
+        }
+    )
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.stats: dict[str, AnalyticsWorkerStats] = {}
+        self.plates: list[tuple[float, PlateRead]] = []
+        self.events = 0
+
+    async def __call__(self, message: Message) -> None:
+        if isinstance(message, AnalyticsWorkerStats):
+            self.stats[message.camera_id] = message
+        elif isinstance(message, PlateRead):
+            self.plates.append((time.monotonic(), message))
+        elif isinstance(message, RuleEvent):
+            self.events += 1
+
+
+@dataclass
+class Result:
+    cameras: int
+    anpr: bool
+    sustained: int
+    fps_min: float
+    fps_mean: float
+    dropped: int
+    cpu_total: float
+    cpu_per_camera: float
+    rss_per_camera: float
+    stage_ms: dict[str, float]
+    plate_reads: int
+    plate_correct: int
+    plates_distinct_true: int
+    plates_in_clip: int
+    seconds: float
+
+
+async def run(
+    count: int, anpr: bool, measure: float, server: NatsServer, work: Path, run_id: str
+) -> Result:
+    source, truth = clip("anpr" if anpr else "overview")
+    message_config = config(anpr)
+    bus = await NatsBus.connect(server.url, fetch_wait_seconds=0.25)
+    collector = Collector()
+    for kind in (AnalyticsWorkerStats, PlateRead, RuleEvent):
+        await bus.subscribe(kind, durable=f"bench-{run_id}-{kind.__name__}", handler=collector)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for index in range(count):
+            camera = f"bench-{run_id}-{index:02d}"
+            path = work / f"{camera}.json"
+            path.write_text(
+                AnalyticsConfigChanged(
+                    camera_id=camera, version=1, config=message_config
+                ).model_dump_json()
+            )
+            processes[camera] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "safecity.analytics",
+                    f"--media-root={work / 'media'}",
+                    f"--config-file={path}",
+                    f"--bus-url={server.url}",
+                    "--stats-interval=2",
+                    "--log-level=WARNING",
+                ],
+                env={**os.environ, STREAM_URL_ENV: str(source), "OMP_NUM_THREADS": "1"},
+            )
+        deadline = time.monotonic() + 120 + 3 * count
+        while time.monotonic() < deadline:
+            ready = [c for c in processes if (s := collector.stats.get(c)) and s.frames_analysed]
+            if len(ready) == count:
+                break
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)  # every worker past its first frames
+        before = {c: collector.stats[c] for c in processes}
+        cpu_before = {c: cpu_seconds(p.pid) for c, p in processes.items()}
+        started = time.monotonic()
+        await asyncio.sleep(measure)
+        await asyncio.sleep(2.5)  # one more stats report from everyone
+        ended = time.monotonic()
+        after = {c: collector.stats[c] for c in processes}
+        cpu = sum(cpu_seconds(p.pid) - cpu_before[c] for c, p in processes.items())
+        rss = sum(rss_mb(p.pid) for p in processes.values())
+    finally:
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        await bus.close()
+    # Stats are published every 2 s: rates come from the reports' own counters and times.
+    rates, dropped = [], 0
+    for camera in processes:
+        first, last = before[camera], after[camera]
+        span = (last.emitted_at - first.emitted_at).total_seconds()
+        rates.append((last.frames_analysed - first.frames_analysed) / max(span, 1e-6))
+        dropped += last.frames_dropped - first.frames_dropped
+    sustained = sum(
+        1
+        for camera, rate in zip(processes, rates, strict=True)
+        if rate >= 0.95 * ANALYSED_FPS
+        and after[camera].frames_dropped == before[camera].frames_dropped
+    )
+    stages: dict[str, float] = {}
+    for stats in after.values():
+        for stage, value in stats.stage_ms.items():
+            stages[stage] = stages.get(stage, 0.0) + value / count
+    window = [read for at, read in collector.plates if started <= at <= ended]
+    plates = {vehicle.plate for vehicle in truth.vehicles}
+    correct = [read for read in window if read.text in plates]
+    return Result(
+        cameras=count,
+        anpr=anpr,
+        sustained=sustained,
+        fps_min=min(rates),
+        fps_mean=sum(rates) / len(rates),
+        dropped=dropped,
+        cpu_total=100 * cpu / (ended - started),
+        cpu_per_camera=100 * cpu / (ended - started) / count,
+        rss_per_camera=rss / count,
+        stage_ms={k: round(v, 2) for k, v in sorted(stages.items())},
+        plate_reads=len(window),
+        plate_correct=len(correct),
+        plates_distinct_true=len({read.text for read in correct}),
+        plates_in_clip=len(plates),
+        seconds=ended - started,
+    )
+
+
+def decode_capacity() -> float:
+    """Frames per second one thread decodes of the overview clip (all frames, half converted)."""
+    import av
+
+    source, _ = clip("overview")
+    started, frames = time.perf_counter(), 0
+    with av.open(str(source)) as container:
+        container.streams.video[0].thread_count = 1
+        for index, frame in enumerate(container.decode(video=0)):
+            if index % 2 == 0:
+                frame.to_ndarray(format="bgr24")
+            frames += 1
+    return frames / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cameras", default="8,16,24,32")
+    parser.add_argument("--anpr-cameras", default="1,2")
+    parser.add_argument("--measure", type=float, default=20.0)
+    args = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    clip("overview")
+    if args.anpr_cameras:
+        clip("anpr")
+    decode = decode_capacity()
+    print(f"raw decode, one thread: {decode:.0f} frames/s = {decode / 10:.0f} cameras at 10 fps")
+    results = []
+    with tempfile.TemporaryDirectory() as folder, NatsServer(Path(folder) / "nats") as server:
+        runs = [(int(n), False) for n in args.cameras.split(",") if n]
+        runs += [(int(n), True) for n in args.anpr_cameras.split(",") if n]
+        for number, (count, anpr) in enumerate(runs):
+            result = asyncio.run(run(count, anpr, args.measure, server, Path(folder), f"r{number}"))
+            results.append(result)
+            print(result, flush=True)
+    print()
+    print(
+        "| cameras | ANPR | sustained (>= 4.75 fps, no drop) | analysed fps min / mean | "
+        "frames dropped | CPU % of a core, total / per camera | RSS MB per camera | "
+        "plate reads/s (correct) | distinct true plates read / in clip |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        rate = r.plate_reads / r.seconds
+        print(
+            f"| {r.cameras} | {'yes' if r.anpr else 'no'} | {r.sustained} | "
+            f"{r.fps_min:.2f} / {r.fps_mean:.2f} | {r.dropped} | "
+            f"{r.cpu_total:.0f} / {r.cpu_per_camera:.1f} | {r.rss_per_camera:.0f} | "
+            f"{rate:.2f} ({r.plate_correct}/{r.plate_reads}) | "
+            f"{r.plates_distinct_true} / {r.plates_in_clip} |"
+        )
+    print()
+    for r in results:
+        print(f"stage ms, {r.cameras} cameras, ANPR {r.anpr}: {r.stage_ms}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""One camera's analysis of one frame: motion gate -> detector -> tracker -> rules (+ ANPR).
+
+``build_pipeline`` composes it from what it is given (the camera's
+configuration, a detector or None, a plate reader or None, and a publisher);
+nothing is loaded here. ``process`` runs in the worker's analysis thread and
+hands every message to ``publisher``, which must not block (the worker's
+publisher queues it for the event loop).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from safecity.analytics.plates import FuseReads, PlateReaderLike, PlateStage
+from safecity.analytics.rulebook import build_rules, class_name
+from safecity.analytics.snapshots import write_jpeg
+from safecity.analytics.timings import StageTimings
+from safecity.contracts.analytics import Box, RuleEvent
+from safecity.contracts.analytics_config import CameraAnalyticsConfig
+from safecity.contracts.base import Message
+from safecity.vision.detections import Detections
+from safecity.vision.detectors import Detector
+from safecity.vision.motion import MotionGate, union_box
+from safecity.vision.rules import Firing, Rule
+from safecity.vision.tracking import ObjectTracker
+
+logger = logging.getLogger(__name__)
+
+Publisher = Callable[[Message], None]
+
+VEHICLE_CLASSES = frozenset({"car", "bus", "truck", "motorcycle", "motorbike"})
+CLIP_BEFORE = timedelta(seconds=5)
+CLIP_AFTER = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class PipelineCamera:
+    """Which camera, where its media go, and its configuration (with version)."""
+
+    camera_id: str
+    media_root: Path
+    config: CameraAnalyticsConfig
+    config_version: int = 0
+
+
+@dataclass
+class PipelineCounters:
+    frames: int = 0
+    rejected_frames: int = 0
+    events: int = 0
+    plate_reads: int = 0
+    detector_errors: int = 0
+    last_error: str | None = None
+
+
+@dataclass
+class CameraPipeline:
+    camera: PipelineCamera
+    detector: Detector | None
+    plates: PlateStage | None
+    publisher: Publisher
+    timings: StageTimings = field(default_factory=StageTimings)
+    counters: PipelineCounters = field(default_factory=PipelineCounters)
+
+    def __post_init__(self) -> None:
+        self._motion = MotionGate()
+        self._tracker = ObjectTracker(frame_rate=self.camera.config.analysed_fps)
+        self._rules: list[Rule] = []
+        self._size: tuple[int, int] | None = None
+        self._classes: tuple[str, ...] = self.detector.classes if self.detector else ()
+
+    @property
+    def config_version(self) -> int:
+        return self.camera.config_version
+
+    def reconfigure(self, config: CameraAnalyticsConfig, version: int) -> bool:
+        """Apply a newer configuration; an older or equal version is ignored (False)."""
+        if version <= self.camera.config_version:
+            return False
+        self.camera = PipelineCamera(self.camera.camera_id, self.camera.media_root, config, version)
+        self._size = None  # rebuild the rules on the next frame
+        return True
+
+    def process(self, image: npt.NDArray[np.uint8], at: datetime) -> None:
+        """Analyse one frame; a bad frame is counted and skipped, never raised."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] < 16 or image.shape[1] < 16:
+            self.counters.rejected_frames += 1
+            self.counters.last_error = f"frame of unexpected shape {image.shape}"
+            return
+        height, width = image.shape[:2]
+        if self._size != (width, height):
+            # A new resolution: scale the zones to it and start the background afresh.
+            self._size = (width, height)
+            self._rules = build_rules(self.camera.config, width, height, self._classes)
+            self._motion = MotionGate()
+        self.counters.frames += 1
+        with self.timings.measure("motion"):
+            regions = self._motion.regions(image)
+        with self.timings.measure("detect"):
+            found = self._detect(image, regions)
+        with self.timings.measure("track"):
+            tracked = self._tracker.update(found)
+        with self.timings.measure("rules"):
+            firings = [fired for rule in self._rules for fired in rule.update(at, tracked)]
+        with self.timings.measure("publish"):
+            for fired in firings:
+                self._publish_event(fired, image, at)
+        if self.plates is not None:
+            with self.timings.measure("plates"):
+                names = [class_name(int(c), self._classes) for c in tracked.class_id]
+                wanted = np.array(
+                    [self.detector is None or name in VEHICLE_CLASSES for name in names], bool
+                )
+                reads = self.plates.observe(
+                    at, image, tracked[wanted], [n for n, w in zip(names, wanted, strict=True) if w]
+                )
+                for read in reads:
+                    self.counters.plate_reads += 1
+                    self.publisher(read)
+
+    def flush(self) -> None:
+        """Publish what open tracks have read so far (on stop)."""
+        if self.plates is not None:
+            for read in self.plates.flush():
+                self.counters.plate_reads += 1
+                self.publisher(read)
+
+    def _detect(self, image: npt.NDArray[np.uint8], regions: Detections) -> Detections:
+        if self.detector is None or not len(regions):
+            # No model: motion regions are the objects. No motion: nothing to look at.
+            return regions if self.detector is None else Detections.empty()
+        height, width = image.shape[:2]
+        window = union_box(regions, width, height, minimum=96)
+        if window is None:
+            return Detections.empty()
+        x1, y1, x2, y2 = window
+        try:
+            found = self.detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
+        except Exception as exc:  # a failing model must not stop the camera's other stages
+            self.counters.detector_errors += 1
+            self.counters.last_error = f"detector: {exc}"[:300]
+            logger.warning("camera %s: detector failed: %s", self.camera.camera_id, exc)
+            return regions
+        if not len(found):
+            return found
+        shift = np.array([x1, y1, x1, y1], dtype=np.float32)
+        return Detections.create(found.xyxy + shift, found.confidence, found.class_id)
+
+    def _publish_event(self, fired: Firing, image: npt.NDArray[np.uint8], at: datetime) -> None:
+        height, width = image.shape[:2]
+        try:
+            snapshot = write_jpeg(
+                self.camera.media_root, self.camera.camera_id, at, image, label=fired.kind
+            )
+        except (OSError, ValueError) as exc:
+            logger.warning("camera %s: no snapshot: %s", self.camera.camera_id, exc)
+            snapshot = None
+        box = None
+        if fired.xyxy is not None:
+            x1, y1, x2, y2 = fired.xyxy
+            box = Box(
+                x=max(0, int(x1)),
+                y=max(0, int(y1)),
+                w=max(1, round(x2 - x1)),
+                h=max(1, round(y2 - y1)),
+            )
+        event = RuleEvent(
+            camera_id=self.camera.camera_id,
+            kind=fired.kind,
+            rule=fired.rule,
+            at=at,
+            track_id=fired.track_id if fired.track_id is None or fired.track_id >= 0 else None,
+            object_class=None
+            if fired.class_id is None
+            else class_name(fired.class_id, self._classes),
+            box=box,
+            frame_width=width,
+            frame_height=height,
+            value=fired.value,
+            direction=fired.direction,
+            snapshot=snapshot,
+            clip_start=at - CLIP_BEFORE,
+            clip_end=at + CLIP_AFTER,
+        )
+        self.counters.events += 1
+        self.publisher(event)
+
+
+def build_pipeline(
+    camera: PipelineCamera,
+    detector: Detector | None,
+    plate_reader: PlateReaderLike | None,
+    publisher: Publisher,
+    *,
+    fuse: FuseReads | None = None,
+    timings: StageTimings | None = None,
+) -> CameraPipeline:
+    """Compose one camera's pipeline; ANPR runs if the configuration asks and a reader is given."""
+    plates = None
+    if plate_reader is not None and camera.config.plates:
+        if fuse is None:
+            raise ValueError("a plate reader needs a fuse function")
+        plates = PlateStage(camera.camera_id, plate_reader, fuse, camera.media_root)
+    return CameraPipeline(
+        camera=camera,
+        detector=detector,
+        plates=plates,
+        publisher=publisher,
+        timings=timings or StageTimings(),
+    )

@@ -1,0 +1,109 @@
+"""Turn a camera's analytics configuration into rule state machines for one frame size."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from safecity.contracts.analytics_config import (
+    CameraAnalyticsConfig,
+    CrowdRule,
+    LineConfig,
+    LineCrossingRule,
+    LoiteringRule,
+    ObjectLeftRule,
+    RuleConfig,
+    StoppedVehicleRule,
+    WrongWayRule,
+    ZoneConfig,
+    ZoneIntrusionRule,
+)
+from safecity.vision.motion import MOTION_CLASS_ID
+from safecity.vision.rules import (
+    ClassFilter,
+    Crowd,
+    LineCrossing,
+    Loitering,
+    ObjectLeft,
+    Rule,
+    StoppedVehicle,
+    WrongWay,
+    ZoneIntrusion,
+)
+from safecity.vision.zones import Polygon, Tripwire
+
+MOTION_CLASS = "motion"
+
+
+def class_name(class_id: int, classes: Sequence[str]) -> str:
+    if class_id == MOTION_CLASS_ID or not 0 <= class_id < len(classes):
+        return MOTION_CLASS
+    return classes[class_id]
+
+
+def _classes(names: Sequence[str], classes: Sequence[str]) -> ClassFilter:
+    if not names:
+        return ClassFilter()
+    # Without a detector every object is a motion region: a class filter would
+    # silence the rule, so motion regions always count.
+    ids = {classes.index(name) for name in names if name in classes}
+    return ClassFilter(frozenset(ids | {MOTION_CLASS_ID}))
+
+
+def _polygon(zone: ZoneConfig, width: int, height: int) -> Polygon:
+    return Polygon(tuple((x * width, y * height) for x, y in zone.points))
+
+
+def _line(line: LineConfig, width: int, height: int) -> Tripwire:
+    return Tripwire(
+        (line.start[0] * width, line.start[1] * height),
+        (line.end[0] * width, line.end[1] * height),
+    )
+
+
+def build_rules(
+    config: CameraAnalyticsConfig, width: int, height: int, classes: Sequence[str]
+) -> list[Rule]:
+    """One state machine per configured rule, with coordinates in this frame size's pixels."""
+    zones = {zone.name: _polygon(zone, width, height) for zone in config.zones}
+    lines = {line.name: _line(line, width, height) for line in config.lines}
+    return [_build(rule, zones, lines, classes, width) for rule in config.rules]
+
+
+def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
+    rule: RuleConfig,
+    zones: dict[str, Polygon],
+    lines: dict[str, Tripwire],
+    classes: Sequence[str],
+    width: int,
+) -> Rule:
+    watch = _classes(rule.classes, classes)
+    # Movement thresholds scale with the frame: 1.2 % of its width.
+    still = max(4.0, 0.012 * width)
+    match rule:
+        case ZoneIntrusionRule():
+            return ZoneIntrusion(rule.name, zones[rule.zone], watch)
+        case LoiteringRule():
+            return Loitering(rule.name, zones[rule.zone], rule.seconds, watch)
+        case CrowdRule():
+            zone = zones[rule.zone] if rule.zone else None
+            return Crowd(rule.name, zone, rule.threshold, watch)
+        case LineCrossingRule():
+            return LineCrossing(rule.name, lines[rule.line], watch)
+        case WrongWayRule():
+            zone = zones[rule.zone] if rule.zone else None
+            return WrongWay(
+                rule.name,
+                zone,
+                lines[rule.line],
+                min_distance=3 * still,
+                tolerance_degrees=rule.tolerance_degrees,
+                classes=watch,
+            )
+        case StoppedVehicleRule():
+            return StoppedVehicle(
+                rule.name, zones[rule.zone], rule.seconds, max_movement=still, classes=watch
+            )
+        case ObjectLeftRule():
+            zone = zones[rule.zone] if rule.zone else None
+            return ObjectLeft(rule.name, zone, rule.seconds, max_movement=still, classes=watch)
+    raise ValueError(f"unknown rule kind {rule!r}")  # pragma: no cover - the union is closed

@@ -1,0 +1,141 @@
+"""Runs analytics workers as processes and restarts any that exits, with capped backoff.
+
+One process per camera (two cores, one GIL each): a worker that crashes on
+a bad stream or model takes only its own camera down, and only until the
+supervisor starts it again. A worker that keeps crashing is restarted after
+growing delays (``first_backoff`` doubling up to ``max_backoff``); one that
+ran for ``healthy_after`` seconds starts again from the shortest delay.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safecity.core import processes
+from safecity.ingest.backoff import Backoff
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerLaunch:
+    """How to start one worker: its name, command line and environment."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path | None = None
+
+
+@dataclass
+class _Managed:
+    launch: WorkerLaunch
+    backoff: Backoff
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    restarts: int = 0
+    exit_codes: list[int] = field(default_factory=list)
+
+
+class WorkerSupervisor:
+    """Starts the workers, watches them from a thread, restarts the ones that exit."""
+
+    def __init__(
+        self,
+        launches: Sequence[WorkerLaunch],
+        *,
+        first_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        healthy_after: float = 60.0,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self._workers = {
+            launch.name: _Managed(launch, Backoff(first_backoff, max_backoff, jitter=0.2))
+            for launch in launches
+        }
+        self._healthy_after = healthy_after
+        self._poll = poll_seconds
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the supervisor was already started")
+        with self._lock:
+            for worker in self._workers.values():
+                self._spawn(worker)
+        self._thread = threading.Thread(
+            target=self._watch, name="analytics-supervisor", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            for worker in self._workers.values():
+                if worker.process is not None:
+                    processes.terminate(worker.process, timeout)
+
+    def pid(self, name: str) -> int | None:
+        with self._lock:
+            process = self._workers[name].process
+            return None if process is None or process.poll() is not None else process.pid
+
+    def restarts(self, name: str) -> int:
+        with self._lock:
+            return self._workers[name].restarts
+
+    def _spawn(self, worker: _Managed) -> None:
+        launch = worker.launch
+        output = None
+        if launch.log_path is not None:
+            launch.log_path.parent.mkdir(parents=True, exist_ok=True)
+            output = launch.log_path.open("ab")
+        try:
+            worker.process = subprocess.Popen(
+                list(launch.argv), env=dict(launch.env), stdout=output, stderr=output
+            )
+        finally:
+            if output is not None:
+                output.close()
+        worker.started_at = time.monotonic()
+        worker.restart_at = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._poll):
+            now = time.monotonic()
+            with self._lock:
+                for worker in self._workers.values():
+                    self._check(worker, now)
+
+    def _check(self, worker: _Managed, now: float) -> None:
+        process = worker.process
+        if worker.restart_at is not None:
+            if now >= worker.restart_at:
+                worker.restarts += 1
+                self._spawn(worker)
+            return
+        if process is None or process.poll() is None:
+            return
+        code = process.returncode
+        worker.exit_codes.append(code)
+        if now - worker.started_at >= self._healthy_after:
+            worker.backoff.reset()
+        delay = worker.backoff.next_delay()
+        worker.restart_at = now + delay
+        logger.warning(
+            "analytics worker %s exited with %s; restarting in %.1f s",
+            worker.launch.name,
+            code,
+            delay,
+        )

@@ -1,0 +1,189 @@
+"""A camera's analytics configuration, and the message that carries it to the camera's worker.
+
+The control plane stores it per camera (``registry.analytics_service``) and,
+after every committed change, publishes ``AnalyticsConfigChanged`` with the
+whole configuration; a worker applies the newest version it has seen and
+never opens the database. Coordinates are fractions of the frame (0 to 1,
+origin top left), so zones drawn on a snapshot fit any resolution.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from safecity.contracts.base import Message
+from safecity.contracts.ingest import CAMERA_ID_PATTERN
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$"
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Point = tuple[Fraction, Fraction]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ZoneConfig(_Strict):
+    """A polygon zone drawn on the camera's picture."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Unique name of the zone on this camera.")
+    points: tuple[Point, ...] = Field(
+        min_length=3, max_length=64, description="Corners as (x, y) fractions of the frame."
+    )
+
+
+class LineConfig(_Strict):
+    """A tripwire: crossing from its left to its right (walking start -> end) is 'in'."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Unique name of the line on this camera.")
+    start: Point = Field(description="First end point, (x, y) fractions of the frame.")
+    end: Point = Field(description="Second end point, (x, y) fractions of the frame.")
+
+    @model_validator(mode="after")
+    def _two_points(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("a line needs two different end points")
+        return self
+
+
+class _RuleBase(_Strict):
+    name: str = Field(pattern=NAME_PATTERN, description="Unique name of the rule on this camera.")
+    classes: tuple[str, ...] = Field(
+        default=(),
+        max_length=20,
+        description="Detector classes the rule watches (e.g. person, car); empty means all.",
+    )
+
+
+class ZoneIntrusionRule(_RuleBase):
+    kind: Literal["zone_intrusion"] = Field(description="An object enters the zone.")
+    zone: str = Field(description="Name of the zone.")
+
+
+class LoiteringRule(_RuleBase):
+    kind: Literal["loitering"] = Field(description="An object stays in the zone too long.")
+    zone: str = Field(description="Name of the zone.")
+    seconds: float = Field(gt=0, le=3600, description="Dwell time that fires the rule.")
+
+
+class CrowdRule(_RuleBase):
+    kind: Literal["crowd"] = Field(description="Too many objects at once.")
+    zone: str | None = Field(default=None, description="Zone counted; none counts the frame.")
+    threshold: int = Field(ge=1, le=1000, description="Count that fires the rule.")
+
+
+class LineCrossingRule(_RuleBase):
+    kind: Literal["line_crossing"] = Field(description="Objects crossing a line, by direction.")
+    line: str = Field(description="Name of the line.")
+
+
+class WrongWayRule(_RuleBase):
+    kind: Literal["wrong_way"] = Field(description="Movement against the allowed direction.")
+    zone: str | None = Field(default=None, description="Zone watched; none watches the frame.")
+    line: str = Field(description="Line whose start -> end is the allowed direction.")
+    tolerance_degrees: float = Field(
+        default=60, gt=0, lt=90, description="How far from straight backwards still counts."
+    )
+
+
+class StoppedVehicleRule(_RuleBase):
+    kind: Literal["stopped_vehicle"] = Field(description="A vehicle stops in a no-stopping zone.")
+    zone: str = Field(description="Name of the no-stopping zone.")
+    seconds: float = Field(gt=0, le=3600, description="Stopped time that fires the rule.")
+
+
+class ObjectLeftRule(_RuleBase):
+    kind: Literal["object_left"] = Field(description="An object is left behind.")
+    zone: str | None = Field(default=None, description="Zone watched; none watches the frame.")
+    seconds: float = Field(gt=0, le=3600, description="Time unmoved that fires the rule.")
+
+
+RuleConfig = Annotated[
+    ZoneIntrusionRule
+    | LoiteringRule
+    | CrowdRule
+    | LineCrossingRule
+    | WrongWayRule
+    | StoppedVehicleRule
+    | ObjectLeftRule,
+    Field(discriminator="kind"),
+]
+
+
+class CameraAnalyticsConfig(_Strict):
+    """Everything a camera's analytics worker needs to know besides the stream itself."""
+
+    enabled: bool = Field(default=False, description="Run analytics on this camera.")
+    analysed_fps: float = Field(
+        default=5.0, gt=0, le=25, description="Frames per second analysed (the rest are skipped)."
+    )
+    detector: str | None = Field(
+        default=None,
+        max_length=80,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Name of a detector model the operator installed; none tracks motion only.",
+    )
+    plates: bool = Field(default=False, description="Read number plates of vehicle tracks.")
+    zones: tuple[ZoneConfig, ...] = Field(default=(), max_length=32, description="Zones.")
+    lines: tuple[LineConfig, ...] = Field(default=(), max_length=32, description="Tripwires.")
+    rules: tuple[RuleConfig, ...] = Field(default=(), max_length=64, description="Rules.")
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        for label, items in (("zone", self.zones), ("line", self.lines), ("rule", self.rules)):
+            names = [item.name for item in items]
+            duplicates = sorted({name for name in names if names.count(name) > 1})
+            if duplicates:
+                raise ValueError(f"{label} names must be unique, repeated: {duplicates}")
+        zones = {zone.name for zone in self.zones}
+        lines = {line.name for line in self.lines}
+        for rule in self.rules:
+            zone = getattr(rule, "zone", None)
+            if zone is not None and zone not in zones:
+                raise ValueError(f"rule {rule.name!r} names zone {zone!r}, which is not defined")
+            line = getattr(rule, "line", None)
+            if line is not None and line not in lines:
+                raise ValueError(f"rule {rule.name!r} names line {line!r}, which is not defined")
+        return self
+
+
+class AnalyticsConfigChanged(Message):
+    """A camera's analytics configuration after a committed change (the whole of it)."""
+
+    subject: ClassVar[str] = "analytics.config.changed"
+    schema_version: ClassVar[int] = 1
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN, description="Camera code.")
+    version: int = Field(ge=1, description="Configuration version; workers ignore older ones.")
+    config: CameraAnalyticsConfig = Field(description="The configuration now in force.")
+
+
+class AnalyticsWorkerStats(Message):
+    """A periodic report of one analytics worker: per-stage timings, drops, counts."""
+
+    subject: ClassVar[str] = "analytics.worker.stats"
+    schema_version: ClassVar[int] = 1
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN, description="Camera code.")
+    config_version: int = Field(ge=0, description="Configuration version in force (0: none).")
+    frames_analysed: int = Field(ge=0, description="Frames analysed since the worker started.")
+    frames_dropped: int = Field(
+        ge=0, description="Decoded frames dropped (oldest first) because analysis fell behind."
+    )
+    analysed_fps: float = Field(
+        ge=0, description="Frames analysed per second since the worker started."
+    )
+    stage_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="Mean milliseconds per analysed frame of each stage (decode, motion, "
+        "detect, track, rules, plates), recent window.",
+    )
+    events: int = Field(ge=0, description="Rule events published since start.")
+    plate_reads: int = Field(ge=0, description="Plate reads published since start.")
+    detector: str | None = Field(default=None, max_length=120, description="Detector in use.")
+    detector_error: str | None = Field(
+        default=None, max_length=300, description="Why the configured detector is not in use."
+    )

@@ -1,0 +1,116 @@
+"""Reading and changing a camera's analytics configuration; changes reach workers via the outbox.
+
+Permissions: ``analytics.view`` to read, ``analytics.configure`` to change,
+both limited to cameras in the caller's scope (out of scope reads as 404).
+Every change is audited with before/after in the same transaction, and an
+``AnalyticsConfigChanged`` carrying the whole configuration is written to the
+outbox, so the camera's worker hears of it only after the commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safecity.audit.log import AuditLog
+from safecity.contracts.analytics_config import AnalyticsConfigChanged, CameraAnalyticsConfig
+from safecity.core.errors import PreconditionFailed
+from safecity.db.outbox import enqueue
+from safecity.identity.permissions import Principal, get_in_scope
+from safecity.registry.analytics_models import CameraAnalytics
+from safecity.registry.analytics_schemas import AnalyticsPublic
+from safecity.registry.models import Camera
+
+
+class AnalyticsConfigService:
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def get_config(self, session: Session, principal: Principal, camera_id: int) -> AnalyticsPublic:
+        camera = get_in_scope(session, Camera, principal, "analytics.view", camera_id)
+        return _public(camera, session.get(CameraAnalytics, camera.id))
+
+    def update_config(
+        self,
+        session: Session,
+        principal: Principal,
+        camera_id: int,
+        data: CameraAnalyticsConfig,
+        *,
+        expected_version: int | None,
+    ) -> AnalyticsPublic:
+        principal.require("analytics.configure")
+        camera = get_in_scope(session, Camera, principal, "analytics.view", camera_id)
+        row = session.get(CameraAnalytics, camera.id)
+        current = row.version if row is not None else 0
+        if expected_version is not None and expected_version != current:
+            raise PreconditionFailed(
+                f"analytics of camera {camera.code} were changed by someone else (now version "
+                f"{current}, you had {expected_version}); reload and apply your change again"
+            )
+        before = row.config if row is not None else None
+        after = data.model_dump(mode="json")
+        if row is not None and before == after:
+            return _public(camera, row)
+        if row is None:
+            row = CameraAnalytics(camera_id=camera.id, config=after)
+            session.add(row)
+        else:
+            row.config = after
+        row.updated_by = principal.audit.actor_name[:150]
+        session.flush()
+        self.audit.append(
+            session,
+            principal.audit,
+            action="update",
+            object_type="camera_analytics",
+            object_id=camera.id,
+            district=camera.district.slug,
+            summary=f"set analytics of camera {camera.code}: {len(data.zones)} zones, "
+            f"{len(data.lines)} lines, {len(data.rules)} rules"
+            f"{'' if data.enabled else ' (disabled)'}",
+            before=before,
+            after=after,
+        )
+        enqueue(
+            session,
+            AnalyticsConfigChanged(camera_id=camera.code, version=row.version, config=data),
+        )
+        return _public(camera, row)
+
+    @staticmethod
+    def worker_configs(session: Session) -> list[AnalyticsConfigChanged]:
+        """Every enabled camera's configuration, for a launcher starting workers (no user)."""
+        rows = session.execute(
+            select(Camera.code, CameraAnalytics).join(
+                CameraAnalytics, CameraAnalytics.camera_id == Camera.id
+            )
+        ).all()
+        configs = []
+        for code, row in rows:
+            config = CameraAnalyticsConfig.model_validate(row.config)
+            if config.enabled:
+                configs.append(
+                    AnalyticsConfigChanged(camera_id=code, version=row.version, config=config)
+                )
+        return configs
+
+
+def _public(camera: Camera, row: CameraAnalytics | None) -> AnalyticsPublic:
+    if row is None:
+        return AnalyticsPublic(
+            camera_id=camera.id,
+            camera_code=camera.code,
+            version=0,
+            config=CameraAnalyticsConfig(),
+            updated_at=None,
+            updated_by=None,
+        )
+    return AnalyticsPublic(
+        camera_id=camera.id,
+        camera_code=camera.code,
+        version=row.version,
+        config=CameraAnalyticsConfig.model_validate(row.config),
+        updated_at=row.updated_at,
+        updated_by=row.updated_by or None,
+    )

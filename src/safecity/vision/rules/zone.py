@@ -1,0 +1,123 @@
+"""Zone rules: intrusion (entering), loitering (dwelling) and crowd (too many inside)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from safecity.vision.detections import Detections
+from safecity.vision.rules.base import ClassFilter, Firing, TrackMemory, firing, tracked_rows
+from safecity.vision.zones import Polygon
+
+
+def _inside(zone: Polygon, tracked: Detections, classes: ClassFilter) -> npt.NDArray[np.bool_]:
+    wanted = classes.mask(tracked)
+    if not len(tracked):
+        return wanted
+    return wanted & zone.contains(tracked.anchors())
+
+
+class ZoneIntrusion:
+    """Fires when a track's ground point enters the zone (once per entry)."""
+
+    def __init__(self, name: str, zone: Polygon, classes: ClassFilter | None = None) -> None:
+        self.name = name
+        self._zone = zone
+        self._classes = classes or ClassFilter()
+        self._memory: TrackMemory[bool] = TrackMemory()
+
+    def update(self, at: datetime, tracked: Detections) -> list[Firing]:
+        inside = _inside(self._zone, tracked, self._classes)
+        fired = []
+        for row, track in tracked_rows(tracked, self._classes.mask(tracked)):
+            was_inside = self._memory.states.get(track, False)
+            now_inside = bool(inside[row])
+            if now_inside and not was_inside:
+                fired.append(firing("zone_intrusion", self.name, at, tracked, row))
+            self._memory.states[track] = now_inside
+            self._memory.touch(track, at)
+        self._memory.forget_stale(at)
+        return fired
+
+
+@dataclass
+class _Stay:
+    since: datetime
+    fired: bool = False
+
+
+class Loitering:
+    """Fires once when a track has stayed in the zone for ``seconds`` (value: dwell seconds)."""
+
+    def __init__(
+        self, name: str, zone: Polygon, seconds: float, classes: ClassFilter | None = None
+    ) -> None:
+        if seconds <= 0:
+            raise ValueError("loitering seconds must be positive")
+        self.name = name
+        self._zone = zone
+        self._seconds = seconds
+        self._classes = classes or ClassFilter()
+        self._memory: TrackMemory[_Stay] = TrackMemory()
+
+    def update(self, at: datetime, tracked: Detections) -> list[Firing]:
+        inside = _inside(self._zone, tracked, self._classes)
+        fired = []
+        for row, track in tracked_rows(tracked, self._classes.mask(tracked)):
+            self._memory.touch(track, at)
+            if not inside[row]:
+                self._memory.states.pop(track, None)
+                continue
+            stay = self._memory.states.setdefault(track, _Stay(since=at))
+            dwell = (at - stay.since).total_seconds()
+            if dwell >= self._seconds and not stay.fired:
+                stay.fired = True
+                fired.append(firing("loitering", self.name, at, tracked, row, value=dwell))
+        self._memory.forget_stale(at)
+        return fired
+
+
+class Crowd:
+    """Fires when the number of tracks in the zone reaches ``threshold``; re-arms below it."""
+
+    def __init__(
+        self,
+        name: str,
+        zone: Polygon | None,
+        threshold: int,
+        classes: ClassFilter | None = None,
+    ) -> None:
+        if threshold < 1:
+            raise ValueError("crowd threshold must be at least 1")
+        self.name = name
+        self._zone = zone
+        self._threshold = threshold
+        self._classes = classes or ClassFilter()
+        self._armed = True
+
+    def update(self, at: datetime, tracked: Detections) -> list[Firing]:
+        wanted = self._classes.mask(tracked)
+        if self._zone is not None and len(tracked):
+            wanted = wanted & self._zone.contains(tracked.anchors())
+        count = int(np.count_nonzero(wanted))
+        if count < self._threshold:
+            self._armed = True
+            return []
+        if not self._armed:
+            return []
+        self._armed = False
+        rows = np.flatnonzero(wanted)
+        x1, y1 = tracked.xyxy[rows, 0].min(), tracked.xyxy[rows, 1].min()
+        x2, y2 = tracked.xyxy[rows, 2].max(), tracked.xyxy[rows, 3].max()
+        return [
+            Firing(
+                kind="crowd",
+                rule=self.name,
+                at=at,
+                xyxy=(float(x1), float(y1), float(x2), float(y2)),
+                value=float(count),
+            )
+        ]

@@ -1,0 +1,192 @@
+// Zone and line editor: clicks on the picture add points (fractions of its size); the
+// drawing is kept in the configuration text, which is saved whole through the API.
+(function () {
+  "use strict";
+  const root = document.getElementById("analytics-editor");
+  if (!root) return;
+  const canvas = document.getElementById("overlay");
+  const ctx = canvas.getContext("2d");
+  const text = document.getElementById("config");
+  const list = document.getElementById("shapes");
+  const hint = document.getElementById("draw-hint");
+  const editable = root.dataset.editable === "yes";
+  let version = Number(root.dataset.version);
+  let drawing = null; // {kind: "zone"|"line", points: [[x, y], ...]}
+
+  const img = document.getElementById("snapshot");
+  if (img && img.tagName === "IMG") {
+    img.addEventListener("error", function () {
+      img.hidden = true;
+      document.getElementById("snapshot-error").hidden = false;
+    });
+  }
+
+  function config() {
+    try {
+      return JSON.parse(text.value);
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function write(cfg) {
+    text.value = JSON.stringify(cfg, null, 2);
+    redraw();
+  }
+
+  function toPixels(p) {
+    return [p[0] * canvas.width, p[1] * canvas.height];
+  }
+
+  function strokeShape(points, closed, colour) {
+    if (!points.length) return;
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    points.forEach(function (p, i) {
+      const xy = toPixels(p);
+      if (i === 0) ctx.moveTo(xy[0], xy[1]);
+      else ctx.lineTo(xy[0], xy[1]);
+    });
+    if (closed) ctx.closePath();
+    ctx.stroke();
+    points.forEach(function (p) {
+      const xy = toPixels(p);
+      ctx.fillRect(xy[0] - 3, xy[1] - 3, 6, 6);
+    });
+  }
+
+  function arrow(line) {
+    // A short arrow from the middle towards the line's right side: the 'in' direction.
+    const a = toPixels(line.start), b = toPixels(line.end);
+    const mx = (a[0] + b[0]) / 2, my = (a[1] + b[1]) / 2;
+    const dx = b[0] - a[0], dy = b[1] - a[1];
+    const len = Math.hypot(dx, dy) || 1;
+    const nx = -dy / len, ny = dx / len;
+    ctx.beginPath();
+    ctx.moveTo(mx, my);
+    ctx.lineTo(mx + nx * 20, my + ny * 20);
+    ctx.stroke();
+  }
+
+  function label(name, p) {
+    const xy = toPixels(p);
+    ctx.font = "14px sans-serif";
+    ctx.fillText(name, xy[0] + 5, xy[1] - 5);
+  }
+
+  function redraw() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    list.replaceChildren();
+    const cfg = config();
+    if (!cfg) {
+      hint && (hint.textContent = "The configuration text is not valid JSON.");
+      return;
+    }
+    (cfg.zones || []).forEach(function (zone, i) {
+      strokeShape(zone.points, true, "#ffcc00");
+      label(zone.name, zone.points[0]);
+      addItem("zone", zone.name, function () { cfg.zones.splice(i, 1); write(cfg); });
+    });
+    (cfg.lines || []).forEach(function (line, i) {
+      strokeShape([line.start, line.end], false, "#00d0ff");
+      arrow(line);
+      label(line.name, line.start);
+      addItem("line", line.name, function () { cfg.lines.splice(i, 1); write(cfg); });
+    });
+    if (drawing) strokeShape(drawing.points, false, "#ff4040");
+  }
+
+  function addItem(kind, name, remove) {
+    const li = document.createElement("li");
+    li.textContent = kind + ": " + name;
+    if (editable) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = "Delete";
+      button.addEventListener("click", remove);
+      li.appendChild(button);
+    }
+    list.appendChild(li);
+  }
+
+  function start(kind) {
+    drawing = { kind: kind, points: [] };
+    hint.textContent = kind === "zone"
+      ? "Click the corners of the zone, then Finish shape."
+      : "Click the two ends of the line (walking start to end, 'in' is to the right).";
+    redraw();
+  }
+
+  function finish() {
+    const cfg = config();
+    if (!drawing || !cfg) return;
+    const name = document.getElementById("shape-name").value.trim();
+    const round = function (p) { return [Number(p[0].toFixed(4)), Number(p[1].toFixed(4))]; };
+    if (drawing.kind === "zone") {
+      if (drawing.points.length < 3) { hint.textContent = "A zone needs at least 3 points."; return; }
+      cfg.zones = (cfg.zones || []).concat([{ name: name, points: drawing.points.map(round) }]);
+    } else {
+      if (drawing.points.length !== 2) { hint.textContent = "A line needs exactly 2 points."; return; }
+      cfg.lines = (cfg.lines || []).concat([
+        { name: name, start: round(drawing.points[0]), end: round(drawing.points[1]) },
+      ]);
+    }
+    drawing = null;
+    hint.textContent = "Added " + name + ". Remember to save.";
+    write(cfg);
+  }
+
+  if (editable) {
+    canvas.addEventListener("click", function (event) {
+      if (!drawing) return;
+      const box = canvas.getBoundingClientRect();
+      const x = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+      const y = Math.min(1, Math.max(0, (event.clientY - box.top) / box.height));
+      drawing.points.push([x, y]);
+      if (drawing.kind === "line" && drawing.points.length === 2) finish();
+      else redraw();
+    });
+    document.getElementById("new-zone").addEventListener("click", function () { start("zone"); });
+    document.getElementById("new-line").addEventListener("click", function () { start("line"); });
+    document.getElementById("finish-shape").addEventListener("click", finish);
+    document.getElementById("cancel-shape").addEventListener("click", function () {
+      drawing = null;
+      redraw();
+    });
+    text.addEventListener("input", redraw);
+    document.getElementById("save").addEventListener("click", function () {
+      const result = document.getElementById("save-result");
+      const cfg = config();
+      if (!cfg) { result.textContent = "Not saved: the configuration is not valid JSON."; return; }
+      const meta = document.querySelector('meta[name="csrf-token"]');
+      fetch("/api/v1/cameras/" + root.dataset.cameraId + "/analytics", {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/json",
+          "If-Match": '"' + version + '"',
+          "X-CSRF-Token": meta ? meta.content : "",
+        },
+        body: JSON.stringify(cfg),
+      }).then(function (response) {
+        return response.json().then(function (body) {
+          if (response.ok) {
+            version = body.version;
+            root.dataset.version = String(version);
+            result.textContent = "Saved as version " + version + ".";
+            write(body.config);
+          } else {
+            const error = body.error || {};
+            result.textContent = "Not saved: " + (error.message || response.status);
+          }
+        });
+      }).catch(function () {
+        result.textContent = "Not saved: the server could not be reached.";
+      });
+    });
+  }
+  redraw();
+})();

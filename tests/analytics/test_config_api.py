@@ -1,0 +1,168 @@
+"""The analytics configuration API and page: versions, validation, audit, outbox, snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from safecity.audit.models import AuditRecord
+from safecity.contracts.analytics_config import AnalyticsConfigChanged
+from safecity.db.outbox import OutboxMessage
+from safecity.web.platform import Platform
+from tests.factories import World, make_user, record_segment, token_for
+
+
+def _headers(platform: Platform, username: str, roles: list[str]) -> dict[str, str]:
+    make_user(platform, username, roles, districts=["peshawar"])
+    return {"Authorization": f"Bearer {token_for(platform, username)}", "X-Purpose": "tests"}
+
+
+def _config(zone: str = "gate") -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "analysed_fps": 5,
+        "zones": [{"name": zone, "points": [[0.1, 0.5], [0.9, 0.5], [0.9, 1], [0.1, 1]]}],
+        "lines": [{"name": "stop", "start": [0, 0.6], "end": [1, 0.6]}],
+        "rules": [
+            {"kind": "zone_intrusion", "name": "entry", "zone": zone, "classes": ["person"]},
+            {"kind": "loitering", "name": "dwell", "zone": zone, "seconds": 30},
+            {"kind": "line_crossing", "name": "count", "line": "stop"},
+            {"kind": "wrong_way", "name": "against", "line": "stop", "zone": zone},
+        ],
+    }
+
+
+def _published(platform: Platform) -> list[AnalyticsConfigChanged]:
+    with platform.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.subject == AnalyticsConfigChanged.subject)
+            .order_by(OutboxMessage.id)
+        ).all()
+        return [AnalyticsConfigChanged.model_validate(row.payload) for row in rows]
+
+
+def test_configuration_versions_audit_and_outbox(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    engineer = _headers(platform, "eng", ["engineer"])
+    camera = world.cameras["PSH-TC1"]
+    url = f"/api/v1/cameras/{camera}/analytics"
+
+    fresh = api.get(url, headers=engineer)
+    assert fresh.status_code == 200
+    assert fresh.json()["version"] == 0
+    assert fresh.json()["config"]["enabled"] is False
+
+    first = api.put(url, json=_config(), headers={**engineer, "If-Match": '"0"'})
+    assert first.status_code == 200, first.text
+    assert first.json()["version"] == 1
+    assert first.headers["etag"] == '"1"'
+    assert first.json()["updated_by"] == "eng"
+
+    # The same configuration again changes nothing: no new version, audit or message.
+    again = api.put(url, json=_config(), headers={**engineer, "If-Match": '"1"'})
+    assert again.json()["version"] == 1
+
+    stale = api.put(url, json=_config("yard"), headers={**engineer, "If-Match": '"0"'})
+    assert stale.status_code == 412
+    assert stale.json()["error"]["code"] == "precondition_failed"
+
+    second = api.put(url, json=_config("yard"), headers={**engineer, "If-Match": '"1"'})
+    assert second.json()["version"] == 2
+    assert api.get(url, headers=engineer).json()["config"]["zones"][0]["name"] == "yard"
+
+    messages = _published(platform)
+    assert [(m.camera_id, m.version) for m in messages] == [("PSH-TC1", 1), ("PSH-TC1", 2)]
+    assert messages[-1].config.zones[0].name == "yard"
+    with platform.sessions() as session:
+        audits = session.scalars(
+            select(AuditRecord).where(AuditRecord.object_type == "camera_analytics")
+        ).all()
+    assert [(a.action, a.actor_name) for a in audits] == [("update", "eng"), ("update", "eng")]
+    assert audits[0].before is None
+    assert audits[1].before is not None
+    assert audits[1].before["zones"][0]["name"] == "gate"
+    assert audits[1].after is not None
+    assert audits[1].after["zones"][0]["name"] == "yard"
+
+
+def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    engineer = _headers(platform, "eng2", ["engineer"])
+    url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+    dangling = _config()
+    dangling["rules"].append({"kind": "loitering", "name": "x", "zone": "nowhere", "seconds": 5})
+    cases: list[tuple[dict[str, Any], str]] = [
+        (dangling, "nowhere"),
+        ({**_config(), "analysed_fps": 0}, "analysed_fps"),
+        ({**_config(), "zones": [{"name": "a", "points": [[0, 0], [2, 0], [0, 1]]}]}, "zones"),
+        ({**_config(), "colour": "red"}, "colour"),
+        (
+            {**_config(), "lines": [{"name": "stop", "start": [0.5, 0.5], "end": [0.5, 0.5]}]},
+            "two different end points",
+        ),
+        ({**_config(), "rules": [{"kind": "teleport", "name": "x"}]}, "rules"),
+    ]
+    for body, reason in cases:
+        response = api.put(url, json=body, headers=engineer)
+        assert response.status_code == 422, (reason, response.text)
+        assert reason in response.text, (reason, response.text)
+    assert api.get(url, headers=engineer).json()["version"] == 0
+    assert _published(platform) == []
+
+
+def test_scope_and_permissions(api: TestClient, platform: Platform, world: World) -> None:
+    operator = _headers(platform, "oper", ["operator"])
+    engineer = _headers(platform, "eng3", ["engineer"])
+    inside = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+    outside = f"/api/v1/cameras/{world.cameras['BNU-TC1']}/analytics"
+    assert api.get(inside, headers=operator).status_code == 200
+    assert api.put(inside, json=_config(), headers=operator).status_code == 403
+    assert api.get(outside, headers=engineer).status_code == 404
+    assert api.put(outside, json=_config(), headers=engineer).status_code == 404
+    assert _published(platform) == []
+
+
+def test_snapshot_is_a_jpeg_of_the_latest_recording_and_is_audited(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    engineer = _headers(platform, "eng4", ["engineer"])
+    camera = world.cameras["PSH-TC1"]
+    assert api.get(f"/api/v1/cameras/{camera}/snapshot", headers=engineer).status_code == 404
+    record_segment(platform, "PSH-TC1")
+    response = api.get(f"/api/v1/cameras/{camera}/snapshot", headers=engineer)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.content[:3] == b"\xff\xd8\xff"
+    with platform.sessions() as session:
+        viewed = session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.object_type == "recording", AuditRecord.action == "view"
+            )
+        ).all()
+    assert [record.actor_name for record in viewed] == ["eng4"]
+
+
+def test_editor_page_loads_its_script_and_shows_the_configuration(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    engineer = _headers(platform, "eng5", ["engineer"])
+    camera = world.cameras["PSH-TC1"]
+    api.put(f"/api/v1/cameras/{camera}/analytics", json=_config("forecourt"), headers=engineer)
+    page = api.get(f"/cameras/{camera}/analytics", headers=engineer)
+    assert page.status_code == 200
+    assert '<script src="/static/js/analytics-editor.js" defer></script>' in page.text
+    assert "forecourt" in page.text
+    assert 'data-editable="yes"' in page.text
+    assert "<script>" not in page.text
+    script = api.get("/static/js/analytics-editor.js")
+    assert script.status_code == 200
+    assert "If-Match" in script.text
+    viewer = _headers(platform, "oper2", ["operator"])
+    read_only = api.get(f"/cameras/{camera}/analytics", headers=viewer)
+    assert 'data-editable="no"' in read_only.text
+    assert 'id="save"' not in read_only.text

@@ -1,0 +1,74 @@
+"""Motion gate on drawn frames, and the ByteTrack adapter (ids kept, inputs untouched)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safecity.vision.detections import Detections
+from safecity.vision.motion import MOTION_CLASS_ID, MotionGate, MotionSettings, union_box
+from safecity.vision.tracking import ObjectTracker
+
+
+def _scene(x: int, *, width: int = 640, height: int = 360) -> np.ndarray:
+    image = np.full((height, width, 3), 90, np.uint8)
+    image[200:260, x : x + 50] = (20, 200, 240)
+    return image
+
+
+def test_a_moving_block_is_the_only_motion_region() -> None:
+    gate = MotionGate()
+    for _ in range(10):
+        assert len(gate.regions(np.full((360, 640, 3), 90, np.uint8))) == 0
+    regions = Detections.empty()
+    for step in range(6):
+        regions = gate.regions(_scene(100 + 20 * step))
+    assert len(regions) == 1
+    x1, y1, x2, y2 = regions.xyxy[0]
+    assert 180 <= x1 <= 210
+    assert x2 == pytest.approx(250, abs=20)
+    assert y1 == pytest.approx(200, abs=12)
+    assert y2 == pytest.approx(260, abs=12)
+    assert regions.class_id.tolist() == [MOTION_CLASS_ID]
+
+
+def test_a_still_scene_has_no_motion_and_a_new_resolution_restarts_the_background() -> None:
+    gate = MotionGate()
+    still = _scene(100)
+    for _ in range(8):
+        gate.regions(still)
+    assert len(gate.regions(still)) == 0
+    # A different size must not crash: the model starts again (warm-up reports nothing).
+    assert len(gate.regions(np.zeros((180, 320, 3), np.uint8))) == 0
+    with pytest.raises(ValueError, match="BGR image"):
+        gate.regions(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="work_width"):
+        MotionSettings(work_width=4)
+
+
+def test_union_box_pads_and_clips() -> None:
+    regions = Detections.create([[10, 10, 30, 30], [50, 40, 60, 50]], [1, 1], [-1, -1])
+    assert union_box(regions, 55, 100, padding=0.0) == (5, 10, 55, 50)  # shifted, not cut
+    assert union_box(regions, 640, 360, padding=0.0, minimum=96) == (0, 0, 96, 96)
+    assert union_box(regions, 64, 48, minimum=96) == (0, 0, 64, 48)
+    assert union_box(Detections.empty(), 640, 360) is None
+
+
+def test_tracker_keeps_ids_and_never_touches_its_input() -> None:
+    tracker = ObjectTracker(frame_rate=5)
+    ids = []
+    for step in range(8):
+        x = 100 + 10 * step
+        found = Detections.create(
+            [[x, 100, x + 40, 180], [400, 50 + 5 * step, 440, 130 + 5 * step]],
+            [0.9, 0.8],
+            [0, 2],
+        )
+        tracked = tracker.update(found)
+        assert found.tracker_id is None
+        assert tracked.tracker_id is not None
+        ids.append(dict(zip(tracked.class_id.tolist(), tracked.tracker_id.tolist(), strict=True)))
+    assert len({frame[0] for frame in ids[1:]}) == 1
+    assert len({frame[2] for frame in ids[1:]}) == 1
+    assert ids[-1][0] != ids[-1][2]
+    assert len(tracker.update(Detections.empty())) == 0

@@ -1,0 +1,149 @@
+"""Rules as state machines, each fed a scripted sequence of tracked boxes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from safecity.vision.detections import Detections
+from safecity.vision.rules import (
+    ClassFilter,
+    Crowd,
+    Firing,
+    LineCrossing,
+    Loitering,
+    ObjectLeft,
+    Rule,
+    StoppedVehicle,
+    WrongWay,
+    ZoneIntrusion,
+)
+from safecity.vision.zones import Tripwire, polygon
+
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+ZONE = polygon([[100, 100], [300, 100], [300, 300], [100, 300]])
+LINE = Tripwire((0, 200), (400, 200))  # 'in' is downwards
+
+# One object: (track id, class id, ground point x, y); boxes are 20 wide, 40 tall.
+Obj = tuple[int, int, float, float]
+
+
+def frame(objects: Sequence[Obj]) -> Detections:
+    if not objects:
+        return Detections.create([], [], [], [])
+    return Detections.create(
+        [[x - 10, y - 40, x + 10, y] for _, _, x, y in objects],
+        [0.9] * len(objects),
+        [c for _, c, _, _ in objects],
+        [t for t, _, _, _ in objects],
+    )
+
+
+def run(rule: Rule, script: Sequence[Sequence[Obj]], fps: float = 5) -> list[tuple[float, Firing]]:
+    fired: list[tuple[float, Firing]] = []
+    for index, objects in enumerate(script):
+        at = T0 + timedelta(seconds=index / fps)
+        fired.extend(((at - T0).total_seconds(), f) for f in rule.update(at, frame(objects)))
+    return fired
+
+
+def walk(track: int, start: tuple[float, float], end: tuple[float, float], steps: int) -> list[Obj]:
+    return [
+        (
+            track,
+            0,
+            start[0] + (end[0] - start[0]) * i / (steps - 1),
+            start[1] + (end[1] - start[1]) * i / (steps - 1),
+        )
+        for i in range(steps)
+    ]
+
+
+def test_zone_intrusion_fires_once_per_entry() -> None:
+    path = walk(1, (50, 200), (200, 200), 6) + walk(1, (200, 200), (350, 200), 6)
+    path += walk(1, (350, 200), (200, 200), 6)
+    fired = run(ZoneIntrusion("entry", ZONE), [[p] for p in path])
+    assert [(f.kind, f.rule, f.track_id) for _, f in fired] == [
+        ("zone_intrusion", "entry", 1),
+        ("zone_intrusion", "entry", 1),
+    ]
+    assert fired[0][1].xyxy is not None
+
+
+def test_zone_intrusion_respects_the_class_filter() -> None:
+    rule = ZoneIntrusion("people only", ZONE, ClassFilter(frozenset({0})))
+    car = [(2, 2, 200.0, 200.0)]
+    assert run(rule, [car, car]) == []
+
+
+@pytest.mark.parametrize(("seconds", "frames", "fires"), [(2, 9, False), (2, 11, True)])
+def test_loitering_after_the_dwell_time(seconds: float, frames: int, fires: bool) -> None:
+    still = [[(1, 0, 200.0, 200.0)]] * frames
+    fired = run(Loitering("dwell", ZONE, seconds), still)
+    assert bool(fired) is fires
+    if fires:
+        assert len(fired) == 1
+        assert fired[0][1].value == pytest.approx(2.0)
+
+
+def test_loitering_restarts_when_the_object_leaves() -> None:
+    inside, outside = [(1, 0, 200.0, 200.0)], [(1, 0, 50.0, 50.0)]
+    script = [inside] * 8 + [outside] + [inside] * 8
+    assert run(Loitering("dwell", ZONE, 2), script) == []
+
+
+def test_crowd_fires_on_reaching_the_threshold_and_rearms_below() -> None:
+    two = [(1, 0, 150.0, 150.0), (2, 0, 160.0, 160.0)]
+    three = [*two, (3, 0, 170.0, 170.0)]
+    fired = run(Crowd("crowd", ZONE, 3), [two, three, three, two, three])
+    assert [(t, f.value) for t, f in fired] == [(0.2, 3.0), (0.8, 3.0)]
+    assert fired[0][1].track_id is None
+
+
+def test_line_crossing_counts_by_direction() -> None:
+    down = walk(1, (100, 150), (100, 250), 4)
+    up = walk(2, (300, 250), (300, 150), 4)
+    beside = walk(3, (500, 150), (500, 250), 4)  # beyond the end of the line
+    script = [[a, b, c] for a, b, c in zip(down, up, beside, strict=True)]
+    rule = LineCrossing("count", LINE)
+    fired = run(rule, script)
+    assert sorted((f.track_id, f.direction, f.value) for _, f in fired) == [
+        (1, "in", 1.0),
+        (2, "out", 1.0),
+    ]
+    assert rule.counts == {"in": 1, "out": 1}
+
+
+def test_wrong_way_fires_against_the_allowed_direction_only() -> None:
+    allowed = Tripwire((200, 0), (200, 400))  # traffic should move down
+    rule = WrongWay("against", None, allowed, min_distance=30)
+    down = walk(1, (100, 50), (100, 350), 10)
+    up = walk(2, (300, 350), (300, 50), 10)
+    across = walk(3, (50, 380), (350, 380), 10)
+    fired = run(rule, [[a, b, c] for a, b, c in zip(down, up, across, strict=True)])
+    assert [f.track_id for _, f in fired] == [2]
+
+
+@pytest.mark.parametrize("kind", [StoppedVehicle, ObjectLeft])
+def test_stillness_rules_fire_once_after_the_time(kind: type[StoppedVehicle]) -> None:
+    rule = kind("still", ZONE, 3, max_movement=5)
+    jitter = [[(1, 2, 200.0 + (i % 2) * 2, 200.0)] for i in range(20)]
+    fired = run(rule, jitter)
+    assert len(fired) == 1
+    assert fired[0][0] == pytest.approx(3.0)
+    assert fired[0][1].kind == kind.kind
+
+
+def test_a_moving_vehicle_never_counts_as_stopped() -> None:
+    rule = StoppedVehicle("no stopping", ZONE, 1, max_movement=5)
+    assert run(rule, [[p] for p in walk(1, (110, 200), (290, 200), 20)]) == []
+
+
+def test_rules_forget_tracks_they_no_longer_see() -> None:
+    rule = ZoneIntrusion("entry", ZONE)
+    run(rule, [[(1, 0, 200.0, 200.0)]])
+    later = T0 + timedelta(seconds=60)
+    rule.update(later, frame([]))
+    assert rule.update(later, frame([(1, 0, 200.0, 200.0)]))  # a new entry after being forgotten
