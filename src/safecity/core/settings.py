@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         5_000_000, ge=1024, description="Largest accepted upload (camera import files)."
     )
+    alert_correlation_seconds: int = Field(
+        600,
+        ge=1,
+        le=86_400,
+        description="Alerts with the same correlation key (plate, camera and rule) this close "
+        "in time become one alert with a count.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level on stderr."
     )

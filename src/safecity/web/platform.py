@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from safecity.audit import models as audit_models
 from safecity.audit.log import AuditLog
 from safecity.audit.service import AuditBrowser
+from safecity.command import alerts_models
+from safecity.command.alerts_service import AlertsService
+from safecity.command.correlation import CorrelationWindow
 from safecity.core.secrets import CredentialCipher, KeyStore
 from safecity.core.settings import Settings
 from safecity.db import outbox
@@ -37,6 +40,7 @@ MODEL_MODULES = (
     registry_models,
     power_models,
     recording_models,
+    alerts_models,
     outbox,
 )
 
@@ -60,6 +64,7 @@ class Platform:
     power: PowerService
     recordings: RecordingService
     retention: RetentionPolicy
+    alerts: AlertsService
     ready: bool = field(default=False)
 
     @contextmanager
@@ -104,5 +109,10 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
             quota_bytes=int(settings.recording_quota_gb * 1e9)
             if settings.recording_quota_gb
             else None
+        ),
+        alerts=AlertsService(
+            audit,
+            settings.media_dir,
+            CorrelationWindow(timedelta(seconds=settings.alert_correlation_seconds)),
         ),
     )
