@@ -79,3 +79,8 @@ class AlertDismiss(AlertAction):
     """Body of dismiss: the reason is required and comes from a fixed list."""
 
     reason: DismissReason = Field(description="Why: " + ", ".join(DISMISS_REASONS))
+
+
+class DismissReasonPublic(BaseModel):
+    code: str = Field(description="What to send as 'reason'")
+    label: str

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity import __version__
 from safecity.audit.context import SYSTEM
-from safecity.web import errors, live, pages, relay
+from safecity.web import console_socket, errors, live, pages, relay
+from safecity.web.api import alerts as alerts_api
 from safecity.web.api import audit as audit_api
 from safecity.web.api import identity as identity_api
 from safecity.web.api import power as power_api
@@ -27,6 +28,7 @@ from safecity.web.api import registry as registry_api
 from safecity.web.api import system as system_api
 from safecity.web.consumers import start_consumers
 from safecity.web.deps import check_csrf
+from safecity.web.hub import ConsoleHub
 from safecity.web.metrics import HttpMetrics, MetricsMiddleware
 from safecity.web.mqtt_bridge import MqttBridge, MqttEndpoint
 from safecity.web.platform import Platform
@@ -84,13 +86,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
         relay_task = await relay.start(platform, bus_url) if bus_url else None
         bridge = MqttBridge(platform, mqtt) if mqtt else None
         app.state.mqtt_bridge = bridge
         if bridge is not None:
             bridge.start()
         consumers = (
-            await start_consumers(platform, relay_task.bus) if relay_task is not None else None
+            await start_consumers(platform, relay_task.bus, hub) if relay_task is not None else None
         )
         sweeper = asyncio.create_task(_maintenance(platform), name="maintenance")
         try:
@@ -116,6 +119,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.platform = platform
+    hub = ConsoleHub()
+    app.state.hub = hub
     app.state.templates = configure_templates(
         Jinja2Templates(directory=WEB_DIR / "templates"), settings
     )
@@ -131,11 +136,13 @@ def create_app(
         recordings_api.router,
         identity_api.router,
         audit_api.router,
+        alerts_api.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])
     # GET pages and a WebSocket with its own same-origin check: CSRF does not apply.
     app.include_router(live.router)
+    app.include_router(console_socket.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/metrics", include_in_schema=False)

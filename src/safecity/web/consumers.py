@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 
 from safecity.bus.interface import Bus, Subscription
+from safecity.command.alerts_service import Ingested
+from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
+from safecity.web.hub import ConsoleHub
 from safecity.web.platform import Platform
 
 
@@ -21,7 +24,7 @@ class Consumers:
             await subscription.stop()
 
 
-async def start_consumers(platform: Platform, bus: Bus) -> Consumers:
+async def start_consumers(platform: Platform, bus: Bus, hub: ConsoleHub | None = None) -> Consumers:
     def index(message: SegmentClosed) -> None:
         with platform.transaction() as session:
             platform.recordings.index_segment(session, message)
@@ -29,6 +32,18 @@ async def start_consumers(platform: Platform, bus: Bus) -> Consumers:
     def health(message: CameraHealth) -> None:
         with platform.transaction() as session:
             platform.recordings.record_health(session, message)
+
+    def raise_alert(message: AlertRaised) -> Ingested | None:
+        with platform.transaction() as session:
+            return platform.alerts.ingest(session, message)
+
+    async def on_alert(message: AlertRaised) -> None:
+        # Shown to the consoles only once stored: a console never shows a lost alert.
+        ingested = await run_in_threadpool(raise_alert, message)
+        if ingested is not None and hub is not None:
+            alert = ingested.alert
+            payload = alert.model_dump(mode="json")
+            hub.broadcast(alert.district_id, "alert", payload, camera_id=alert.camera_id)
 
     async def on_segment(message: SegmentClosed) -> None:
         await run_in_threadpool(index, message)
@@ -40,5 +55,6 @@ async def start_consumers(platform: Platform, bus: Bus) -> Consumers:
         [
             await bus.subscribe(SegmentClosed, durable="control-segments", handler=on_segment),
             await bus.subscribe(CameraHealth, durable="control-health", handler=on_health),
+            await bus.subscribe(AlertRaised, durable="control-alerts", handler=on_alert),
         ]
     )

@@ -7,6 +7,7 @@ from safecity.web.pages import (
     admin,
     audit,
     auth,
+    console,
     health,
     onboarding,
     power,
@@ -16,5 +17,17 @@ from safecity.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, onboarding, registry, health, power, recordings, admin, roles, audit, account):
+for module in (
+    auth,
+    onboarding,
+    registry,
+    health,
+    power,
+    recordings,
+    admin,
+    roles,
+    audit,
+    account,
+    console,
+):
     router.include_router(module.router)
