@@ -179,7 +179,10 @@ def test_the_queue_shows_only_districts_in_scope_most_urgent_then_oldest(
     acted = api.post(f"/api/v1/alerts/{bannu}/acknowledge", headers=h)
     assert acted.status_code == 404
     # Filters.
-    ids = lambda q: [a["id"] for a in api.get(f"/api/v1/alerts?{q}", headers=h).json()["items"]]  # noqa: E731
+
+    def ids(query: str) -> list[int]:
+        return [a["id"] for a in api.get(f"/api/v1/alerts?{query}", headers=h).json()["items"]]
+
     assert ids("priority=2") == [old_p2, new_p2]
     assert ids("district=bannu") == []
     since = (now - timedelta(minutes=10)).isoformat().replace("+", "%2B")
