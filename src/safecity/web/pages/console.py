@@ -24,7 +24,7 @@ INCIDENT_FROM_ALERT = "/api/v1/alerts/{alert_id}/incident"
 
 def _served(request: Request, path: str, method: str) -> bool:
     return any(
-        isinstance(route, APIRoute) and route.path == path and method in route.methods
+        isinstance(route, APIRoute) and route.path == path and method in (route.methods or ())
         for route in request.app.routes
     )
 
