@@ -22,7 +22,7 @@ from safecity.core import processes
 from safecity.core.settings import Settings
 from safecity.identity.system import system_principal
 from safecity.ingest.worker import STREAM_URL_ENV
-from safecity.registry.models import Camera
+from safecity.registry.models import Camera, District
 from safecity.registry.schemas import CameraUpdate
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
 from safecity.web.platform import Platform
@@ -30,6 +30,8 @@ from safecity.web.platform import Platform
 log = logging.getLogger(__name__)
 CLIP_SECONDS = 120
 SEGMENT_SECONDS = 10
+DRILL_EVERY_SECONDS = 12.0  # one simulated alert this often, give or take half
+DRILL_CAMERAS_PER_DISTRICT = 6
 
 
 def _clips(settings: Settings, count: int) -> list[Path]:
@@ -100,6 +102,33 @@ def start_demo_video(
         )
         stack.callback(_stop, worker)
     return [code for _, code in codes]
+
+
+def start_alert_drill(
+    stack: ExitStack, settings: Settings, platform: Platform, bus_url: str
+) -> int:
+    """Simulated alerts for the console (sim/alert_drill.py); returns the cameras named."""
+    from safecity.sim.alert_drill import DrillCamera, DrillThread
+
+    with platform.sessions() as session:
+        rows = session.execute(
+            select(Camera.code, District.slug)
+            .join(District, District.id == Camera.district_id)
+            .where(Camera.status == "online")
+            .order_by(Camera.code)
+        ).all()
+    # A few cameras per district, so every district's operators have something to do.
+    per_district: dict[str, list[str]] = {}
+    for code, slug in rows:
+        if len(per_district.setdefault(slug, [])) < DRILL_CAMERAS_PER_DISTRICT:
+            per_district[slug].append(code)
+    cameras = [DrillCamera(code, slug) for slug, codes in per_district.items() for code in codes]
+    if not cameras:
+        return 0
+    drill = DrillThread(bus_url, cameras, settings.media_dir, DRILL_EVERY_SECONDS)
+    drill.start()
+    stack.callback(drill.stop)
+    return len(cameras)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
