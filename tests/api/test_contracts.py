@@ -27,6 +27,7 @@ from safecity.identity.errors import SecondFactorRequired
 from safecity.identity.models import ApiToken, User, UserSession
 from safecity.registry.models import Camera, District
 from safecity.web.platform import Platform
+from tests.api.routes_command import raise_alert
 from tests.factories import PASSWORD, World, make_user, principal_of, record_segment, token_for
 
 # Part of every stream URL tests/factories.py registers; it must never come back out.
@@ -146,6 +147,9 @@ def test_every_list_answers_one_envelope_and_pages(
             f"/api/v1/cameras/{world.cameras[camera]}/holds", json=hold, headers=chief
         )
         assert placed.status_code == 201, placed.text
+    # And two alerts, for the alert queue.
+    for camera in ("PSH-TC1", "BNU-TC1"):
+        raise_alert(platform, camera)
     paths = collection_paths(api)
     assert "/api/v1/cameras" in paths, paths
     assert "/api/v1/users" in paths, paths
@@ -361,6 +365,7 @@ def test_stream_credentials_never_leave_the_server(
         "site_id": world.sites["PSH-T1"],
         "user_id": principal_of(platform, "chief").user_id,
         "segment_id": record_segment(platform, "PSH-TC1"),
+        "alert_id": raise_alert(platform, "PSH-TC1"),
     }
     since = (utcnow() - timedelta(hours=2)).isoformat()
     recent = {"since": since, "until": utcnow().isoformat()}
