@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -100,3 +101,36 @@ def malformed_alert() -> bytes:
             "correlation_key": "broken",
         }
     ).encode()
+
+
+def demo_platform(data_dir: Path, database_url: str | None = None) -> Platform:
+    """A migrated platform seeded with the demo province (benchmarks and demos)."""
+    from pydantic import SecretStr
+
+    from safecity.core.settings import Settings
+    from safecity.web import bootstrap
+    from safecity.web.platform import build_platform
+
+    settings = Settings(
+        data_dir=data_dir,
+        secret_key=SecretStr("bench-console-secret-key-0123456789-abcdefghij"),
+        demo=True,
+        tile_url=None,
+        database_url=SecretStr(database_url) if database_url else None,
+    )
+    platform = build_platform(settings)
+    bootstrap.upgrade_database(platform)
+    bootstrap.seed_base(platform)
+    bootstrap.seed_demo(platform)
+    platform.ready = True
+    return platform
+
+
+async def sign_in_async(page: Any, base_url: str, username: str, password: str) -> None:
+    """The sign-in form as a person fills it, with Playwright's async API."""
+    await page.goto(f"{base_url}/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_label("Purpose of this session").select_option("Control-room monitoring")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_load_state()

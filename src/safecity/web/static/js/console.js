@@ -67,7 +67,10 @@
       for (const row of rows.values()) row.remove();
       rows.clear();
       map.clearAlerts();
-      for (const alert of body.items) upsert(alert, false);
+      // The server sends the queue in order: append, no per-row search for a place.
+      const fragment = document.createDocumentFragment();
+      for (const alert of body.items) upsert(alert, false, fragment);
+      queue.appendChild(fragment);
       queueLoaded = true;
       refreshCount(body.total);
       markReady();
@@ -85,7 +88,7 @@
       root.dataset.alertCount = String(n);
     }
 
-    function upsert(alert, live) {
+    function upsert(alert, live, fragment) {
       const known = alerts.get(alert.id);
       if (known && known.version > alert.version) return; // an older message overtaken
       if (!wanted(alert)) {
@@ -107,7 +110,8 @@
         row.classList.add("fresh");
         setTimeout(() => row.classList.remove("fresh"), 4000);
       }
-      place(row, alert);
+      if (fragment) fragment.appendChild(row);
+      else place(row, alert);
       map.showAlert(alert);
     }
 
@@ -251,6 +255,7 @@
     // -- the live feed ------------------------------------------------------------------
 
     let retry = 500;
+    let everConnected = false;
     function connect() {
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
       const socket = new WebSocket(scheme + location.host + root.dataset.socket);
@@ -263,7 +268,8 @@
         if (message.kind === "hello") {
           setFeed("live");
           // Whatever happened while disconnected is in the queue, not in the feed.
-          if (queueLoaded) loadQueue();
+          if (everConnected) loadQueue();
+          everConnected = true;
         } else if (message.kind === "resync") {
           loadQueue();
         } else if (message.kind === "alert") {
