@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         description="Alerts with the same correlation key (plate, camera and rule) this close "
         "in time become one alert with a count.",
     )
+    incident_catalogue: Path | None = Field(
+        None,
+        description="YAML file of incident types, priorities and unit kinds; default: the "
+        "built-in KP catalogue.",
+    )
+    dispatch_road_factor: float = Field(
+        1.4,
+        ge=1.0,
+        le=5.0,
+        description="Road distance over straight-line distance, for travel estimates until a "
+        "road network is configured.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level on stderr."
     )

@@ -22,10 +22,13 @@ from safecity.web import console_socket, errors, live, pages, relay
 from safecity.web.api import alerts as alerts_api
 from safecity.web.api import audit as audit_api
 from safecity.web.api import identity as identity_api
+from safecity.web.api import incidents as incidents_api
+from safecity.web.api import kpis as kpis_api
 from safecity.web.api import power as power_api
 from safecity.web.api import recordings as recordings_api
 from safecity.web.api import registry as registry_api
 from safecity.web.api import system as system_api
+from safecity.web.api import units as units_api
 from safecity.web.consumers import start_consumers
 from safecity.web.deps import check_csrf
 from safecity.web.hub import ConsoleHub
@@ -137,6 +140,9 @@ def create_app(
         identity_api.router,
         audit_api.router,
         alerts_api.router,
+        incidents_api.router,
+        units_api.router,
+        kpis_api.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])
