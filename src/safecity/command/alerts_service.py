@@ -59,7 +59,7 @@ class Ingested:
 
 @dataclass(frozen=True)
 class _Place:
-    district_id: int
+    district: District
     camera: Camera | None
     site: Site | None
 
@@ -122,7 +122,7 @@ class AlertsService:
             session,
             self.correlation,
             key=message.correlation_key,
-            district_id=place.district_id,
+            district_id=place.district.id,
             at=message.at,
         )
         created = alert is None
@@ -143,16 +143,16 @@ class AlertsService:
         if message.camera_id is not None:
             camera = session.scalars(select(Camera).where(Camera.code == message.camera_id)).first()
         if camera is not None:
-            return _Place(camera.district_id, camera, camera.site)
+            return _Place(camera.district, camera, camera.site)
         if message.site_code is not None:
             site = session.scalars(select(Site).where(Site.code == message.site_code)).first()
         if site is not None:
-            return _Place(site.district_id, None, site)
+            return _Place(site.district, None, site)
         if message.district is not None:
-            district_id = session.scalars(
-                select(District.id).where(District.slug == message.district)
+            district = session.scalars(
+                select(District).where(District.slug == message.district)
             ).first()
-            if district_id is not None:
+            if district is not None:
                 if message.camera_id or message.site_code:
                     log.info(
                         "alert %s names unknown camera %s / site %s: stored against district %s",
@@ -161,7 +161,7 @@ class AlertsService:
                         message.site_code,
                         message.district,
                     )
-                return _Place(district_id, None, None)
+                return _Place(district, None, None)
         reason = (
             f"unknown district {message.district!r}"
             if message.district
@@ -180,10 +180,11 @@ class AlertsService:
             latitude, longitude = camera.latitude, camera.longitude
         if latitude is None and site is not None:
             latitude, longitude = site.latitude, site.longitude
+        # Relationships set from the objects at hand: showing the alert loads nothing more.
         return Alert(
-            district_id=place.district_id,
-            camera_id=camera.id if camera is not None else None,
-            site_id=site.id if site is not None else None,
+            district=place.district,
+            camera=camera,
+            site=site,
             camera_code=message.camera_id,
             source=message.source,
             kind=message.kind,

@@ -96,7 +96,9 @@ def create_app(
         if bridge is not None:
             bridge.start()
         consumers = (
-            await start_consumers(platform, relay_task.bus, hub) if relay_task is not None else None
+            await start_consumers(platform, relay_task.bus, hub, alerts_url=bus_url)
+            if relay_task is not None
+            else None
         )
         sweeper = asyncio.create_task(_maintenance(platform), name="maintenance")
         try:

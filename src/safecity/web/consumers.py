@@ -3,7 +3,7 @@ a service inside a transaction; a handler that raises gets the message again."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
@@ -18,13 +18,32 @@ from safecity.web.platform import Platform
 @dataclass
 class Consumers:
     subscriptions: list[Subscription]
+    own_buses: list[Bus] = field(default_factory=list)
 
     async def stop(self) -> None:
         for subscription in self.subscriptions:
             await subscription.stop()
+        for bus in self.own_buses:
+            await bus.close()
 
 
-async def start_consumers(platform: Platform, bus: Bus, hub: ConsoleHub | None = None) -> Consumers:
+async def start_consumers(
+    platform: Platform, bus: Bus, hub: ConsoleHub | None = None, *, alerts_url: str | None = None
+) -> Consumers:
+    """``alerts_url``: the alert consumer gets a NATS connection of its own with a short
+    fetch wait. A waiting pull returns only when its batch is full or the wait has passed,
+    so with the shared connection's one-second wait a lone alert could sit a second
+    before a console saw it; 20 ms keeps bursts batched and single alerts prompt."""
+    own: list[Bus] = []
+    alerts_bus = bus
+    if alerts_url is not None:
+        from safecity.bus.nats import NatsBus
+
+        alerts_bus = await NatsBus.connect(
+            alerts_url, name="safecity-alerts", fetch_batch=64, fetch_wait_seconds=0.02
+        )
+        own.append(alerts_bus)
+
     def index(message: SegmentClosed) -> None:
         with platform.transaction() as session:
             platform.recordings.index_segment(session, message)
@@ -55,6 +74,7 @@ async def start_consumers(platform: Platform, bus: Bus, hub: ConsoleHub | None =
         [
             await bus.subscribe(SegmentClosed, durable="control-segments", handler=on_segment),
             await bus.subscribe(CameraHealth, durable="control-health", handler=on_health),
-            await bus.subscribe(AlertRaised, durable="control-alerts", handler=on_alert),
-        ]
+            await alerts_bus.subscribe(AlertRaised, durable="control-alerts", handler=on_alert),
+        ],
+        own,
     )
