@@ -178,3 +178,23 @@ def test_a_stale_console_is_told_who_acted_first(
     alert.get_by_role("button", name="Escalate").click()
     expect(alert.locator(".action-error")).to_contain_text("changed since you saw it")
     expect(alert.locator(".status")).to_have_text("acknowledged")
+
+
+def test_an_incident_is_opened_from_an_alert(
+    page: Page, console: RunningConsole, live_server: LiveServer
+) -> None:
+    open_console(page, console, live_server)
+    title = f"Robbery in progress {uuid.uuid4().hex[:6]}"
+    publish(console.bus_url, hit(live_server, camera_in(live_server, "bannu"), title))
+    alert = row(page, title)
+    expect(alert).to_be_visible()
+    if alert.get_by_role("button", name="Open incident").count() == 0:
+        pytest.skip("this build has no incidents module (POST /api/v1/alerts/{id}/incident)")
+    kinds = alert.get_by_label("Incident type").locator("option")
+    alert.get_by_label("Incident type").select_option(index=1)
+    assert kinds.count() > 1
+    alert.get_by_role("button", name="Open incident").click()
+    expect(row(page, title)).to_have_count(0)
+    linked = stored(live_server, title)
+    assert linked.status == "incident"
+    assert linked.incident_id is not None

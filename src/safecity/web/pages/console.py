@@ -6,12 +6,15 @@ the API (the same filter, the same audit) and then follows ``/ws/console``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from safecity.command.alerts_schemas import DISMISS_REASONS
 from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.platform import Platform
 from safecity.web.templating import render
 
 router = APIRouter()
@@ -24,9 +27,20 @@ INCIDENT_FROM_ALERT = "/api/v1/alerts/{alert_id}/incident"
 
 def _served(request: Request, path: str, method: str) -> bool:
     return any(
-        isinstance(route, APIRoute) and route.path == path and method in (route.methods or ())
-        for route in request.app.routes
+        isinstance(context.original_route, APIRoute)
+        and context.path_format == path
+        and method in (context.methods or ())
+        for context in iter_route_contexts(request.app.routes)
     )
+
+
+def _incident_types(platform: Platform) -> list[tuple[str, str]]:
+    """(code, label) of the incident catalogue, when this build has the incidents module."""
+    incidents: Any = getattr(platform, "incidents", None)
+    catalogue = getattr(incidents, "catalogue", None)
+    if catalogue is None:
+        return []
+    return [(kind.code, kind.label) for kind in catalogue.incident_types]
 
 
 @router.get("/console")
@@ -45,6 +59,7 @@ def console_page(request: Request, platform: PlatformDep, principal: CurrentPrin
         request,
         "console.html",
         {
+            "incident_types": _incident_types(platform) if feeds["open_incident"] else [],
             "districts": districts,
             "reasons": DISMISS_REASONS,
             "can_handle": principal.has_permission("alerts.handle"),

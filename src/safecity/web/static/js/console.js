@@ -219,7 +219,16 @@
         }
         body = { reason: reason };
       }
-      if (action === "incident") body = {};
+      if (action === "incident") {
+        const type = row.querySelector(".incident-type").value;
+        if (!type) {
+          errorLine.textContent = "Choose the incident type.";
+          errorLine.hidden = false;
+          return;
+        }
+        url = `/api/v1/alerts/${id}/incident`;
+        body = { type: type };
+      }
       const response = await fetch(url, {
         method: "POST",
         credentials: "same-origin",
@@ -231,7 +240,9 @@
       });
       const answer = await response.json().catch(() => null);
       if (response.ok && answer) {
-        upsert(answer.alert || answer, false);
+        // Acting on an alert answers the alert; opening an incident answers the incident.
+        if (action === "incident") refreshOne(id);
+        else upsert(answer, false);
         refreshCount();
         return;
       }
