@@ -62,12 +62,17 @@ async def open_feed(running: RunningConsole, username: str) -> ClientConnection:
     return socket
 
 
+_PENDING: dict[int, list[dict[str, Any]]] = {}
+
+
 async def next_alert(socket: ClientConnection, timeout: float = WAIT) -> dict[str, Any]:
-    while True:
+    """The next alert the console is sent, whether alone or inside a batch frame."""
+    pending = _PENDING.setdefault(id(socket), [])
+    while not pending:
         frame = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-        if frame["kind"] == "alert":
-            payload: dict[str, Any] = frame["payload"]
-            return payload
+        frames = frame["frames"] if frame["kind"] == "batch" else [frame]
+        pending.extend(f["payload"] for f in frames if f["kind"] == "alert")
+    return pending.pop(0)
 
 
 async def nothing_more(socket: ClientConnection, seconds: float = 1.0) -> None:

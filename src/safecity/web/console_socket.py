@@ -25,6 +25,7 @@ from safecity.web.security import SESSION_COOKIE
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
+BATCH_LIMIT = 200  # frames sent together at most
 
 router = APIRouter()
 
@@ -114,20 +115,31 @@ async def console_socket(websocket: WebSocket) -> None:
 async def _pump(websocket: WebSocket, listener: Listener) -> None:
     """Send what the hub queues until the console goes away."""
     closed = asyncio.create_task(_until_closed(websocket))
+    sender = asyncio.create_task(_send_queued(websocket, listener))
     try:
-        while True:
-            getter = asyncio.ensure_future(listener.queue.get())
-            await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if not getter.done():
-                getter.cancel()
-                return
-            if listener.take_stale():
-                await websocket.send_text(json.dumps({"kind": "resync"}))
-            await websocket.send_text(getter.result())
+        await asyncio.wait({closed, sender}, return_when=asyncio.FIRST_COMPLETED)
+        if sender.done():
+            sender.result()  # a failed send ends the feed with its error
     finally:
-        closed.cancel()
+        for task in (closed, sender):
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-            await closed
+            await asyncio.gather(closed, sender)
+
+
+async def _send_queued(websocket: WebSocket, listener: Listener) -> None:
+    """One frame per message; what piled up meanwhile goes as one ``batch`` frame, so a
+    console that fell behind catches up in a few sends instead of one per alert."""
+    while True:
+        frames = [await listener.queue.get()]
+        while not listener.queue.empty() and len(frames) < BATCH_LIMIT:
+            frames.append(listener.queue.get_nowait())
+        if listener.take_stale():
+            await websocket.send_text(json.dumps({"kind": "resync"}))
+        if len(frames) == 1:
+            await websocket.send_text(frames[0])
+        else:
+            await websocket.send_text('{"kind": "batch", "frames": [' + ",".join(frames) + "]}")
 
 
 async def _until_closed(websocket: WebSocket) -> None:

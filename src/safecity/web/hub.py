@@ -10,7 +10,8 @@ Publishing (alerts here; incidents and units from the dispatch module):
 needs to receive it (``alert`` -> ``alerts.view``, ``incident`` -> ``incidents.view``,
 ``unit`` -> ``units.view``); any other kind must name its ``permission``. ``payload``
 must be JSON-serialisable (a pydantic model's ``model_dump(mode="json")``). Consoles
-receive ``{"kind", "district_id", "payload", "sent_at"}`` as one text frame.
+receive ``{"kind", "district_id", "payload", "sent_at"}`` as one text frame, or several
+of them as ``{"kind": "batch", "frames": [...]}`` when messages piled up.
 ``broadcast`` may be called from the event loop or from any thread (sync routes run
 in a thread pool); it never blocks. A console too slow to keep up loses its oldest
 messages, counted in ``dropped``, and is told so with a ``resync`` message so it

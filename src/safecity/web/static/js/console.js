@@ -276,6 +276,10 @@
       });
       socket.addEventListener("message", (event) => {
         const message = JSON.parse(event.data);
+        if (message.kind === "batch") message.frames.forEach(handle);
+        else handle(message);
+      });
+      function handle(message) {
         if (message.kind === "hello") {
           setFeed("live");
           // Whatever happened while disconnected is in the queue, not in the feed.
@@ -291,7 +295,7 @@
         } else if (message.kind.startsWith("incident")) {
           map.showIncident(message.payload);
         }
-      });
+      }
       socket.addEventListener("close", (event) => {
         if (event.code === 4401) {
           setFeed("lost", "signed out: reload the page");
