@@ -9,6 +9,7 @@ report for any unit of its districts; nobody reports for a Bannu unit from Pesha
 
 from __future__ import annotations
 
+from safecity.command.incidents_models import Incident
 from safecity.command.incidents_schemas import IncidentCreate
 from safecity.command.units_models import Dispatch, Unit
 from safecity.command.units_schemas import UnitCreate
@@ -131,6 +132,39 @@ def _from_alert(g: Ground, s: Scope) -> Call:
     return Call("POST", f"/api/v1/alerts/{alert}/incident", json={"type": "suspicious"})
 
 
+def _assigned_from_alert(g: Ground, s: Scope) -> int:
+    """The unit, dispatched to an incident opened from an alert with a snapshot."""
+    unit_id = _assigned(g, s)
+    alert = raise_alert(g.platform, "PSH-TC1" if s == "in" else "BNU-TC1")
+    with g.platform.transaction() as session:
+        unit = session.get(Unit, unit_id)
+        assert unit is not None
+        incident = session.get(Incident, unit.incident_id)
+        assert incident is not None
+        incident.alert_id = alert
+    return unit_id
+
+
+def _page_call(g: Ground, s: Scope) -> Call:
+    district, lat, lon = PLACES[s]
+    form = {
+        "district": district,
+        "type": "theft",
+        "latitude": str(lat),
+        "longitude": str(lon),
+        "caller_number": "0300-7654321",
+        "landmark": "",
+        "narrative": "matrix call",
+    }
+    return Call("POST", "/incidents", data=form, names_bannu=s == "out")
+
+
+def _page_dispatch(g: Ground, s: Scope) -> Call:
+    incident = _incident(g, s)
+    unit = fresh_unit(g.platform, g.unique("PSH-P"))
+    return Call("POST", f"/incidents/{incident}/dispatch", data={"unit_id": str(unit)})
+
+
 ROUTES: dict[str, Expect] = {
     # -- incidents -------------------------------------------------------------------------
     "GET /api/v1/incidents": Expect(SEE_INCIDENTS, "single", get("/api/v1/incidents?limit=1000")),
@@ -211,4 +245,33 @@ ROUTES: dict[str, Expect] = {
     # -- KPIs ------------------------------------------------------------------------------
     "GET /api/v1/kpis": Expect(SEE_KPIS, "single", get("/api/v1/kpis")),
     "GET /api/v1/kpis/export.csv": Expect(SEE_KPIS, "single", get("/api/v1/kpis/export.csv")),
+    # -- pages -----------------------------------------------------------------------------
+    "GET /incidents": Expect(SEE_INCIDENTS, "single", get("/incidents")),
+    # Out of scope: the call form comes back (422) saying the district is not in scope.
+    "POST /incidents": Expect(CREATE_INCIDENTS, "create", _page_call, out_of_scope="422"),
+    "GET /incidents/{incident_id}": Expect(
+        SEE_INCIDENTS, "object", lambda g, s: Call("GET", f"/incidents/{_incident(g, s)}")
+    ),
+    "POST /incidents/{incident_id}/dispatch": Expect(DISPATCH, "object", _page_dispatch),
+    "POST /incidents/{incident_id}/status": Expect(
+        DISPATCH,
+        "object",
+        lambda g, s: Call("POST", f"/incidents/{_incident(g, s)}/status", data={"status": "hoax"}),
+    ),
+    # Every holder of units.report gets the page; it says so when no unit is linked.
+    "GET /field": Expect(REPORT_UNIT, "single", get("/field")),
+    "POST /field/{unit_id}/status": Expect(
+        REPORT_UNIT,
+        "object",
+        lambda g, s: Call(
+            "POST", f"/field/{_free(g, s)}/status", data={"status": "out_of_service"}
+        ),
+    ),
+    "GET /field/{unit_id}/snapshot": Expect(
+        REPORT_UNIT,
+        "object",
+        lambda g, s: Call("GET", f"/field/{_assigned_from_alert(g, s)}/snapshot"),
+        leak_checked=False,  # the answer is the JPEG itself
+    ),
+    "GET /kpis": Expect(SEE_KPIS, "single", get("/kpis")),
 }

@@ -169,3 +169,78 @@ def test_the_units_reports_move_the_incident_to_closed(desk: Desk) -> None:
         json={"status": "closed", "disposition": "suspect arrested"},
     )
     assert closed.json()["status"] == "closed"
+
+
+def test_the_pages_take_a_call_through_dispatch_and_the_field_to_the_kpis(desk: Desk) -> None:
+    """Server-rendered path: call form, dispatch button, field-unit buttons, dashboard."""
+    form = {
+        "district": "peshawar",
+        "type": "robbery",
+        "priority": "",
+        "latitude": "34.0005",
+        "longitude": "71.5449",
+        "caller_number": "0345-1112223",
+        "landmark": "Qissa Khwani",
+        "narrative": "",
+    }
+    bad = desk.call("call_taker", "POST", "/incidents", data=form | {"latitude": "north"})
+    assert bad.status_code == 422
+    assert 'data-field="latitude"' in bad.text
+    made = desk.call("call_taker", "POST", "/incidents", data=form, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    url = made.headers["location"]
+    page = desk.call("dispatcher", "GET", url)
+    assert "Qissa Khwani" in page.text
+    assert "Dispatch PSH-M1" in page.text  # the nearest unit is offered first
+    iid = int(url.rsplit("/", 1)[1])
+    incident = desk.call("dispatcher", "GET", f"/api/v1/incidents/{iid}").json()
+    stale = desk.call(
+        "dispatcher",
+        "POST",
+        f"{url}/dispatch",
+        data={"unit_id": str(desk.units["PSH-M1"]), "version": str(incident["version"] + 5)},
+        follow_redirects=False,
+    )
+    assert "error=" in stale.headers["location"]
+    sent = desk.call(
+        "dispatcher",
+        "POST",
+        f"{url}/dispatch",
+        data={"unit_id": str(desk.units["PSH-M1"]), "version": str(incident["version"])},
+        follow_redirects=False,
+    )
+    assert sent.headers["location"] == url
+    field = desk.call("PSH-M1", "GET", "/field")
+    assert f"Incident {iid}" in field.text
+    assert "Qissa Khwani" in field.text
+    unit = desk.units["PSH-M1"]
+    for status in ("acknowledged", "en_route", "on_scene"):
+        moved = desk.call(
+            "PSH-M1",
+            "POST",
+            f"/field/{unit}/status",
+            data={"status": status},
+            follow_redirects=False,
+        )
+        assert moved.headers["location"] == "/field", (status, moved.headers["location"])
+    refused = desk.call(
+        "PSH-M1",
+        "POST",
+        f"/field/{unit}/status",
+        data={"status": "en_route"},
+        follow_redirects=False,
+    )
+    assert "error=" in refused.headers["location"]
+    closed = desk.call(
+        "dispatcher",
+        "POST",
+        f"{url}/status",
+        data={"status": "closed", "disposition": "suspect fled"},
+        follow_redirects=False,
+    )
+    assert closed.headers["location"] == url
+    assert desk.call("dispatcher", "GET", f"/api/v1/incidents/{iid}").json()["status"] == "closed"
+    dashboard = desk.call("supervisor", "GET", "/kpis")
+    assert dashboard.status_code == 200
+    assert "<svg" in dashboard.text
+    assert "peshawar" in dashboard.text

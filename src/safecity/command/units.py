@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from safecity.audit.log import AuditLog
 from safecity.command.catalogue import Catalogue
 from safecity.command.dispatch import acknowledge, advance_incident
+from safecity.command.incidents_models import Incident
 from safecity.command.units_models import AVAILABLE, WORKING, Unit, UnitPosition
 from safecity.command.units_schemas import (
     PositionReport,
@@ -320,6 +321,26 @@ class UnitService:
             before=before,
             after=_snapshot(unit),
         )
+
+    def assignment(
+        self, session: Session, principal: Principal, unit: Unit
+    ) -> Incident | None:
+        """The incident ``unit`` is working, read through the unit rather than the district
+        filter (a field unit holds no ``incidents.view``); the view is audited."""
+        if unit.incident_id is None:
+            return None
+        incident = session.get(Incident, unit.incident_id)
+        if incident is not None:
+            self.audit.append(
+                session,
+                principal.audit,
+                action="view",
+                object_type="incident",
+                object_id=incident.id,
+                district=incident.district.slug,
+                summary=f"unit {unit.callsign} viewed its assignment, incident {incident.id}",
+            )
+        return incident
 
     def track(
         self, session: Session, principal: Principal, unit_id: int, *, since: datetime

@@ -8,7 +8,10 @@ from safecity.web.pages import (
     audit,
     auth,
     console,
+    field,
     health,
+    incidents,
+    kpis,
     onboarding,
     power,
     recordings,
@@ -29,5 +32,8 @@ for module in (
     audit,
     account,
     console,
+    incidents,
+    field,
+    kpis,
 ):
     router.include_router(module.router)
