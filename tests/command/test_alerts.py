@@ -138,6 +138,8 @@ def test_unknown_places(platform: Platform, world: World) -> None:
     assert ingest(platform, alert_message("NOWHERE-1")) is None
     assert ingest(platform, alert_message("NOWHERE-2", district="atlantis")) is None
     assert sum(platform.alerts.refused.values()) == before + 2
+    assert platform.alerts.refused["no_place"] >= 1
+    assert platform.alerts.refused["unknown_district"] >= 1
     with platform.sessions() as session:
         codes = set(session.scalars(select(Alert.camera_code)))
     assert not {"NOWHERE-1", "NOWHERE-2"} & codes

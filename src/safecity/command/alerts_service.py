@@ -105,8 +105,8 @@ class AlertsService:
         self.audit = audit
         self.media_root = media_root
         self.correlation = correlation
-        # Messages refused for want of a place, by reason; a malformed payload never gets
-        # this far (the bus counts those as rejected for the consumer).
+        # Messages refused for want of a place ("unknown_district", "no_place"); a malformed
+        # payload never gets this far (the bus counts those as rejected for the consumer).
         self.refused: Counter[str] = Counter()
 
     # -- from the bus ------------------------------------------------------------------------
@@ -162,13 +162,15 @@ class AlertsService:
                         message.district,
                     )
                 return _Place(district, None, None)
-        reason = (
-            f"unknown district {message.district!r}"
-            if message.district
-            else f"unknown camera {message.camera_id!r} / site {message.site_code!r} "
-            "and no district given"
-        )
-        self.refused[reason.split(" ")[1]] += 1
+        if message.district:
+            counted, reason = "unknown_district", f"unknown district {message.district!r}"
+        else:
+            counted = "no_place"
+            reason = (
+                f"unknown camera {message.camera_id!r} / site {message.site_code!r} "
+                "and no district given"
+            )
+        self.refused[counted] += 1
         log.warning("alert %s (%s) refused: %s", message.message_id, message.kind, reason)
         return None
 
@@ -232,7 +234,6 @@ class AlertsService:
         since: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
-        audit: bool = True,
     ) -> tuple[list[AlertPublic], int]:
         """The queue: most urgent first, then oldest first (the longest waiting)."""
         stmt = restrict(Alert, principal, "alerts.view")
@@ -253,16 +254,15 @@ class AlertsService:
             stmt.order_by(Alert.priority, Alert.first_seen, Alert.id).limit(limit).offset(offset)
         ).unique()
         items = [to_public(a) for a in rows]
-        if audit:
-            self.audit.append(
-                session,
-                principal.audit,
-                action="view",
-                object_type="alert",
-                summary=f"listed {len(items)} of {total} alerts"
-                + (f" in {district}" if district else "")
-                + (f" with status {status}" if status else ""),
-            )
+        self.audit.append(
+            session,
+            principal.audit,
+            action="view",
+            object_type="alert",
+            summary=f"listed {len(items)} of {total} alerts"
+            + (f" in {district}" if district else "")
+            + (f" with status {status}" if status else ""),
+        )
         return items, total
 
     def get(self, session: Session, principal: Principal, alert_id: int) -> AlertPublic:
