@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   const OPEN = new Set(["new", "acknowledged", "escalated"]);
+  const FINAL_INCIDENT = new Set(["closed", "cancelled", "duplicate", "hoax", "referred"]);
   const QUEUE_LIMIT = 500;
   const POLL_MS = 15000;
   const PKT_OFFSET_MS = 5 * 3600 * 1000; // Pakistan keeps no daylight saving
@@ -433,12 +434,12 @@
         const at = point(unit);
         if (!at || unit.id == null) return;
         const style = { radius: 7, color: "#0b5cad", weight: 2, fillColor: "#4f8fd6", fillOpacity: 0.9 };
-        upsertMarker(unitMarkers, layers.Units, unit.id, at, style, `${unit.call_sign || unit.code || "Unit " + unit.id} (${unit.status || ""})`);
+        upsertMarker(unitMarkers, layers.Units, unit.id, at, style, `${unit.callsign || "Unit " + unit.id} (${unit.status || ""})`);
       },
       showIncident(incident) {
         const at = point(incident);
         if (!at || incident.id == null) return;
-        const closed = incident.status === "closed" || incident.status === "cancelled";
+        const closed = FINAL_INCIDENT.has(incident.status);
         if (closed) {
           const marker = incidentMarkers.get(incident.id);
           if (marker) layers.Incidents.removeLayer(marker);
@@ -446,7 +447,7 @@
           return;
         }
         const style = { radius: 8, color: "#4a148c", weight: 2, fillColor: "#8e24aa", fillOpacity: 0.8 };
-        upsertMarker(incidentMarkers, layers.Incidents, incident.id, at, style, `Incident ${incident.reference || incident.id} (${incident.status || ""})`);
+        upsertMarker(incidentMarkers, layers.Incidents, incident.id, at, style, `Incident ${incident.id}: ${incident.type_label || incident.type || ""} (${incident.status || ""})`);
       },
     };
   }
