@@ -44,7 +44,7 @@ def run_incident(desk: Desk, *, call_seconds: int, unit: str) -> int:
     incident = desk.new_incident(
         received_at=(utcnow() - timedelta(seconds=call_seconds)).isoformat()
     )
-    iid = incident["id"]
+    iid = int(incident["id"])
     sent = desk.call(
         "dispatcher",
         "POST",
