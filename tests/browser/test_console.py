@@ -198,3 +198,5 @@ def test_an_incident_is_opened_from_an_alert(
     linked = stored(live_server, title)
     assert linked.status == "incident"
     assert linked.incident_id is not None
+    # The new incident reaches the map through the hub, without a reload.
+    expect(page.locator("#console-map")).to_have_attribute("data-incidents", re.compile(r"^[1-9]"))

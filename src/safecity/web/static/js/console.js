@@ -435,6 +435,7 @@
         if (!at || unit.id == null) return;
         const style = { radius: 7, color: "#0b5cad", weight: 2, fillColor: "#4f8fd6", fillOpacity: 0.9 };
         upsertMarker(unitMarkers, layers.Units, unit.id, at, style, `${unit.callsign || "Unit " + unit.id} (${unit.status || ""})`);
+        element.dataset.units = String(unitMarkers.size);
       },
       showIncident(incident) {
         const at = point(incident);
@@ -444,10 +445,12 @@
           const marker = incidentMarkers.get(incident.id);
           if (marker) layers.Incidents.removeLayer(marker);
           incidentMarkers.delete(incident.id);
+          element.dataset.incidents = String(incidentMarkers.size);
           return;
         }
         const style = { radius: 8, color: "#4a148c", weight: 2, fillColor: "#8e24aa", fillOpacity: 0.8 };
         upsertMarker(incidentMarkers, layers.Incidents, incident.id, at, style, `Incident ${incident.id}: ${incident.type_label || incident.type || ""} (${incident.status || ""})`);
+        element.dataset.incidents = String(incidentMarkers.size);
       },
     };
   }
