@@ -322,9 +322,7 @@ class UnitService:
             after=_snapshot(unit),
         )
 
-    def assignment(
-        self, session: Session, principal: Principal, unit: Unit
-    ) -> Incident | None:
+    def assignment(self, session: Session, principal: Principal, unit: Unit) -> Incident | None:
         """The incident ``unit`` is working, read through the unit rather than the district
         filter (a field unit holds no ``incidents.view``); the view is audited."""
         if unit.incident_id is None:
