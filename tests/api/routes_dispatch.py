@@ -65,6 +65,31 @@ def fresh_unit(
         return unit.id
 
 
+def unit_at_alert_incident(platform: Platform, callsign: str) -> int:
+    """A Peshawar unit dispatched to an incident opened from an alert with a snapshot
+    (what the field page's snapshot route serves)."""
+    unit_id = fresh_unit(platform, callsign)
+    alert = raise_alert(platform, "PSH-TC1")
+    incident_id = fresh_incident(platform)
+    with platform.transaction() as session:
+        unit = session.get(Unit, unit_id)
+        incident = session.get(Incident, incident_id)
+        assert unit is not None
+        assert incident is not None
+        incident.alert_id = alert
+        unit.incident_id, unit.status = incident_id, "dispatched"
+        session.add(
+            Dispatch(
+                incident_id=incident_id,
+                unit_id=unit_id,
+                dispatched_at=utcnow(),
+                dispatched_by="tests",
+                followed_recommendation=True,
+            )
+        )
+    return unit_id
+
+
 def _incident(g: Ground, s: Scope) -> int:
     return fresh_incident(g.platform, PLACES[s][0])
 

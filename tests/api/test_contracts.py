@@ -28,7 +28,7 @@ from safecity.identity.models import ApiToken, User, UserSession
 from safecity.registry.models import Camera, District
 from safecity.web.platform import Platform
 from tests.api.routes_command import raise_alert
-from tests.api.routes_dispatch import fresh_incident, fresh_unit
+from tests.api.routes_dispatch import fresh_incident, fresh_unit, unit_at_alert_incident
 from tests.factories import PASSWORD, World, make_user, principal_of, record_segment, token_for
 
 # Part of every stream URL tests/factories.py registers; it must never come back out.
@@ -374,7 +374,7 @@ def test_stream_credentials_never_leave_the_server(
         "segment_id": record_segment(platform, "PSH-TC1"),
         "alert_id": raise_alert(platform, "PSH-TC1"),
         "incident_id": fresh_incident(platform),
-        "unit_id": fresh_unit(platform, "PSH-CRED"),
+        "unit_id": unit_at_alert_incident(platform, "PSH-CRED"),
     }
     since = (utcnow() - timedelta(hours=2)).isoformat()
     recent = {"since": since, "until": utcnow().isoformat()}
