@@ -3,14 +3,17 @@ and Bannu, users of each dispatch role, and request shortcuts."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from safecity.command.units_schemas import UnitCreate
 from safecity.core.clock import utcnow
+from safecity.identity import passwords
 from safecity.identity.system import system_principal
 from safecity.web.platform import Platform
 from tests.factories import make_user, token_for
@@ -72,6 +75,15 @@ class Desk:
             f"/api/v1/units/{self.units[callsign]}/status",
             json={"status": status, **extra},
         )
+
+
+_hash_once = functools.cache(passwords.hash_password)
+
+
+def one_hash_per_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each desk makes a dozen accounts with one password: hash it once per session (as
+    tests/api/conftest.py does); hashes stay real argon2 and sign-in still verifies them."""
+    monkeypatch.setattr(passwords, "hash_password", _hash_once)
 
 
 def build_desk(platform: Platform, client: TestClient) -> Desk:

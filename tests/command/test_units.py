@@ -12,12 +12,15 @@ from sqlalchemy import func, select
 from safecity.command.units_models import UnitPosition
 from safecity.core.clock import utcnow
 from safecity.web.platform import Platform
-from tests.command.dispatch_support import Desk, build_desk
+from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
 from tests.factories import World
 
 
 @pytest.fixture
-def desk(platform: Platform, world: World, client: TestClient) -> Desk:
+def desk(
+    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> Desk:
+    one_hash_per_password(monkeypatch)
     return build_desk(platform, client)
 
 
