@@ -251,6 +251,14 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             )
             if streaming:
                 out.print(f"simulated cameras streaming and recorded: {', '.join(streaming)}")
+            from safecity.demo_video import start_alert_drill
+
+            drilled = start_alert_drill(stack, settings, platform, bus_url)
+            out.print(f"alert drill: simulated alerts on {drilled} cameras for the console")
+            from safecity.demo_video import start_fleet
+
+            units = start_fleet(stack, settings, platform)
+            out.print(f"demo fleet: {units} simulated units patrol and answer incidents")
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         if demo and prepared.mqtt is not None:
             _start_simulated_gateways(stack, settings, platform, server, prepared.mqtt)

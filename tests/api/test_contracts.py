@@ -27,6 +27,8 @@ from safecity.identity.errors import SecondFactorRequired
 from safecity.identity.models import ApiToken, User, UserSession
 from safecity.registry.models import Camera, District
 from safecity.web.platform import Platform
+from tests.api.routes_command import raise_alert
+from tests.api.routes_dispatch import fresh_incident, fresh_unit, unit_at_alert_incident
 from tests.factories import PASSWORD, World, make_user, principal_of, record_segment, token_for
 
 # Part of every stream URL tests/factories.py registers; it must never come back out.
@@ -41,6 +43,8 @@ NOT_COLLECTIONS = {
     "/api/v1/cameras/export": "a file (CSV or YAML)",
     "/api/v1/audit/export.csv": "a file (CSV)",
     "/api/v1/hotlists/export.csv": "a file (CSV)",
+    "/api/v1/kpis": "one report of response times and alert figures",
+    "/api/v1/kpis/export.csv": "a file (CSV)",
 }
 # Query parameters that keep a collection still while it is paged: every audit read is
 # itself audited, so only a filter that excludes those records gives stable pages.
@@ -171,6 +175,13 @@ def test_every_list_answers_one_envelope_and_pages(
         )
         assert placed.status_code == 201, placed.text
     seed_events(platform)
+    # And two alerts, for the alert queue.
+    for camera in ("PSH-TC1", "BNU-TC1"):
+        raise_alert(platform, camera)
+    # And two incidents and two units, for the dispatch lists.
+    for district in ("peshawar", "bannu"):
+        fresh_incident(platform, district)
+        fresh_unit(platform, f"PAGE-{district}", district)
     paths = collection_paths(api)
     assert "/api/v1/cameras" in paths, paths
     assert "/api/v1/users" in paths, paths
@@ -387,6 +398,9 @@ def test_stream_credentials_never_leave_the_server(
         "user_id": principal_of(platform, "chief").user_id,
         "segment_id": record_segment(platform, "PSH-TC1"),
         **seed_events(platform),
+        "alert_id": raise_alert(platform, "PSH-TC1"),
+        "incident_id": fresh_incident(platform),
+        "unit_id": unit_at_alert_incident(platform, "PSH-CRED"),
     }
     since = (utcnow() - timedelta(hours=2)).isoformat()
     recent = {"since": since, "until": utcnow().isoformat()}

@@ -86,6 +86,8 @@ NOT_IN_MATRIX = {
     "/login": "the sign-in form itself (its throttling and CSRF have their own tests)",
     "/ws/live/{camera_id}": "live-view WebSocket: refusals are close codes 4401/4403/4404, "
     "tested in tests/test_live_stream.py",
+    "/ws/console": "console feed WebSocket: refusals are close codes 4401/4403, scope and "
+    "permissions per message, tested in tests/command/test_alerts_feed.py",
 }
 
 

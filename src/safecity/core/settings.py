@@ -127,6 +127,25 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         5_000_000, ge=1024, description="Largest accepted upload (camera import files)."
     )
+    alert_correlation_seconds: int = Field(
+        600,
+        ge=1,
+        le=86_400,
+        description="Alerts with the same correlation key (plate, camera and rule) this close "
+        "in time become one alert with a count.",
+    )
+    incident_catalogue: Path | None = Field(
+        None,
+        description="YAML file of incident types, priorities and unit kinds; default: the "
+        "built-in KP catalogue.",
+    )
+    dispatch_road_factor: float = Field(
+        1.4,
+        ge=1.0,
+        le=5.0,
+        description="Road distance over straight-line distance, for travel estimates until a "
+        "road network is configured.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level on stderr."
     )

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.context import AuditContext
 from safecity.audit.log import AuditLog
+from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.core.clock import utcnow
 from safecity.core.errors import Conflict, InvalidInput, NotFound
+from safecity.db import outbox
 from safecity.identity.permissions import Principal, get_in_scope, restrict
 from safecity.recordings.clips import join_segments
 from safecity.recordings.models import (
@@ -39,6 +41,8 @@ from safecity.registry.models import Camera
 
 log = logging.getLogger(__name__)
 MAX_RANGE_HOURS = 24
+# How urgent a camera problem is for the control room (1 most); unlisted codes are 4.
+PROBLEM_PRIORITY = {"offline": 2, "covered": 2, "moved": 3, "stalled": 3, "frozen": 3, "black": 3}
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class RecordingService:
                         started_at=problem.since,
                     )
                 )
+                outbox.enqueue(session, _problem_alert(camera, code, problem.detail, problem.since))
         for code, episode in open_episodes.items():
             if code not in current:
                 episode.cleared_at = report.emitted_at
@@ -403,3 +408,17 @@ class RecordingService:
             )
         session.flush()
         return result, files
+
+
+def _problem_alert(camera: Camera, code: str, detail: str, since: datetime) -> AlertRaised:
+    """A camera problem that just opened, for the control room's queue."""
+    return AlertRaised(
+        source="health",
+        kind=f"health.{code}",
+        priority=PROBLEM_PRIORITY.get(code, 4),
+        title=f"Camera {camera.code} {code.replace('_', ' ')}",
+        detail=detail[:2000],
+        at=since,
+        camera_id=camera.code,
+        correlation_key=f"camera:{camera.code}:{code}",
+    )

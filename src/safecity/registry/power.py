@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import utcnow
 from safecity.core.errors import InvalidInput, NotFound
+from safecity.db import outbox
 from safecity.identity.permissions import Principal, get_in_scope, restrict
 from safecity.registry.models import District, Site
 from safecity.registry.power_models import SitePowerAlert, SitePowerReading
@@ -23,6 +25,8 @@ from safecity.registry.power_schemas import (
 
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)
+# How urgent a site power problem is for the control room (1 most).
+POWER_PRIORITY = {"low_battery": 3, "no_charge_by_day": 4, "link_down": 3, "no_telemetry": 3}
 
 
 class PowerService:
@@ -98,6 +102,7 @@ class PowerService:
                         value=condition.value,
                     )
                 )
+                outbox.enqueue(session, _power_alert(site, kind, condition.message, latest_at))
                 opened.append(kind)
         for kind, alert in open_alerts.items():
             # A fresh reading proves telemetry is back; other kinds clear when not held.
@@ -145,6 +150,8 @@ class PowerService:
                     value=float(minutes),
                 )
             )
+            message = f"no telemetry for {minutes} min"
+            outbox.enqueue(session, _power_alert(site, SILENT, message, now))
             opened.append(site.code)
         session.flush()
         return opened
@@ -201,3 +208,17 @@ class PowerService:
             )
             for a, code, name, slug in rows
         ]
+
+
+def _power_alert(site: Site, kind: str, message: str, at: datetime) -> AlertRaised:
+    """A site power problem that just opened, for the control room's queue."""
+    return AlertRaised(
+        source="power",
+        kind=f"power.{kind}",
+        priority=POWER_PRIORITY.get(kind, 4),
+        title=f"Site {site.code}: {message}"[:160],
+        detail=f"{site.name}: {message}",
+        at=at,
+        site_code=site.code,
+        correlation_key=f"site:{site.code}:{kind}",
+    )

@@ -18,19 +18,24 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity import __version__
 from safecity.audit.context import SYSTEM
-from safecity.web import errors, live, pages, relay
+from safecity.web import console_socket, errors, live, pages, relay
+from safecity.web.api import alerts as alerts_api
 from safecity.web.api import analytics as analytics_api
 from safecity.web.api import audit as audit_api
 from safecity.web.api import events as events_api
 from safecity.web.api import hotlists as hotlists_api
 from safecity.web.api import identity as identity_api
+from safecity.web.api import incidents as incidents_api
+from safecity.web.api import kpis as kpis_api
 from safecity.web.api import plates as plates_api
 from safecity.web.api import power as power_api
 from safecity.web.api import recordings as recordings_api
 from safecity.web.api import registry as registry_api
 from safecity.web.api import system as system_api
+from safecity.web.api import units as units_api
 from safecity.web.consumers import start_consumers
 from safecity.web.deps import check_csrf
+from safecity.web.hub import ConsoleHub
 from safecity.web.metrics import HttpMetrics, MetricsMiddleware
 from safecity.web.mqtt_bridge import MqttBridge, MqttEndpoint
 from safecity.web.platform import Platform
@@ -101,13 +106,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
         relay_task = await relay.start(platform, bus_url) if bus_url else None
         bridge = MqttBridge(platform, mqtt) if mqtt else None
         app.state.mqtt_bridge = bridge
         if bridge is not None:
             bridge.start()
         consumers = (
-            await start_consumers(platform, relay_task.bus, wake=relay_task.wake)
+            await start_consumers(
+                platform, relay_task.bus, hub, alerts_url=bus_url, wake=relay_task.wake
+            )
             if relay_task is not None
             else None
         )
@@ -135,6 +143,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.platform = platform
+    hub = ConsoleHub()
+    app.state.hub = hub
     app.state.templates = configure_templates(
         Jinja2Templates(directory=WEB_DIR / "templates"), settings
     )
@@ -154,11 +164,16 @@ def create_app(
         events_api.router,
         hotlists_api.router,
         analytics_api.router,
+        alerts_api.router,
+        incidents_api.router,
+        units_api.router,
+        kpis_api.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=[_csrf])
     app.include_router(pages.router, dependencies=[_csrf])
     # GET pages and a WebSocket with its own same-origin check: CSRF does not apply.
     app.include_router(live.router)
+    app.include_router(console_socket.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/metrics", include_in_schema=False)

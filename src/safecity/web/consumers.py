@@ -4,23 +4,29 @@ a service inside a transaction; a handler that raises gets the message again."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
 from safecity.bus.interface import Bus, Subscription
+from safecity.command.alerts_service import Ingested
+from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
+from safecity.web.hub import ConsoleHub
 from safecity.web.platform import Platform
 
 
 @dataclass
 class Consumers:
     subscriptions: list[Subscription]
+    own_buses: list[Bus] = field(default_factory=list)
 
     async def stop(self) -> None:
         for subscription in self.subscriptions:
             await subscription.stop()
+        for bus in self.own_buses:
+            await bus.close()
 
 
 def _nothing() -> None:
@@ -28,9 +34,27 @@ def _nothing() -> None:
 
 
 async def start_consumers(
-    platform: Platform, bus: Bus, *, wake: Callable[[], None] = _nothing
+    platform: Platform,
+    bus: Bus,
+    hub: ConsoleHub | None = None,
+    *,
+    alerts_url: str | None = None,
+    wake: Callable[[], None] = _nothing,
 ) -> Consumers:
-    """``wake``: tells the outbox relay that a handler committed a message to send now."""
+    """``wake``: tells the outbox relay that a handler committed a message to send now.
+    ``alerts_url``: the alert consumer gets a NATS connection of its own with a short
+    fetch wait. A waiting pull returns only when its batch is full or the wait has passed,
+    so with the shared connection's one-second wait a lone alert could sit a second
+    before a console saw it; 20 ms keeps bursts batched and single alerts prompt."""
+    own: list[Bus] = []
+    alerts_bus = bus
+    if alerts_url is not None:
+        from safecity.bus.nats import NatsBus
+
+        alerts_bus = await NatsBus.connect(
+            alerts_url, name="safecity-alerts", fetch_batch=64, fetch_wait_seconds=0.02
+        )
+        own.append(alerts_bus)
 
     def index(message: SegmentClosed) -> None:
         with platform.transaction() as session:
@@ -56,11 +80,24 @@ async def start_consumers(
         await run_in_threadpool(rule_event, message)
         wake()
 
+    def raise_alert(message: AlertRaised) -> Ingested | None:
+        with platform.transaction() as session:
+            return platform.alerts.ingest(session, message)
+
+    async def on_alert(message: AlertRaised) -> None:
+        # Shown to the consoles only once stored: a console never shows a lost alert.
+        ingested = await run_in_threadpool(raise_alert, message)
+        if ingested is not None and hub is not None:
+            alert = ingested.alert
+            payload = alert.model_dump(mode="json")
+            hub.broadcast(alert.district_id, "alert", payload, camera_id=alert.camera_id)
+
     async def on_segment(message: SegmentClosed) -> None:
         await run_in_threadpool(index, message)
 
     async def on_health(message: CameraHealth) -> None:
         await run_in_threadpool(health, message)
+        wake()  # a camera gone dark may have raised an alert
 
     return Consumers(
         [
@@ -68,5 +105,7 @@ async def start_consumers(
             await bus.subscribe(CameraHealth, durable="control-health", handler=on_health),
             await bus.subscribe(PlateRead, durable="control-plates", handler=on_plate),
             await bus.subscribe(RuleEvent, durable="control-rule-events", handler=on_rule_event),
-        ]
+            await alerts_bus.subscribe(AlertRaised, durable="control-alerts", handler=on_alert),
+        ],
+        own,
     )

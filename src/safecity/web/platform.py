@@ -15,6 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from safecity.audit import models as audit_models
 from safecity.audit.log import AuditLog
 from safecity.audit.service import AuditBrowser
+from safecity.command import alerts_models, incidents_models, units_models
+from safecity.command.alerts_service import AlertsService
+from safecity.command.catalogue import load_catalogue
+from safecity.command.correlation import CorrelationWindow
+from safecity.command.dispatch import DispatchService
+from safecity.command.dispatch_routing import StraightLineEstimator
+from safecity.command.incidents import IncidentService
+from safecity.command.kpis import KpiService
+from safecity.command.units import UnitService
 from safecity.core.errors import ConfigError
 from safecity.core.secrets import CredentialCipher, KeyStore
 from safecity.core.settings import Settings
@@ -45,6 +54,9 @@ MODEL_MODULES = (
     analytics_models,
     recording_models,
     event_models,
+    alerts_models,
+    incidents_models,
+    units_models,
     outbox,
 )
 
@@ -71,6 +83,11 @@ class Platform:
     events: EventService
     hotlists: HotlistService
     analytics_config: AnalyticsConfigService
+    alerts: AlertsService
+    incidents: IncidentService
+    units: UnitService
+    dispatch: DispatchService
+    kpis: KpiService
     ready: bool = field(default=False)
 
     @contextmanager
@@ -98,6 +115,8 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         pause=timedelta(seconds=settings.login_pause_seconds),
     )
     registry = RegistryService(audit, cipher)
+    catalogue = load_catalogue(settings.incident_catalogue)
+    incidents = IncidentService(audit, catalogue)
     return Platform(
         settings=settings,
         engine=engine,
@@ -124,6 +143,20 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         ),
         hotlists=HotlistService(audit),
         analytics_config=AnalyticsConfigService(audit),
+        alerts=AlertsService(
+            audit,
+            settings.media_dir,
+            CorrelationWindow(timedelta(seconds=settings.alert_correlation_seconds)),
+        ),
+        incidents=incidents,
+        units=UnitService(audit, catalogue),
+        dispatch=DispatchService(
+            audit,
+            catalogue,
+            StraightLineEstimator(road_factor=settings.dispatch_road_factor),
+            incidents.changeable,
+        ),
+        kpis=KpiService(audit),
     )
 
 

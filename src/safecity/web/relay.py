@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from safecity.contracts.alerts import AlertRaised
+from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.contracts.base import Message
 from safecity.contracts.registry import CameraChanged, SiteChanged
 from safecity.core.clock import utcnow
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
     from safecity.bus.interface import Bus
 
 log = logging.getLogger(__name__)
-KNOWN: dict[str, type[Message]] = {m.subject: m for m in (CameraChanged, SiteChanged, AlertRaised)}
+# Every message a control-plane service writes to the outbox; an unknown subject is
+# kept back and logged rather than published in a shape nobody reads.
+KNOWN: dict[str, type[Message]] = {
+    m.subject: m for m in (CameraChanged, SiteChanged, AlertRaised, AnalyticsConfigChanged)
+}
 BATCH = 200
 IDLE_SECONDS = 0.5
 KEEP_PUBLISHED = timedelta(days=1)

@@ -8,9 +8,13 @@ from safecity.web.pages import (
     analytics,
     audit,
     auth,
+    console,
     events,
+    field,
     health,
     holds,
+    incidents,
+    kpis,
     onboarding,
     power,
     recordings,
@@ -33,5 +37,9 @@ for module in (
     roles,
     audit,
     account,
+    console,
+    incidents,
+    field,
+    kpis,
 ):
     router.include_router(module.router)

@@ -1,0 +1,17 @@
+"""Errors of the alert lifecycle, mapped to the one API error shape by the web layer."""
+
+from __future__ import annotations
+
+from safecity.core.errors import Conflict
+
+
+class AlertClosed(Conflict):
+    """The alert was already dismissed or turned into an incident."""
+
+    code = "alert_closed"
+
+
+class AlertTransitionRefused(Conflict):
+    """The action does not apply to the alert's current state (escalating twice...)."""
+
+    code = "alert_transition_refused"

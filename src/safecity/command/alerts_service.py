@@ -1,0 +1,425 @@
+"""The alert queue: store what the bus raises, show it to the operators of its district,
+and keep its lifecycle (acknowledge, escalate, dismiss, incident), every action audited.
+
+Interface for the incidents module (``POST /api/v1/alerts/{id}/incident`` lives in the
+incidents router): after creating the incident in the same transaction, call
+
+    platform.alerts.link_incident(session, principal, alert_id, incident_id)
+
+It checks ``alerts.handle`` and scope (404 outside it), refuses a dismissed alert or one
+already linked to another incident (409), marks the alert ``incident``, audits, and
+returns the :class:`AlertPublic` to broadcast through the console hub after commit.
+Calling it again with the same incident is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safecity.audit.log import AuditLog
+from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
+from safecity.command.alerts_models import (
+    ACKNOWLEDGED,
+    DISMISSED,
+    ESCALATED,
+    INCIDENT,
+    NEW,
+    OPEN_STATUSES,
+    Alert,
+    AlertOccurrence,
+)
+from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic
+from safecity.command.correlation import CorrelationWindow, open_alert_for
+from safecity.contracts.alerts import AlertRaised
+from safecity.core.clock import format_pkt, utcnow
+from safecity.core.errors import InvalidInput, NotFound, PreconditionFailed
+from safecity.identity.permissions import Principal, get_in_scope, restrict
+from safecity.registry.models import Camera, District, Site
+
+log = logging.getLogger(__name__)
+
+ImageKind = Literal["snapshot", "plate"]
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What a consumed message became: a new alert, or one more count on an open one."""
+
+    alert: AlertPublic
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Place:
+    district: District
+    camera: Camera | None
+    site: Site | None
+
+
+def to_public(alert: Alert) -> AlertPublic:
+    camera, site = alert.camera, alert.site
+    return AlertPublic(
+        id=alert.id,
+        status=alert.status,
+        priority=alert.priority,
+        source=alert.source,
+        kind=alert.kind,
+        title=alert.title,
+        detail=alert.detail,
+        district_id=alert.district_id,
+        district=alert.district.slug,
+        camera_id=alert.camera_id,
+        camera_code=camera.code if camera is not None else alert.camera_code,
+        camera_name=camera.name if camera is not None else None,
+        site_id=alert.site_id,
+        site_code=site.code if site is not None else None,
+        latitude=alert.latitude,
+        longitude=alert.longitude,
+        correlation_key=alert.correlation_key,
+        count=alert.count,
+        first_seen=alert.first_seen,
+        last_seen=alert.last_seen,
+        has_snapshot=alert.snapshot is not None,
+        has_plate_crop=alert.plate_crop is not None,
+        plate_text=alert.plate_text,
+        reference={str(k): str(v) for k, v in (alert.reference or {}).items()},
+        dismiss_reason=alert.dismiss_reason,
+        note=alert.note,
+        handled_by=alert.handled_by,
+        handled_at=alert.handled_at,
+        incident_id=alert.incident_id,
+        version=alert.version,
+    )
+
+
+class AlertsService:
+    def __init__(self, audit: AuditLog, media_root: Path, correlation: CorrelationWindow) -> None:
+        self.audit = audit
+        self.media_root = media_root
+        self.correlation = correlation
+        # Messages refused for want of a place ("unknown_district", "no_place"); a malformed
+        # payload never gets this far (the bus counts those as rejected for the consumer).
+        self.refused: Counter[str] = Counter()
+
+    # -- from the bus ------------------------------------------------------------------------
+
+    def ingest(self, session: Session, message: AlertRaised) -> Ingested | None:
+        """Store one AlertRaised; None when it was seen before or names no known place."""
+        if session.get(AlertOccurrence, message.message_id) is not None:
+            return None  # redelivered: folded in once
+        place = self._place(session, message)
+        if place is None:
+            return None
+        alert = open_alert_for(
+            session,
+            self.correlation,
+            key=message.correlation_key,
+            district_id=place.district.id,
+            at=message.at,
+        )
+        created = alert is None
+        if alert is None:
+            alert = self._new_alert(message, place)
+            session.add(alert)
+        else:
+            self._fold(alert, message)
+        session.flush()
+        session.add(
+            AlertOccurrence(message_id=message.message_id, alert_id=alert.id, at=message.at)
+        )
+        session.flush()
+        return Ingested(alert=to_public(alert), created=created)
+
+    def _place(self, session: Session, message: AlertRaised) -> _Place | None:
+        camera = site = None
+        if message.camera_id is not None:
+            camera = session.scalars(select(Camera).where(Camera.code == message.camera_id)).first()
+        if camera is not None:
+            return _Place(camera.district, camera, camera.site)
+        if message.site_code is not None:
+            site = session.scalars(select(Site).where(Site.code == message.site_code)).first()
+        if site is not None:
+            return _Place(site.district, None, site)
+        if message.district is not None:
+            district = session.scalars(
+                select(District).where(District.slug == message.district)
+            ).first()
+            if district is not None:
+                if message.camera_id or message.site_code:
+                    log.info(
+                        "alert %s names unknown camera %s / site %s: stored against district %s",
+                        message.message_id,
+                        message.camera_id,
+                        message.site_code,
+                        message.district,
+                    )
+                return _Place(district, None, None)
+        if message.district:
+            counted, reason = "unknown_district", f"unknown district {message.district!r}"
+        else:
+            counted = "no_place"
+            reason = (
+                f"unknown camera {message.camera_id!r} / site {message.site_code!r} "
+                "and no district given"
+            )
+        self.refused[counted] += 1
+        log.warning("alert %s (%s) refused: %s", message.message_id, message.kind, reason)
+        return None
+
+    @staticmethod
+    def _new_alert(message: AlertRaised, place: _Place) -> Alert:
+        camera, site = place.camera, place.site
+        latitude, longitude = message.latitude, message.longitude
+        if latitude is None and camera is not None and camera.latitude is not None:
+            latitude, longitude = camera.latitude, camera.longitude
+        if latitude is None and site is not None:
+            latitude, longitude = site.latitude, site.longitude
+        # Relationships set from the objects at hand: showing the alert loads nothing more.
+        return Alert(
+            district=place.district,
+            camera=camera,
+            site=site,
+            camera_code=message.camera_id,
+            source=message.source,
+            kind=message.kind,
+            priority=message.priority,
+            title=message.title,
+            detail=message.detail,
+            status=NEW,
+            correlation_key=message.correlation_key,
+            count=1,
+            first_seen=message.at,
+            last_seen=message.at,
+            latitude=latitude,
+            longitude=longitude,
+            snapshot=message.snapshot,
+            plate_crop=message.plate_crop,
+            plate_text=message.plate_text,
+            reference=dict(message.reference),
+            note="",
+        )
+
+    @staticmethod
+    def _fold(alert: Alert, message: AlertRaised) -> None:
+        alert.count += 1
+        alert.priority = min(alert.priority, message.priority)
+        if message.at >= alert.last_seen:
+            # The newest sighting speaks for the alert: its picture, words and place.
+            alert.last_seen = message.at
+            alert.title, alert.detail = message.title, message.detail
+            alert.snapshot = message.snapshot or alert.snapshot
+            alert.plate_crop = message.plate_crop or alert.plate_crop
+            if message.latitude is not None:
+                alert.latitude, alert.longitude = message.latitude, message.longitude
+        alert.first_seen = min(alert.first_seen, message.at)
+
+    # -- for people ----------------------------------------------------------------------------
+
+    def list_alerts(
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        status: str | None = None,
+        priority: int | None = None,
+        district: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[AlertPublic], int]:
+        """The queue: most urgent first, then oldest first (the longest waiting)."""
+        stmt = restrict(Alert, principal, "alerts.view")
+        if status == "open":
+            stmt = stmt.where(Alert.status.in_(OPEN_STATUSES))
+        elif status is not None:
+            stmt = stmt.where(Alert.status == status)
+        if priority is not None:
+            stmt = stmt.where(Alert.priority == priority)
+        if district:
+            stmt = stmt.where(
+                Alert.district_id.in_(select(District.id).where(District.slug == district))
+            )
+        if since is not None:
+            stmt = stmt.where(Alert.last_seen >= since)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(
+            stmt.order_by(Alert.priority, Alert.first_seen, Alert.id).limit(limit).offset(offset)
+        ).unique()
+        items = [to_public(a) for a in rows]
+        self.audit.append(
+            session,
+            principal.audit,
+            action="view",
+            object_type="alert",
+            summary=f"listed {len(items)} of {total} alerts"
+            + (f" in {district}" if district else "")
+            + (f" with status {status}" if status else ""),
+        )
+        return items, total
+
+    def get(self, session: Session, principal: Principal, alert_id: int) -> AlertPublic:
+        alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
+        self.audit.append(
+            session,
+            principal.audit,
+            action="view",
+            object_type="alert",
+            object_id=alert.id,
+            district=alert.district.slug,
+            summary=f"viewed alert {alert.id} ({alert.kind})",
+        )
+        return to_public(alert)
+
+    def image(
+        self, session: Session, principal: Principal, alert_id: int, which: ImageKind
+    ) -> Path:
+        """The snapshot or plate crop of an alert in scope, audited as a view."""
+        alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
+        relative = alert.snapshot if which == "snapshot" else alert.plate_crop
+        path = (self.media_root / relative).resolve() if relative else None
+        if path is None or not path.is_relative_to(self.media_root.resolve()) or not path.is_file():
+            raise NotFound(f"alert {alert.id} has no {which} image")
+        self.audit.append(
+            session,
+            principal.audit,
+            action="view",
+            object_type="alert_image",
+            object_id=alert.id,
+            district=alert.district.slug,
+            summary=f"viewed the {which} of alert {alert.id} ({alert.kind})",
+        )
+        return path
+
+    # -- the lifecycle ---------------------------------------------------------------------------
+
+    def acknowledge(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        *,
+        expected_version: int | None = None,
+        note: str = "",
+    ) -> AlertPublic:
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        if alert.status != NEW:
+            raise AlertTransitionRefused(
+                f"alert {alert.id} is already {alert.status}"
+                + (f" by {alert.handled_by}" if alert.handled_by else "")
+            )
+        return self._move(session, principal, alert, ACKNOWLEDGED, "acknowledged", note=note)
+
+    def escalate(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        *,
+        expected_version: int | None = None,
+        note: str = "",
+    ) -> AlertPublic:
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        if alert.status == ESCALATED:
+            raise AlertTransitionRefused(
+                f"alert {alert.id} was already escalated by {alert.handled_by}"
+            )
+        return self._move(session, principal, alert, ESCALATED, "escalated", note=note)
+
+    def dismiss(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        *,
+        reason: str,
+        expected_version: int | None = None,
+        note: str = "",
+    ) -> AlertPublic:
+        if reason not in DISMISS_REASONS:
+            raise InvalidInput(
+                f"reason must be one of {', '.join(DISMISS_REASONS)}", field="reason"
+            )
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        alert.dismiss_reason = reason
+        return self._move(session, principal, alert, DISMISSED, f"dismissed ({reason})", note=note)
+
+    def link_incident(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        incident_id: int,
+        *,
+        expected_version: int | None = None,
+    ) -> AlertPublic:
+        """Mark the alert as handled by ``incident_id`` (see the module docstring)."""
+        principal.require("alerts.handle")
+        alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
+        if alert.status == INCIDENT and alert.incident_id == incident_id:
+            return to_public(alert)
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        alert.incident_id = incident_id
+        return self._move(
+            session, principal, alert, INCIDENT, f"opened incident {incident_id} from"
+        )
+
+    def _changeable(
+        self, session: Session, principal: Principal, alert_id: int, expected: int | None
+    ) -> Alert:
+        principal.require("alerts.handle")
+        alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
+        if expected is not None and alert.version != expected:
+            who = f" ({alert.status} by {alert.handled_by}" if alert.handled_by else " ("
+            when = f" at {format_pkt(alert.handled_at)})" if alert.handled_at else "new)"
+            raise PreconditionFailed(
+                f"alert {alert.id} changed since you saw it (your version {expected}, now "
+                f"{alert.version}{who}{when}; reload it before acting"
+            )
+        if alert.status not in OPEN_STATUSES:
+            detail = (
+                f"incident {alert.incident_id}"
+                if alert.status == INCIDENT
+                else f"dismissed as {alert.dismiss_reason}"
+            )
+            raise AlertClosed(
+                f"alert {alert.id} is closed ({detail} by {alert.handled_by}); nothing to do"
+            )
+        return alert
+
+    def _move(
+        self,
+        session: Session,
+        principal: Principal,
+        alert: Alert,
+        status: str,
+        verb: str,
+        *,
+        note: str = "",
+    ) -> AlertPublic:
+        before = {"status": alert.status, "version": alert.version}
+        alert.status = status
+        alert.handled_by = principal.username
+        alert.handled_at = utcnow()
+        if note:
+            alert.note = note
+        session.flush()  # raises StaleDataError when another operator won the race
+        self.audit.append(
+            session,
+            principal.audit,
+            action="update",
+            object_type="alert",
+            object_id=alert.id,
+            district=alert.district.slug,
+            summary=f"{verb} alert {alert.id} ({alert.kind}: {alert.title})",
+            before=before,
+            after={"status": status, "version": alert.version, "note": note or None},
+        )
+        return to_public(alert)

@@ -1,0 +1,166 @@
+"""The alert queue over HTTP: list, read, act. Every action is broadcast to the consoles
+of the alert's district once it has committed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+
+from safecity.command.alerts_schemas import (
+    DISMISS_REASONS,
+    AlertAction,
+    AlertDismiss,
+    AlertPublic,
+    AlertStatus,
+    DismissReasonPublic,
+)
+from safecity.core.clock import as_utc
+from safecity.core.errors import InvalidInput
+from safecity.web.api.shapes import ERRORS, Paginated, if_match_version, page_of
+from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
+from safecity.web.hub import HubDep
+
+router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
+IfMatch = Annotated[int | None, Depends(if_match_version)]
+
+
+def expected_version(header: int | None, body: int | None) -> int | None:
+    if header is not None and body is not None and header != body:
+        raise InvalidInput("If-Match and 'version' disagree; send one of them", field="version")
+    return header if header is not None else body
+
+
+@router.get("/alerts", tags=["alerts"])
+def list_alerts(
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    status: Annotated[
+        AlertStatus | Literal["open"] | None,
+        Query(description="One status, or 'open' for new, acknowledged and escalated"),
+    ] = None,
+    priority: Annotated[int | None, Query(ge=1, le=5, description="Exactly this priority")] = None,
+    district: Annotated[str | None, Query(description="District slug")] = None,
+    since: Annotated[
+        datetime | None, Query(description="Seen at or after (ISO 8601; UTC if no zone)")
+    ] = None,
+) -> Paginated[AlertPublic]:
+    """Most urgent first, then the longest waiting."""
+    with platform.transaction() as session:
+        items, total = platform.alerts.list_alerts(
+            session,
+            principal,
+            status=status,
+            priority=priority,
+            district=district,
+            since=as_utc(since) if since is not None else None,
+            limit=page.limit,
+            offset=page.offset,
+        )
+    return Paginated(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/alerts/dismiss-reasons", tags=["alerts"])
+def dismiss_reasons(principal: CurrentPrincipal, page: PageDep) -> Paginated[DismissReasonPublic]:
+    """The reason codes ``dismiss`` accepts, with their labels."""
+    principal.require("alerts.view")
+    items = [DismissReasonPublic(code=k, label=v) for k, v in DISMISS_REASONS.items()]
+    return page_of(items, limit=page.limit, offset=page.offset)
+
+
+@router.get("/alerts/{alert_id}", tags=["alerts"])
+def get_alert(alert_id: int, platform: PlatformDep, principal: CurrentPrincipal) -> AlertPublic:
+    with platform.transaction() as session:
+        return platform.alerts.get(session, principal, alert_id)
+
+
+@router.get("/alerts/{alert_id}/snapshot", tags=["alerts"])
+def alert_snapshot(
+    alert_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    which: Annotated[
+        Literal["snapshot", "plate"], Query(description="The scene, or the plate crop")
+    ] = "snapshot",
+) -> FileResponse:
+    """The JPEG the source attached; every view is audited."""
+    with platform.transaction() as session:
+        path = platform.alerts.image(session, principal, alert_id, which)
+    return FileResponse(
+        path, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"}
+    )
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
+def acknowledge(
+    alert_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+    version: IfMatch,
+    body: AlertAction | None = None,
+) -> AlertPublic:
+    body = body or AlertAction()
+    with platform.transaction() as session:
+        alert = platform.alerts.acknowledge(
+            session,
+            principal,
+            alert_id,
+            expected_version=expected_version(version, body.version),
+            note=body.note,
+        )
+    hub.broadcast(
+        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
+    )
+    return alert
+
+
+@router.post("/alerts/{alert_id}/escalate", tags=["alerts"])
+def escalate(
+    alert_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+    version: IfMatch,
+    body: AlertAction | None = None,
+) -> AlertPublic:
+    body = body or AlertAction()
+    with platform.transaction() as session:
+        alert = platform.alerts.escalate(
+            session,
+            principal,
+            alert_id,
+            expected_version=expected_version(version, body.version),
+            note=body.note,
+        )
+    hub.broadcast(
+        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
+    )
+    return alert
+
+
+@router.post("/alerts/{alert_id}/dismiss", tags=["alerts"])
+def dismiss(
+    alert_id: int,
+    body: AlertDismiss,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+    version: IfMatch,
+) -> AlertPublic:
+    with platform.transaction() as session:
+        alert = platform.alerts.dismiss(
+            session,
+            principal,
+            alert_id,
+            reason=body.reason,
+            expected_version=expected_version(version, body.version),
+            note=body.note,
+        )
+    hub.broadcast(
+        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
+    )
+    return alert

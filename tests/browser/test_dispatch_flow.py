@@ -1,0 +1,152 @@
+"""From alert to closed incident in chromium: an alert arrives live on the console, is
+acknowledged and becomes an incident; the dispatcher sends the recommended unit from
+the incident page; the unit's phone (the field page, its own account) acknowledges,
+drives (GPS through the API) and arrives; the dispatcher closes the incident; the KPI
+page counts it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from safecity.command.alerts_models import Alert
+from safecity.command.incidents_models import Incident
+from safecity.command.units_models import Unit
+from safecity.command.units_schemas import UnitCreate
+from safecity.core.clock import utcnow
+from safecity.identity.system import system_principal
+from tests.browser.support import BrowserLog, LiveServer, sign_in
+from tests.browser.test_console import camera_in, hit, open_console, publish, row
+from tests.command.alerts_support import RunningConsole, console_server
+from tests.factories import PASSWORD, make_user, token_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.nats]
+
+
+@pytest.fixture(scope="module")
+def console(
+    live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningConsole]:
+    with console_server(live_server.platform, tmp_path_factory.mktemp("dispatch")) as running:
+        yield running
+
+
+def a_unit_near(live_server: LiveServer, latitude: float, longitude: float) -> tuple[str, int]:
+    """A Bannu police mobile 1-2 km from the scene, with its own field-unit account."""
+    tag = uuid.uuid4().hex[:4].upper()
+    username = f"unit-bnu-{tag.lower()}"
+    make_user(live_server.platform, username, ["field_unit"], districts=["bannu"])
+    with live_server.platform.transaction() as session:
+        unit = live_server.platform.units.create(
+            session,
+            system_principal("tests"),
+            UnitCreate(
+                callsign=f"BNU-T{tag}", kind="police_mobile", district="bannu", username=username
+            ),
+        )
+        unit.latitude, unit.longitude = latitude + 0.01, longitude + 0.01
+        unit.position_at = utcnow() - timedelta(minutes=1)
+        return username, unit.id
+
+
+def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
+    page: Page,
+    browser: Browser,
+    console: RunningConsole,
+    live_server: LiveServer,
+    browser_log: BrowserLog,
+) -> None:
+    open_console(page, console, live_server)
+    title = f"Snatching {uuid.uuid4().hex[:6]}"
+    publish(console.bus_url, hit(live_server, camera_in(live_server, "bannu"), title))
+    alert = row(page, title)
+    expect(alert).to_be_visible()
+    alert.get_by_role("button", name="Acknowledge").click()
+    expect(alert.locator(".status")).to_have_text("acknowledged")
+    alert.get_by_label("Incident type").select_option("robbery")
+    alert.get_by_role("button", name="Open incident").click()
+    expect(row(page, title)).to_have_count(0)
+    stored: Alert = live_server.scalar(select(Alert).where(Alert.title == title))
+    assert stored.incident_id is not None
+    incident: Incident = live_server.scalar(
+        select(Incident).where(Incident.id == stored.incident_id)
+    )
+    username, unit_id = a_unit_near(live_server, incident.latitude, incident.longitude)
+    callsign = live_server.scalar(select(Unit.callsign).where(Unit.id == unit_id))
+
+    # The dispatcher sends the recommended unit from the incident page.
+    page.goto(f"{console.base_url}/incidents/{incident.id}")
+    expect(page.locator("#recommendations tr[data-unit]").first).to_have_attribute(
+        "data-unit", str(unit_id)
+    )
+    page.get_by_role("button", name=f"Dispatch {callsign}").click()
+    expect(page.locator("#incident-status")).to_have_text("dispatched")
+
+    # The unit's phone: its own account, its own page.
+    phone_context = browser.new_context(
+        base_url=console.base_url, viewport={"width": 390, "height": 800}
+    )
+    phone = phone_context.new_page()
+    try:
+        sign_in(phone, username, PASSWORD)
+        phone.goto("/field")
+        expect(phone.locator("#assignment")).to_contain_text(f"Incident {incident.id}")
+        expect(phone.locator("#field-snapshot")).to_be_visible()
+        phone.get_by_role("button", name="Acknowledge").click()
+        phone.get_by_role("button", name="En route").click()
+        expect(phone.locator("#unit-status")).to_have_text("en route")
+        # GPS from the unit's device, over the API with the unit's token: it drives there.
+        token = token_for(live_server.platform, username)
+        with httpx.Client(base_url=console.base_url) as device:
+            for step in range(1, 6):
+                fraction = step / 5
+                fix = {
+                    "recorded_at": (utcnow() + timedelta(milliseconds=step)).isoformat(),
+                    "latitude": incident.latitude + 0.01 * (1 - fraction),
+                    "longitude": incident.longitude + 0.01 * (1 - fraction),
+                }
+                sent = device.post(
+                    f"/api/v1/units/{unit_id}/positions",
+                    json=fix,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert sent.status_code == 200, sent.text
+                assert sent.json()["current"] is True
+        phone.get_by_role("button", name="On scene").click()
+        expect(phone.locator("#unit-status")).to_have_text("on scene")
+    finally:
+        phone_context.close()
+    arrived: Unit = live_server.scalar(select(Unit).where(Unit.id == unit_id))
+    assert (arrived.latitude, arrived.longitude) == pytest.approx(
+        (incident.latitude, incident.longitude)
+    )
+
+    # The console's map shows the unit and the incident (the dispatch module's lists).
+    page.goto(f"{console.base_url}/console")
+    expect(page.locator("#console-map")).to_have_attribute("data-units", re.compile(r"^[1-9]"))
+    page.goto(f"{console.base_url}/incidents/{incident.id}")
+    expect(page.locator("#incident-status")).to_have_text("on scene")
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#incident-status")).to_have_text("cleared")
+    page.get_by_label("Disposition").fill("suspect arrested, phone recovered")
+    page.get_by_role("button", name="Close").click()
+    expect(page.locator("#incident-status")).to_have_text("closed")
+    timeline = page.locator("#timeline")
+    for kind in ("dispatched", "unit acknowledged", "unit en route", "unit on scene", "closed"):
+        expect(timeline).to_contain_text(kind)
+
+    # A supervisor's dashboard counts it.
+    sign_in(page, "admin", live_server.admin_password)
+    page.goto(f"{console.base_url}/kpis")
+    bannu = page.locator("#kpi-responses tr", has_text="bannu").first
+    expect(bannu).to_be_visible()
+    expect(page.locator("#kpi-districts")).to_contain_text("bannu")
+    assert browser_log.console_errors == []
