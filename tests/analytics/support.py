@@ -97,11 +97,23 @@ class OracleReader:
         return found
 
 
+# A vehicle only ever partly in the picture (entering at its edge as the clip ends,
+# right behind another) may merge with its neighbour's motion; it is not required.
+FRAME_HEIGHT = 360
+
+
+def _wholly_in_view(sample: PlateSample) -> bool:
+    box = sample.vehicle_box
+    return box.y > 0 and box.y + box.h < FRAME_HEIGHT
+
+
 def true_plates(truth: GroundTruth, camera: str = CAMERA) -> dict[str, bool]:
-    """Each vehicle's plate, and whether it was in view long enough to be sampled."""
+    """Each vehicle's plate, and whether it was sampled wholly in view at least twice."""
     return {
         vehicle.plate: any(
-            len(a.samples) >= 2 for a in vehicle.appearances if a.camera_id == camera
+            sum(_wholly_in_view(s) for s in a.samples) >= 2
+            for a in vehicle.appearances
+            if a.camera_id == camera
         )
         for vehicle in truth.vehicles
     }

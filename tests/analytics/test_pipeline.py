@@ -124,8 +124,9 @@ def test_motion_pipeline_events_and_plate_reads_match_the_ground_truth(
     assert len({r.track_id for r in reads}) == len(reads)
     correct = {r.text for r in reads if r.text in plates}
     assert correct == {r.text for r in reads}
+    # Every vehicle that moved through the view is read; one that barely moved may be too.
     sampled = {plate for plate, seen in plates.items() if seen}
-    assert correct == sampled
+    assert sampled <= correct, sorted(sampled - correct)
     # The wrong-way report names the wrong-way vehicle's track, the one its plate was read on.
     wrong_plates = {v.plate for v in wrong_way_vehicles}
     assert {e.track_id for e in wrong} == {r.track_id for r in reads if r.text in wrong_plates}
