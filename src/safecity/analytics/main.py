@@ -50,7 +50,9 @@ def plate_reader() -> tuple[PlateReaderLike | None, FuseReads | None]:
         from safecity.vision import plates  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None, None
-    reader = plates.PlateReader(rules=plates.FormatRules.default())
+    # One ONNX Runtime thread: there is one worker process per camera, and each one's
+    # default pool (a thread per core) oversubscribes the cores many times over.
+    reader = plates.PlateReader(rules=plates.FormatRules.default(), threads=1)
     return reader, plates.fuse_reads
 
 
