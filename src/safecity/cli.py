@@ -330,11 +330,11 @@ def user_create(
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
 ) -> None:
     """Create a user; prints a generated password unless --password-stdin is given."""
+    from safecity.identity.passwords import generate_password
     from safecity.identity.schemas import UserCreate
     from safecity.identity.system import system_principal
-    from safecity.web.bootstrap import _generate_password
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else _generate_password()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
     platform = _platform(_settings())
     try:
         with platform.transaction() as session:

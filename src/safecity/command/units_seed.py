@@ -5,7 +5,6 @@ intersections (the demo has no road network; sites sit on its roads)."""
 from __future__ import annotations
 
 import math
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from safecity.command.units import UnitService
 from safecity.command.units_models import Unit
 from safecity.command.units_schemas import UnitCreate
 from safecity.identity.models import User
+from safecity.identity.passwords import generate_password
 from safecity.identity.permissions import Principal
 from safecity.identity.schemas import UserCreate
 from safecity.identity.service import IdentityService
@@ -75,7 +75,7 @@ def seed_demo_fleet(
         UserCreate(
             username=DISPATCHER,
             full_name="Simulated dispatcher (demo)",
-            password=secrets.token_urlsafe(18),
+            password=generate_password(24),
             roles=["operator"],
             all_districts=True,
         ),
@@ -104,7 +104,7 @@ def seed_demo_fleet(
                 UserCreate(
                     username=username,
                     full_name=f"Field unit {callsign}",
-                    password=secrets.token_urlsafe(18),
+                    password=generate_password(24),
                     roles=["field_unit"],
                     districts=[district.slug],
                 ),

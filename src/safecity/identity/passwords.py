@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+import string
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -37,3 +40,15 @@ def check_password_rules(password: str) -> None:
             "password must mix upper- and lower-case letters and a digit or symbol",
             field="password",
         )
+
+
+def generate_password(length: int = 16) -> str:
+    """A random password that the rules above accept (for generated accounts)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (
+            any(c.isdigit() for c in candidate)
+            and candidate.lower() != candidate != candidate.upper()
+        ):
+            return candidate

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-import string
-
 from sqlalchemy import select
 
 from safecity.audit.context import SYSTEM
 from safecity.db import migrate
 from safecity.identity import passwords
 from safecity.identity.models import Role, User, UserRole
+from safecity.identity.passwords import generate_password
 from safecity.identity.seed import seed_identity
 from safecity.registry.seed import seed_demo_province, seed_districts
 from safecity.web.platform import Platform, metadata
@@ -34,17 +32,6 @@ def seed_demo(platform: Platform) -> tuple[int, int]:
         return seed_demo_province(session, platform.audit, platform.cipher, SYSTEM)
 
 
-def _generate_password() -> str:
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(16))
-        if (
-            any(c.isdigit() for c in candidate)
-            and candidate.lower() != candidate != candidate.upper()
-        ):
-            return candidate
-
-
 def ensure_demo_admin(platform: Platform) -> str:
     """The demo's administrator; its password is kept in the data folder's keys."""
     path = platform.keys.directory / DEMO_PASSWORD_FILE
@@ -52,7 +39,7 @@ def ensure_demo_admin(platform: Platform) -> str:
         user = session.scalars(select(User).where(User.username == DEMO_ADMIN)).first()
         if user is not None and path.exists():
             return path.read_text().strip()
-        password = _generate_password()
+        password = generate_password()
         if user is None:
             user = User(
                 username=DEMO_ADMIN,
