@@ -82,9 +82,8 @@ class WorkerSupervisor:
         if self._thread is not None:
             self._thread.join()
         with self._lock:
-            for worker in self._workers.values():
-                if worker.process is not None:
-                    processes.terminate(worker.process, timeout)
+            children = [w.process for w in self._workers.values() if w.process is not None]
+        processes.terminate_all(children, timeout)
 
     def pid(self, name: str) -> int | None:
         with self._lock:
