@@ -28,6 +28,7 @@ from safecity.identity.system import system_principal
 from safecity.ingest.worker import STREAM_URL_ENV
 from safecity.registry.models import Camera, District
 from safecity.registry.schemas import CameraUpdate
+from safecity.sim.counter import overlay_extent
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
 from safecity.web.platform import Platform
 
@@ -37,6 +38,9 @@ SEGMENT_SECONDS = 10
 DRILL_EVERY_SECONDS = 12.0  # one simulated alert this often, give or take half
 DRILL_CAMERAS_PER_DISTRICT = 6
 FLEET_EVERY_SECONDS = 3.0  # each simulated unit reports its position this often
+CLIP_WIDTH, CLIP_HEIGHT = 640, 360
+OVERLAY_MARGIN = 0.02
+"""Fraction of the frame's height added below the simulator's on-screen display band."""
 
 
 def _clips(settings: Settings, count: int) -> list[Path]:
@@ -45,7 +49,9 @@ def _clips(settings: Settings, count: int) -> list[Path]:
     folder = settings.data_dir / "sim" / f"seed7-{count}cams"
     clips = sorted(folder.glob("*.mp4"))
     if len(clips) < count or not (folder / "ground_truth.json").exists():
-        render_city(7, CLIP_SECONDS, folder, cameras=count, width=640, height=360, fps=10)
+        render_city(
+            7, CLIP_SECONDS, folder, cameras=count, width=CLIP_WIDTH, height=CLIP_HEIGHT, fps=10
+        )
         clips = sorted(folder.glob("*.mp4"))
     return clips[:count]
 
@@ -86,7 +92,11 @@ def start_demo_video(
                 session,
                 admin,
                 camera_id,
-                CameraUpdate(main_stream_url=server.url(code), resolution=(640, 360), fps=10),
+                CameraUpdate(
+                    main_stream_url=server.url(code),
+                    resolution=(CLIP_WIDTH, CLIP_HEIGHT),
+                    fps=10,
+                ),
                 expected_version=None,
             )
     for _, code in codes:
@@ -114,9 +124,20 @@ def start_demo_video(
     return [code for _, code in codes]
 
 
+def overlay_band() -> float:
+    """Bottom of the band (a fraction of the frame's height, from the top) where the
+    simulator burns its frame counter, frame number and camera name, with a margin.
+    The layout scales with the frame's height, so the fraction fits any resolution."""
+    _, _, _, band = overlay_extent(CLIP_WIDTH, CLIP_HEIGHT)
+    return min(1.0, band / CLIP_HEIGHT + OVERLAY_MARGIN)
+
+
 def demo_analytics_config(detector: str | None) -> CameraAnalyticsConfig:
     """What the demo draws on each simulated camera: the road, a counting line across it,
-    the direction of traffic (towards the camera) and a crowd threshold."""
+    the direction of traffic (towards the camera), a crowd threshold, and an ignore
+    region over the on-screen display (camera name and frame counter), which changes
+    every frame and would otherwise be tracked as motion and read as a plate."""
+    band = round(overlay_band(), 4)
     return CameraAnalyticsConfig.model_validate(
         {
             "enabled": True,
@@ -124,6 +145,9 @@ def demo_analytics_config(detector: str | None) -> CameraAnalyticsConfig:
             "detector": detector,
             "plates": True,
             "zones": [{"name": "road", "points": [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}],
+            "ignore": [
+                {"name": "on-screen display", "points": [[0, 0], [1, 0], [1, band], [0, band]]}
+            ],
             "lines": [
                 {"name": "count", "start": [0, 0.6], "end": [1, 0.6]},
                 {"name": "traffic", "start": [0.5, 0.2], "end": [0.5, 0.9]},
@@ -155,13 +179,12 @@ def _start_analytics(
     with platform.transaction() as session:
         for camera_id, code in codes:
             current = platform.analytics_config.get_config(session, admin, camera_id)
-            if current.version == 0:
+            default = demo_analytics_config(settings.demo_analytics_detector)
+            # A demo camera still on the default saved before ignore regions existed gets
+            # the new default; a configuration an engineer changed is left alone.
+            if current.version == 0 or current.config == default.model_copy(update={"ignore": ()}):
                 current = platform.analytics_config.update_config(
-                    session,
-                    admin,
-                    camera_id,
-                    demo_analytics_config(settings.demo_analytics_detector),
-                    expected_version=0,
+                    session, admin, camera_id, default, expected_version=current.version
                 )
             if current.config.enabled:
                 configs[code] = AnalyticsConfigChanged(

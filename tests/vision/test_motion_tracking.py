@@ -8,6 +8,7 @@ import pytest
 from safecity.vision.detections import Detections
 from safecity.vision.motion import MOTION_CLASS_ID, MotionGate, MotionSettings, union_box
 from safecity.vision.tracking import ObjectTracker
+from safecity.vision.zones import Polygon
 
 
 def _scene(x: int, *, width: int = 640, height: int = 360) -> np.ndarray:
@@ -72,3 +73,35 @@ def test_tracker_keeps_ids_and_never_touches_its_input() -> None:
     assert len({frame[2] for frame in ids[1:]}) == 1
     assert ids[-1][0] != ids[-1][2]
     assert len(tracker.update(Detections.empty())) == 0
+
+
+def _with_clock(image: np.ndarray, tick: int) -> np.ndarray:
+    """An on-screen clock top left: a strip of blocks whose shades change every frame."""
+    out = image.copy()
+    for digit in range(8):
+        out[8:24, 16 + 24 * digit : 32 + 24 * digit] = (tick * 53 + digit * 97) % 256
+    return out
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_an_ignore_region_hides_a_changing_clock_but_not_what_leaves_it(ignored: bool) -> None:
+    band = Polygon(((0, 0), (1, 0), (1, 0.1), (0, 0.1)))
+    gate = MotionGate(ignore=[band] if ignored else [])
+    background = np.full((360, 640, 3), 90, np.uint8)
+    for tick in range(10):
+        gate.regions(_with_clock(background, tick))
+    found = []
+    for step in range(6):
+        frame = _with_clock(_scene(100 + 20 * step), 10 + step)
+        copy = frame.copy()
+        found.append(gate.regions(frame))
+        np.testing.assert_array_equal(frame, copy)  # the caller's frame is not touched
+    in_band = [box for regions in found for box in regions.xyxy if box[3] <= 36]
+    assert bool(in_band) is not ignored
+    # The moving block below the band is found either way.
+    assert all(any(box[1] >= 150 for box in regions.xyxy) for regions in found[1:])
+
+
+def test_ignore_regions_are_fractions_of_the_frame() -> None:
+    with pytest.raises(ValueError, match="fractions"):
+        MotionGate(ignore=[Polygon(((0, 0), (640, 0), (640, 36)))])

@@ -1,5 +1,10 @@
 """One camera's analysis of one frame: motion gate -> detector -> tracker -> rules (+ ANPR).
 
+The camera's ignore regions (its on-screen clock and name, say) are masked in the
+motion gate (a region of foreground mostly inside one is dropped), detections
+centred in them are dropped, and the ANPR stage drops readings there, so nothing
+is formed or read in them.
+
 ``build_pipeline`` composes it from what it is given (the camera's
 configuration, a detector or None, a plate reader or None, and a publisher);
 nothing is loaded here. ``process`` runs in the worker's analysis thread and
@@ -30,6 +35,7 @@ from safecity.vision.detectors import Detector
 from safecity.vision.motion import MotionGate, union_box
 from safecity.vision.rules import Firing, Rule
 from safecity.vision.tracking import ObjectTracker
+from safecity.vision.zones import Polygon, inside_any
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +79,7 @@ class CameraPipeline:
         self._motion = MotionGate()
         self._tracker = ObjectTracker(frame_rate=self.camera.config.analysed_fps)
         self._rules: list[Rule] = []
+        self._ignore: tuple[Polygon, ...] = ()
         self._size: tuple[int, int] | None = None
         self._classes: tuple[str, ...] = self.detector.classes if self.detector else ()
 
@@ -99,12 +106,16 @@ class CameraPipeline:
             # A new resolution: scale the zones to it and start the background afresh.
             self._size = (width, height)
             self._rules = build_rules(self.camera.config, width, height, self._classes)
-            self._motion = MotionGate()
+            fractions = tuple(Polygon(region.points) for region in self.camera.config.ignore)
+            self._ignore = tuple(region.scaled(width, height) for region in fractions)
+            self._motion = MotionGate(ignore=fractions)
+            if self.plates is not None:
+                self.plates.set_ignore(self._ignore)
         self.counters.frames += 1
         with self.timings.measure("motion"):
             regions = self._motion.regions(image)
         with self.timings.measure("detect"):
-            found = self._detect(image, regions)
+            found = self._outside_ignored(self._detect(image, regions))
         with self.timings.measure("track"):
             tracked = self._tracker.update(found)
         with self.timings.measure("rules"):
@@ -131,6 +142,12 @@ class CameraPipeline:
             for read in self.plates.flush():
                 self.counters.plate_reads += 1
                 self.publisher(read)
+
+    def _outside_ignored(self, found: Detections) -> Detections:
+        """The detections whose box centre lies in no ignore region."""
+        if not self._ignore or not len(found):
+            return found
+        return found[~inside_any(self._ignore, found.centres())]
 
     def _detect(self, image: npt.NDArray[np.uint8], regions: Detections) -> Detections:
         if self.detector is None or not len(regions):

@@ -6,6 +6,11 @@ the reader can be swapped or absent. A track is read every ``every_frames``
 analysed frames while it lives; its readings are fused when the track ends
 (unseen for ``end_after_seconds``) or after ``max_readings`` readings, and
 one ``PlateRead`` leaves per track.
+
+Two guards keep text that is not a plate out: a reading whose box centre lies in
+one of the camera's ignore regions is dropped, and a fused read whose plate box
+stood still while its vehicle's box moved (the camera's on-screen name or clock
+read through a passing vehicle's box) is rejected. Both are counted.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pydantic import ValidationError
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
 from safecity.vision.detections import Detections
+from safecity.vision.plates.tracks import STATIONARY_MOVE, displacement
+from safecity.vision.zones import Polygon, inside_any
 
 
 class PlateReading(Protocol):
@@ -65,6 +72,8 @@ class _Sighting:
     reading: Any
     vehicle: npt.NDArray[np.uint8]
     plate: npt.NDArray[np.uint8]
+    vehicle_box: tuple[int, int, int, int]
+    """(x, y, w, h) of the vehicle's tracked box in this frame."""
 
 
 @dataclass
@@ -109,8 +118,17 @@ class PlateStage:
         self._max_attempts = max_attempts
         self._max_per_frame = max_reads_per_frame
         self._tracks: dict[int, _TrackPlates] = {}
+        self._ignore: tuple[Polygon, ...] = ()
         self.rejected = 0
         """Fused reads that were not a valid registration (garbage) and were dropped."""
+        self.stationary = 0
+        """Fused reads dropped because the text stood still while its vehicle moved."""
+        self.ignored = 0
+        """Readings dropped because they lay in an ignore region."""
+
+    def set_ignore(self, regions: Sequence[Polygon]) -> None:
+        """Ignore regions in the pixels of the frames that follow (readings there are dropped)."""
+        self._ignore = tuple(regions)
 
     def observe(
         self,
@@ -147,12 +165,16 @@ class PlateStage:
                 )
                 for reading in self._reader.read(image, region=region):
                     bx, by, bw, bh = box_xywh(reading.box)
+                    if self._in_ignored_region(bx + bw / 2, by + bh / 2):
+                        self.ignored += 1
+                        continue
                     track.sightings.append(
                         _Sighting(
                             at=at,
                             reading=reading,
                             vehicle=crop(image, (x1, y1, x2, y2), margin=0.0),
                             plate=crop(image, (bx, by, bx + bw, by + bh), margin=0.05),
+                            vehicle_box=region,
                         )
                     )
                 if len(track.sightings) >= self._max:
@@ -189,6 +211,9 @@ class PlateStage:
         fused = self._fuse([sighting.reading for sighting in track.sightings])
         if fused is None:
             return []
+        if _text_stood_still(track.sightings, str(fused.text)):
+            self.stationary += 1
+            return []
         best = max(track.sightings, key=lambda s: float(s.reading.confidence))
         bx, by, bw, bh = box_xywh(best.reading.box)
         try:
@@ -223,3 +248,19 @@ class PlateStage:
         return [
             message.model_copy(update={"plate_crop": plate_path, "vehicle_image": vehicle_path})
         ]
+
+    def _in_ignored_region(self, x: float, y: float) -> bool:
+        if not self._ignore:
+            return False
+        return bool(inside_any(self._ignore, np.array([[x, y]], dtype=np.float32))[0])
+
+
+def _text_stood_still(sightings: Sequence[_Sighting], text: str) -> bool:
+    """The fused text's box did not move across the track's frames while the vehicle did:
+    the text is in the picture (an on-screen display, a sign), not on the vehicle."""
+    same = [s for s in sightings if str(s.reading.text) == text] or list(sightings)
+    if len({s.at for s in same}) < 2:
+        return False
+    plate_moved = displacement([box_xywh(s.reading.box) for s in same])
+    vehicle_moved = displacement([s.vehicle_box for s in same])
+    return plate_moved < STATIONARY_MOVE <= vehicle_moved

@@ -20,6 +20,8 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$"
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Point = tuple[Fraction, Fraction]
+MIN_POLYGON_AREA = 1e-6
+"""Smallest polygon accepted, as a fraction of the frame's area."""
 
 
 class _Strict(BaseModel):
@@ -33,6 +35,21 @@ class ZoneConfig(_Strict):
     points: tuple[Point, ...] = Field(
         min_length=3, max_length=64, description="Corners as (x, y) fractions of the frame."
     )
+
+    @model_validator(mode="after")
+    def _has_area(self) -> Self:
+        if len(set(self.points)) < 3:
+            raise ValueError("a polygon needs at least 3 distinct corners")
+        # Shoelace formula: corners all on one line enclose nothing.
+        twice_area = sum(
+            x1 * y2 - x2 * y1
+            for (x1, y1), (x2, y2) in zip(
+                self.points, self.points[1:] + self.points[:1], strict=True
+            )
+        )
+        if abs(twice_area) / 2 < MIN_POLYGON_AREA:
+            raise ValueError("a polygon's corners must not all lie on one line")
+        return self
 
 
 class LineConfig(_Strict):
@@ -128,12 +145,24 @@ class CameraAnalyticsConfig(_Strict):
     )
     plates: bool = Field(default=False, description="Read number plates of vehicle tracks.")
     zones: tuple[ZoneConfig, ...] = Field(default=(), max_length=32, description="Zones.")
+    ignore: tuple[ZoneConfig, ...] = Field(
+        default=(),
+        max_length=32,
+        description="Ignore regions: polygons where motion is ignored, no object is formed "
+        "and no plate is read (the camera's on-screen name and clock, a flag, a screen). "
+        "Rules cannot name them.",
+    )
     lines: tuple[LineConfig, ...] = Field(default=(), max_length=32, description="Tripwires.")
     rules: tuple[RuleConfig, ...] = Field(default=(), max_length=64, description="Rules.")
 
     @model_validator(mode="after")
     def _references(self) -> Self:
-        for label, items in (("zone", self.zones), ("line", self.lines), ("rule", self.rules)):
+        for label, items in (
+            ("zone", self.zones),
+            ("ignore region", self.ignore),
+            ("line", self.lines),
+            ("rule", self.rules),
+        ):
             names = [item.name for item in items]
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:

@@ -5,10 +5,17 @@ pixels wide; the foreground mask is cleaned with an opening and a dilation and
 its connected regions become boxes in full-frame pixels. The detector only
 looks where this gate says something moved, and without a detector these
 regions are what the tracker follows.
+
+Ignore regions (polygons in fractions of the frame: a camera's on-screen clock and
+name) mask the foreground: they do not count towards a change of light, and a region
+lying mostly inside one is dropped. A region mostly outside is kept whole, so an
+object leaving an ignore region is not seen cut at its edge (which would upset the
+tracker's young track).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safecity.vision.detections import Detections
+from safecity.vision.zones import Polygon, raster
 
 MOTION_CLASS_ID = -1
 """Class id of a motion region (no detector class)."""
@@ -47,11 +55,20 @@ class MotionSettings:
 class MotionGate:
     """Background subtraction for one camera; feed it every analysed frame in order."""
 
-    def __init__(self, settings: MotionSettings | None = None) -> None:
+    def __init__(
+        self, settings: MotionSettings | None = None, *, ignore: Sequence[Polygon] = ()
+    ) -> None:
+        """``ignore``: polygons in fractions of the frame (0 to 1) where motion is not seen."""
         self._settings = settings or MotionSettings()
+        self._ignore = tuple(ignore)
+        for shape in self._ignore:
+            if not all(0 <= x <= 1 and 0 <= y <= 1 for x, y in shape.points):
+                raise ValueError("ignore polygons must be given in fractions of the frame (0 to 1)")
         self._reset()
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self._shape: tuple[int, int] | None = None
+        self._watched: npt.NDArray[np.bool_] | None = None
+        """Pixels of the downscaled frame outside every ignore region (None: all of them)."""
 
     def _reset(self) -> None:
         self._model = cv2.createBackgroundSubtractorMOG2(
@@ -71,42 +88,44 @@ class MotionGate:
         if self._shape is not None and self._shape != (height, width):
             # A camera that changed resolution starts a new background.
             self._reset()
-        self._shape = (height, width)
         scale = self._settings.work_width / width
-        small = cv2.resize(
-            image_bgr,
-            (self._settings.work_width, max(1, round(height * scale))),
-            interpolation=cv2.INTER_AREA,
-        )
+        work_size = (self._settings.work_width, max(1, round(height * scale)))
+        if self._shape != (height, width):
+            self._watched = self._watched_pixels(*work_size)
+        self._shape = (height, width)
+        small = cv2.resize(image_bgr, work_size, interpolation=cv2.INTER_AREA)
         grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
         mask = self._model.apply(grey, learningRate=self._settings.learning_rate)
         self._frames += 1
         if self._frames <= self._settings.warmup_frames:
             return Detections.empty()
-        if np.count_nonzero(mask) > self._settings.global_change_fraction * mask.size:
+        watched_area = mask.size
+        if self._watched is not None:
+            watched_area = max(1, int(np.count_nonzero(self._watched)))
+        if np.count_nonzero(mask[self._watched] if self._watched is not None else mask) > (
+            self._settings.global_change_fraction * watched_area
+        ):
             self.global_changes += 1
             self._model.apply(grey, learningRate=1.0)
             return Detections.empty()
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
         mask = cv2.dilate(mask, self._kernel, iterations=2)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         min_area = self._settings.min_area_fraction * mask.shape[0] * mask.shape[1]
-        boxes = [
-            stats[label, :4]
-            for label in range(1, count)
-            if stats[label, cv2.CC_STAT_AREA] >= min_area
-        ]
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+        if self._watched is not None:
+            # A region mostly inside an ignore region is dropped; one mostly outside is kept
+            # whole, so an object leaving the region is not seen cut at its edge.
+            ignored = np.bincount(labels[~self._watched], minlength=count)
+            keep &= ignored * 2 <= stats[:, cv2.CC_STAT_AREA]
+        boxes = [stats[label, :4] for label in range(1, count) if keep[label]]
         if not boxes:
             return Detections.empty()
         xywh = np.array(boxes, dtype=np.float32)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1) / scale
         xyxy = np.clip(xyxy, 0, [width, height, width, height])
         fill = np.array(
-            [
-                stats[label, cv2.CC_STAT_AREA]
-                for label in range(1, count)
-                if stats[label, cv2.CC_STAT_AREA] >= min_area
-            ],
+            [stats[label, cv2.CC_STAT_AREA] for label in range(1, count) if keep[label]],
             dtype=np.float32,
         )
         # Confidence: how much of the box is foreground (a solid object scores near 1).
@@ -114,6 +133,13 @@ class MotionGate:
         return Detections.create(
             xyxy, confidence, np.full(len(boxes), MOTION_CLASS_ID, dtype=np.int32)
         )
+
+    def _watched_pixels(self, width: int, height: int) -> npt.NDArray[np.bool_] | None:
+        if not self._ignore:
+            return None
+        ignored = raster([shape.scaled(width, height) for shape in self._ignore], width, height)
+        watched: npt.NDArray[np.bool_] = ~ignored
+        return watched
 
 
 def _span(low: float, high: float, limit: int, padding: float, minimum: int) -> tuple[int, int]:

@@ -99,3 +99,25 @@ class Tripwire:
 
 def polygon(points: Sequence[Sequence[float]]) -> Polygon:
     return Polygon(tuple((float(p[0]), float(p[1])) for p in points))
+
+
+def raster(polygons: Sequence[Polygon], width: int, height: int) -> npt.NDArray[np.bool_]:
+    """Which pixels of a ``width`` x ``height`` image lie in any of ``polygons`` (its pixels)."""
+    if width < 1 or height < 1:
+        raise ValueError(f"an image needs a positive size, got {width}x{height}")
+    canvas = np.zeros((height, width), np.uint8)
+    for shape in polygons:
+        corners = np.round(np.array(shape.points, dtype=np.float64)).astype(np.int32)
+        cv2.fillPoly(canvas, [corners.reshape(-1, 1, 2)], 1)
+    inside: npt.NDArray[np.bool_] = canvas.astype(bool)
+    return inside
+
+
+def inside_any(
+    polygons: Sequence[Polygon], points: npt.NDArray[np.float32]
+) -> npt.NDArray[np.bool_]:
+    """For each (x, y) row: whether it lies in (or on the edge of) any of ``polygons``."""
+    inside = np.zeros(len(points), dtype=bool)
+    for shape in polygons:
+        inside |= shape.contains(points)
+    return inside

@@ -9,13 +9,15 @@ read has joined it for ``max_gap`` frames.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from safecity.vision.plates.fusion import fuse_reads
 from safecity.vision.plates.result import PlateRead
 
 _STATIONARY_READS = 5
-_STATIONARY_MOVE = 0.5
+STATIONARY_MOVE = 0.5
+"""A plate that moved less than this many plate heights did not move."""
 
 
 @dataclass
@@ -46,7 +48,7 @@ class TrackRead:
     def stationary(self) -> bool:
         """Read often without moving: text burned into the picture (camera name, clock),
         a sign, or a parked vehicle."""
-        return self.reads >= _STATIONARY_READS and self.moved < _STATIONARY_MOVE
+        return self.reads >= _STATIONARY_READS and self.moved < STATIONARY_MOVE
 
 
 class PlateTracks:
@@ -124,14 +126,21 @@ def _fused(tracks: list[_Track]) -> list[TrackRead]:
 
 
 def _moved(reads: list[PlateRead]) -> float:
-    first_x, first_y = reads[0].box.centre
-    scale = max(1.0, float(max(read.box.h for read in reads)))
+    return displacement([read.box.as_tuple() for read in reads])
+
+
+def displacement(boxes: Sequence[tuple[float, float, float, float]]) -> float:
+    """Largest distance of a box's centre from the first box's centre, in heights of the
+    tallest box; boxes are (x, y, w, h). Under :data:`STATIONARY_MOVE`, text read in these
+    boxes has not moved."""
+    if not boxes:
+        raise ValueError("displacement needs at least one box")
+    first_x, first_y = boxes[0][0] + boxes[0][2] / 2, boxes[0][1] + boxes[0][3] / 2
+    scale = max(1.0, float(max(box[3] for box in boxes)))
     return (
         max(
-            float(
-                ((read.box.centre[0] - first_x) ** 2 + (read.box.centre[1] - first_y) ** 2) ** 0.5
-            )
-            for read in reads
+            float(((x + w / 2 - first_x) ** 2 + (y + h / 2 - first_y) ** 2) ** 0.5)
+            for x, y, w, h in boxes
         )
         / scale
     )

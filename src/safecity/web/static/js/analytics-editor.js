@@ -1,5 +1,7 @@
-// Zone and line editor: clicks on the picture add points (fractions of its size); the
-// drawing is kept in the configuration text, which is saved whole through the API.
+// Zone, ignore region and line editor: clicks on the picture add points (fractions of its
+// size); the drawing is kept in the configuration text, which is saved whole through the API.
+// An ignore region is a polygon like a zone, kept in "ignore": motion there is not tracked
+// and no plate is read there (a camera's on-screen clock and name).
 (function () {
   "use strict";
   const root = document.getElementById("analytics-editor");
@@ -11,7 +13,8 @@
   const hint = document.getElementById("draw-hint");
   const editable = root.dataset.editable === "yes";
   let version = Number(root.dataset.version);
-  let drawing = null; // {kind: "zone"|"line", points: [[x, y], ...]}
+  let drawing = null; // {kind: "zone"|"ignore"|"line", points: [[x, y], ...]}
+  const POLYGONS = { zone: "zones", ignore: "ignore" };
 
   const img = document.getElementById("snapshot");
   if (img && img.tagName === "IMG") {
@@ -38,7 +41,7 @@
     return [p[0] * canvas.width, p[1] * canvas.height];
   }
 
-  function strokeShape(points, closed, colour) {
+  function strokeShape(points, closed, colour, shade) {
     if (!points.length) return;
     ctx.strokeStyle = colour;
     ctx.fillStyle = colour;
@@ -50,6 +53,12 @@
       else ctx.lineTo(xy[0], xy[1]);
     });
     if (closed) ctx.closePath();
+    if (shade) {
+      // A translucent fill marks an area the analytics do not look at.
+      ctx.globalAlpha = 0.3;
+      ctx.fill();
+      ctx.globalAlpha = 1;
+    }
     ctx.stroke();
     points.forEach(function (p) {
       const xy = toPixels(p);
@@ -89,6 +98,11 @@
       label(zone.name, zone.points[0]);
       addItem("zone", zone.name, function () { cfg.zones.splice(i, 1); write(cfg); });
     });
+    (cfg.ignore || []).forEach(function (region, i) {
+      strokeShape(region.points, true, "#b0b0b0", true);
+      label(region.name, region.points[0]);
+      addItem("ignore region", region.name, function () { cfg.ignore.splice(i, 1); write(cfg); });
+    });
     (cfg.lines || []).forEach(function (line, i) {
       strokeShape([line.start, line.end], false, "#00d0ff");
       arrow(line);
@@ -116,7 +130,9 @@
     drawing = { kind: kind, points: [] };
     hint.textContent = kind === "zone"
       ? "Click the corners of the zone, then Finish shape."
-      : "Click the two ends of the line (walking start to end, 'in' is to the right).";
+      : kind === "ignore"
+        ? "Click the corners of the ignore region (no motion, objects or plates there), then Finish shape."
+        : "Click the two ends of the line (walking start to end, 'in' is to the right).";
     redraw();
   }
 
@@ -125,9 +141,10 @@
     if (!drawing || !cfg) return;
     const name = document.getElementById("shape-name").value.trim();
     const round = function (p) { return [Number(p[0].toFixed(4)), Number(p[1].toFixed(4))]; };
-    if (drawing.kind === "zone") {
-      if (drawing.points.length < 3) { hint.textContent = "A zone needs at least 3 points."; return; }
-      cfg.zones = (cfg.zones || []).concat([{ name: name, points: drawing.points.map(round) }]);
+    const key = POLYGONS[drawing.kind];
+    if (key) {
+      if (drawing.points.length < 3) { hint.textContent = "A polygon needs at least 3 points."; return; }
+      cfg[key] = (cfg[key] || []).concat([{ name: name, points: drawing.points.map(round) }]);
     } else {
       if (drawing.points.length !== 2) { hint.textContent = "A line needs exactly 2 points."; return; }
       cfg.lines = (cfg.lines || []).concat([
@@ -149,7 +166,9 @@
       if (drawing.kind === "line" && drawing.points.length === 2) finish();
       else redraw();
     });
-    document.getElementById("new-zone").addEventListener("click", function () { start("zone"); });
+    document.getElementById("new-zone").addEventListener("click", function () {
+      start(document.getElementById("polygon-kind").value === "ignore" ? "ignore" : "zone");
+    });
     document.getElementById("new-line").addEventListener("click", function () { start("line"); });
     document.getElementById("finish-shape").addEventListener("click", finish);
     document.getElementById("cancel-shape").addEventListener("click", function () {
