@@ -42,10 +42,14 @@ class _Managed:
     restart_at: float | None = None
     restarts: int = 0
     exit_codes: list[int] = field(default_factory=list)
+    stopped: bool = False  # exited cleanly when told to stop: not restarted
 
 
 class WorkerSupervisor:
-    """Starts the workers, watches them from a thread, restarts the ones that exit."""
+    """Starts the workers, watches them from a thread, restarts the ones that fail.
+
+    A worker that exits with status 0 was told to stop (SIGTERM/SIGINT) and stays stopped.
+    """
 
     def __init__(
         self,
@@ -124,10 +128,16 @@ class WorkerSupervisor:
                 worker.restarts += 1
                 self._spawn(worker)
             return
-        if process is None or process.poll() is None:
+        if worker.stopped or process is None or process.poll() is None:
             return
         code = process.returncode
         worker.exit_codes.append(code)
+        if code == 0:
+            # A worker exits 0 only when signalled to stop: Ctrl-C reaches the whole
+            # process group, and a worker restarted then would outlive its parent.
+            worker.stopped = True
+            logger.info("analytics worker %s stopped on request", worker.launch.name)
+            return
         if now - worker.started_at >= self._healthy_after:
             worker.backoff.reset()
         delay = worker.backoff.next_delay()
