@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity import __version__
 from safecity.audit.context import SYSTEM
+from safecity.bus.interface import Subscription
 from safecity.web import console_socket, errors, live, pages, relay
 from safecity.web.api import alerts as alerts_api
 from safecity.web.api import analytics as analytics_api
@@ -33,7 +34,8 @@ from safecity.web.api import recordings as recordings_api
 from safecity.web.api import registry as registry_api
 from safecity.web.api import system as system_api
 from safecity.web.api import units as units_api
-from safecity.web.consumers import start_consumers
+from safecity.web.bus_metrics import AnalyticsWorkerGauges, ConsumerGauges
+from safecity.web.consumers import Consumers, start_consumers
 from safecity.web.deps import check_csrf
 from safecity.web.hub import ConsoleHub
 from safecity.web.metrics import HttpMetrics, MetricsMiddleware
@@ -114,11 +116,17 @@ def create_app(
             bridge.start()
         consumers = (
             await start_consumers(
-                platform, relay_task.bus, hub, alerts_url=bus_url, wake=relay_task.wake
+                platform,
+                relay_task.bus,
+                hub,
+                alerts_url=bus_url,
+                wake=relay_task.wake,
+                worker_gauges=worker_gauges,
             )
             if relay_task is not None
             else None
         )
+        app.state.consumers = consumers
         sweeper = asyncio.create_task(_maintenance(platform), name="maintenance")
         try:
             yield
@@ -150,6 +158,15 @@ def create_app(
     )
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
+    app.state.consumers = None
+    worker_gauges = AnalyticsWorkerGauges()
+    registry.register(worker_gauges)
+
+    def running_subscriptions() -> list[Subscription]:
+        consumers: Consumers | None = app.state.consumers
+        return [] if consumers is None else list(consumers.subscriptions)
+
+    registry.register(ConsumerGauges(running_subscriptions, platform.alerts.refused))
     errors.install(app)
 
     for router in (system_api.router,):

@@ -12,7 +12,9 @@ from safecity.bus.interface import Bus, Subscription
 from safecity.command.alerts_service import Ingested
 from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.analytics import PlateRead, RuleEvent
+from safecity.contracts.analytics_config import AnalyticsWorkerStats
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
+from safecity.web.bus_metrics import AnalyticsWorkerGauges
 from safecity.web.hub import ConsoleHub
 from safecity.web.platform import Platform
 
@@ -40,12 +42,15 @@ async def start_consumers(
     *,
     alerts_url: str | None = None,
     wake: Callable[[], None] = _nothing,
+    worker_gauges: AnalyticsWorkerGauges | None = None,
 ) -> Consumers:
     """``wake``: tells the outbox relay that a handler committed a message to send now.
     ``alerts_url``: the alert consumer gets a NATS connection of its own with a short
     fetch wait. A waiting pull returns only when its batch is full or the wait has passed,
     so with the shared connection's one-second wait a lone alert could sit a second
-    before a console saw it; 20 ms keeps bursts batched and single alerts prompt."""
+    before a console saw it; 20 ms keeps bursts batched and single alerts prompt.
+    ``worker_gauges``: when given, analytics workers' periodic reports are kept there for
+    ``/metrics`` (nothing is stored in the database)."""
     own: list[Bus] = []
     alerts_bus = bus
     if alerts_url is not None:
@@ -99,13 +104,21 @@ async def start_consumers(
         await run_in_threadpool(health, message)
         wake()  # a camera gone dark may have raised an alert
 
-    return Consumers(
-        [
-            await bus.subscribe(SegmentClosed, durable="control-segments", handler=on_segment),
-            await bus.subscribe(CameraHealth, durable="control-health", handler=on_health),
-            await bus.subscribe(PlateRead, durable="control-plates", handler=on_plate),
-            await bus.subscribe(RuleEvent, durable="control-rule-events", handler=on_rule_event),
-            await alerts_bus.subscribe(AlertRaised, durable="control-alerts", handler=on_alert),
-        ],
-        own,
-    )
+    async def on_worker_stats(message: AnalyticsWorkerStats) -> None:
+        if worker_gauges is not None:
+            worker_gauges.observe(message)
+
+    subscriptions = [
+        await bus.subscribe(SegmentClosed, durable="control-segments", handler=on_segment),
+        await bus.subscribe(CameraHealth, durable="control-health", handler=on_health),
+        await bus.subscribe(PlateRead, durable="control-plates", handler=on_plate),
+        await bus.subscribe(RuleEvent, durable="control-rule-events", handler=on_rule_event),
+        await alerts_bus.subscribe(AlertRaised, durable="control-alerts", handler=on_alert),
+    ]
+    if worker_gauges is not None:
+        subscriptions.append(
+            await bus.subscribe(
+                AnalyticsWorkerStats, durable="control-worker-stats", handler=on_worker_stats
+            )
+        )
+    return Consumers(subscriptions, own)

@@ -1,0 +1,150 @@
+"""What the data plane and the bus consumers report, as Prometheus gauges.
+
+Analytics workers publish ``AnalyticsWorkerStats`` every few seconds; the control plane
+keeps the latest report per camera and serves it at ``/metrics``, so a dashboard sees
+dropped frames and slow stages per camera, and a worker that has gone quiet shows as
+``safecity_analytics_worker_up 0`` instead of silently keeping its last figures.
+Consumer counts (handled, failed, rejected) and the alerts refused for want of a place
+are read at scrape time from the objects that keep them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from safecity.bus.interface import Subscription
+from safecity.contracts.analytics_config import AnalyticsWorkerStats
+from safecity.core.clock import utcnow
+
+# Workers report every 2-5 s; three missed reports mean the worker is gone or stuck.
+DEFAULT_STALE_AFTER_SECONDS = 30.0
+
+
+class AnalyticsWorkerGauges:
+    """The latest report of each analytics worker, as a Prometheus collector."""
+
+    def __init__(
+        self,
+        *,
+        stale_after_seconds: float = DEFAULT_STALE_AFTER_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if stale_after_seconds <= 0:
+            raise ValueError("stale_after_seconds must be positive")
+        self._stale_after = stale_after_seconds
+        self._clock = clock
+        self._latest: dict[str, AnalyticsWorkerStats] = {}
+        # Reports arrive on the event loop; scrapes run in the thread pool.
+        self._lock = threading.Lock()
+
+    def observe(self, stats: AnalyticsWorkerStats) -> None:
+        """Keep ``stats`` unless a newer report of the same camera is already kept
+        (a redelivered or late message must not roll the figures back)."""
+        with self._lock:
+            kept = self._latest.get(stats.camera_id)
+            if kept is not None and kept.emitted_at >= stats.emitted_at:
+                return
+            self._latest[stats.camera_id] = stats
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            reports = sorted(self._latest.items())
+        now = self._clock()
+        up = GaugeMetricFamily(
+            "safecity_analytics_worker_up",
+            "1 while the camera's analytics worker reports, 0 once its reports have stopped",
+            labels=["camera"],
+        )
+        age = GaugeMetricFamily(
+            "safecity_analytics_worker_report_age_seconds",
+            "Seconds since the worker emitted its last report",
+            labels=["camera"],
+        )
+        fps = GaugeMetricFamily(
+            "safecity_analytics_analysed_fps",
+            "Frames analysed per second since the worker started",
+            labels=["camera"],
+        )
+        analysed = CounterMetricFamily(
+            "safecity_analytics_frames_analysed",
+            "Frames analysed since the worker started",
+            labels=["camera"],
+        )
+        dropped = CounterMetricFamily(
+            "safecity_analytics_frames_dropped",
+            "Decoded frames dropped, oldest first, because analysis fell behind",
+            labels=["camera"],
+        )
+        events = CounterMetricFamily(
+            "safecity_analytics_events", "Rule events published", labels=["camera"]
+        )
+        reads = CounterMetricFamily(
+            "safecity_analytics_plate_reads", "Plate reads published", labels=["camera"]
+        )
+        stage = GaugeMetricFamily(
+            "safecity_analytics_stage_milliseconds",
+            "Mean milliseconds per analysed frame of one pipeline stage, recent window",
+            labels=["camera", "stage"],
+        )
+        detector_failed = GaugeMetricFamily(
+            "safecity_analytics_detector_failed",
+            "1 when the configured detector could not be used (motion regions stand in)",
+            labels=["camera"],
+        )
+        for camera, stats in reports:
+            # Age from the worker's own timestamp, so that a control plane catching up on
+            # old reports after a restart does not show long-gone workers as up.
+            seconds = max(0.0, (now - stats.emitted_at).total_seconds())
+            up.add_metric([camera], 0.0 if seconds > self._stale_after else 1.0)
+            age.add_metric([camera], seconds)
+            fps.add_metric([camera], stats.analysed_fps)
+            analysed.add_metric([camera], stats.frames_analysed)
+            dropped.add_metric([camera], stats.frames_dropped)
+            events.add_metric([camera], stats.events)
+            reads.add_metric([camera], stats.plate_reads)
+            for name, milliseconds in sorted(stats.stage_ms.items()):
+                stage.add_metric([camera, name], milliseconds)
+            detector_failed.add_metric([camera], 1.0 if stats.detector_error else 0.0)
+        return [up, age, fps, analysed, dropped, events, reads, stage, detector_failed]
+
+
+class ConsumerGauges:
+    """Counts of the control plane's durable consumers and of refused alerts."""
+
+    def __init__(
+        self,
+        subscriptions: Callable[[], Sequence[Subscription]],
+        refused_alerts: Counter[str] | None = None,
+    ) -> None:
+        self._subscriptions = subscriptions
+        self._refused = refused_alerts
+
+    def collect(self) -> Iterable[Metric]:
+        messages = CounterMetricFamily(
+            "safecity_bus_consumer_messages",
+            "Messages a durable consumer handled, failed (to be redelivered) or rejected "
+            "(undecodable, dropped)",
+            labels=["durable", "outcome"],
+        )
+        for subscription in self._subscriptions():
+            counts = subscription.stats
+            for outcome, value in (
+                ("handled", counts.handled),
+                ("failed", counts.failed),
+                ("rejected", counts.rejected),
+            ):
+                messages.add_metric([subscription.durable, outcome], value)
+        refused = CounterMetricFamily(
+            "safecity_alerts_refused",
+            "Alert messages refused, by reason (no district, no place, ...)",
+            labels=["reason"],
+        )
+        for reason, count in sorted((self._refused or Counter()).items()):
+            refused.add_metric([reason], count)
+        return [messages, refused]
