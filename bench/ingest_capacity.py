@@ -214,10 +214,10 @@ def print_side_by_side(rows: list[tuple[Measurement, ZmResult, str, str]]) -> No
     print(
         "| system | cameras | fps per stream (min / mean) | recorded fps | "
         "CPU % of a core (total / per camera) | RSS MB (total / per camera) | "
-        "PSS MB (total / per camera) | recordings playable | RTSP server CPU % | "
+        "PSS MB (total / per camera) | recordings playable | RTSP server CPU % | MariaDB CPU % | "
         "load average (start; end) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for ours, theirs, load_start, load_end in rows:
         n, r = ours.streams, ours.result
         mine = ours.recordings
@@ -228,7 +228,7 @@ def print_side_by_side(rows: list[tuple[Measurement, ZmResult, str, str]]) -> No
             f"{mine.fps:.1f} | {r['cpu_percent']:.1f} / {r['cpu_percent'] / n:.2f} | "
             f"{r['rss_mb']:.0f} / {r['rss_mb'] / n:.1f} | {r['pss_mb']:.0f} / "
             f"{r['pss_mb'] / n:.1f} | {mine.playable} of {mine.files} | "
-            f"{ours.server_cpu_percent:.1f} | {load_start}; {load_end} |"
+            f"{ours.server_cpu_percent:.1f} | - | {load_start}; {load_end} |"
         )
         rec = theirs.recordings
         print(
@@ -237,7 +237,7 @@ def print_side_by_side(rows: list[tuple[Measurement, ZmResult, str, str]]) -> No
             f"{theirs.cpu_percent:.1f} / {theirs.cpu_percent / n:.2f} | "
             f"{theirs.rss_mb:.0f} / {theirs.rss_mb / n:.1f} | {theirs.pss_mb:.0f} / "
             f"{theirs.pss_mb / n:.1f} | {rec.playable} of {rec.files} | "
-            f"{theirs.server_cpu_percent:.1f} | |"
+            f"{theirs.server_cpu_percent:.1f} | {theirs.database_cpu_percent:.1f} | |"
         )
 
 

@@ -130,6 +130,18 @@ def zm_pids() -> list[int]:
     return pids
 
 
+def mariadb_pid() -> int | None:
+    """The database server ZoneMinder writes to (its CPU is reported beside, not in the total)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "mariadbd":
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
 def zmpkg(action: str) -> None:
     subprocess.run(
         ["runuser", "-u", "www-data", "--", "/usr/bin/zmpkg.pl", action],
@@ -180,6 +192,7 @@ class ZmResult:
     capturing: int
     recordings: Recordings
     server_cpu_percent: float
+    database_cpu_percent: float
 
 
 def measure_zoneminder(
@@ -196,6 +209,8 @@ def measure_zoneminder(
         time.sleep(warmup)
         pids = zm_pids()
         before = {pid: cpu_ticks(pid) for pid in pids}
+        database = mariadb_pid()
+        database_before = cpu_ticks(database) if database else 0
         server_before, started = cpu_ticks(server_pid), time.monotonic()
         samples: list[list[float]] = []
         deadline = started + window
@@ -216,6 +231,7 @@ def measure_zoneminder(
                 continue
             rss, pss = rss + pid_rss, pss + pid_pss
         server_used = cpu_ticks(server_pid) - server_before
+        database_used = cpu_ticks(database) - database_before if database else 0
         capturing = len(samples[-1]) if samples else 0
     finally:
         zmpkg("stop")
@@ -237,4 +253,5 @@ def measure_zoneminder(
         capturing=capturing,
         recordings=probe_recordings(files),
         server_cpu_percent=100 * server_used / ticks / elapsed,
+        database_cpu_percent=100 * database_used / ticks / elapsed,
     )
