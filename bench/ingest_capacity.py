@@ -17,6 +17,15 @@ server runs on the same machine and its CPU is reported beside.
 
     .venv/bin/python bench/ingest_capacity.py [--streams 16,32,64]
         [--modes record,record+keyframes,decode] [--warmup 6] [--measure 20]
+
+With ``--peer zoneminder`` only ``record`` runs, and after each safecity
+measurement ZoneMinder records the same streams in Record mode
+(``zm_peer.py``); one table then shows both, with CPU summed over all of
+ZoneMinder's processes, RSS and PSS from /proc/PID/smaps_rollup, and every
+recording of both systems probed with PyAV:
+
+    .venv/bin/python bench/ingest_capacity.py --peer zoneminder --streams 16,64
+        --warmup 30 --measure 60
 """
 
 from __future__ import annotations
@@ -32,6 +41,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zm_peer import Recordings, ZmResult
 
 CLIP_FPS = 15
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -55,6 +68,7 @@ def rss_mb(pid: int | str = "self") -> float:
 def run_child(mode: str, urls: list[str], warmup: float, measure: float, media: Path) -> None:
     from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
     from safecity.ingest.recorder import SegmentRecorder
+    from zm_peer import memory_mb
 
     baseline_rss = rss_mb()
     recorders: list[SegmentRecorder] = []
@@ -95,6 +109,7 @@ def run_child(mode: str, urls: list[str], warmup: float, measure: float, media: 
     elapsed, cpu_used = time.monotonic() - started, cpu_seconds() - cpu_before
     after = [reader.stats() for reader in readers]
     rss = rss_mb()
+    _, pss = memory_mb("self")
     stop.set()
     for reader in readers:
         reader.stop(timeout=10)
@@ -107,6 +122,7 @@ def run_child(mode: str, urls: list[str], warmup: float, measure: float, media: 
     result = {
         "cpu_percent": 100 * cpu_used / elapsed,
         "rss_mb": rss,
+        "pss_mb": pss,
         "rss_growth_mb": rss - baseline_rss,
         "fps_min": min(received),
         "fps_mean": sum(received) / len(received),
@@ -128,11 +144,20 @@ class Measurement:
     streams: int
     result: dict[str, float]
     server_cpu_percent: float
+    recordings: Recordings | None = None
 
 
 def measure(
-    mode: str, urls: list[str], server_pid: int, warmup: float, window: float
+    mode: str,
+    urls: list[str],
+    server_pid: int,
+    warmup: float,
+    window: float,
+    *,
+    probe: bool = False,
 ) -> Measurement:
+    from zm_peer import probe_recordings
+
     media = Path(tempfile.mkdtemp(prefix="safecity-bench-media-"))
     command = [
         sys.executable,
@@ -161,9 +186,59 @@ def measure(
         server_percent = 100 * server_used / (time.monotonic() - started)
         if child.wait(timeout=120) != 0 or not output:
             raise RuntimeError(f"the {mode} child with {len(urls)} streams failed")
-        return Measurement(mode, len(urls), json.loads(output), server_percent)
+        recordings = probe_recordings(sorted(media.rglob("*.mp4"))) if probe else None
+        return Measurement(mode, len(urls), json.loads(output), server_percent, recordings)
     finally:
         shutil.rmtree(media, ignore_errors=True)
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def side_by_side(
+    urls: list[str], server_pid: int, warmup: float, window: float
+) -> tuple[Measurement, ZmResult, str, str]:
+    """safecity then ZoneMinder recording the same streams; load averages at start and end."""
+    from zm_peer import measure_zoneminder
+
+    load_start = load_average()
+    ours = measure("record", urls, server_pid, warmup, window, probe=True)
+    print(f"safecity x {len(urls)}: {json.dumps(ours.result)}", file=sys.stderr)
+    theirs = measure_zoneminder(urls, server_pid, warmup, window, TICKS)
+    print(f"ZoneMinder x {len(urls)}: {theirs}", file=sys.stderr)
+    return ours, theirs, load_start, load_average()
+
+
+def print_side_by_side(rows: list[tuple[Measurement, ZmResult, str, str]]) -> None:
+    print(
+        "| system | cameras | fps per stream (min / mean) | recorded fps | "
+        "CPU % of a core (total / per camera) | RSS MB (total / per camera) | "
+        "PSS MB (total / per camera) | recordings playable | RTSP server CPU % | MariaDB CPU % | "
+        "load average (start; end) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for ours, theirs, load_start, load_end in rows:
+        n, r = ours.streams, ours.result
+        mine = ours.recordings
+        if mine is None:
+            raise RuntimeError("safecity's recordings were not probed")
+        print(
+            f"| safecity (stream copy) | {n} | {r['fps_min']:.1f} / {r['fps_mean']:.1f} | "
+            f"{mine.fps:.1f} | {r['cpu_percent']:.1f} / {r['cpu_percent'] / n:.2f} | "
+            f"{r['rss_mb']:.0f} / {r['rss_mb'] / n:.1f} | {r['pss_mb']:.0f} / "
+            f"{r['pss_mb'] / n:.1f} | {mine.playable} of {mine.files} | "
+            f"{ours.server_cpu_percent:.1f} | - | {load_start}; {load_end} |"
+        )
+        rec = theirs.recordings
+        print(
+            f"| ZoneMinder Record ({theirs.processes} processes) | {n} | "
+            f"{theirs.capture_fps_min:.1f} / {theirs.capture_fps_mean:.1f} | {rec.fps:.1f} | "
+            f"{theirs.cpu_percent:.1f} / {theirs.cpu_percent / n:.2f} | "
+            f"{theirs.rss_mb:.0f} / {theirs.rss_mb / n:.1f} | {theirs.pss_mb:.0f} / "
+            f"{theirs.pss_mb / n:.1f} | {rec.playable} of {rec.files} | "
+            f"{theirs.server_cpu_percent:.1f} | {theirs.database_cpu_percent:.1f} | |"
+        )
 
 
 def main() -> None:
@@ -172,6 +247,7 @@ def main() -> None:
     parser.add_argument("--modes", default="record,record+keyframes,decode")
     parser.add_argument("--warmup", type=float, default=6.0)
     parser.add_argument("--measure", type=float, default=20.0)
+    parser.add_argument("--peer", choices=["zoneminder"], help="also measure this peer")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--media", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,8 +259,15 @@ def main() -> None:
     from ingest_clips import bitrate_kbps, write_clip
     from safecity.sim.rtsp import RtspMount, RtspServer
 
+    if args.peer == "zoneminder":
+        from zm_peer import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason is not None:
+            print(reason, file=sys.stderr)
+            sys.exit(2)
     counts = [int(part) for part in args.streams.split(",")]
-    modes = args.modes.split(",")
+    modes = ["record"] if args.peer else args.modes.split(",")
     folder = Path(tempfile.gettempdir()) / "safecity-bench-clips"
     folder.mkdir(exist_ok=True)
     clip = write_clip(
@@ -194,6 +277,7 @@ def main() -> None:
     server = RtspServer(mounts, log_path=folder / "rtsp-server.log")
     server.start()
     rows: list[Measurement] = []
+    peers: list[tuple[Measurement, ZmResult, str, str]] = []
     try:
         pid = server.pid
         if pid is None:
@@ -201,7 +285,10 @@ def main() -> None:
         for mode in modes:
             for count in counts:
                 urls = [server.url(mount.camera_id) for mount in mounts[:count]]
-                rows.append(measure(mode, urls, pid, args.warmup, args.measure))
+                if args.peer == "zoneminder":
+                    peers.append(side_by_side(urls, pid, args.warmup, args.measure))
+                else:
+                    rows.append(measure(mode, urls, pid, args.warmup, args.measure))
                 print(f"measured {mode} x {count}", file=sys.stderr)
     finally:
         server.stop()
@@ -210,6 +297,9 @@ def main() -> None:
         f"GStreamer on 127.0.0.1; {args.measure:.0f} s window after {args.warmup:.0f} s "
         f"warm-up; CPU in % of one core (2 cores)\n"
     )
+    if peers:
+        print_side_by_side(peers)
+        return
     print(
         "| mode | streams | streaming | fps/stream (min / mean) | decoded fps/stream | "
         "CPU % | CPU %/stream | RSS MB | RSS growth MB/stream | reconnects | "
