@@ -13,8 +13,15 @@ import pytest
 
 from safecity.contracts.ingest import SegmentClosed
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
-from safecity.ingest.recorder import PARTIAL_SUFFIX, SegmentRecorder, SegmentTiming
+from safecity.ingest.recorder import (
+    FRAGMENTED_MP4,
+    PARTIAL_SUFFIX,
+    SegmentRecorder,
+    SegmentTiming,
+    segment_comment,
+)
 from safecity.ingest.salvage import salvage_partial_segments
+from safecity.recordings.rescan import probe_segment
 from tests.ingest.clips import decoded_frames, packet_payloads
 
 SEGMENT_NAME = re.compile(r"^cam-7/\d{4}-\d{2}-\d{2}/cam-7_\d{8}T\d{6}\.\d{3}Z\.mp4$")
@@ -127,3 +134,47 @@ def test_salvage_removes_a_partial_without_video(clip: Path, tmp_path: Path) -> 
     partial.write_bytes(whole.read_bytes()[:28])  # the file type box only: killed at once
     assert salvage_partial_segments("cam-7", media) == []
     assert [path for path in media.rglob("*") if path.is_file()] == []
+
+
+def write_fragmented(clip: Path, target: Path, comment: str) -> None:
+    """``clip`` remuxed as the recorder writes a segment, with the given comment tag."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        av.open(str(clip)) as source,
+        av.open(str(target), "w", format="mp4", options=dict(FRAGMENTED_MP4)) as output,
+    ):
+        output.metadata["comment"] = comment
+        stream = source.streams.video[0]
+        copy = output.add_stream_from_template(stream)
+        for packet in source.demux(stream):
+            if packet.size:
+                packet.stream = copy
+                output.mux(packet)
+
+
+@pytest.mark.parametrize(
+    ("comment", "kind"),
+    [
+        (segment_comment("event"), "event"),
+        (segment_comment("continuous"), "continuous"),
+        ("", "continuous"),  # written before the tag existed
+        ("safecity segment kind=bogus", "continuous"),
+    ],
+)
+def test_a_salvaged_segment_keeps_the_kind_its_recorder_gave_it(
+    clip: Path, tmp_path: Path, comment: str, kind: str
+) -> None:
+    whole = tmp_path / "whole.mp4"
+    write_fragmented(clip, whole, comment)
+    day = tmp_path / "media" / "cam-7" / "2026-11-22"
+    partial = day / f"cam-7_20261122T040000.000Z.mp4{PARTIAL_SUFFIX}"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(whole.read_bytes()[: whole.stat().st_size * 3 // 4])
+
+    [message] = salvage_partial_segments("cam-7", tmp_path / "media")
+    assert message.kind == kind
+    salvaged = tmp_path / "media" / message.path
+    with av.open(str(salvaged)) as container:
+        # The file says it too, so a rescan that lost this message indexes it the same.
+        assert container.metadata.get("comment") == segment_comment(message.kind)
+    assert probe_segment(tmp_path / "media", salvaged, "cam-7").kind == kind

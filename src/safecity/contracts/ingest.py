@@ -29,6 +29,17 @@ SegmentKind = Literal["continuous", "event"]
 SEGMENT_COMMENT_PREFIX = "safecity segment kind="
 
 
+def segment_kind_from_comment(comment: str) -> SegmentKind:
+    """The kind a segment file's comment tag names; continuous when it names none.
+
+    Files written before the tag existed, or by another recorder, were continuous.
+    """
+    written = comment.removeprefix(SEGMENT_COMMENT_PREFIX)
+    if comment.startswith(SEGMENT_COMMENT_PREFIX) and written == "event":
+        return "event"
+    return "continuous"
+
+
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 

@@ -6,8 +6,11 @@ frame's worth of video each) written before the crash. Footage from just
 before a failure is often the footage that matters, so when a camera's worker
 starts again it keeps what can be read: the complete packets are copied (not
 re-encoded) into an ordinary segment, announced like any other, and the
-partial file is removed. A partial with no complete fragment holds no video
-and is simply removed.
+partial file is removed. The segment keeps the kind its recorder gave it (the
+MP4 comment tag is written with the header, before any fragment), so footage an
+event-mode camera kept around an event is still announced, kept and retained as
+event footage. A partial with no complete fragment holds no video and is simply
+removed.
 """
 
 from __future__ import annotations
@@ -22,8 +25,13 @@ from pathlib import Path
 import av
 import av.error
 
-from safecity.contracts.ingest import SegmentClosed
-from safecity.ingest.recorder import FRAGMENTED_MP4, PARTIAL_SUFFIX, seal_segment
+from safecity.contracts.ingest import SegmentClosed, SegmentKind, segment_kind_from_comment
+from safecity.ingest.recorder import (
+    FRAGMENTED_MP4,
+    PARTIAL_SUFFIX,
+    seal_segment,
+    segment_comment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ class _Contents:
     codec: str
     width: int
     height: int
+    kind: SegmentKind
 
 
 def salvage_partial_segments(camera_id: str, media_root: Path) -> list[SegmentClosed]:
@@ -86,6 +95,7 @@ def salvage_partial_segments(camera_id: str, media_root: Path) -> list[SegmentCl
             height=contents.height,
             frames=contents.frames,
             key_frames=contents.key_frames,
+            kind=contents.kind,
         )
         logger.warning(
             "camera %s: salvaged %d frames (%.1f s) of an interrupted segment as %s",
@@ -105,6 +115,7 @@ def _rewrite(partial: Path, target: Path) -> _Contents | None:
     first packet that is missing bytes, so the salvaged file plays to its end.
     """
     frames = key_frames = 0
+    kind: SegmentKind = "continuous"
     first: int | None = None
     last = interval = 0
     try:
@@ -114,7 +125,9 @@ def _rewrite(partial: Path, target: Path) -> _Contents | None:
             stream = source.streams.video[0]
             context = stream.codec_context
             time_base = stream.time_base or Fraction(1, 90000)
+            kind = segment_kind_from_comment(source.metadata.get("comment", ""))
             with av.open(str(target), "w", format="mp4", options=dict(FRAGMENTED_MP4)) as output:
+                output.metadata["comment"] = segment_comment(kind)
                 copy = output.add_stream_from_template(stream)
                 try:
                     for packet in source.demux(stream):
@@ -139,7 +152,9 @@ def _rewrite(partial: Path, target: Path) -> _Contents | None:
         target.unlink(missing_ok=True)
         return None
     duration = float((last - first + interval) * time_base)
-    return _Contents(frames, key_frames, duration, context.name, context.width, context.height)
+    return _Contents(
+        frames, key_frames, duration, context.name, context.width, context.height, kind
+    )
 
 
 def _free_name(partial: Path) -> Path:

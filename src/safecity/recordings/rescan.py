@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
 
 import av
 import av.error
 
-from safecity.contracts.ingest import SEGMENT_COMMENT_PREFIX, SegmentClosed, SegmentKind
+from safecity.contracts.ingest import SegmentClosed, segment_kind_from_comment
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +86,7 @@ def probe_segment(media_root: Path, path: Path, camera_code: str) -> SegmentClos
     if first_pts is None or key_frames == 0:
         raise ValueError(f"{path.name} holds no decodable frame")
     duration = float((last_pts - first_pts + interval) * time_base)
-    kind: SegmentKind = "continuous"
-    if comment.startswith(SEGMENT_COMMENT_PREFIX):
-        written = comment.removeprefix(SEGMENT_COMMENT_PREFIX)
-        if written in ("continuous", "event"):
-            kind = cast(SegmentKind, written)
+    kind = segment_kind_from_comment(comment)
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(_HASH_CHUNK):
