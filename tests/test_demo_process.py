@@ -3,6 +3,7 @@ runs a private NATS server on a free port, and stops every child on SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -133,6 +134,9 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Its own process group, so a failed run can take every child down with it: an
+        # orphaned server holding the pipes would hang communicate() for the whole run.
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -169,8 +173,9 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         out, _ = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
-            process.kill()
-            process.communicate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=30)
     assert process.returncode == 0
     assert "user admin, password" in out
     password = (tmp_path / "data" / "keys" / "demo-admin-password").read_text().strip()
