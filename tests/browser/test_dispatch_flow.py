@@ -180,3 +180,35 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
     expect(bannu).to_be_visible()
     expect(page.locator("#kpi-districts")).to_contain_text("bannu")
     assert browser_log.console_errors == []
+
+
+def test_a_call_taker_places_the_caller_by_clicking_the_map(
+    page: Page, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    sign_in(page, "admin", live_server.admin_password)
+    page.goto("/incidents")
+    page.locator("#call-form select[name=district]").select_option("bannu")
+    latitude, longitude = page.locator("#call-latitude"), page.locator("#call-longitude")
+    expect(latitude).to_have_value("")
+    area = page.locator("#call-map")
+    area.click(position={"x": 60, "y": 60})
+    expect(latitude).not_to_have_value("")
+    first = (float(latitude.input_value()), float(longitude.input_value()))
+    area.click(position={"x": 220, "y": 140})  # a second click moves the caller
+    expect(latitude).not_to_have_value(str(first[0]))
+    clicked = (float(latitude.input_value()), float(longitude.input_value()))
+    # Down and to the right of the first click, both near Bannu's centre.
+    assert clicked[0] < first[0]
+    assert clicked[1] > first[1]
+    assert clicked == pytest.approx((32.99, 70.60), abs=0.2)
+    caller = f"0300-{uuid.uuid4().int % 10_000_000:07d}"
+    page.get_by_label("Caller number").fill(caller)
+    page.locator("#call-type").select_option("robbery")
+    page.get_by_label("Landmark").fill("Near the clicked spot")
+    page.get_by_role("button", name="Record incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/\d+$"))
+    by_caller = select(Incident).where(Incident.caller_number == caller)
+    recorded: Incident = live_server.scalar(by_caller)
+    assert (recorded.latitude, recorded.longitude) == pytest.approx(clicked, abs=1e-6)
+    assert recorded.source == "call"
+    assert browser_log.console_errors == []
