@@ -243,6 +243,7 @@ def main() -> None:
                     result["server_cpu"] = (time.process_time() - server_cpu) / wall
                     # The client process with chromium and its driver, once reaped.
                     result["all_clients_cpu"] = (_children_cpu() - children_before) / wall
+                    result["wall_seconds"] = wall
                     results.append(result)
                     print(format_row(result), flush=True)
         finally:
@@ -262,7 +263,7 @@ def format_row(r: dict[str, Any]) -> str:
         f"({100 * r['ws_delivered']:.1f} % delivered); browser p50 {br['p50']:.0f} ms, "
         f"p95 {br['p95']:.0f} ms, max {br['max']:.0f} ms ({100 * r['browser_delivered']:.1f} %); "
         f"CPU: server {r['server_cpu']:.2f} cores, WebSocket clients {r['client_cpu']:.2f}, "
-        f"clients with chromium {r['all_clients_cpu']:.2f}"
+        f"clients with chromium {r['all_clients_cpu']:.2f} (over {r['wall_seconds']:.0f} s)"
     )
 
 
