@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,9 +82,10 @@ async def _console(
         ready.set()
         async for frame in socket:
             now = time.time()
-            match = TITLE.search(frame if isinstance(frame, str) else frame.decode())
-            if match and match.group(1) == run:
-                seen.setdefault(int(match.group(2)), now)
+            text = frame if isinstance(frame, str) else frame.decode()
+            for match in TITLE.finditer(text):  # a batch frame carries several alerts
+                if match.group(1) == run:
+                    seen.setdefault(int(match.group(2)), now)
 
 
 async def _browser(base_url: str, opened: asyncio.Event, stop: asyncio.Event) -> list[list[Any]]:
@@ -126,6 +128,7 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
         opened.set()
     await asyncio.wait_for(opened.wait(), 120)
     bus = await NatsBus.connect(args.bus_url, name="bench-publisher")
+    cpu_at_start, wall_at_start = time.process_time(), time.monotonic()
     published: dict[int, float] = {}
     total = int(args.rate * (args.seconds + args.warmup))
     start = time.monotonic()
@@ -146,6 +149,8 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
             break
         await asyncio.sleep(0.2)
     await asyncio.sleep(1.0)
+    # The clients share the two cores with the server: how much of a core they took.
+    client_cpu = (time.process_time() - cpu_at_start) / (time.monotonic() - wall_at_start)
     stop.set()
     shown = [] if args.no_browser else await browser
     for task in tasks:
@@ -167,6 +172,7 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
         "ws_delivered": len(ws) / (len(counted) * args.consoles),
         "browser": summary(in_browser),
         "browser_delivered": len(in_browser) / len(counted),
+        "client_cpu": client_cpu,
     }
 
 
@@ -207,6 +213,8 @@ def main() -> None:
         try:
             with console_server(platform, data) as running:
                 for consoles in (int(c) for c in args.consoles.split(",")):
+                    server_cpu, server_wall = time.process_time(), time.monotonic()
+                    children_before = _children_cpu()
                     child = subprocess.run(
                         [
                             sys.executable,
@@ -230,10 +238,21 @@ def main() -> None:
                     if child.returncode != 0:
                         raise SystemExit(f"the clients failed:\n{child.stderr[-3000:]}")
                     result = json.loads(child.stdout.strip().splitlines()[-1])
+                    # Over the child's whole life (connecting, browser start, drain too).
+                    wall = time.monotonic() - server_wall
+                    result["server_cpu"] = (time.process_time() - server_cpu) / wall
+                    # The client process with chromium and its driver, once reaped.
+                    result["all_clients_cpu"] = (_children_cpu() - children_before) / wall
+                    result["wall_seconds"] = wall
                     results.append(result)
                     print(format_row(result), flush=True)
         finally:
             platform.dispose()
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def format_row(r: dict[str, Any]) -> str:
@@ -242,7 +261,9 @@ def format_row(r: dict[str, Any]) -> str:
         f"{r['consoles']:>4} consoles, {r['achieved_rate']:.0f} alerts/s, {r['counted']} counted: "
         f"WebSocket p50 {ws['p50']:.0f} ms, p95 {ws['p95']:.0f} ms, max {ws['max']:.0f} ms "
         f"({100 * r['ws_delivered']:.1f} % delivered); browser p50 {br['p50']:.0f} ms, "
-        f"p95 {br['p95']:.0f} ms, max {br['max']:.0f} ms ({100 * r['browser_delivered']:.1f} %)"
+        f"p95 {br['p95']:.0f} ms, max {br['max']:.0f} ms ({100 * r['browser_delivered']:.1f} %); "
+        f"CPU: server {r['server_cpu']:.2f} cores, WebSocket clients {r['client_cpu']:.2f}, "
+        f"clients with chromium {r['all_clients_cpu']:.2f} (over {r['wall_seconds']:.0f} s)"
     )
 
 

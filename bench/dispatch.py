@@ -8,9 +8,10 @@ mobiles are placed at random within 15 km of Peshawar's centre. Recommendation t
 ``DispatchService.recommend`` inside a transaction (filter by status, capability and
 district through the permission filter, estimate, rank), ``--runs`` times. GPS fixes are
 POSTed in-process (Starlette's TestClient, so no network) by one unit's own token,
-``--fixes`` times, each a new fix; latency is per request.
+``--fixes`` times, each a new fix; latency is per request. Then another unit sends
+``--fixes`` new fixes through the batch endpoint, ``--batch`` fixes a request.
 
-    .venv/bin/python bench/dispatch.py [--units 500] [--runs 50] [--fixes 500]
+    .venv/bin/python bench/dispatch.py [--units 500] [--runs 50] [--fixes 500] [--batch 50]
 """
 
 from __future__ import annotations
@@ -87,35 +88,48 @@ def time_recommendation(platform: Platform, runs: int) -> list[float]:
     return timings
 
 
-def time_fixes(platform: Platform, count: int) -> tuple[list[float], float]:
-    make_user(platform, "bench-unit", ["field_unit"], districts=["peshawar"])
+def time_fixes(platform: Platform, count: int, batch: int = 0) -> tuple[list[float], float]:
+    """Per-request latency and fixes/s; ``batch`` > 0: that many fixes a batch request."""
+    name = f"bench-unit-{batch}"
+    make_user(platform, name, ["field_unit"], districts=["peshawar"])
     with platform.transaction() as session:
         unit = platform.units.create(
             session,
             system_principal("bench"),
             UnitCreate(
-                callsign="BENCH-GPS",
+                callsign=f"BENCH-GPS{batch}",
                 kind="police_mobile",
                 district="peshawar",
-                username="bench-unit",
+                username=name,
             ),
         )
         unit_id = unit.id
-    headers = {"Authorization": f"Bearer {token_for(platform, 'bench-unit')}"}
+    headers = {"Authorization": f"Bearer {token_for(platform, name)}"}
     start = utcnow() - timedelta(seconds=count)
+    fixes = [
+        {
+            "recorded_at": (start + timedelta(seconds=n)).isoformat(),
+            "latitude": CENTRE[0] + n * 1e-5,
+            "longitude": CENTRE[1],
+        }
+        for n in range(count)
+    ]
     timings = []
     with TestClient(create_app(platform), base_url="http://127.0.0.1") as client:
         began = time.perf_counter()
-        for n in range(count):
-            fix = {
-                "recorded_at": (start + timedelta(seconds=n)).isoformat(),
-                "latitude": CENTRE[0] + n * 1e-5,
-                "longitude": CENTRE[1],
-            }
+        for first in range(0, count, batch or 1):
             t0 = time.perf_counter()
-            response = client.post(f"/api/v1/units/{unit_id}/positions", json=fix, headers=headers)
+            if batch:
+                body = {"fixes": fixes[first : first + batch]}
+                url = f"/api/v1/units/{unit_id}/positions/batch"
+                response = client.post(url, json=body, headers=headers)
+            else:
+                url = f"/api/v1/units/{unit_id}/positions"
+                response = client.post(url, json=fixes[first], headers=headers)
             timings.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, response.text
+            if batch:
+                assert response.json()["counts"]["stored"] == len(body["fixes"]), response.text
         total = time.perf_counter() - began
     return timings, count / total
 
@@ -125,6 +139,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--fixes", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=50, help="fixes per batch request")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -144,6 +159,7 @@ def main() -> None:
                 available = session.query(Unit).filter(Unit.status == "available_mobile").count()
             rec = time_recommendation(platform, args.runs)
             fixes, rate = time_fixes(platform, args.fixes)
+            batches, batch_rate = time_fixes(platform, args.fixes, args.batch)
         finally:
             platform.dispose()
     print(f"units in the district: {args.units} ({available} available)")
@@ -154,6 +170,11 @@ def main() -> None:
     print(
         f"GPS fixes: {rate:.0f}/s sequential, median {statistics.median(fixes):.1f} ms, "
         f"p95 {percentile(fixes, 0.95):.1f} ms over {args.fixes}"
+    )
+    print(
+        f"GPS fixes in batches of {args.batch}: {batch_rate:.0f}/s sequential, median "
+        f"{statistics.median(batches):.1f} ms, p95 {percentile(batches, 0.95):.1f} ms a request "
+        f"over {len(batches)} requests"
     )
 
 

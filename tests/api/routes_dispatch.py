@@ -255,6 +255,18 @@ ROUTES: dict[str, Expect] = {
         ),
         audited_change=False,
     ),
+    "POST /api/v1/units/{unit_id}/positions/batch": Expect(
+        REPORT_UNIT,
+        "object",
+        lambda g, s: Call(
+            "POST",
+            f"/api/v1/units/{_unit(g, s)}/positions/batch",
+            json={
+                "fixes": [{"recorded_at": g.unique_time(), "latitude": 34.002, "longitude": 71.542}]
+            },
+        ),
+        audited_change=False,
+    ),
     "POST /api/v1/units/{unit_id}/status": Expect(
         REPORT_UNIT,
         "object",

@@ -1,8 +1,8 @@
 """From alert to closed incident in chromium: an alert arrives live on the console, is
 acknowledged and becomes an incident; the dispatcher sends the recommended unit from
 the incident page; the unit's phone (the field page, its own account) acknowledges,
-drives (GPS through the API) and arrives; the dispatcher closes the incident; the KPI
-page counts it.
+drives (GPS through the API) while its marker moves on the console's map, and
+arrives; the dispatcher closes the incident; the KPI page counts it.
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ def a_unit_near(live_server: LiveServer, latitude: float, longitude: float) -> t
         return username, unit.id
 
 
+MARKER_AT = """([id, lat, lon]) => {
+    const at = window.safecityConsole.unitAt(id);
+    return at !== null && Math.abs(at[0] - lat) < 1e-9 && Math.abs(at[1] - lon) < 1e-9;
+}"""
+
+
+def marker_of(page: Page, unit_id: int) -> tuple[float, float] | None:
+    """The unit's marker position as Leaflet holds it on the console map."""
+    at = page.evaluate("id => window.safecityConsole.unitAt(id)", unit_id)
+    return None if at is None else (at[0], at[1])
+
+
 def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
     page: Page,
     browser: Browser,
@@ -89,6 +101,11 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
     )
     page.get_by_role("button", name=f"Dispatch {callsign}").click()
     expect(page.locator("#incident-status")).to_have_text("dispatched")
+    # Back to the console, whose map shows the unit where it stands.
+    page.goto(f"{console.base_url}/console")
+    expect(page.locator("#console")).to_have_attribute("data-feed", "live")
+    start = (incident.latitude + 0.01, incident.longitude + 0.01)
+    page.wait_for_function(MARKER_AT, arg=[unit_id, *start], timeout=15_000)
 
     # The unit's phone: its own account, its own page.
     phone_context = browser.new_context(
@@ -105,6 +122,7 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
         expect(phone.locator("#unit-status")).to_have_text("en route")
         # GPS from the unit's device, over the API with the unit's token: it drives there.
         token = token_for(live_server.platform, username)
+        drawn = [marker_of(page, unit_id)]
         with httpx.Client(base_url=console.base_url) as device:
             for step in range(1, 6):
                 fraction = step / 5
@@ -120,6 +138,10 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
                 )
                 assert sent.status_code == 200, sent.text
                 assert sent.json()["current"] is True
+                # The console's marker follows within seconds (its feed; the list poll is 15 s).
+                target = [unit_id, fix["latitude"], fix["longitude"]]
+                page.wait_for_function(MARKER_AT, arg=target, timeout=10_000)
+                drawn.append(marker_of(page, unit_id))
         phone.get_by_role("button", name="On scene").click()
         expect(phone.locator("#unit-status")).to_have_text("on scene")
     finally:
@@ -129,8 +151,16 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
         (incident.latitude, incident.longitude)
     )
 
-    # The console's map shows the unit and the incident (the dispatch module's lists).
-    page.goto(f"{console.base_url}/console")
+    # Six distinct marker positions, each nearer the scene, the last on it.
+    assert drawn[0] == pytest.approx(start)
+    assert len(set(drawn)) == 6
+    distances = [
+        abs(at[0] - incident.latitude) + abs(at[1] - incident.longitude)
+        for at in drawn
+        if at is not None
+    ]
+    assert distances == sorted(distances, reverse=True)
+    assert distances[-1] == pytest.approx(0, abs=1e-9)
     expect(page.locator("#console-map")).to_have_attribute("data-units", re.compile(r"^[1-9]"))
     page.goto(f"{console.base_url}/incidents/{incident.id}")
     expect(page.locator("#incident-status")).to_have_text("on scene")
@@ -149,4 +179,36 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
     bannu = page.locator("#kpi-responses tr", has_text="bannu").first
     expect(bannu).to_be_visible()
     expect(page.locator("#kpi-districts")).to_contain_text("bannu")
+    assert browser_log.console_errors == []
+
+
+def test_a_call_taker_places_the_caller_by_clicking_the_map(
+    page: Page, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    sign_in(page, "admin", live_server.admin_password)
+    page.goto("/incidents")
+    page.locator("#call-form select[name=district]").select_option("bannu")
+    latitude, longitude = page.locator("#call-latitude"), page.locator("#call-longitude")
+    expect(latitude).to_have_value("")
+    area = page.locator("#call-map")
+    area.click(position={"x": 60, "y": 60})
+    expect(latitude).not_to_have_value("")
+    first = (float(latitude.input_value()), float(longitude.input_value()))
+    area.click(position={"x": 220, "y": 140})  # a second click moves the caller
+    expect(latitude).not_to_have_value(str(first[0]))
+    clicked = (float(latitude.input_value()), float(longitude.input_value()))
+    # Down and to the right of the first click, both near Bannu's centre.
+    assert clicked[0] < first[0]
+    assert clicked[1] > first[1]
+    assert clicked == pytest.approx((32.99, 70.60), abs=0.2)
+    caller = f"0300-{uuid.uuid4().int % 10_000_000:07d}"
+    page.get_by_label("Caller number").fill(caller)
+    page.locator("#call-type").select_option("robbery")
+    page.get_by_label("Landmark").fill("Near the clicked spot")
+    page.get_by_role("button", name="Record incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/\d+$"))
+    by_caller = select(Incident).where(Incident.caller_number == caller)
+    recorded: Incident = live_server.scalar(by_caller)
+    assert (recorded.latitude, recorded.longitude) == pytest.approx(clicked, abs=1e-6)
+    assert recorded.source == "call"
     assert browser_log.console_errors == []

@@ -42,6 +42,7 @@ def console_server(platform: Platform, data_dir: Path) -> Iterator[RunningConsol
         config = uvicorn.Config(
             create_app(platform, bus_url=nats.url),
             ws="websockets-sansio",
+            ws_per_message_deflate=False,  # as safecity.web.server runs it
             lifespan="on",
             log_config=None,
             log_level="warning",

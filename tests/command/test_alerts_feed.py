@@ -13,11 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from safecity.bus.nats import NatsBus
+from safecity.command.alerts_models import Alert
 from safecity.contracts.alerts import AlertRaised
+from safecity.web import hub as hub_module
 from safecity.web.platform import Platform
 from tests.api.routes_command import alert_message
 from tests.command.alerts_support import (
@@ -117,6 +120,40 @@ async def test_alerts_reach_only_their_districts_consoles(
     finally:
         await peshawar.close()
         await bannu.close()
+
+
+async def test_a_console_that_falls_behind_is_told_to_reload_and_nothing_is_lost(
+    running: RunningConsole, bus: NatsBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A queue of three and a one-second tick: ten alerts at once overflow it.
+    monkeypatch.setattr(hub_module, "QUEUE_LIMIT", 3)
+    monkeypatch.setattr(hub_module, "COALESCE_SECONDS", 1.0)
+    socket = await open_feed(running, "psh-operator")
+    try:
+        for n in range(10):
+            await bus.publish(alert_message("PSH-TC1", title=f"behind {n}"))
+        kinds: list[str] = []
+        titles: list[str] = []
+        while "behind 9" not in titles:
+            frame = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+            for message in frame["frames"] if frame["kind"] == "batch" else [frame]:
+                kinds.append(message["kind"])
+                if message["kind"] == "alert":
+                    titles.append(message["payload"]["title"])
+    finally:
+        await socket.close()
+    assert "resync" in kinds
+    after = kinds.index("resync")
+    # The oldest were dropped from the feed, the newest three follow the resync...
+    assert len(titles) < 10
+    assert titles[-3:] == ["behind 7", "behind 8", "behind 9"]
+    assert kinds[after + 1 :] == ["alert", "alert", "alert"]
+    # ...and every alert is stored, so the reload the resync asks for shows all ten.
+    with running.platform.sessions() as session:
+        stored = session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.title.like("behind %"))
+        )
+    assert stored == 10
 
 
 async def test_an_alert_for_an_unknown_place_is_refused_not_fatal(

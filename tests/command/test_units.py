@@ -3,7 +3,9 @@ late fixes, bad coordinates and late statuses are answered clearly and lose noth
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -154,3 +156,95 @@ def test_roster_changes_need_units_change_and_keep_one_account_per_unit(desk: De
         "supervisor", "POST", "/api/v1/units", json=body | {"callsign": "X1", "district": "bannu"}
     )
     assert away.status_code == 422
+
+
+def batch(desk: Desk, callsign: str, fixes: Sequence[object], unit: str | None = None) -> Any:
+    return desk.call(
+        callsign,
+        "POST",
+        f"/api/v1/units/{desk.units[unit or callsign]}/positions/batch",
+        json={"fixes": fixes},
+    )
+
+
+def a_fix(at: datetime, lat: float, lon: float = 71.55) -> dict[str, object]:
+    return {"recorded_at": at.isoformat(), "latitude": lat, "longitude": lon}
+
+
+def test_a_batch_answers_each_fix_and_a_bad_one_costs_nothing_else(desk: Desk) -> None:
+    unit_id = desk.units["PSH-M1"]
+    now = utcnow() + timedelta(seconds=30)  # after the roster fix, within the clock leeway
+    assert desk.fix("PSH-M1", 34.010, 71.55, now - timedelta(seconds=10)).status_code == 200
+    before = positions(desk.platform, unit_id)
+    fixes: list[object] = [
+        a_fix(now - timedelta(seconds=8), 34.011),  # stored
+        a_fix(now - timedelta(seconds=10), 34.010),  # resend of the single fix above
+        a_fix(now - timedelta(seconds=15), 34.020),  # older than the unit's position
+        a_fix(now - timedelta(seconds=6), 95.0),  # no such latitude
+        a_fix(now - timedelta(seconds=5), 0.0, 0.0),  # a receiver without a fix
+        a_fix(now + timedelta(minutes=10), 34.013),  # the device clock runs ahead
+        {"latitude": 34.0, "longitude": 71.5},  # no time
+        "34.0,71.5",  # not an object at all
+        a_fix(now - timedelta(seconds=4), 34.014),  # stored: the newest, so current
+        a_fix(now - timedelta(seconds=8), 34.011),  # repeated within the batch
+    ]
+    response = batch(desk, "PSH-M1", fixes)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    outcomes = [r["outcome"] for r in body["results"]]
+    assert outcomes == [
+        "stored",
+        "duplicate",
+        "late",
+        "refused",
+        "refused",
+        "refused",
+        "refused",
+        "refused",
+        "stored",
+        "duplicate",
+    ]
+    assert [r["index"] for r in body["results"]] == list(range(10))
+    assert body["counts"] == {"stored": 2, "duplicate": 2, "late": 1, "refused": 5}
+    assert body["current"] is True
+    messages = [r["message"] for r in body["results"]]
+    assert "latitude" in messages[3]
+    assert "0,0" in messages[4]
+    assert "clock" in messages[5]
+    assert "recorded_at" in messages[6]
+    assert "valid dictionary" in messages[7]
+    assert positions(desk.platform, unit_id) == before + 3  # two stored, one late
+    unit = desk.call("dispatcher", "GET", f"/api/v1/units/{unit_id}").json()
+    assert (unit["latitude"], unit["longitude"]) == (34.014, 71.55)
+    # Sent again whole (the device never saw the answer): all duplicates or refused.
+    again = batch(desk, "PSH-M1", fixes).json()
+    assert again["counts"] == {"stored": 0, "duplicate": 5, "late": 0, "refused": 5}
+    assert again["current"] is False
+    assert positions(desk.platform, unit_id) == before + 3
+
+
+def test_a_batch_of_late_fixes_fills_the_track_without_moving_the_unit(desk: Desk) -> None:
+    unit_id = desk.units["PSH-M1"]
+    now = utcnow()
+    desk.fix("PSH-M1", 34.030, 71.55, now)
+    body = batch(
+        desk, "PSH-M1", [a_fix(now - timedelta(seconds=s), 34.0 + s / 1000) for s in (9, 6, 3)]
+    ).json()
+    assert body["counts"]["late"] == 3
+    assert body["current"] is False
+    unit = desk.call("dispatcher", "GET", f"/api/v1/units/{unit_id}").json()
+    assert (unit["latitude"], unit["longitude"]) == (34.03, 71.55)
+
+
+def test_a_batch_for_another_unit_or_out_of_bounds_is_refused_whole(desk: Desk) -> None:
+    other = desk.units["PSH-M2"]
+    before = positions(desk.platform, other)
+    refused = batch(desk, "PSH-M1", [a_fix(utcnow(), 34.0)], unit="PSH-M2")
+    assert refused.status_code == 404
+    assert positions(desk.platform, other) == before
+    assert batch(desk, "PSH-M1", []).status_code == 422
+    too_many = [a_fix(utcnow() - timedelta(seconds=n), 34.0) for n in range(501)]
+    response = batch(desk, "PSH-M1", too_many)
+    assert response.status_code == 422
+    assert "500" in response.json()["error"]["message"]
+    assert positions(desk.platform, desk.units["PSH-M1"]) == 1  # the roster's first fix

@@ -12,30 +12,25 @@ district; crossing a district boundary is a new call, not a referral.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import AuditLog
 from safecity.command.alerts_models import Alert
-from safecity.command.catalogue import Catalogue
-from safecity.command.dispatch import release_units
+from safecity.command.incidents_lifecycle import IncidentLifecycle
 from safecity.command.incidents_models import FINAL_STATUSES, Incident, IncidentEvent
+from safecity.command.incidents_records import NewIncident
 from safecity.command.incidents_schemas import (
     IncidentCreate,
     IncidentDetail,
     IncidentFromAlert,
     IncidentPublic,
-    Referral,
-    StatusChange,
     TimelineEntry,
 )
 from safecity.command.units_models import Unit
 from safecity.core.clock import utcnow
-from safecity.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from safecity.identity.permissions import Principal, get_in_scope, in_scope, restrict
+from safecity.core.errors import InvalidInput
+from safecity.identity.permissions import Principal, get_in_scope, restrict
 from safecity.registry.models import District
 
 MAX_CALL_AGE_SECONDS = 24 * 3600
@@ -52,48 +47,6 @@ class IncidentFilter:
         return ", ".join(parts) or "all"
 
 
-@dataclass(frozen=True)
-class NewIncident:
-    """What every way of opening an incident has in common, already checked."""
-
-    district_id: int
-    type_code: str
-    priority: int | None
-    latitude: float
-    longitude: float
-    landmark: str
-    caller_number: str | None
-    narrative: str
-    received_at: datetime
-    source: str
-    alert_id: int | None = None
-    parent_id: int | None = None
-    agency: str | None = None
-
-
-def check_version(incident: Incident, expected: int | None) -> None:
-    if expected is not None and expected != incident.version:
-        raise PreconditionFailed(
-            f"incident {incident.id} was changed by someone else (now version "
-            f"{incident.version}, status {incident.status}; you had version {expected}): "
-            "reload it and decide again"
-        )
-
-
-def snapshot(incident: Incident) -> dict[str, Any]:
-    return {
-        "status": incident.status,
-        "type": incident.type_code,
-        "priority": incident.priority,
-        "agency": incident.agency,
-        "disposition": incident.disposition,
-        "latitude": incident.latitude,
-        "longitude": incident.longitude,
-        "landmark": incident.landmark,
-        "caller_number": incident.caller_number,
-    }
-
-
 def _alert_place(alert: Alert) -> tuple[float, float]:
     """The alert's own coordinates, else its camera's, its site's, its district's centre."""
     if alert.latitude is not None and alert.longitude is not None:
@@ -106,10 +59,9 @@ def _alert_place(alert: Alert) -> tuple[float, float]:
     return alert.district.latitude, alert.district.longitude
 
 
-class IncidentService:
-    def __init__(self, audit: AuditLog, catalogue: Catalogue) -> None:
-        self.audit = audit
-        self.catalogue = catalogue
+class IncidentService(IncidentLifecycle):
+    """Incidents: intake (call, API, alert), reading, and the shapes the API returns;
+    the lifecycle and the shared records come from the base classes."""
 
     # -- creating --------------------------------------------------------------------------
 
@@ -139,48 +91,6 @@ class IncidentService:
                 source="call" if data.caller_number else "api",
             ),
         )
-
-    def open(self, session: Session, principal: Principal, new: NewIncident) -> Incident:
-        """Insert, time-line and audit an incident (creation paths converge here)."""
-        principal.require("incidents.create")
-        kind = self.catalogue.incident_type(new.type_code)
-        priority = self.catalogue.check_priority(new.priority or kind.default_priority)
-        now = utcnow()
-        incident = Incident(
-            district_id=new.district_id,
-            agency=new.agency or kind.agency,
-            type_code=kind.code,
-            priority=priority,
-            status="created",
-            source=new.source,
-            caller_number=new.caller_number,
-            landmark=new.landmark,
-            latitude=new.latitude,
-            longitude=new.longitude,
-            narrative=new.narrative,
-            alert_id=new.alert_id,
-            parent_id=new.parent_id,
-            received_at=min(new.received_at, now),
-            created_at=now,
-            created_by=principal.username,
-        )
-        session.add(incident)
-        session.flush()
-        if not in_scope(session, incident, principal):
-            raise NotFound("district not found", field="district")
-        self.event(session, incident, principal, "received", "received", at=incident.received_at)
-        self.event(session, incident, principal, "created", "created", note=kind.label)
-        self.audit.append(
-            session,
-            principal.audit,
-            action="create",
-            object_type="incident",
-            object_id=incident.id,
-            district=incident.district.slug,
-            summary=f"opened incident {incident.id} ({kind.code}, P{priority}) from {new.source}",
-            after=snapshot(incident),
-        )
-        return incident
 
     def from_alert(
         self, session: Session, principal: Principal, alert_id: int, data: IncidentFromAlert
@@ -274,171 +184,6 @@ class IncidentService:
             summary=f"viewed incident {incident.id}",
         )
         return incident
-
-    def changeable(
-        self, session: Session, principal: Principal, incident_id: int, expected: int | None
-    ) -> Incident:
-        principal.require("incidents.dispatch")
-        incident = get_in_scope(session, Incident, principal, "incidents.view", incident_id)
-        check_version(incident, expected)
-        if not incident.is_open:
-            raise Conflict(
-                f"incident {incident.id} is already {incident.status}; nothing more can change"
-            )
-        return incident
-
-    # -- changing --------------------------------------------------------------------------
-
-    def change_status(
-        self,
-        session: Session,
-        principal: Principal,
-        incident_id: int,
-        change: StatusChange,
-        *,
-        expected_version: int | None,
-    ) -> Incident:
-        incident = self.changeable(session, principal, incident_id, expected_version)
-        before = snapshot(incident)
-        now = utcnow()
-        target = change.status
-        if target == "closed":
-            if not change.disposition:
-                raise InvalidInput("closing needs a disposition", field="disposition")
-            incident.disposition = change.disposition
-            incident.closed_at = now
-            incident.cleared_at = incident.cleared_at or now
-        elif target == "cleared":
-            if incident.dispatched_at is None:
-                raise Conflict(
-                    f"incident {incident.id} was never dispatched: close it, or triage it out"
-                )
-            incident.cleared_at = now
-        else:
-            if target == "duplicate":
-                incident.duplicate_of_id = self._original(session, principal, incident, change)
-            incident.disposition = change.disposition or target
-            incident.closed_at = now
-        incident.status = target
-        released = release_units(session, incident, now)
-        session.flush()
-        note = change.note or (change.disposition or "")
-        self.event(session, incident, principal, target, target, note=note)
-        for unit in released:
-            self.event(session, incident, principal, "unit_released", None, unit_id=unit.id)
-        self._audit_change(session, principal, incident, before, f"marked {target}")
-        return incident
-
-    def _original(
-        self, session: Session, principal: Principal, incident: Incident, change: StatusChange
-    ) -> int:
-        if change.duplicate_of is None:
-            raise InvalidInput("name the incident this one repeats", field="duplicate_of")
-        if change.duplicate_of == incident.id:
-            raise InvalidInput("an incident cannot repeat itself", field="duplicate_of")
-        original = session.scalars(
-            restrict(Incident, principal, "incidents.view").where(
-                Incident.id == change.duplicate_of
-            )
-        ).first()
-        if original is None:
-            raise InvalidInput(f"incident {change.duplicate_of} not found", field="duplicate_of")
-        return original.id
-
-    def refer(
-        self,
-        session: Session,
-        principal: Principal,
-        incident_id: int,
-        referral: Referral,
-        *,
-        expected_version: int | None,
-    ) -> Incident:
-        """Hand the incident to another agency: a linked incident in the same district."""
-        incident = self.changeable(session, principal, incident_id, expected_version)
-        kind = self.catalogue.incident_type(referral.type)
-        if referral.agency == incident.agency:
-            raise InvalidInput("refer to another agency than the one handling it", field="agency")
-        if kind.agency != referral.agency:
-            raise InvalidInput(
-                f"type '{kind.code}' is answered by {kind.agency}, not {referral.agency}",
-                field="type",
-            )
-        before = snapshot(incident)
-        now = utcnow()
-        linked = self.open(
-            session,
-            principal,
-            NewIncident(
-                district_id=incident.district_id,
-                type_code=kind.code,
-                priority=incident.priority,
-                latitude=incident.latitude,
-                longitude=incident.longitude,
-                landmark=incident.landmark,
-                caller_number=incident.caller_number,
-                narrative=f"Referred from incident {incident.id}: {referral.note}\n"
-                f"{incident.narrative}".strip(),
-                received_at=incident.received_at,
-                source="referral",
-                alert_id=incident.alert_id,
-                parent_id=incident.id,
-                agency=referral.agency,
-            ),
-        )
-        incident.status = "referred"
-        incident.disposition = f"referred to {referral.agency} as incident {linked.id}"
-        incident.closed_at = now
-        release_units(session, incident, now)
-        session.flush()
-        note = f"to {referral.agency} as incident {linked.id}. {referral.note}".strip()
-        self.event(session, incident, principal, "referred", "referred", note=note)
-        self._audit_change(session, principal, incident, before, "referred")
-        return linked
-
-    def _audit_change(
-        self,
-        session: Session,
-        principal: Principal,
-        incident: Incident,
-        before: dict[str, Any],
-        what: str,
-    ) -> None:
-        self.audit.append(
-            session,
-            principal.audit,
-            action="update",
-            object_type="incident",
-            object_id=incident.id,
-            district=incident.district.slug,
-            summary=f"{what} incident {incident.id}",
-            before=before,
-            after=snapshot(incident),
-        )
-
-    @staticmethod
-    def event(
-        session: Session,
-        incident: Incident,
-        principal: Principal | None,
-        kind: str,
-        status: str | None,
-        *,
-        note: str = "",
-        unit_id: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        session.add(
-            IncidentEvent(
-                incident_id=incident.id,
-                at=at or utcnow(),
-                actor=principal.username if principal else "system",
-                kind=kind,
-                status=status,
-                unit_id=unit_id,
-                note=note[:1000],
-            )
-        )
 
     # -- shaping ---------------------------------------------------------------------------
 

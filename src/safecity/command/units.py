@@ -10,9 +10,11 @@ audited. Status reports are actions: audited and put on the incident's timeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,9 @@ from safecity.command.dispatch import acknowledge, advance_incident
 from safecity.command.incidents_models import Incident
 from safecity.command.units_models import AVAILABLE, WORKING, Unit, UnitPosition
 from safecity.command.units_schemas import (
+    FixOutcome,
+    FixResult,
+    PositionBatchResult,
     PositionReport,
     PositionResult,
     StatusReport,
@@ -77,6 +82,24 @@ def _snapshot(unit: Unit) -> dict[str, Any]:
         "active": unit.active,
         "status": unit.status,
     }
+
+
+def _check_fix_time(fix: PositionReport, now: datetime) -> None:
+    if fix.recorded_at > now + MAX_CLOCK_AHEAD:
+        raise InvalidInput("fix time is in the future; check the device clock", field="recorded_at")
+    if fix.recorded_at < now - MAX_FIX_AGE:
+        raise InvalidInput("fix is older than a day; not accepted", field="recorded_at")
+
+
+def _reasons(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'fix'}: {problem['msg']}"
+        for problem in error.errors(include_url=False)
+    )
+
+
+def _answer(index: int, at: datetime | None, outcome: FixOutcome, message: str) -> FixResult:
+    return FixResult(index=index, recorded_at=at, outcome=outcome, message=message)
 
 
 class UnitService:
@@ -226,13 +249,7 @@ class UnitService:
         now: datetime | None = None,
     ) -> PositionResult:
         unit = self.reporting_unit(session, principal, unit_id)
-        now = now or utcnow()
-        if fix.recorded_at > now + MAX_CLOCK_AHEAD:
-            raise InvalidInput(
-                "fix time is in the future; check the device clock", field="recorded_at"
-            )
-        if fix.recorded_at < now - MAX_FIX_AGE:
-            raise InvalidInput("fix is older than a day; not accepted", field="recorded_at")
+        _check_fix_time(fix, now or utcnow())
         duplicate = session.scalars(
             select(UnitPosition.id).where(
                 UnitPosition.unit_id == unit.id, UnitPosition.recorded_at == fix.recorded_at
@@ -254,6 +271,75 @@ class UnitService:
         session.flush()
         message = "position updated" if current else "stored in the track; a newer fix is current"
         return PositionResult(unit_id=unit.id, stored=True, current=current, message=message)
+
+    def report_positions(
+        self,
+        session: Session,
+        principal: Principal,
+        unit_id: int,
+        fixes: Sequence[object],
+        *,
+        now: datetime | None = None,
+    ) -> PositionBatchResult:
+        """Many fixes of one unit in one transaction, each answered on its own: a bad or
+        repeated fix never costs the good ones. Only the newest fix can move the unit."""
+        unit = self.reporting_unit(session, principal, unit_id)
+        now = now or utcnow()
+        results: dict[int, FixResult] = {}
+        valid: list[tuple[int, PositionReport]] = []
+        for index, raw in enumerate(fixes):
+            try:
+                fix = PositionReport.model_validate(raw)
+                _check_fix_time(fix, now)
+            except ValidationError as exc:
+                results[index] = _answer(index, None, "refused", _reasons(exc))
+            except InvalidInput as exc:
+                results[index] = _answer(index, fix.recorded_at, "refused", exc.message)
+            else:
+                valid.append((index, fix))
+        times = {fix.recorded_at for _, fix in valid}
+        known = set(
+            session.scalars(
+                select(UnitPosition.recorded_at).where(
+                    UnitPosition.unit_id == unit.id, UnitPosition.recorded_at.in_(times)
+                )
+            )
+            if times
+            else ()
+        )
+        position_at, newest = unit.position_at, None
+        for index, fix in valid:
+            at = fix.recorded_at
+            if at in known:  # stored before, or earlier in this batch
+                results[index] = _answer(index, at, "duplicate", "already stored (resend)")
+                continue
+            known.add(at)
+            session.add(UnitPosition(unit_id=unit.id, **fix.model_dump()))
+            if position_at is not None and at < position_at:
+                message = "stored in the track; a newer fix is current"
+                results[index] = _answer(index, at, "late", message)
+                continue
+            results[index] = _answer(index, at, "stored", "stored")
+            if newest is None or at > newest.recorded_at:
+                newest = fix
+        if newest is not None:
+            session.execute(
+                update(Unit)
+                .where(Unit.id == unit.id)
+                .values(
+                    latitude=newest.latitude,
+                    longitude=newest.longitude,
+                    position_at=newest.recorded_at,
+                )
+            )
+        session.flush()
+        ordered = [results[index] for index in range(len(fixes))]
+        counts: dict[FixOutcome, int] = {"stored": 0, "duplicate": 0, "late": 0, "refused": 0}
+        for result in ordered:
+            counts[result.outcome] += 1
+        return PositionBatchResult(
+            unit_id=unit.id, current=newest is not None, counts=counts, results=ordered
+        )
 
     def report_status(
         self, session: Session, principal: Principal, unit_id: int, report: StatusReport

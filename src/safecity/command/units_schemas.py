@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -63,6 +63,41 @@ class PositionResult(_Strict):
         description="True if it became the unit's position; False if an older fix arrived late."
     )
     message: str
+
+
+MAX_BATCH_FIXES = 500
+FixOutcome = Literal["stored", "duplicate", "late", "refused"]
+
+
+class PositionBatch(_Strict):
+    fixes: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_FIXES,
+        description=(
+            "GPS fixes of this one unit, each shaped like a single position report. Each "
+            "is checked on its own: a bad fix is refused with its reason and the good "
+            "ones are still stored."
+        ),
+    )
+
+
+class FixResult(_Strict):
+    index: int = Field(description="Where the fix was in the request (from 0).")
+    recorded_at: datetime | None = Field(description="The fix's time, if it could be read.")
+    outcome: FixOutcome = Field(
+        description=(
+            "stored; duplicate (already stored, a resend); late (stored in the track, "
+            "older than the unit's position); refused (not stored: see message)."
+        )
+    )
+    message: str
+
+
+class PositionBatchResult(_Strict):
+    unit_id: int
+    current: bool = Field(description="True if the batch moved the unit's position.")
+    counts: dict[FixOutcome, int] = Field(description="How many fixes had each outcome.")
+    results: list[FixResult] = Field(description="One per fix, in the request's order.")
 
 
 class StatusReport(_Strict):

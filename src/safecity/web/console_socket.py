@@ -19,13 +19,12 @@ from safecity.audit.context import AuditContext
 from safecity.core.clock import new_request_id
 from safecity.core.errors import NotAuthenticated
 from safecity.identity.permissions import Principal
-from safecity.web.hub import ConsoleHub, Listener
+from safecity.web.hub import ConsoleHub, Listener, frame_of
 from safecity.web.platform import Platform
 from safecity.web.security import SESSION_COOKIE
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
-BATCH_LIMIT = 200  # frames sent together at most
 
 router = APIRouter()
 
@@ -128,18 +127,13 @@ async def _pump(websocket: WebSocket, listener: Listener) -> None:
 
 
 async def _send_queued(websocket: WebSocket, listener: Listener) -> None:
-    """One frame per message; what piled up meanwhile goes as one ``batch`` frame, so a
-    console that fell behind catches up in a few sends instead of one per alert."""
+    """What fell due within a tick goes as one frame (a ``batch`` when several), so the
+    sends per console stay bounded whatever the alert rate."""
     while True:
-        frames = [await listener.queue.get()]
-        while not listener.queue.empty() and len(frames) < BATCH_LIMIT:
-            frames.append(listener.queue.get_nowait())
+        messages = await listener.collect()
         if listener.take_stale():
             await websocket.send_text(json.dumps({"kind": "resync"}))
-        if len(frames) == 1:
-            await websocket.send_text(frames[0])
-        else:
-            await websocket.send_text('{"kind": "batch", "frames": [' + ",".join(frames) + "]}")
+        await websocket.send_text(frame_of(messages))
 
 
 async def _until_closed(websocket: WebSocket) -> None:

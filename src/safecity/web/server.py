@@ -26,5 +26,8 @@ def build_server(
         access_log=False,
         lifespan="on",
         ws="websockets-sansio",
+        # Compressing each console's frames separately cost more than everything else in
+        # the alert fan-out (200 consoles: p95 2 s with it, 60 ms without; BENCHMARKS.md).
+        ws_per_message_deflate=False,
     )
     return uvicorn.Server(config)

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query
 
 from safecity.command.units import unit_public
 from safecity.command.units_schemas import (
+    PositionBatch,
+    PositionBatchResult,
     PositionReport,
     PositionResult,
     StatusReport,
@@ -88,6 +90,25 @@ def report_position(
     """One GPS fix from the unit's own account (a resend is answered, stored once)."""
     with platform.transaction() as session:
         result = platform.units.report_position(session, principal, unit_id, fix)
+        unit = platform.units.reporting_unit(session, principal, unit_id)
+        district_id, public = unit.district_id, unit_public(unit)
+    if result.current:
+        hub.broadcast(district_id, "unit", public.model_dump(mode="json"))
+    return result
+
+
+@router.post("/units/{unit_id}/positions/batch", tags=["units"])
+def report_positions(
+    unit_id: int,
+    batch: PositionBatch,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+) -> PositionBatchResult:
+    """Up to 500 GPS fixes of one unit (e.g. what a device buffered while out of
+    coverage), one answer per fix: stored, duplicate, late or refused with the reason."""
+    with platform.transaction() as session:
+        result = platform.units.report_positions(session, principal, unit_id, batch.fixes)
         unit = platform.units.reporting_unit(session, principal, unit_id)
         district_id, public = unit.district_id, unit_public(unit)
     if result.current:

@@ -26,6 +26,8 @@
     const shown = []; // [id, Date.now()] when an alert first appeared (latency measurements)
     window.safecityConsole = { shown: shown, alerts: alerts };
     const map = makeMap(root);
+    // Where the map draws a unit, as [lat, lon] (null if not on the map): for tests.
+    window.safecityConsole.unitAt = map.unitAt;
     let queueLoaded = false;
     let mapLoaded = !root.dataset.features;
     let loadTicket = 0;
@@ -357,7 +359,7 @@
     const element = document.getElementById("console-map");
     const none = () => {};
     if (typeof L === "undefined") {
-      return { clearAlerts: none, showAlert: none, removeAlert: none, focus: none, showFeatures: none, showUnit: none, showIncident: none, onSelect: none };
+      return { clearAlerts: none, showAlert: none, removeAlert: none, focus: none, showFeatures: none, showUnit: none, showIncident: none, onSelect: none, unitAt: () => null };
     }
     const map = L.map(element, { preferCanvas: true, zoomSnap: 0.5 }).setView([33.2, 71.4], 7);
     if (root.dataset.tileUrl) L.tileLayer(root.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
@@ -436,6 +438,12 @@
         const style = { radius: 7, color: "#0b5cad", weight: 2, fillColor: "#4f8fd6", fillOpacity: 0.9 };
         upsertMarker(unitMarkers, layers.Units, unit.id, at, style, `${unit.callsign || "Unit " + unit.id} (${unit.status || ""})`);
         element.dataset.units = String(unitMarkers.size);
+      },
+      unitAt(id) {
+        const marker = unitMarkers.get(id);
+        if (!marker) return null;
+        const at = marker.getLatLng();
+        return [at.lat, at.lng];
       },
       showIncident(incident) {
         const at = point(incident);
