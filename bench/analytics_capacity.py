@@ -268,6 +268,7 @@ def reader_cost(samples: int = 30) -> tuple[float, int]:
     source, _ = clip("anpr")
     gate = MotionGate()
     timings: list[float] = []
+    warmed = False
     with av.open(str(source)) as container:
         for index, frame in enumerate(container.decode(video=0)):
             image = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
@@ -281,7 +282,10 @@ def reader_cost(samples: int = 30) -> tuple[float, int]:
             started = time.perf_counter()
             reader.read(image, region=(x1, y1, x2 - x1, y2 - y1))
             timings.append((time.perf_counter() - started) * 1000)
-            if len(timings) >= samples:
+            if len(timings) == 2:
+                timings.clear()  # the models load on the first read: warm up on two
+                warmed = True
+            if warmed and len(timings) >= samples:
                 break
     return (sum(timings) / len(timings) if timings else float("nan")), len(timings)
 

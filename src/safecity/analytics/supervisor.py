@@ -109,6 +109,7 @@ class WorkerSupervisor:
             return
         _close_stdin(worker.process)
         processes.terminate(worker.process, timeout)
+        _close_stdin(worker.process)
 
     def names(self) -> list[str]:
         with self._lock:
@@ -190,6 +191,7 @@ class WorkerSupervisor:
             return
         code = process.returncode
         worker.exit_codes.append(code)
+        _close_stdin(process)
         if code == 0:
             # A worker exits 0 only when signalled to stop: Ctrl-C reaches the whole
             # process group, and a worker restarted then would outlive its parent.
