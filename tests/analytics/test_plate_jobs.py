@@ -4,6 +4,7 @@ keeps analysing every frame while the reader is slow."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -47,11 +48,11 @@ class _Answers:
         self.got: dict[tuple[str, int], Sequence[Any] | None] = {}
         self.done = threading.Event()
 
-    def job(self, camera: str, x: int, width: int = 40) -> PlateJob:
+    def job(self, camera: str, x: int, width: int = 40, tries: int = 0) -> PlateJob:
         def deliver(readings: Sequence[Any] | None) -> None:
             self.got[(camera, x)] = readings
 
-        return PlateJob(camera, IMAGE, (x, 0, width, 40), deliver)
+        return PlateJob(camera, IMAGE, (x, 0, width, 40), deliver, tries=tries)
 
 
 def test_a_full_queue_drops_its_oldest_job_tells_its_camera_and_counts_it() -> None:
@@ -82,6 +83,33 @@ def test_a_full_queue_drops_its_oldest_job_tells_its_camera_and_counts_it() -> N
     assert shared.done("cam-b") == 1
 
 
+def test_a_vehicle_not_read_yet_goes_before_another_reading_of_one_already_read() -> None:
+    reader = _GatedReader()
+    shared = SharedPlateReader(reader, capacity=2)
+    answers = _Answers()
+    shared.start()
+    try:
+        shared.submit(answers.job("cam-a", 1))
+        assert reader.started.wait(5)
+        shared.submit(answers.job("cam-a", 2, tries=3))
+        shared.submit(answers.job("cam-b", 3, tries=1))
+        # Full: the new first try pushes out the track tried three times before.
+        shared.submit(answers.job("cam-b", 4))
+        assert answers.got == {("cam-a", 2): None}
+        # A new job with more tries than any waiting one is the one dropped.
+        shared.submit(answers.job("cam-a", 5, tries=2))
+        assert answers.got == {("cam-a", 2): None, ("cam-a", 5): None}
+        reader.gate.set()
+        for _ in range(100):
+            if len(answers.got) == 4:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    assert [region[0] for region in reader.seen if region] == [1, 3, 4]
+    assert (shared.dropped("cam-a"), shared.dropped("cam-b")) == (2, 0)
+
+
 def test_a_read_that_raises_is_answered_empty_and_the_reader_goes_on() -> None:
     reader = _GatedReader()
     reader.gate.set()
@@ -100,6 +128,30 @@ def test_a_read_that_raises_is_answered_empty_and_the_reader_goes_on() -> None:
     assert answers.got[("cam-a", 1)] == []
     assert [r.text for r in answers.got[("cam-a", 2)] or []] == ["LEA2"]
     assert shared.failures == 1
+
+
+def test_the_reader_thread_runs_at_a_lower_priority_than_the_analysis() -> None:
+    class _Niceness:
+        seen: int | None = None
+
+        def read(self, image_bgr: Any, region: Any = None) -> list[OracleRead]:
+            self.seen = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            return []
+
+    reader = _Niceness()
+    shared = SharedPlateReader(reader, niceness=5)
+    answers = _Answers()
+    shared.start()
+    try:
+        shared.submit(answers.job("cam-a", 1))
+        for _ in range(100):
+            if answers.got:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert reader.seen == min(19, mine + 5)
 
 
 def test_start_twice_is_refused() -> None:

@@ -7,11 +7,17 @@ in memory once per process, not once per camera, and a camera's analysis
 thread never waits for OCR: it submits a job and collects the answer on a
 later frame.
 
-Drop rule: when the queue is full, the *oldest* job is dropped to make room,
-and its camera is told (``deliver(None)``) and counted. The oldest job holds
-the stalest frame, and its track is tried again on later frames (a track has
-several tries), so dropping it loses the least. A busy OCR therefore costs
-plate reads, counted per camera, never motion or tracking time of any camera.
+Drop rule: when the queue is full, one job is dropped to make room: the one
+whose track has been read most often already (``PlateJob.tries``), the oldest
+of those if several; its camera is told (``deliver(None)``) and counted. A
+vehicle not read yet thus goes before another reading of one already read, and
+among equals the stalest frame goes first (its track is tried again on later
+frames). A busy OCR therefore costs plate reads, counted per camera, never
+motion or tracking time of any camera.
+
+The reader's thread runs at a lower CPU priority (``niceness``, Linux lets a
+thread have its own): when the cores are short, analysis threads of every
+camera go first and plate reading takes what is left.
 
 ``InlinePlateJobs`` runs the same job at once in the caller's thread: a
 pipeline analysed on its own (tests, the ``anpr`` command) reads exactly as
@@ -20,7 +26,9 @@ it did before jobs existed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,8 +37,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-
-from safecity.ingest.frames import DropOldestQueue
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,50 @@ class PlateJob:
     image: npt.NDArray[np.uint8]
     region: tuple[int, int, int, int]
     deliver: Delivery
+    tries: int = 0
+    """Readings of the same track asked for before this one (the drop rule's key)."""
+
+
+class _JobQueue:
+    """Thread-safe, bounded; ``put`` on a full queue evicts the job with the most tries
+    (the oldest of those) and returns it; ``get`` takes the oldest."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._items: list[PlateJob] = []
+        self._ready = threading.Condition()
+        self._closed = False
+
+    def __len__(self) -> int:
+        with self._ready:
+            return len(self._items)
+
+    def put(self, job: PlateJob) -> PlateJob | None:
+        with self._ready:
+            evicted = None
+            if len(self._items) >= self.capacity:
+                candidates = [*self._items, job]
+                most = max(item.tries for item in candidates)
+                evicted = next(item for item in candidates if item.tries == most)
+                if evicted is not job:
+                    self._items.remove(evicted)
+            if evicted is not job:
+                self._items.append(job)
+            self._ready.notify()
+            return evicted
+
+    def get(self, timeout: float) -> PlateJob | None:
+        with self._ready:
+            if not self._items and not self._closed:
+                self._ready.wait(timeout)
+            return self._items.pop(0) if self._items else None
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
 
 
 class PlateJobSink(Protocol):
@@ -78,11 +128,12 @@ class InlinePlateJobs:
 
 class SharedPlateReader:
     """One plate reader and one thread serving every camera of a process, behind a bounded
-    drop-oldest queue of jobs. ``dropped(camera)`` counts a camera's jobs that were dropped."""
+    queue of jobs (drop rule above). ``dropped(camera)`` counts a camera's dropped jobs."""
 
-    def __init__(self, reader: ReaderLike, *, capacity: int = 8) -> None:
+    def __init__(self, reader: ReaderLike, *, capacity: int = 8, niceness: int = 10) -> None:
         self._reader = reader
-        self._jobs: DropOldestQueue[PlateJob] = DropOldestQueue(capacity)
+        self._niceness = niceness
+        self._jobs = _JobQueue(capacity)
         self._dropped: Counter[str] = Counter()
         self._done: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -127,6 +178,14 @@ class SharedPlateReader:
         return len(self._jobs)
 
     def _run(self) -> None:
+        if self._niceness:
+            # Per-thread on Linux (a thread id is a process id to setpriority); elsewhere
+            # or without the right to change it, the reader keeps the process's priority.
+            with contextlib.suppress(OSError, AttributeError):
+                tid = threading.get_native_id()
+                os.setpriority(
+                    os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + self._niceness
+                )
         while not self._stopping.is_set():
             job = self._jobs.get(_WAIT_SECONDS)
             if job is None:

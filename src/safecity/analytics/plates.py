@@ -201,7 +201,13 @@ class PlateStage:
                 )
                 asked = _Asked(track_id, at, image, (x1, y1, x2, y2), region)
                 self._jobs.submit(
-                    PlateJob(self._camera_id, image, region, partial(self._answer, asked))
+                    PlateJob(
+                        self._camera_id,
+                        image,
+                        region,
+                        partial(self._answer, asked),
+                        tries=track.attempts - 1,
+                    )
                 )
         finished.extend(self._take_answers())
         finished.extend(self.expire(at))
