@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from safecity.analytics.groups import CameraGroups, GroupCommand
+from safecity.bus.errors import BusError
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.core import processes
 from safecity.core.settings import Settings
@@ -211,7 +212,11 @@ def _start_analytics(
     stack.callback(groups.stop)
     for message in enabled:
         groups.apply(message)
-    groups.follow(bus_url)
+    try:
+        groups.follow(bus_url)
+    except BusError as exc:
+        # The cameras placed above run; only later changes would wait for a restart.
+        log.warning("analytics supervisor does not follow configuration changes: %s", exc)
 
 
 def registry_stream_url(platform: Platform) -> Callable[[str], str | None]:

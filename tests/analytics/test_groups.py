@@ -23,6 +23,7 @@ from safecity.analytics.groups import CameraGroups, GroupCommand
 from safecity.analytics.main import _follow_commands
 from safecity.analytics.worker import AnalyticsGroup, GroupOptions
 from safecity.bus import NatsBus, NatsServer
+from safecity.bus.errors import BusError
 from safecity.contracts.analytics_config import (
     AnalyticsConfigChanged,
     AnalyticsWorkerStats,
@@ -201,3 +202,14 @@ async def test_a_worker_process_refuses_bad_commands_without_echoing_them(
     assert len(refused) == 3
     assert all("s3cret" not in message for message in refused)
     assert group.camera_ids() == []
+
+
+def test_following_an_unusable_bus_fails_clearly_and_stops_cleanly(tmp_path: Path) -> None:
+    groups = CameraGroups(GroupCommand(argv=[sys.executable], env={}), lambda camera: None)
+    groups.start()
+    try:
+        with pytest.raises(BusError, match="cannot follow analytics configuration"):
+            groups.follow("", timeout=20)
+    finally:
+        groups.stop(timeout=5)
+    assert groups.groups() == {}

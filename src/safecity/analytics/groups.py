@@ -19,6 +19,7 @@ that runs this supervisor), and reaches the worker only through its stdin.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from safecity.analytics import control
 from safecity.analytics.supervisor import WorkerLaunch, WorkerSupervisor
 from safecity.bus.errors import BusError
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
+from safecity.core.logging import scrub_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -88,21 +90,24 @@ class CameraGroups:
     def stop(self, timeout: float = 10.0) -> None:
         loop, stop = self._follower_loop, self._follower_stop
         if loop is not None and stop is not None:
-            loop.call_soon_threadsafe(stop.set)
+            with contextlib.suppress(RuntimeError):  # the follower's loop already ended
+                loop.call_soon_threadsafe(stop.set)
         if self._follower is not None:
             self._follower.join(timeout)
         self._supervisor.stop(timeout)
 
-    def follow(self, bus_url: str, *, timeout: float = 20.0) -> None:
+    def follow(self, bus_url: str, *, timeout: float = 60.0) -> None:
         """Apply every ``AnalyticsConfigChanged`` from the bus (from a thread of its own);
-        returns once subscribed. The durable consumer resumes where it stopped."""
+        returns once subscribed, raises ``BusError`` if it cannot. The durable consumer
+        resumes where it stopped."""
         failure: list[BaseException] = []
         self._follower = threading.Thread(
             target=self._follow, args=(bus_url, failure), name="analytics-groups", daemon=True
         )
         self._follower.start()
         if not self._following.wait(timeout) or failure:
-            raise BusError(f"cannot follow analytics configuration: {failure or 'timed out'}")
+            reason = scrub_credentials(str(failure[0])) if failure else "timed out"
+            raise BusError(f"cannot follow analytics configuration: {reason}")
 
     def _follow(self, bus_url: str, failure: list[BaseException]) -> None:
         async def serve() -> None:
@@ -112,7 +117,7 @@ class CameraGroups:
             self._follower_stop = asyncio.Event()
             try:
                 bus = await NatsBus.connect(bus_url, name="analytics-supervisor")
-            except BusError as exc:
+            except (BusError, ValueError) as exc:
                 failure.append(exc)
                 self._following.set()
                 return
@@ -120,6 +125,12 @@ class CameraGroups:
                 await bus.subscribe(
                     AnalyticsConfigChanged, durable=FOLLOWER_DURABLE, handler=self._changed
                 )
+            except BusError as exc:
+                failure.append(exc)
+                self._following.set()
+                await bus.close()
+                return
+            try:
                 self._following.set()
                 await self._follower_stop.wait()
             finally:
