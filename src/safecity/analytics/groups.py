@@ -96,15 +96,18 @@ class CameraGroups:
             self._follower.join(timeout)
         self._supervisor.stop(timeout)
 
-    def follow(self, bus_url: str, *, timeout: float = 60.0) -> None:
-        """Apply every ``AnalyticsConfigChanged`` from the bus (from a thread of its own);
-        returns once subscribed, raises ``BusError`` if it cannot. The durable consumer
-        resumes where it stopped."""
+    def follow(self, bus_url: str, *, timeout: float | None = 60.0) -> None:
+        """Apply every ``AnalyticsConfigChanged`` from the bus (from a thread of its own).
+        Returns once subscribed and raises ``BusError`` if it cannot; with ``timeout=None``
+        returns at once (a failure is then logged). The durable consumer resumes where it
+        stopped."""
         failure: list[BaseException] = []
         self._follower = threading.Thread(
             target=self._follow, args=(bus_url, failure), name="analytics-groups", daemon=True
         )
         self._follower.start()
+        if timeout is None:
+            return
         if not self._following.wait(timeout) or failure:
             reason = scrub_credentials(str(failure[0])) if failure else "timed out"
             raise BusError(f"cannot follow analytics configuration: {reason}")
@@ -137,6 +140,11 @@ class CameraGroups:
                 await bus.close()
 
         asyncio.run(serve())
+        if failure:
+            logger.warning(
+                "analytics configuration changes are not followed: %s",
+                scrub_credentials(str(failure[0])),
+            )
 
     async def _changed(self, message: AnalyticsConfigChanged) -> None:
         await asyncio.to_thread(self.apply, message)
