@@ -1,12 +1,14 @@
 """How many simulated 640x360 cameras one 2-core machine analyses at 5 frames per second.
 
-Each camera is a real analytics worker process (``python -m safecity.analytics``)
-reading a simulated clip as a live camera would (paced at the clip's 10 fps,
-looped), decoding every frame and analysing 5 of them a second: motion gate,
-tracker (ByteTrack), rules (line crossing, zone intrusion, wrong way), and in
-the ANPR runs the plate reader (``safecity.vision.plates``) on vehicle tracks.
-Workers publish their stats, events and plate reads on a private NATS server,
-as in production.
+Cameras run in real analytics worker processes (``python -m safecity.analytics``),
+``--per-process`` cameras to a process, placed and supervised by
+``analytics.groups.CameraGroups`` as in the demo. Each camera reads a simulated
+clip as a live camera would (paced at the clip's 10 fps, looped), decoding every
+frame and analysing 5 of them a second: motion gate, tracker (ByteTrack), rules
+(line crossing, zone intrusion, wrong way), and in the ANPR runs the plate
+reader (``safecity.vision.plates``, one per process, shared by its cameras
+through a bounded job queue) on vehicle tracks. Workers publish their stats,
+events and plate reads on a private NATS server, as in production.
 
 After every worker has reported once (warm-up: imports, first frames), the
 script takes the counters, waits ``--measure`` seconds and takes them again:
@@ -14,7 +16,9 @@ script takes the counters, waits ``--measure`` seconds and takes them again:
 - a camera is *sustained* if it analysed at least 95 % of 5 fps in the window
   and dropped no frame (the bounded queue drops the oldest when analysis lags);
 - CPU is the workers' own CPU time over the window (% of one core; there are 2),
-  memory their resident set at the end;
+  memory their resident set (RSS) and proportional set (PSS: shared pages split
+  between the processes that map them) at the end;
+- plate jobs dropped: reads the shared plate reader had no time for (oldest dropped);
 - plate reads per second and their accuracy (a read is correct if its text is
   the registration of a vehicle in that clip's ground truth).
 
@@ -22,8 +26,12 @@ Raw decode capacity (the video issue's figure) is measured beside: PyAV
 decode of the same clip on one thread, every frame, plus the bgr24 conversion
 of the analysed half.
 
+Before the runs, the plate reader's own cost is measured on vehicle boxes of the
+ANPR clip (one thread, as in a worker), which says how many plate reads a second
+a core can give, whatever the pipeline around it.
+
     .venv/bin/python bench/analytics_capacity.py [--cameras 8,16,24,32]
-        [--anpr-cameras 1,2] [--measure 20]
+        [--anpr-cameras 8,16,32] [--per-process 8] [--measure 20]
 """
 
 from __future__ import annotations
@@ -31,15 +39,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from safecity.analytics.main import STREAM_URL_ENV
+from safecity.analytics.groups import CameraGroups, GroupCommand
 from safecity.bus import NatsBus, NatsServer
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import (
@@ -61,11 +67,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident and proportional set sizes of a process, in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Rss", "Pss"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values.get("Rss", 0.0), values.get("Pss", 0.0)
 
 
 def clip(view: str) -> tuple[Path, GroundTruth]:
@@ -125,14 +134,17 @@ class Collector:
 @dataclass
 class Result:
     cameras: int
+    per_process: int
     anpr: bool
     sustained: int
     fps_min: float
     fps_mean: float
     dropped: int
+    plate_jobs_dropped: int
     cpu_total: float
     cpu_per_camera: float
     rss_per_camera: float
+    pss_per_camera: float
     stage_ms: dict[str, float]
     plate_reads: int
     plate_correct: int
@@ -142,7 +154,13 @@ class Result:
 
 
 async def run(
-    count: int, anpr: bool, measure: float, server: NatsServer, work: Path, run_id: str
+    count: int,
+    per_process: int,
+    anpr: bool,
+    measure: float,
+    server: NatsServer,
+    work: Path,
+    run_id: str,
 ) -> Result:
     source, truth = clip("anpr" if anpr else "overview")
     message_config = config(anpr)
@@ -150,64 +168,59 @@ async def run(
     collector = Collector()
     for kind in (AnalyticsWorkerStats, PlateRead, RuleEvent):
         await bus.subscribe(kind, durable=f"bench-{run_id}-{kind.__name__}", handler=collector)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    cameras = [f"bench-{run_id}-{index:02d}" for index in range(count)]
+    groups = CameraGroups(
+        GroupCommand(
+            argv=[
+                sys.executable,
+                "-m",
+                "safecity.analytics",
+                f"--media-root={work / 'media'}",
+                f"--bus-url={server.url}",
+                "--stats-interval=2",
+                "--log-level=WARNING",
+            ],
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            log_dir=work / "logs",
+        ),
+        lambda camera: str(source),
+        per_process=per_process,
+    )
+    groups.start()
     try:
-        for index in range(count):
-            camera = f"bench-{run_id}-{index:02d}"
-            path = work / f"{camera}.json"
-            path.write_text(
-                AnalyticsConfigChanged(
-                    camera_id=camera, version=1, config=message_config
-                ).model_dump_json()
-            )
-            processes[camera] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "safecity.analytics",
-                    f"--media-root={work / 'media'}",
-                    f"--config-file={path}",
-                    f"--bus-url={server.url}",
-                    "--stats-interval=2",
-                    "--log-level=WARNING",
-                ],
-                env={**os.environ, STREAM_URL_ENV: str(source), "OMP_NUM_THREADS": "1"},
-            )
+        for camera in cameras:
+            groups.apply(AnalyticsConfigChanged(camera_id=camera, version=1, config=message_config))
         deadline = time.monotonic() + 120 + 3 * count
         while time.monotonic() < deadline:
-            ready = [c for c in processes if (s := collector.stats.get(c)) and s.frames_analysed]
+            ready = [c for c in cameras if (s := collector.stats.get(c)) and s.frames_analysed]
             if len(ready) == count:
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(3)  # every worker past its first frames
-        before = {c: collector.stats[c] for c in processes}
-        cpu_before = {c: cpu_seconds(p.pid) for c, p in processes.items()}
+        pids = [pid for name in groups.groups() if (pid := groups.pid(name)) is not None]
+        before = {c: collector.stats[c] for c in cameras}
+        cpu_before = {pid: cpu_seconds(pid) for pid in pids}
         started = time.monotonic()
         await asyncio.sleep(measure)
         await asyncio.sleep(2.5)  # one more stats report from everyone
         ended = time.monotonic()
-        after = {c: collector.stats[c] for c in processes}
-        cpu = sum(cpu_seconds(p.pid) - cpu_before[c] for c, p in processes.items())
-        rss = sum(rss_mb(p.pid) for p in processes.values())
+        after = {c: collector.stats[c] for c in cameras}
+        cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in pids)
+        memory = [memory_mb(pid) for pid in pids]
     finally:
-        for process in processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        await asyncio.to_thread(groups.stop, 20)
         await bus.close()
     # Stats are published every 2 s: rates come from the reports' own counters and times.
-    rates, dropped = [], 0
-    for camera in processes:
+    rates, dropped, plate_drops = [], 0, 0
+    for camera in cameras:
         first, last = before[camera], after[camera]
         span = (last.emitted_at - first.emitted_at).total_seconds()
         rates.append((last.frames_analysed - first.frames_analysed) / max(span, 1e-6))
         dropped += last.frames_dropped - first.frames_dropped
+        plate_drops += last.plate_jobs_dropped - first.plate_jobs_dropped
     sustained = sum(
         1
-        for camera, rate in zip(processes, rates, strict=True)
+        for camera, rate in zip(cameras, rates, strict=True)
         if rate >= 0.95 * ANALYSED_FPS
         and after[camera].frames_dropped == before[camera].frames_dropped
     )
@@ -220,14 +233,17 @@ async def run(
     correct = [read for read in window if read.text in plates]
     return Result(
         cameras=count,
+        per_process=per_process,
         anpr=anpr,
         sustained=sustained,
         fps_min=min(rates),
         fps_mean=sum(rates) / len(rates),
         dropped=dropped,
+        plate_jobs_dropped=plate_drops,
         cpu_total=100 * cpu / (ended - started),
         cpu_per_camera=100 * cpu / (ended - started) / count,
-        rss_per_camera=rss / count,
+        rss_per_camera=sum(rss for rss, _ in memory) / count,
+        pss_per_camera=sum(pss for _, pss in memory) / count,
         stage_ms={k: round(v, 2) for k, v in sorted(stages.items())},
         plate_reads=len(window),
         plate_correct=len(correct),
@@ -235,6 +251,50 @@ async def run(
         plates_in_clip=len(plates),
         seconds=ended - started,
     )
+
+
+def reader_cost(samples: int = 30) -> tuple[float, float, int]:
+    """Mean wall-clock and CPU milliseconds of one plate read on the largest moving region
+    of the ANPR clip (one ONNX Runtime thread, as in a worker), and how many were timed.
+    CPU time is what the read costs a core whatever else runs on the machine."""
+    import av
+    import numpy as np
+
+    from safecity.analytics.main import plate_reader
+    from safecity.vision.motion import MotionGate
+
+    reader, _ = plate_reader(threads=1)
+    if reader is None:
+        return float("nan"), float("nan"), 0
+    source, _ = clip("anpr")
+    gate = MotionGate()
+    timings: list[tuple[float, float]] = []
+    warmed = False
+    with av.open(str(source)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            image = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+            regions = gate.regions(image)
+            if index < 10 or not len(regions):
+                continue
+            widths = regions.xyxy[:, 2] - regions.xyxy[:, 0]
+            x1, y1, x2, y2 = (int(v) for v in regions.xyxy[int(np.argmax(widths))])
+            if x2 - x1 < 40:
+                continue
+            started, cpu = time.perf_counter(), time.thread_time()
+            reader.read(image, region=(x1, y1, x2 - x1, y2 - y1))
+            timings.append(
+                ((time.perf_counter() - started) * 1000, (time.thread_time() - cpu) * 1000)
+            )
+            if not warmed and len(timings) == 2:
+                timings.clear()  # the models load on the first read: warm up on two
+                warmed = True
+            if warmed and len(timings) >= samples:
+                break
+    if not timings:
+        return float("nan"), float("nan"), 0
+    wall = sum(w for w, _ in timings) / len(timings)
+    cpu_ms = sum(c for _, c in timings) / len(timings)
+    return wall, cpu_ms, len(timings)
 
 
 def decode_capacity() -> float:
@@ -255,37 +315,58 @@ def decode_capacity() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cameras", default="8,16,24,32")
-    parser.add_argument("--anpr-cameras", default="1,2")
+    parser.add_argument("--anpr-cameras", default="8,16,32")
+    parser.add_argument("--per-process", type=int, default=8, help="cameras per worker process")
     parser.add_argument("--measure", type=float, default=20.0)
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     clip("overview")
     if args.anpr_cameras:
         clip("anpr")
+        wall, cpu_ms, timed = reader_cost()
+        print(
+            f"plate reader alone, {timed} moving regions: {wall:.0f} ms a read (wall), "
+            f"{cpu_ms:.0f} ms CPU = {1000 / cpu_ms:.1f} reads/s per core"
+        )
     decode = decode_capacity()
     print(f"raw decode, one thread: {decode:.0f} frames/s = {decode / 10:.0f} cameras at 10 fps")
+    print(f"load average at start: {os.getloadavg()}")
     results = []
     with tempfile.TemporaryDirectory() as folder, NatsServer(Path(folder) / "nats") as server:
         runs = [(int(n), False) for n in args.cameras.split(",") if n]
         runs += [(int(n), True) for n in args.anpr_cameras.split(",") if n]
         for number, (count, anpr) in enumerate(runs):
-            result = asyncio.run(run(count, anpr, args.measure, server, Path(folder), f"r{number}"))
+            result = asyncio.run(
+                run(
+                    count,
+                    args.per_process,
+                    anpr,
+                    args.measure,
+                    server,
+                    Path(folder),
+                    f"r{number}",
+                )
+            )
             results.append(result)
             print(result, flush=True)
+    print(f"load average at end: {os.getloadavg()}")
     print()
     print(
-        "| cameras | ANPR | sustained (>= 4.75 fps, no drop) | analysed fps min / mean | "
-        "frames dropped | CPU % of a core, total / per camera | RSS MB per camera | "
-        "plate reads/s (correct) | distinct true plates read / in clip |"
+        "| cameras (per process) | ANPR | sustained (>= 4.75 fps, no drop) | "
+        "analysed fps min / mean | frames dropped | plate jobs dropped | "
+        "CPU % of a core, total / per camera | RSS / PSS MB per camera | "
+        "plate reads/s (correct / all) | distinct true plates read / in clip |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         rate = r.plate_reads / r.seconds
         print(
-            f"| {r.cameras} | {'yes' if r.anpr else 'no'} | {r.sustained} | "
+            f"| {r.cameras} ({r.per_process}) | {'yes' if r.anpr else 'no'} | {r.sustained} | "
             f"{r.fps_min:.2f} / {r.fps_mean:.2f} | {r.dropped} | "
-            f"{r.cpu_total:.0f} / {r.cpu_per_camera:.1f} | {r.rss_per_camera:.0f} | "
-            f"{rate:.2f} ({r.plate_correct}/{r.plate_reads}) | "
+            f"{r.plate_jobs_dropped if r.anpr else '-'} | "
+            f"{r.cpu_total:.0f} / {r.cpu_per_camera:.1f} | "
+            f"{r.rss_per_camera:.0f} / {r.pss_per_camera:.0f} | "
+            f"{rate:.2f} ({r.plate_correct} / {r.plate_reads}) | "
             f"{r.plates_distinct_true} / {r.plates_in_clip} |"
         )
     print()

@@ -19,9 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from safecity.analytics.main import STREAM_URL_ENV as ANALYTICS_STREAM_URL_ENV
-from safecity.analytics.supervisor import WorkerLaunch, WorkerSupervisor
-from safecity.contracts.analytics_config import AnalyticsConfigChanged, CameraAnalyticsConfig
+from safecity.analytics.groups import CameraGroups, GroupCommand
+from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.core import processes
 from safecity.core.settings import Settings
 from safecity.identity.system import system_principal
@@ -120,7 +119,7 @@ def start_demo_video(
             env=env,
         )
         stack.callback(_stop, worker)
-    _start_analytics(stack, settings, platform, bus_url, codes, server.url)
+    _start_analytics(stack, settings, platform, bus_url, codes)
     return [code for _, code in codes]
 
 
@@ -167,61 +166,68 @@ def _start_analytics(
     platform: Platform,
     bus_url: str,
     codes: list[tuple[int, str]],
-    stream_url: Callable[[str], str],
 ) -> None:
-    """One analytics worker per simulated camera, under a supervisor that restarts them.
+    """Analytics worker processes, each a group of cameras, under a supervisor that
+    restarts them and follows analytics configuration changes on the bus.
 
-    A camera without a configuration gets the demo's (saved through the service, so it
-    is audited and announced like an engineer's); later changes reach the workers on the bus.
+    A demo camera without a configuration gets the demo's (saved through the service, so
+    it is audited and announced like an engineer's). Every enabled camera is placed at
+    start; cameras enabled or disabled later (API, editor) join or leave a group as their
+    ``AnalyticsConfigChanged`` arrives. Stream URLs come from the registry (decrypted in
+    this process) and reach a worker only through its stdin.
     """
     admin = system_principal("demo analytics")
-    configs: dict[str, AnalyticsConfigChanged] = {}
     with platform.transaction() as session:
-        for camera_id, code in codes:
+        for camera_id, _ in codes:
             current = platform.analytics_config.get_config(session, admin, camera_id)
             default = demo_analytics_config(settings.demo_analytics_detector)
             # A demo camera still on the default saved before ignore regions existed gets
             # the new default; a configuration an engineer changed is left alone.
             if current.version == 0 or current.config == default.model_copy(update={"ignore": ()}):
-                current = platform.analytics_config.update_config(
+                platform.analytics_config.update_config(
                     session, admin, camera_id, default, expected_version=current.version
                 )
-            if current.config.enabled:
-                configs[code] = AnalyticsConfigChanged(
-                    camera_id=code, version=current.version, config=current.config
-                )
+    with platform.sessions() as session:
+        enabled = platform.analytics_config.worker_configs(session)
     folder = settings.data_dir / "analytics"
     folder.mkdir(parents=True, exist_ok=True)
-    launches = []
-    for code, message in configs.items():
-        config_file = folder / f"{code}.json"
-        config_file.write_text(message.model_dump_json())
-        argv = [
-            sys.executable,
-            "-m",
-            "safecity.analytics",
-            "--media-root",
-            str(settings.media_dir),
-            "--config-file",
-            str(config_file),
-            "--bus-url",
-            bus_url,
-        ]
-        if settings.analytics_models_dir is not None:
-            argv += ["--models-dir", str(settings.analytics_models_dir)]
-        launches.append(
-            WorkerLaunch(
-                name=code,
-                argv=argv,
-                env={**os.environ, ANALYTICS_STREAM_URL_ENV: stream_url(code)},
-                log_path=folder / f"{code}.log",
-            )
-        )
-    if not launches:
-        return
-    supervisor = WorkerSupervisor(launches)
-    supervisor.start()
-    stack.callback(supervisor.stop)
+    argv = [
+        sys.executable,
+        "-m",
+        "safecity.analytics",
+        "--media-root",
+        str(settings.media_dir),
+        "--bus-url",
+        bus_url,
+    ]
+    if settings.analytics_models_dir is not None:
+        argv += ["--models-dir", str(settings.analytics_models_dir)]
+    groups = CameraGroups(
+        GroupCommand(argv=argv, env=dict(os.environ), log_dir=folder),
+        registry_stream_url(platform),
+        per_process=settings.analytics_cameras_per_process,
+    )
+    groups.start()
+    stack.callback(groups.stop)
+    for message in enabled:
+        groups.apply(message)
+    # Not waited for: the cameras placed above already run, and the demo's start is not held
+    # up by the subscription (a failure is logged; only later changes would be missed).
+    groups.follow(bus_url, timeout=None)
+
+
+def registry_stream_url(platform: Platform) -> Callable[[str], str | None]:
+    """A camera's main stream URL with its credentials, decrypted from the registry, for the
+    analytics supervisor in this process (it hands it to a worker over a private pipe)."""
+
+    def resolve(code: str) -> str | None:
+        with platform.sessions() as session:
+            stored = session.scalars(
+                select(Camera.main_stream_enc).where(Camera.code == code)
+            ).first()
+        return None if stored is None else platform.registry.cipher.decrypt(stored)
+
+    return resolve
 
 
 def start_alert_drill(

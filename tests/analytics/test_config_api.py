@@ -166,3 +166,37 @@ def test_editor_page_loads_its_script_and_shows_the_configuration(
     read_only = api.get(f"/cameras/{camera}/analytics", headers=viewer)
     assert 'data-editable="no"' in read_only.text
     assert 'id="save"' not in read_only.text
+
+
+def test_api_enabled_camera_is_announced_without_credentials_and_its_stream_resolved(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    from safecity.demo_video import registry_stream_url
+    from safecity.identity.system import system_principal
+    from safecity.registry.schemas import CameraUpdate
+
+    stream = "rtsp://viewer:pw-9Xq2@10.0.0.7:554/stream1"
+    camera = world.cameras["PSH-TC1"]
+    with platform.transaction() as session:
+        platform.registry.update_camera(
+            session,
+            system_principal("tests"),
+            camera,
+            CameraUpdate(main_stream_url=stream),
+            expected_version=None,
+        )
+    engineer = _headers(platform, "eng", ["engineer"])
+    saved = api.put(
+        f"/api/v1/cameras/{camera}/analytics",
+        json=_config(),
+        headers={**engineer, "If-Match": '"0"'},
+    )
+    assert saved.status_code == 200, saved.text
+    # What the supervisor receives on the general subject: the configuration, no URL.
+    announced = _published(platform)
+    assert [(m.camera_id, m.config.enabled) for m in announced] == [("PSH-TC1", True)]
+    assert "pw-9Xq2" not in announced[0].model_dump_json()
+    # What the demo's supervisor hands the worker over its pipe: the stream, decrypted.
+    resolve = registry_stream_url(platform)
+    assert resolve("PSH-TC1") == stream
+    assert resolve("NO-SUCH-CAMERA") is None

@@ -1,12 +1,10 @@
-"""The analytics worker on a real NATS server: events, plate reads, stats, configuration over
-the bus, the drop counter, and the supervisor restarting a killed worker process."""
+"""An analytics group (several cameras in one process) on a real NATS server: events, plate
+reads through the shared reader, stats per camera, newer configurations, the drop counter,
+and cameras whose stream or frames are bad next to a good one."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from safecity.analytics.main import STREAM_URL_ENV
-from safecity.analytics.supervisor import WorkerLaunch, WorkerSupervisor
-from safecity.analytics.worker import AnalyticsWorker, WorkerOptions
+from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
 from safecity.bus import NatsBus, NatsServer
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import (
@@ -35,9 +31,9 @@ QUIET = {"enabled": True, "analysed_fps": 5, "plates": True, "lines": LINES}
 COUNTING = {**QUIET, "rules": [{"kind": "line_crossing", "name": "count", "line": "stop"}]}
 
 
-def changed(version: int, config: dict[str, Any]) -> AnalyticsConfigChanged:
+def changed(version: int, config: dict[str, Any], camera: str = CAMERA) -> AnalyticsConfigChanged:
     return AnalyticsConfigChanged(
-        camera_id=CAMERA, version=version, config=CameraAnalyticsConfig.model_validate(config)
+        camera_id=camera, version=version, config=CameraAnalyticsConfig.model_validate(config)
     )
 
 
@@ -60,43 +56,54 @@ async def inbox(bus: NatsBus) -> Inbox:
     return received
 
 
-async def test_worker_publishes_events_plates_and_stats_and_follows_new_configurations(
+def latest(inbox: Inbox, camera: str) -> AnalyticsWorkerStats | None:
+    reports = [s for s in inbox.of(AnalyticsWorkerStats) if s.camera_id == camera]
+    return reports[-1] if reports else None
+
+
+async def test_group_publishes_events_plates_and_stats_and_follows_new_configurations(
     sim_clip: tuple[Path, GroundTruth], bus: NatsBus, inbox: Inbox, tmp_path: Path
 ) -> None:
     clip, truth = sim_clip
-    worker = AnalyticsWorker(
-        changed(1, QUIET),
+    reader = OracleReader(truth)
+    group = AnalyticsGroup(
         tmp_path,
         bus,
-        WorkerOptions(stream_url=str(clip), stats_interval_seconds=0.5, loop_files=False),
-        plate_reader=OracleReader(truth),
-        fuse=fuse_by_vote,
+        GroupOptions(stats_interval_seconds=0.5),
+        plate_reader=lambda: (reader, fuse_by_vote),
     )
     stop = asyncio.Event()
-    running = asyncio.create_task(worker.run(stop))
+    running = asyncio.create_task(group.run(stop))
     try:
+        stream = StreamOptions(str(clip), loop_files=False)
+        await asyncio.to_thread(group.add, changed(1, QUIET), stream)
         await inbox.wait_until(lambda: inbox.of(AnalyticsWorkerStats), timeout=10)
         # An older version never replaces a newer one; the new rule starts counting.
-        await bus.publish(changed(2, COUNTING))
-        await bus.publish(changed(1, QUIET))
+        await asyncio.to_thread(group.add, changed(2, COUNTING), stream)
+        await asyncio.to_thread(group.add, changed(1, QUIET), stream)
         await inbox.wait_until(
             lambda: bool(inbox.of(RuleEvent)) and bool(inbox.of(PlateRead)), timeout=15
         )
     finally:
         stop.set()
         await running
+    # Every read went through the group's one shared reader (stopped and joined by now).
+    assert group.plate_reader is not None
+    assert group.plate_reader.done(CAMERA) == reader.calls > 0
     events = inbox.of(RuleEvent)
     assert {e.kind for e in events} == {"line_crossing"}
     assert all(e.snapshot and (tmp_path / e.snapshot).is_file() for e in events)
     plates = {v.plate for v in truth.vehicles}
     assert all(read.text in plates for read in inbox.of(PlateRead))
-    last = inbox.of(AnalyticsWorkerStats)[-1]
-    assert last.camera_id == CAMERA
+    await inbox.wait_until(lambda: (s := latest(inbox, CAMERA)) and s.events, timeout=5)
+    last = latest(inbox, CAMERA)
+    assert last is not None
     assert last.config_version == 2
     assert last.frames_analysed > 10
     assert last.events == len(events)
     assert {"decode", "motion", "track", "rules", "plates"} <= set(last.stage_ms)
     assert last.detector is None
+    assert group.camera_ids() == []
 
 
 class _SlowDetector:
@@ -110,112 +117,113 @@ class _SlowDetector:
         return Detections.empty()
 
 
+class _GarbageDetector:
+    """A model whose output is not detections at all: every frame of its camera fails."""
+
+    name = "garbage"
+    classes = ("car",)
+
+    def detect(self, image_bgr: Any) -> Any:
+        return "not detections"
+
+
+def _detectors(name: str | None) -> tuple[Any, str | None]:
+    return {"slow": _SlowDetector(), "garbage": _GarbageDetector()}.get(name or ""), None
+
+
 async def test_a_slow_camera_drops_its_oldest_frames_and_counts_them(
     sim_clip: tuple[Path, GroundTruth], bus: NatsBus, inbox: Inbox, tmp_path: Path
 ) -> None:
     clip, _ = sim_clip
-    config = {**COUNTING, "plates": False, "detector": "slow"}
-    worker = AnalyticsWorker(
-        changed(1, config),
-        tmp_path,
-        bus,
-        # Unpaced: the file is read as fast as it decodes, much faster than analysis.
-        WorkerOptions(
-            stream_url=str(clip), stats_interval_seconds=0.5, pace_files=False, loop_files=False
-        ),
-        detector_loader=lambda name: (_SlowDetector(), None),
+    group = AnalyticsGroup(
+        tmp_path, bus, GroupOptions(stats_interval_seconds=0.5), detector_loader=_detectors
     )
     stop = asyncio.Event()
-    running = asyncio.create_task(worker.run(stop))
+    running = asyncio.create_task(group.run(stop))
     try:
+        # Unpaced: the file is read as fast as it decodes, much faster than analysis.
+        await asyncio.to_thread(
+            group.add,
+            changed(1, {**COUNTING, "plates": False, "detector": "slow"}),
+            StreamOptions(str(clip), pace_files=False, loop_files=False),
+        )
         await inbox.wait_until(
             lambda: any(s.frames_dropped > 0 for s in inbox.of(AnalyticsWorkerStats)), timeout=15
         )
+        camera = group.camera(CAMERA)
     finally:
         stop.set()
         await running
-    final = worker.stats()
-    delivered = worker.reader.stats().frames_delivered
+    final = camera.stats()
+    delivered = camera.reader.stats().frames_delivered
     assert final.frames_dropped > 0
     assert final.detector == "slow"
     # Every frame handed on was either analysed, dropped, or still queued at the stop.
     assert delivered - final.frames_dropped - final.frames_analysed <= 2 + 1
 
 
-async def test_an_unavailable_detector_is_reported_and_the_camera_runs_on_motion(
+async def test_cameras_with_a_broken_stream_or_bad_frames_do_not_hurt_their_group(
     sim_clip: tuple[Path, GroundTruth], bus: NatsBus, inbox: Inbox, tmp_path: Path
+) -> None:
+    clip, _ = sim_clip
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    group = AnalyticsGroup(
+        tmp_path, bus, GroupOptions(stats_interval_seconds=0.5), detector_loader=_detectors
+    )
+    plain = {**COUNTING, "plates": False}
+    stop = asyncio.Event()
+    running = asyncio.create_task(group.run(stop))
+    try:
+        for camera, config, url in (
+            ("cam-good", plain, str(clip)),
+            ("cam-garbage", {**plain, "detector": "garbage"}, str(clip)),
+            ("cam-corrupt", plain, str(corrupt)),
+            ("cam-missing", plain, str(tmp_path / "no-such-file.mp4")),
+        ):
+            await asyncio.to_thread(group.add, changed(1, config, camera), StreamOptions(url))
+        started = time.monotonic()
+        await inbox.wait_until(
+            lambda: (s := latest(inbox, "cam-good")) is not None and s.frames_analysed >= 25,
+            timeout=20,
+        )
+        elapsed = time.monotonic() - started
+        garbage = group.camera("cam-garbage").pipeline.counters
+        stats = {c: group.camera(c).stats() for c in group.camera_ids()}
+    finally:
+        stop.set()
+        await running
+    # The good camera kept its pace (5 fps, nothing dropped) beside the broken ones.
+    assert stats["cam-good"].frames_analysed / elapsed >= 3.5
+    assert stats["cam-good"].frames_dropped == 0
+    assert garbage.rejected_frames > 10
+    assert stats["cam-garbage"].frames_analysed > 0
+    assert stats["cam-corrupt"].frames_analysed == 0
+    assert stats["cam-missing"].frames_analysed == 0
+    reported = {s.camera_id for s in inbox.of(AnalyticsWorkerStats)}
+    assert reported == {"cam-good", "cam-garbage", "cam-corrupt", "cam-missing"}
+
+
+async def test_an_unavailable_detector_is_reported_and_the_camera_runs_on_motion(
+    sim_clip: tuple[Path, GroundTruth], bus: NatsBus, tmp_path: Path
 ) -> None:
     clip, _ = sim_clip
     (tmp_path / "models").mkdir()
     (tmp_path / "models/yolo.yaml").write_text("backend: onnx_yolo\n")
-    worker = AnalyticsWorker(
-        changed(1, {**COUNTING, "detector": "yolo"}),
-        tmp_path,
-        bus,
-        WorkerOptions(stream_url=str(clip), models_dir=tmp_path / "models", loop_files=False),
-    )
-    assert worker.pipeline.detector is None
-    stats = worker.stats()
+    group = AnalyticsGroup(tmp_path, bus, GroupOptions(models_dir=tmp_path / "models"))
+    stop = asyncio.Event()
+    running = asyncio.create_task(group.run(stop))
+    try:
+        await asyncio.to_thread(
+            group.add,
+            changed(1, {**COUNTING, "detector": "yolo"}),
+            StreamOptions(str(clip), loop_files=False),
+        )
+        camera = group.camera(CAMERA)
+        assert camera.pipeline.detector is None
+        stats = camera.stats()
+    finally:
+        stop.set()
+        await running
     assert stats.detector_error is not None
     assert "yolo.yaml" in stats.detector_error
-
-
-async def test_the_supervisor_restarts_a_killed_worker_and_backs_off_a_broken_one(
-    sim_clip: tuple[Path, GroundTruth], nats_server: NatsServer, inbox: Inbox, tmp_path: Path
-) -> None:
-    clip, _ = sim_clip
-    good = tmp_path / "good.json"
-    good.write_text(changed(1, COUNTING).model_dump_json())
-    broken = tmp_path / "broken.json"
-    broken.write_text("{not json")
-
-    def launch(name: str, config: Path) -> WorkerLaunch:
-        return WorkerLaunch(
-            name=name,
-            argv=[
-                sys.executable,
-                "-m",
-                "safecity.analytics",
-                f"--media-root={tmp_path / 'media'}",
-                f"--config-file={config}",
-                f"--bus-url={nats_server.url}",
-                "--stats-interval=0.5",
-            ],
-            env={**os.environ, STREAM_URL_ENV: str(clip)},
-            log_path=tmp_path / f"{name}.log",
-        )
-
-    supervisor = WorkerSupervisor(
-        [launch("good", good), launch("broken", broken)], first_backoff=0.2, max_backoff=1.0
-    )
-    supervisor.start()
-    try:
-        await inbox.wait_until(lambda: inbox.of(AnalyticsWorkerStats), timeout=20)
-        first = supervisor.pid("good")
-        assert first is not None
-        os.kill(first, signal.SIGKILL)
-        seen = len(inbox.of(AnalyticsWorkerStats))
-        await inbox.wait_until(
-            lambda: (
-                supervisor.restarts("good") == 1 and len(inbox.of(AnalyticsWorkerStats)) > seen + 1
-            ),
-            timeout=20,
-        )
-        assert supervisor.pid("good") not in (None, first)
-        # Meanwhile the broken worker keeps exiting and is retried, never more than
-        # once per back-off delay; it never takes the good one down.
-        assert supervisor.restarts("broken") >= 2
-    finally:
-        await asyncio.to_thread(supervisor.stop)
-    assert "invalid configuration file" in (tmp_path / "broken.log").read_text()
-    assert supervisor.pid("good") is None
-
-
-def test_supervisor_refuses_to_start_twice() -> None:
-    supervisor = WorkerSupervisor([])
-    supervisor.start()
-    try:
-        with pytest.raises(RuntimeError, match="already started"):
-            supervisor.start()
-    finally:
-        supervisor.stop()

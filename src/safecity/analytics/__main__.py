@@ -1,4 +1,4 @@
-"""``python -m safecity.analytics``: run one camera's analytics worker as a process."""
+"""``python -m safecity.analytics``: run a group of cameras' analytics as one worker process."""
 
 import sys
 

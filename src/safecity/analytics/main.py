@@ -1,4 +1,9 @@
-"""Command line of the analytics worker process (see ``analytics.worker``)."""
+"""Command line of an analytics worker process: a group of cameras (see ``analytics.worker``).
+
+The process starts with no camera; its supervisor sends ``add``/``remove``
+commands on stdin (``analytics.control``), one JSON object per line. The end
+of stdin, SIGTERM or SIGINT stop it with status 0.
+"""
 
 from __future__ import annotations
 
@@ -7,100 +12,133 @@ import asyncio
 import logging
 import os
 import signal
+import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
+from safecity.analytics import control
 from safecity.analytics.plates import FuseReads, PlateReaderLike
-from safecity.analytics.worker import AnalyticsWorker, WorkerOptions
+from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
 from safecity.bus.errors import BusError
-from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.core.logging import configure_logging, scrub_credentials
 
 logger = logging.getLogger(__name__)
 
-STREAM_URL_ENV = "SAFECITY_STREAM_URL"
 BUS_URL_ENV = "SAFECITY_BUS_URL"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m safecity.analytics",
-        description=f"Analyse one camera: motion, detection, tracking, rules, plates. The "
-        f"stream URL is read from ${STREAM_URL_ENV} (the command line is public).",
+        description="Analyse a group of cameras: motion, detection, tracking, rules, plates. "
+        "Cameras are added and removed by commands on stdin, one JSON object a line "
+        '({"op": "add", "config": ..., "stream_url": ...} or {"op": "remove", "camera_id": ...}); '
+        "the end of stdin stops the process.",
     )
+    parser.add_argument("--group", default="analytics", help="name of this group (logs, bus)")
     parser.add_argument("--media-root", required=True, type=Path)
-    parser.add_argument(
-        "--config-file",
-        required=True,
-        type=Path,
-        help="AnalyticsConfigChanged as JSON: camera id, version and configuration",
-    )
     parser.add_argument("--bus-url", default=os.environ.get(BUS_URL_ENV), help=f"or ${BUS_URL_ENV}")
     parser.add_argument("--models-dir", type=Path, help="folder of detector manifests")
     parser.add_argument("--stats-interval", type=float, default=5.0)
+    parser.add_argument(
+        "--plate-queue",
+        type=int,
+        default=8,
+        help="plate jobs waiting for the group's one reader; beyond it the oldest is dropped",
+    )
+    parser.add_argument("--plate-threads", type=int, default=1, help="ONNX Runtime threads")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-def plate_reader() -> tuple[PlateReaderLike | None, FuseReads | None]:
+def plate_reader(threads: int = 1) -> tuple[PlateReaderLike | None, FuseReads | None]:
     """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None)."""
     try:
         from safecity.vision import plates  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None, None
-    # One ONNX Runtime thread: there is one worker process per camera, and each one's
-    # default pool (a thread per core) oversubscribes the cores many times over.
-    reader = plates.PlateReader(rules=plates.FormatRules.default(), threads=1)
+    # Few ONNX Runtime threads: several worker processes share the cores, and each one's
+    # default pool (a thread per core) would oversubscribe them many times over.
+    reader = plates.PlateReader(rules=plates.FormatRules.default(), threads=threads)
     return reader, plates.fuse_reads
 
 
-async def _serve(initial: AnalyticsConfigChanged, args: argparse.Namespace, url: str) -> None:
+def _follow_commands(
+    source: BinaryIO, group: AnalyticsGroup, loop: asyncio.AbstractEventLoop, stop: asyncio.Event
+) -> None:
+    """Apply the supervisor's commands as they come; the end of the input stops the group."""
+    for line in source:
+        if not line.strip():
+            continue
+        try:
+            command = control.decode(line)
+        except ValidationError as exc:
+            # The line may hold a stream URL: name only what was wrong, never the input.
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            logger.error("group %s: command refused: %s", group_name(group), problems[:300])
+            continue
+        try:
+            if isinstance(command, control.AddCamera):
+                group.add(command.config, StreamOptions(command.stream_url.get_secret_value()))
+            else:
+                group.remove(command.camera_id)
+        except Exception as exc:  # one camera that cannot start must not end the group
+            logger.error("group %s: %s", group_name(group), scrub_credentials(str(exc))[:300])
+    loop.call_soon_threadsafe(stop.set)
+
+
+def group_name(group: AnalyticsGroup) -> str:
+    return ",".join(group.camera_ids()) or "(empty)"
+
+
+async def _serve(args: argparse.Namespace, source: BinaryIO) -> None:
     from safecity.bus.nats import NatsBus
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    bus = await NatsBus.connect(args.bus_url, name=f"analytics-{initial.camera_id}")
-    reader, fuse = plate_reader() if initial.config.plates else (None, None)
+    bus = await NatsBus.connect(args.bus_url, name=f"analytics-{args.group}")
+    group = AnalyticsGroup(
+        args.media_root,
+        bus,
+        GroupOptions(
+            models_dir=args.models_dir,
+            stats_interval_seconds=args.stats_interval,
+            plate_queue_size=args.plate_queue,
+        ),
+        plate_reader=lambda: plate_reader(args.plate_threads),
+    )
+    commands = threading.Thread(
+        target=_follow_commands, args=(source, group, loop, stop), name="commands", daemon=True
+    )
     try:
-        worker = AnalyticsWorker(
-            initial,
-            args.media_root,
-            bus,
-            WorkerOptions(
-                stream_url=url,
-                models_dir=args.models_dir,
-                stats_interval_seconds=args.stats_interval,
-            ),
-            plate_reader=reader,
-            fuse=fuse,
-        )
-        await worker.run(stop)
+        running = asyncio.create_task(group.run(stop))
+        await asyncio.sleep(0)  # the group holds the loop before the first command arrives
+        commands.start()
+        await running
     finally:
         await bus.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, source: BinaryIO | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
-    url = os.environ.get(STREAM_URL_ENV, "")
-    if not url:
-        logger.error("no stream URL: set %s", STREAM_URL_ENV)
-        return 2
     if not args.bus_url:
         logger.error("no bus URL: pass --bus-url or set %s", BUS_URL_ENV)
         return 2
-    try:
-        initial = AnalyticsConfigChanged.model_validate_json(args.config_file.read_bytes())
-    except (OSError, ValidationError) as exc:
-        logger.error("invalid configuration file %s: %s", args.config_file, exc)
+    if args.plate_queue < 1:
+        logger.error("--plate-queue must be at least 1")
         return 2
     try:
-        asyncio.run(_serve(initial, args, url))
+        asyncio.run(_serve(args, source or sys.stdin.buffer))
     except BusError as exc:
-        logger.error("camera %s: %s", initial.camera_id, scrub_credentials(str(exc)))
+        logger.error("group %s: %s", args.group, scrub_credentials(str(exc)))
         return 1
     return 0

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from safecity.analytics.plate_jobs import PlateJobSink
 from safecity.analytics.plates import FuseReads, PlateReaderLike, PlateStage
 from safecity.analytics.rulebook import build_rules, class_name
 from safecity.analytics.snapshots import write_jpeg
@@ -218,13 +219,17 @@ def build_pipeline(
     *,
     fuse: FuseReads | None = None,
     timings: StageTimings | None = None,
+    plate_jobs: PlateJobSink | None = None,
 ) -> CameraPipeline:
-    """Compose one camera's pipeline; ANPR runs if the configuration asks and a reader is given."""
+    """Compose one camera's pipeline; ANPR runs if the configuration asks and a reader (or a
+    shared reader's job queue, ``plate_jobs``) is given."""
     plates = None
-    if plate_reader is not None and camera.config.plates:
+    if (plate_reader is not None or plate_jobs is not None) and camera.config.plates:
         if fuse is None:
             raise ValueError("a plate reader needs a fuse function")
-        plates = PlateStage(camera.camera_id, plate_reader, fuse, camera.media_root)
+        plates = PlateStage(
+            camera.camera_id, plate_reader, fuse, camera.media_root, jobs=plate_jobs
+        )
     return CameraPipeline(
         camera=camera,
         detector=detector,

@@ -11,13 +11,22 @@ Two guards keep text that is not a plate out: a reading whose box centre lies in
 one of the camera's ignore regions is dropped, and a fused read whose plate box
 stood still while its vehicle's box moved (the camera's on-screen name or clock
 read through a passing vehicle's box) is rejected. Both are counted.
+
+Reads go through a ``PlateJobSink`` (``analytics.plate_jobs``): by default the
+reader runs at once in the caller's thread; in a worker process the cameras
+share one reader thread, and a job's readings arrive on a later frame. A track
+has at most one job outstanding, and it ends (its reads fused) only once its
+jobs have come back, or ``abandon_after_seconds`` after it was last seen.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
+from safecity.analytics.plate_jobs import InlinePlateJobs, PlateJob, PlateJobSink
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
 from safecity.vision.detections import Detections
@@ -85,6 +95,19 @@ class _TrackPlates:
     attempts: int = 0
     sightings: list[_Sighting] = field(default_factory=list)
     done: bool = False
+    pending: int = 0
+    """Jobs submitted whose readings have not come back yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What the stage remembers of a job it submitted."""
+
+    track_id: int
+    at: datetime
+    image: npt.NDArray[np.uint8]
+    vehicle_xyxy: tuple[int, int, int, int]
+    region: tuple[int, int, int, int]
 
 
 class PlateStage:
@@ -93,7 +116,7 @@ class PlateStage:
     def __init__(
         self,
         camera_id: str,
-        reader: PlateReaderLike,
+        reader: PlateReaderLike | None,
         fuse: FuseReads,
         media_root: Path,
         *,
@@ -103,9 +126,18 @@ class PlateStage:
         min_box_width: int = 40,
         max_attempts: int = 6,
         max_reads_per_frame: int = 2,
+        jobs: PlateJobSink | None = None,
+        abandon_after_seconds: float = 10.0,
     ) -> None:
         self._camera_id = camera_id
-        self._reader = reader
+        if jobs is None:
+            if reader is None:
+                raise ValueError("a plate stage needs a reader or a sink of plate jobs")
+            jobs = InlinePlateJobs(reader)
+        self._jobs = jobs
+        self._abandon_after = abandon_after_seconds
+        self._answers: deque[tuple[_Asked, Sequence[Any] | None]] = deque()
+        self._answers_lock = threading.Lock()
         self._fuse = fuse
         self._media_root = media_root
         self._every = every_frames
@@ -125,6 +157,8 @@ class PlateStage:
         """Fused reads dropped because the text stood still while its vehicle moved."""
         self.ignored = 0
         """Readings dropped because they lay in an ignore region."""
+        self.jobs_dropped = 0
+        """Plate jobs the shared reader dropped (its queue was full) before they ran."""
 
     def set_ignore(self, regions: Sequence[Polygon]) -> None:
         """Ignore regions in the pixels of the frames that follow (readings there are dropped)."""
@@ -137,9 +171,10 @@ class PlateStage:
         vehicles: Detections,
         class_names: Sequence[str],
     ) -> list[PlateRead]:
-        """Read plates of the vehicle tracks in this frame; returns reads of finished tracks."""
+        """Ask for the plates of the vehicle tracks in this frame; returns the reads of tracks
+        that finished (with the readings that came back since the last frame)."""
         height, width = image.shape[:2]
-        finished: list[PlateRead] = []
+        finished = self._take_answers()
         if vehicles.tracker_id is not None:
             widths = vehicles.xyxy[:, 2] - vehicles.xyxy[:, 0]
             budget = self._max_per_frame
@@ -150,44 +185,82 @@ class PlateStage:
                 )
                 track.last_seen = at
                 track.frames += 1
-                if track.done or (track.frames - 1) % self._every or budget <= 0:
+                if track.done or track.pending or (track.frames - 1) % self._every or budget <= 0:
                     continue
                 x1, y1, x2, y2 = (int(v) for v in vehicles.xyxy[row])
                 if x2 - x1 < self._min_width or track.attempts >= self._max_attempts:
                     continue
                 budget -= 1
                 track.attempts += 1
+                track.pending += 1
                 region = (
                     max(0, x1),
                     max(0, y1),
                     min(width, x2) - max(0, x1),
                     min(height, y2) - max(0, y1),
                 )
-                for reading in self._reader.read(image, region=region):
-                    bx, by, bw, bh = box_xywh(reading.box)
-                    if self._in_ignored_region(bx + bw / 2, by + bh / 2):
-                        self.ignored += 1
-                        continue
-                    track.sightings.append(
-                        _Sighting(
-                            at=at,
-                            reading=reading,
-                            vehicle=crop(image, (x1, y1, x2, y2), margin=0.0),
-                            plate=crop(image, (bx, by, bx + bw, by + bh), margin=0.05),
-                            vehicle_box=region,
-                        )
+                asked = _Asked(track_id, at, image, (x1, y1, x2, y2), region)
+                self._jobs.submit(
+                    PlateJob(
+                        self._camera_id,
+                        image,
+                        region,
+                        partial(self._answer, asked),
+                        tries=track.attempts - 1,
                     )
-                if len(track.sightings) >= self._max:
-                    track.done = True
-                    finished.extend(self._publishable(track_id, track))
+                )
+        finished.extend(self._take_answers())
         finished.extend(self.expire(at))
         return finished
 
+    def _answer(self, asked: _Asked, readings: Sequence[Any] | None) -> None:
+        """Called by the reader's thread (or a submitter's, for a dropped job): hand over only."""
+        with self._answers_lock:
+            self._answers.append((asked, readings))
+
+    def _take_answers(self) -> list[PlateRead]:
+        with self._answers_lock:
+            answers = list(self._answers)
+            self._answers.clear()
+        finished: list[PlateRead] = []
+        for asked, readings in answers:
+            track = self._tracks.get(asked.track_id)
+            if track is None:
+                continue  # flushed meanwhile
+            track.pending -= 1
+            if readings is None:
+                self.jobs_dropped += 1
+                track.attempts -= 1  # a dropped job was no try: the track may ask again
+                continue
+            if track.done:
+                continue
+            for reading in readings:
+                bx, by, bw, bh = box_xywh(reading.box)
+                if self._in_ignored_region(bx + bw / 2, by + bh / 2):
+                    self.ignored += 1
+                    continue
+                track.sightings.append(
+                    _Sighting(
+                        at=asked.at,
+                        reading=reading,
+                        vehicle=crop(asked.image, asked.vehicle_xyxy, margin=0.0),
+                        plate=crop(asked.image, (bx, by, bx + bw, by + bh), margin=0.05),
+                        vehicle_box=asked.region,
+                    )
+                )
+            if len(track.sightings) >= self._max:
+                track.done = True
+                finished.extend(self._publishable(asked.track_id, track))
+        return finished
+
     def expire(self, at: datetime) -> list[PlateRead]:
+        # A track whose readings are still on their way ends when they come back,
+        # unless the reader has kept them far longer than a frame takes.
         ended = [
             track_id
             for track_id, track in self._tracks.items()
-            if (at - track.last_seen).total_seconds() > self._end_after
+            if (unseen := (at - track.last_seen).total_seconds()) > self._end_after
+            and (not track.pending or unseen > self._abandon_after)
         ]
         reads: list[PlateRead] = []
         for track_id in ended:
@@ -197,7 +270,7 @@ class PlateStage:
         return reads
 
     def flush(self) -> list[PlateRead]:
-        reads: list[PlateRead] = []
+        reads = self._take_answers()
         for track_id, track in list(self._tracks.items()):
             if not track.done:
                 reads.extend(self._publishable(track_id, track))

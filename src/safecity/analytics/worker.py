@@ -1,20 +1,22 @@
-"""The analytics worker of one camera: decode at the analysed rate, run the pipeline, publish.
+"""Analytics of a group of cameras in one process: decode, run each pipeline, publish.
 
-A supervisor runs one per camera, as a process::
+A supervisor runs each group as a process (``python -m safecity.analytics``,
+see ``analytics.main``) and tells it over its stdin which cameras it analyses
+(``analytics.control``). Several cameras share one process: the interpreter,
+OpenCV, ONNX Runtime and above all the plate reader's OCR models are in
+memory once per group instead of once per camera.
 
-    SAFECITY_STREAM_URL='rtsp://...' python -m safecity.analytics --camera-id PSH-0001 \\
-        --media-root /srv/media --bus-url nats://127.0.0.1:4223 --config-file cam.json
+Each camera keeps what is its own: a ``CameraReader`` that decodes at the
+analysed rate into its bounded drop-oldest queue (two frames; the drop
+counter is ``frames_dropped``), an analysis thread that runs its pipeline,
+its configuration version and its ``AnalyticsWorkerStats``. A camera whose
+stream fails or whose frames are bad costs only its own thread. The cameras
+share the process's event loop (publishing) and one ``SharedPlateReader``
+(ANPR jobs, bounded, oldest dropped first and counted per camera).
 
-The launcher hands over the whole configuration at start (``--config-file``,
-an ``AnalyticsConfigChanged`` as JSON); later changes arrive on the bus as
-``AnalyticsConfigChanged`` and the newest version wins. The worker never
-opens the database. Every ``stats_interval`` it publishes
-``AnalyticsWorkerStats`` (per-stage timings, drops), the analytics
-counterpart of ingest's ``CameraHealth``.
-
-Decoded frames reach the analysis thread through the reader's bounded
-drop-oldest queue (two frames): a camera whose analysis falls behind loses
-its oldest frames, counted in ``frames_dropped``, and never holds up others.
+The worker never opens the database. Every ``stats_interval`` it publishes one
+``AnalyticsWorkerStats`` per camera, the analytics counterpart of ingest's
+``CameraHealth``.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from safecity.analytics.pipeline import CameraPipeline, PipelineCamera, build_pipeline
+from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plates import FuseReads, PlateReaderLike
 from safecity.analytics.timings import StageTimings
 from safecity.bus.errors import BusError
-from safecity.bus.interface import Bus, Subscription
+from safecity.bus.interface import Bus
 from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
 from safecity.contracts.base import Message
 from safecity.core.logging import scrub_credentials
@@ -48,17 +51,30 @@ _FRAME_WAIT_SECONDS = 0.5
 _OUTBOX_SIZE = 1000
 _PUBLISH_ATTEMPTS = 5
 
+DetectorLoader = Callable[[str | None], tuple[Detector | None, str | None]]
+PlateReaderFactory = Callable[[], tuple[PlateReaderLike | None, FuseReads | None]]
+
 
 @dataclass(frozen=True)
-class WorkerOptions:
+class StreamOptions:
+    """How one camera's stream is read."""
+
     stream_url: str
-    models_dir: Path | None = None
-    """Folder of detector manifests, ``<name>.yaml``; a config's ``detector`` names one."""
-    stats_interval_seconds: float = 5.0
     queue_size: int = 2
     pace_files: bool | None = None
     """Deliver a file at its own frame rate; None: yes for files (a simulated camera)."""
     loop_files: bool = True
+
+
+@dataclass(frozen=True)
+class GroupOptions:
+    """What the cameras of a group share."""
+
+    models_dir: Path | None = None
+    """Folder of detector manifests, ``<name>.yaml``; a config's ``detector`` names one."""
+    stats_interval_seconds: float = 5.0
+    plate_queue_size: int = 8
+    """Plate jobs waiting for the group's one reader; beyond it the oldest is dropped."""
 
 
 def load_named_detector(
@@ -75,60 +91,56 @@ def load_named_detector(
         return None, str(exc)[:300]
 
 
-class AnalyticsWorker:
-    """Analyses one camera until the stop event is set."""
+class CameraWorker:
+    """One camera of a group: its reader, analysis thread, pipeline and stats."""
 
     def __init__(
         self,
         initial: AnalyticsConfigChanged,
         media_root: Path,
-        bus: Bus,
-        options: WorkerOptions,
-        *,
-        plate_reader: PlateReaderLike | None = None,
-        fuse: FuseReads | None = None,
-        detector_loader: Callable[[str | None], tuple[Detector | None, str | None]] | None = None,
+        stream: StreamOptions,
+        publish: Callable[[Message], None],
+        load: DetectorLoader,
+        shared_plates: Callable[[], tuple[SharedPlateReader | None, FuseReads | None]],
     ) -> None:
-        self._camera_id = initial.camera_id
-        self._bus = bus
-        self._options = options
-        self._plate_reader = plate_reader
-        self._fuse = fuse
-        self._load = detector_loader or (lambda name: load_named_detector(options.models_dir, name))
+        self.camera_id = initial.camera_id
+        self.stream_url = stream.stream_url
+        self._publish = publish
+        self._load = load
+        self._shared_plates = shared_plates
+        self._media_root = media_root
         self._timings = StageTimings()
-        self._outbox: asyncio.Queue[Message] = asyncio.Queue(_OUTBOX_SIZE)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lost_messages = 0
         self._pending: AnalyticsConfigChanged | None = None
         self._pending_lock = threading.Lock()
         self._stopping = threading.Event()
         self._started = time.monotonic()
+        self._thread: threading.Thread | None = None
         detector, self._detector_error = self._load(initial.config.detector)
-        self._pipeline = self._build(initial, media_root, detector)
-        url = options.stream_url
-        is_file = source_kind(url) is SourceKind.FILE
+        self._pipeline = self._build(initial, detector)
+        is_file = source_kind(stream.stream_url) is SourceKind.FILE
         self._reader = CameraReader(
-            self._camera_id,
-            url,
+            self.camera_id,
+            stream.stream_url,
             ReaderOptions(
                 decode=DecodeMode.ALL,
                 target_fps=initial.config.analysed_fps,
-                queue_size=options.queue_size,
-                pace_files=is_file if options.pace_files is None else options.pace_files,
-                reconnect_at_end=options.loop_files if is_file else None,
+                queue_size=stream.queue_size,
+                pace_files=is_file if stream.pace_files is None else stream.pace_files,
+                reconnect_at_end=stream.loop_files if is_file else None,
             ),
         )
 
-    def _build(
-        self, message: AnalyticsConfigChanged, media_root: Path, detector: Detector | None
-    ) -> CameraPipeline:
+    def _build(self, message: AnalyticsConfigChanged, detector: Detector | None) -> CameraPipeline:
+        # The group's plate reader loads when the first camera that reads plates needs it.
+        plates, fuse = self._shared_plates() if message.config.plates else (None, None)
         return build_pipeline(
-            PipelineCamera(message.camera_id, media_root, message.config, message.version),
+            PipelineCamera(message.camera_id, self._media_root, message.config, message.version),
             detector,
-            self._plate_reader,
-            self._enqueue,
-            fuse=self._fuse,
+            None,
+            self._publish,
+            fuse=fuse,
             timings=self._timings,
+            plate_jobs=plates,
         )
 
     @property
@@ -139,11 +151,42 @@ class AnalyticsWorker:
     def reader(self) -> CameraReader:
         return self._reader
 
+    @property
+    def config_version(self) -> int:
+        with self._pending_lock:
+            pending = self._pending
+        current = self._pipeline.config_version
+        return current if pending is None else max(current, pending.version)
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self._reader.start()
+        self._thread = threading.Thread(
+            target=self._analyse, name=f"analytics-{self.camera_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop reading and analysing; publish what open plate tracks have read."""
+        self._stopping.set()
+        self._reader.stop()
+        self._reader.frames.close()
+        if self._thread is not None:
+            self._thread.join(10)
+        self._pipeline.flush()
+
+    def configure(self, message: AnalyticsConfigChanged) -> None:
+        """Take a newer configuration; the analysis thread applies it before its next frame."""
+        with self._pending_lock:
+            if self._pending is None or message.version > self._pending.version:
+                self._pending = message
+
     def stats(self) -> AnalyticsWorkerStats:
         counters = self._pipeline.counters
         detector = self._pipeline.detector
+        stage = self._pipeline.plates
         return AnalyticsWorkerStats(
-            camera_id=self._camera_id,
+            camera_id=self.camera_id,
             config_version=self._pipeline.config_version,
             frames_analysed=counters.frames,
             frames_dropped=self._reader.frames.dropped,
@@ -151,60 +194,10 @@ class AnalyticsWorker:
             stage_ms=self._timings.means(),
             events=counters.events,
             plate_reads=counters.plate_reads,
+            plate_jobs_dropped=0 if stage is None else stage.jobs_dropped,
             detector=None if detector is None else detector.name[:120],
             detector_error=self._detector_error,
         )
-
-    async def run(self, stop: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._started = time.monotonic()
-        subscription = await self._subscribe()
-        self._reader.start()
-        analysis = threading.Thread(
-            target=self._analyse, name=f"analytics-{self._camera_id}", daemon=True
-        )
-        analysis.start()
-        tasks = [
-            asyncio.create_task(self._publish_messages(), name="publish"),
-            asyncio.create_task(self._report(stop), name="report-stats"),
-        ]
-        try:
-            await stop.wait()
-        finally:
-            self._stopping.set()
-            await asyncio.to_thread(self._reader.stop)
-            self._reader.frames.close()
-            await asyncio.to_thread(analysis.join, 10)
-            self._pipeline.flush()
-            if subscription is not None:
-                await subscription.stop()
-            tasks[1].cancel()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox.join(), 10)
-            tasks[0].cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self._publish_stats()
-
-    # -- configuration -----------------------------------------------------------------------
-
-    async def _subscribe(self) -> Subscription | None:
-        durable = "analytics-" + "".join(
-            c if c.isalnum() or c in "-_" else "_" for c in self._camera_id
-        )
-        try:
-            return await self._bus.subscribe(
-                AnalyticsConfigChanged, durable=durable[:64], handler=self._config_changed
-            )
-        except BusError as exc:
-            logger.warning("camera %s: no configuration updates: %s", self._camera_id, exc)
-            return None
-
-    async def _config_changed(self, message: AnalyticsConfigChanged) -> None:
-        if message.camera_id != self._camera_id:
-            return
-        with self._pending_lock:
-            if self._pending is None or message.version > self._pending.version:
-                self._pending = message
 
     def _apply_pending(self) -> None:
         with self._pending_lock:
@@ -212,50 +205,164 @@ class AnalyticsWorker:
         if message is None or message.version <= self._pipeline.config_version:
             return
         current = self._pipeline.camera.config
-        if message.config.detector != current.detector:
+        if message.config.detector != current.detector or message.config.plates != current.plates:
             detector, self._detector_error = self._load(message.config.detector)
             flushed = self._pipeline
             flushed.flush()
             counters = flushed.counters
-            self._pipeline = self._build(message, flushed.camera.media_root, detector)
+            self._pipeline = self._build(message, detector)
             self._pipeline.counters = counters
         else:
             self._pipeline.reconfigure(message.config, message.version)
         logger.info(
-            "camera %s: analytics configuration version %d", self._camera_id, message.version
+            "camera %s: analytics configuration version %d", self.camera_id, message.version
         )
-
-    # -- analysis thread ---------------------------------------------------------------------
 
     def _analyse(self) -> None:
         while not self._stopping.is_set():
             frame = self._reader.frames.get(_FRAME_WAIT_SECONDS)
             if frame is None:
                 continue
-            self._apply_pending()
             try:
+                self._apply_pending()
                 with self._timings.measure("decode"):
                     image = np.asarray(frame.image.to_ndarray(format="bgr24"), dtype=np.uint8)
                 self._pipeline.process(image, frame.received_at)
             except Exception:  # one bad frame must not end the camera's analysis
-                logger.exception("camera %s: frame %d failed", self._camera_id, frame.sequence)
+                logger.exception("camera %s: frame %d failed", self.camera_id, frame.sequence)
                 self._pipeline.counters.rejected_frames += 1
 
-    # -- publishing --------------------------------------------------------------------------
+
+class AnalyticsGroup:
+    """Analyses the cameras it is given until the stop event is set.
+
+    ``add`` (a new camera, or a newer configuration of one it has), ``remove`` and
+    ``stats`` may be called from any thread once ``run`` has started.
+    """
+
+    def __init__(
+        self,
+        media_root: Path,
+        bus: Bus,
+        options: GroupOptions,
+        *,
+        plate_reader: PlateReaderFactory | None = None,
+        detector_loader: DetectorLoader | None = None,
+    ) -> None:
+        self._media_root = media_root
+        self._bus = bus
+        self._options = options
+        self._plate_factory = plate_reader
+        self._load = detector_loader or (lambda name: load_named_detector(options.models_dir, name))
+        self._cameras: dict[str, CameraWorker] = {}
+        self._lock = threading.Lock()
+        self._plates: SharedPlateReader | None = None
+        self._fuse: FuseReads | None = None
+        self._plates_tried = False
+        self._outbox: asyncio.Queue[Message] = asyncio.Queue(_OUTBOX_SIZE)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = threading.Event()
+        self.lost_messages = 0
+
+    # -- membership (any thread) -------------------------------------------------------------
+
+    def add(self, message: AnalyticsConfigChanged, stream: StreamOptions) -> None:
+        """Start analysing a camera, or hand a camera already here its newer configuration.
+        A camera whose stream URL changed is started afresh on the new one."""
+        with self._lock:
+            current = self._cameras.get(message.camera_id)
+        if current is not None:
+            if current.stream_url == stream.stream_url:
+                current.configure(message)
+                return
+            self.remove(message.camera_id)
+        camera = CameraWorker(
+            message, self._media_root, stream, self._enqueue, self._load, self._shared_plates
+        )
+        with self._lock:
+            self._cameras[message.camera_id] = camera
+        camera.start()
+        logger.info("camera %s joined the group", message.camera_id)
+
+    def remove(self, camera_id: str) -> bool:
+        """Stop analysing a camera (its last stats are published); False if it was not here."""
+        with self._lock:
+            camera = self._cameras.pop(camera_id, None)
+        if camera is None:
+            return False
+        camera.stop()
+        self._enqueue(camera.stats())
+        logger.info("camera %s left the group", camera_id)
+        return True
+
+    def camera(self, camera_id: str) -> CameraWorker:
+        with self._lock:
+            return self._cameras[camera_id]
+
+    def camera_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._cameras)
+
+    def stats(self) -> list[AnalyticsWorkerStats]:
+        with self._lock:
+            cameras = list(self._cameras.values())
+        return [camera.stats() for camera in cameras]
+
+    @property
+    def plate_reader(self) -> SharedPlateReader | None:
+        return self._plates
+
+    def _shared_plates(self) -> tuple[SharedPlateReader | None, FuseReads | None]:
+        """The group's one plate reader, created when the first camera asks for plates."""
+        with self._lock:
+            if not self._plates_tried and self._plate_factory is not None:
+                self._plates_tried = True
+                reader, self._fuse = self._plate_factory()
+                if reader is not None and self._fuse is not None:
+                    self._plates = SharedPlateReader(
+                        reader, capacity=self._options.plate_queue_size
+                    )
+                    self._plates.start()
+            return self._plates, self._fuse
+
+    # -- the event loop ----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._running.set()
+        tasks = [
+            asyncio.create_task(self._publish_messages(), name="publish"),
+            asyncio.create_task(self._report(stop), name="report-stats"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for camera_id in self.camera_ids():
+                await asyncio.to_thread(self.remove, camera_id)
+            if self._plates is not None:
+                await asyncio.to_thread(self._plates.stop)
+            tasks[1].cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), 10)
+            tasks[0].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _enqueue(self, message: Message) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
-            self._lost_messages += 1
+            self.lost_messages += 1
             return
-        loop.call_soon_threadsafe(self._put, message)
+        try:
+            loop.call_soon_threadsafe(self._put, message)
+        except RuntimeError:  # the loop closed between the check and the call
+            self.lost_messages += 1
 
     def _put(self, message: Message) -> None:
         try:
             self._outbox.put_nowait(message)
         except asyncio.QueueFull:
-            self._lost_messages += 1
-            logger.error("camera %s: outgoing queue full, message lost", self._camera_id)
+            self.lost_messages += 1
+            logger.error("outgoing queue full, a %s was lost", type(message).__name__)
 
     async def _publish_messages(self) -> None:
         while True:
@@ -266,24 +373,18 @@ class AnalyticsWorker:
                     break
                 except BusError as exc:
                     logger.warning(
-                        "camera %s: publish failed (%s), attempt %d",
-                        self._camera_id,
+                        "publish failed (%s), attempt %d",
                         scrub_credentials(str(exc)),
                         attempt + 1,
                     )
                     await asyncio.sleep(0.5 * (attempt + 1))
             else:
-                self._lost_messages += 1
+                self.lost_messages += 1
             self._outbox.task_done()
 
     async def _report(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._options.stats_interval_seconds)
-            await self._publish_stats()
-
-    async def _publish_stats(self) -> None:
-        try:
-            await self._bus.publish(self.stats())
-        except BusError as exc:
-            logger.warning("camera %s: cannot publish stats (%s)", self._camera_id, exc)
+            for stats in self.stats():
+                self._put(stats)

@@ -212,6 +212,12 @@ class AnalyticsWorkerStats(Message):
     )
     events: int = Field(ge=0, description="Rule events published since start.")
     plate_reads: int = Field(ge=0, description="Plate reads published since start.")
+    plate_jobs_dropped: int = Field(
+        default=0,
+        ge=0,
+        description="Plate reads of this camera dropped unread (oldest first) because the "
+        "worker's shared plate reader was behind; the track is tried again on later frames.",
+    )
     detector: str | None = Field(default=None, max_length=120, description="Detector in use.")
     detector_error: str | None = Field(
         default=None, max_length=300, description="Why the configured detector is not in use."

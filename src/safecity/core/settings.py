@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         "size, classes, licence); a camera's analytics configuration names one. Nothing is "
         "ever downloaded. Empty: cameras track motion regions only.",
     )
+    analytics_cameras_per_process: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Cameras analysed by one analytics worker process (they share its plate "
+        "reader and libraries); a crash takes down this many cameras until the restart.",
+    )
     demo_analytics_detector: str | None = Field(
         None,
         description="Demo only: the detector (a manifest name in analytics_models_dir) the "

@@ -1,0 +1,210 @@
+"""The shared plate reader: one thread, a bounded queue of jobs, the oldest dropped first and
+counted per camera, a failing read answered empty; and a pipeline whose camera shares it
+keeps analysing every frame while the reader is slow."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from safecity.analytics.plate_jobs import PlateJob, SharedPlateReader
+from safecity.analytics.plates import PlateStage
+from safecity.vision.detections import Detections
+from tests.analytics.support import OracleRead, fuse_by_vote
+
+IMAGE = np.zeros((360, 640, 3), np.uint8)
+T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+
+
+class _GatedReader:
+    """Answers ``region`` as the plate text once the gate opens; raises for region width 13."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.seen: list[tuple[int, int, int, int] | None] = []
+
+    def read(
+        self, image_bgr: npt.NDArray[np.uint8], region: tuple[int, int, int, int] | None = None
+    ) -> list[OracleRead]:
+        self.started.set()
+        self.gate.wait(10)
+        self.seen.append(region)
+        if region is not None and region[2] == 13:
+            raise ValueError("a crop the reader cannot take")
+        return [OracleRead(f"LEA{region[0] if region else 0}", 0.9, (10, 10, 20, 8))]
+
+
+class _Answers:
+    def __init__(self) -> None:
+        self.got: dict[tuple[str, int], Sequence[Any] | None] = {}
+        self.done = threading.Event()
+
+    def job(self, camera: str, x: int, width: int = 40, tries: int = 0) -> PlateJob:
+        def deliver(readings: Sequence[Any] | None) -> None:
+            self.got[(camera, x)] = readings
+
+        return PlateJob(camera, IMAGE, (x, 0, width, 40), deliver, tries=tries)
+
+
+def test_a_full_queue_drops_its_oldest_job_tells_its_camera_and_counts_it() -> None:
+    reader = _GatedReader()
+    shared = SharedPlateReader(reader, capacity=2)
+    answers = _Answers()
+    shared.start()
+    try:
+        shared.submit(answers.job("cam-a", 1))  # taken by the reader thread, which waits
+        assert reader.started.wait(5)
+        for camera, x in (("cam-a", 2), ("cam-b", 3), ("cam-b", 4), ("cam-a", 5)):
+            shared.submit(answers.job(camera, x))
+        # Capacity 2: jobs 2 and 3 (the oldest waiting) made room for 4 and 5.
+        assert answers.got == {("cam-a", 2): None, ("cam-b", 3): None}
+        assert (shared.dropped("cam-a"), shared.dropped("cam-b")) == (1, 1)
+        reader.gate.set()
+        for _ in range(100):
+            if len(answers.got) == 5:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    assert [r.text for r in answers.got[("cam-a", 1)] or []] == ["LEA1"]
+    assert [r.text for r in answers.got[("cam-b", 4)] or []] == ["LEA4"]
+    assert [r.text for r in answers.got[("cam-a", 5)] or []] == ["LEA5"]
+    assert [region[0] for region in reader.seen if region] == [1, 4, 5]
+    assert shared.done("cam-a") == 2
+    assert shared.done("cam-b") == 1
+
+
+def test_a_vehicle_not_read_yet_goes_before_another_reading_of_one_already_read() -> None:
+    reader = _GatedReader()
+    shared = SharedPlateReader(reader, capacity=2)
+    answers = _Answers()
+    shared.start()
+    try:
+        shared.submit(answers.job("cam-a", 1))
+        assert reader.started.wait(5)
+        shared.submit(answers.job("cam-a", 2, tries=3))
+        shared.submit(answers.job("cam-b", 3, tries=1))
+        # Full: the new first try pushes out the track tried three times before.
+        shared.submit(answers.job("cam-b", 4))
+        assert answers.got == {("cam-a", 2): None}
+        # A new job with more tries than any waiting one is the one dropped.
+        shared.submit(answers.job("cam-a", 5, tries=2))
+        assert answers.got == {("cam-a", 2): None, ("cam-a", 5): None}
+        reader.gate.set()
+        for _ in range(100):
+            if len(answers.got) == 4:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    assert [region[0] for region in reader.seen if region] == [1, 3, 4]
+    assert (shared.dropped("cam-a"), shared.dropped("cam-b")) == (2, 0)
+
+
+def test_a_read_that_raises_is_answered_empty_and_the_reader_goes_on() -> None:
+    reader = _GatedReader()
+    reader.gate.set()
+    shared = SharedPlateReader(reader, capacity=4)
+    answers = _Answers()
+    shared.start()
+    try:
+        shared.submit(answers.job("cam-a", 1, width=13))
+        shared.submit(answers.job("cam-a", 2))
+        for _ in range(100):
+            if len(answers.got) == 2:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    assert answers.got[("cam-a", 1)] == []
+    assert [r.text for r in answers.got[("cam-a", 2)] or []] == ["LEA2"]
+    assert shared.failures == 1
+
+
+def test_the_reader_thread_runs_at_a_lower_priority_than_the_analysis() -> None:
+    class _Niceness:
+        seen: int | None = None
+
+        def read(self, image_bgr: Any, region: Any = None) -> list[OracleRead]:
+            self.seen = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            return []
+
+    reader = _Niceness()
+    shared = SharedPlateReader(reader, niceness=5)
+    answers = _Answers()
+    shared.start()
+    try:
+        shared.submit(answers.job("cam-a", 1))
+        for _ in range(100):
+            if answers.got:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert reader.seen == min(19, mine + 5)
+
+
+def test_start_twice_is_refused() -> None:
+    shared = SharedPlateReader(_GatedReader())
+    shared.start()
+    try:
+        with pytest.raises(RuntimeError, match="already started"):
+            shared.start()
+    finally:
+        shared.stop()
+
+
+def _vehicle(step: int) -> Detections:
+    y = 80 + 20 * step
+    return Detections.create(
+        np.array([[260, y, 380, y + 80]], np.float32),
+        np.array([0.9], np.float32),
+        np.array([-1], np.int32),
+        np.array([7], np.int64),
+    )
+
+
+def test_a_track_read_through_the_shared_reader_is_published_once_its_answers_are_back(
+    tmp_path: Path,
+) -> None:
+    reader = _GatedReader()
+    shared = SharedPlateReader(reader, capacity=4)
+    stage = PlateStage("cam-a", None, fuse_by_vote, tmp_path, every_frames=1, jobs=shared)
+    shared.start()
+    reads = []
+    try:
+        # The reader is held: frames go on being observed without waiting for it.
+        for step in range(4):
+            reads += stage.observe(T0 + timedelta(seconds=step / 5), IMAGE, _vehicle(step), ["car"])
+        assert reads == []
+        assert reader.seen == []
+        reader.gate.set()
+        # The vehicle is gone; its track ends only after its answer came back.
+        at = T0 + timedelta(seconds=1)
+        for _ in range(100):
+            at += timedelta(seconds=0.2)
+            reads += stage.observe(at, IMAGE, Detections.empty(), [])
+            if reads:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    assert [r.text for r in reads] == ["LEA260"]
+    # One job outstanding per track at a time: the held reader got one job, then no more.
+    assert len(reader.seen) == 1
+    assert stage.jobs_dropped == 0
+
+
+def test_a_plate_stage_needs_a_reader_or_a_job_sink(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="reader or a sink"):
+        PlateStage("cam-a", None, fuse_by_vote, tmp_path)
