@@ -37,9 +37,11 @@ events-mode recorder say ``kind="event"``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
+import shutil
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -61,6 +63,7 @@ from safecity.contracts.ingest import (
     SegmentClosed,
     SegmentKind,
 )
+from safecity.ingest.parameter_sets import ParameterSets, in_band_parameter_sets
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ _PRE_ROLL_MAX_PACKETS = 1500
 # frame this close after the post-roll's end does not close the segment yet, so
 # motion that goes on is not split into two files at every key frame.
 _EVENT_SLACK = timedelta(seconds=0.5)
+# Free space below this, after a write went missing, counts as a full disk.
+_NEARLY_FULL_BYTES = 1 << 20
 
 SegmentListener = Callable[[SegmentClosed], None]
 if TYPE_CHECKING:
@@ -108,6 +113,12 @@ class RecorderStats:
     last_error: str | None
     """The last recording failure; cleared when a segment closes normally."""
     last_segment_end: datetime | None
+    format_changes: int = 0
+    """Segments cut early because the stream's parameters (resolution, encoder) changed."""
+    discontinuities: int = 0
+    """Segments cut early because the stream's timestamps started again."""
+    storage_full: bool = False
+    """The last write failed for want of space (ENOSPC or a quota); cleared by a closed segment."""
 
 
 @dataclass
@@ -129,6 +140,8 @@ class _OpenSegment:
     width: int
     height: int
     kind: SegmentKind = "continuous"
+    sequence: bytes | None = None
+    """The sequence parameter set in front of the first key frame, when sent in band."""
     frames: int = 0
     key_frames: int = 0
 
@@ -170,6 +183,11 @@ class SegmentRecorder:
         self._stream_offset: float | None = None
         self._held: tuple[VideoPacket, datetime] | None = None
         self._segment: _OpenSegment | None = None
+        # The last sequence parameter set a segment started with (None: never seen in band).
+        self._sequence: bytes | None = None
+        self._size: tuple[int, int] | None = None
+        # A segment could not be sealed (its partial file is left): salvage it later.
+        self._unsealed = False
         self._lock = threading.Lock()
         self._stats = RecorderStats(
             recording=False,
@@ -212,6 +230,8 @@ class SegmentRecorder:
     def stream_opened(self, stream: VideoStream) -> None:
         self._finish_segment()
         self._template = stream
+        self._sequence = None  # the new stream's header describes its first segment
+        self._size = None
         self._stream_offset = None
         self._held = None
         self._pre_roll.clear()
@@ -291,9 +311,13 @@ class SegmentRecorder:
         if segment is None and not key:
             self._count(skipped=1)
             return
+        parameters = self._parameter_sets(packet) if key else None
+        if key and segment is not None and self._must_cut(segment, parameters, dts):
+            self._finish_segment()
+            segment = None
         if key and (segment is None or self._due_for_cut(segment, pts)):
             self._finish_segment()
-            segment = self._open_segment(pts, dts, packet.time_base, received_at)
+            segment = self._open_segment(pts, dts, packet, received_at, parameters)
         if segment is None:
             return
         if dts <= segment.last_dts:
@@ -306,7 +330,7 @@ class SegmentRecorder:
             packet.stream = segment.stream
             segment.container.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
-            self._abandon_segment(f"cannot write {segment.partial.name}: {exc}")
+            self._abandon_segment(f"cannot write {segment.partial.name}: {exc}", exc)
             return
         finally:
             # The reader shares this packet with other sinks; muxing rebased it in place.
@@ -319,6 +343,36 @@ class SegmentRecorder:
         segment.offset = min(segment.offset, self._offset(pts, segment.time_base, received_at))
         segment.frames += 1
         segment.key_frames += 1 if key else 0
+
+    def _parameter_sets(self, packet: VideoPacket) -> ParameterSets | None:
+        template = self._template
+        if template is None:
+            return None
+        return in_band_parameter_sets(template.codec_context.name, bytes(packet))
+
+    def _must_cut(self, segment: _OpenSegment, parameters: ParameterSets | None, dts: int) -> bool:
+        """A key frame that the open segment cannot hold: new parameters, or time went back."""
+        sequence = parameters.sequence if parameters is not None else None
+        if sequence is not None and segment.sequence not in (None, sequence):
+            logger.warning(
+                "camera %s: the stream's parameters changed (resolution or encoder "
+                "settings); closing the segment and starting a new one",
+                self._camera_id,
+            )
+            self._count(format_changes=1)
+            return True
+        if dts <= segment.last_dts:
+            # An encoder restart or a spliced stream: the timestamps start again. The key
+            # frame starts a new segment rather than everything after it being dropped.
+            logger.warning(
+                "camera %s: timestamps went back by %.2f s; starting a new segment",
+                self._camera_id,
+                float((segment.last_dts - dts) * segment.time_base),
+            )
+            self._stream_offset = None
+            self._count(discontinuities=1)
+            return True
+        return False
 
     def _due_for_cut(self, segment: _OpenSegment, pts: int) -> bool:
         # Half a frame of slack: with a key frame every 2 s, a jittery stream puts
@@ -344,11 +398,24 @@ class SegmentRecorder:
     # -- segments ---------------------------------------------------------------------------
 
     def _open_segment(
-        self, pts: int, dts: int, time_base: Fraction, received_at: datetime
+        self,
+        pts: int,
+        dts: int,
+        packet: VideoPacket,
+        received_at: datetime,
+        parameters: ParameterSets | None,
     ) -> _OpenSegment | None:
         template = self._template
         if template is None:
             return None
+        time_base = packet.time_base
+        size = (template.codec_context.width, template.codec_context.height)
+        changed = parameters is not None and parameters.sequence != self._sequence
+        if (changed and self._sequence is not None) or not all(size):
+            # New parameters in band, or a stream announced mid-way and never probed.
+            self._size = self._picture_size(packet) or size
+        if self._sequence is not None or not all(size):
+            size = self._size or size
         offset = self._offset(pts, time_base, received_at)
         # Named after the start as known now; the final name is given at closing,
         # once the segment's packets have pinned its start down.
@@ -359,14 +426,21 @@ class SegmentRecorder:
             # Says what the file is even when its SegmentClosed is lost (see the rescan).
             container.metadata["comment"] = segment_comment(self._segment_kind)
         except (av.error.FFmpegError, OSError) as exc:
-            self._note_error(f"cannot create {partial.name}: {exc}")
+            self._note_error(f"cannot create {partial.name}: {exc}", exc)
             return None
         try:
             stream = container.add_stream_from_template(template)
+            if parameters is not None:
+                # The parameters in front of this key frame describe the segment, even
+                # when they differ from those the stream was opened with.
+                stream.codec_context.extradata = parameters.annexb
+            stream.codec_context.width, stream.codec_context.height = size
         except (av.error.FFmpegError, ValueError) as exc:
             container.close()
             self._note_error(f"cannot record {template.codec_context.name} into MP4: {exc}")
             return None
+        if parameters is not None:
+            self._sequence = parameters.sequence
         context = template.codec_context
         segment = _OpenSegment(
             container=container,
@@ -380,14 +454,42 @@ class SegmentRecorder:
             last_dts=dts - 1,
             interval=self._nominal_interval(time_base),
             codec=context.name,
-            width=context.width,
-            height=context.height,
+            width=size[0],
+            height=size[1],
             kind=self._segment_kind,
+            sequence=parameters.sequence if parameters is not None else None,
         )
         self._segment = segment
         with self._lock:
             self._stats = replace(self._stats, recording=True)
         return segment
+
+    def _picture_size(self, packet: VideoPacket) -> tuple[int, int] | None:
+        """Decode one key frame on its own: the new picture size after a parameter change.
+
+        Rare (once per change), so the recorder stays a stream copy the rest of the time.
+        """
+        template = self._template
+        if template is None:
+            return None
+        try:
+            decoder = av.CodecContext.create(template.codec_context.name, "r")
+            if not isinstance(decoder, av.VideoCodecContext):
+                return None
+            frames = [*decoder.decode(packet), *decoder.decode(None)]
+        except (av.error.FFmpegError, ValueError) as exc:
+            logger.warning("camera %s: cannot decode the new key frame: %s", self._camera_id, exc)
+            return None
+        for frame in frames:
+            if isinstance(frame, av.VideoFrame):
+                logger.info(
+                    "camera %s: the picture is now %dx%d",
+                    self._camera_id,
+                    frame.width,
+                    frame.height,
+                )
+                return frame.width, frame.height
+        return None
 
     def _free_path(self, started_at: datetime, suffix: str = "") -> Path:
         day = started_at.strftime("%Y-%m-%d")
@@ -413,9 +515,16 @@ class SegmentRecorder:
         final = self._free_path(started_at)
         try:
             segment.container.close()
+            # FFmpeg does not always report a write that failed while it flushed the
+            # last fragment (a disk that just filled up): a segment is only sealed
+            # once every frame it was given can be read back from the file.
+            _check_complete(segment.partial, segment.frames)
             size, digest = seal_segment(segment.partial, final, fsync=self._fsync)
         except (av.error.FFmpegError, OSError) as exc:
-            self._note_error(f"cannot close {segment.partial.name}: {exc}")
+            # The partial file keeps its complete fragments: salvaged once a segment
+            # closes normally again (space is back), or at the next start.
+            self._note_error(f"cannot close {segment.partial.name}: {exc}", exc)
+            self._unsealed = True
             return
         ticks = segment.last_pts - segment.first_pts + segment.interval
         ended_at = started_at + timedelta(seconds=float(ticks * segment.time_base))
@@ -440,6 +549,7 @@ class SegmentRecorder:
                 bytes_closed=stats.bytes_closed + size,
                 last_segment_end=ended_at,
                 last_error=None,
+                storage_full=False,
             )
         gap = None if previous_end is None else (started_at - previous_end).total_seconds()
         # Gaps between event segments are the point of events mode, not worth a warning.
@@ -464,36 +574,99 @@ class SegmentRecorder:
             gap_before_seconds=gap,
             kind=segment.kind,
         )
+        self._announce(message)
+        if self._unsealed:
+            self._unsealed = False
+            self._salvage_unsealed()
+
+    def _announce(self, message: SegmentClosed) -> None:
         if self._on_closed is not None:
             try:
                 self._on_closed(message)
             except Exception:
                 logger.exception("camera %s: segment listener failed", self._camera_id)
 
-    def _abandon_segment(self, message: str) -> None:
+    def _salvage_unsealed(self) -> None:
+        # Called between two segments, so no partial file of this recorder is open.
+        from safecity.ingest.salvage import salvage_partial_segments
+
+        try:
+            salvaged = salvage_partial_segments(self._camera_id, self._media_root)
+        except OSError as exc:
+            self._note_error(f"cannot salvage an unfinished segment: {exc}", exc)
+            self._unsealed = True
+            return
+        for message in salvaged:
+            self._announce(message)
+
+    def _abandon_segment(self, message: str, exc: BaseException) -> None:
         segment = self._segment
         self._segment = None
-        self._note_error(message)
+        self._note_error(message, exc)
         if segment is not None:
-            # The disk may be failing: the partial file stays for inspection.
+            # The disk may be failing: the partial file stays, and the next start
+            # salvages its complete fragments. One that holds no frame is only a
+            # header and would pile up at every retry on a full disk.
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 segment.container.close()
+            if segment.frames == 0:
+                with contextlib.suppress(OSError):
+                    segment.partial.unlink()
         with self._lock:
             self._stats = replace(self._stats, recording=False)
 
-    def _note_error(self, message: str) -> None:
+    def _note_error(self, message: str, exc: BaseException | None = None) -> None:
+        full = exc is not None and is_out_of_space(exc)
+        if full:
+            message = f"no space left for recordings: {message}"
         logger.error("camera %s: %s", self._camera_id, message)
         with self._lock:
-            self._stats = replace(self._stats, last_error=message)
+            self._stats = replace(self._stats, last_error=message, storage_full=full)
 
-    def _count(self, *, skipped: int = 0, dropped: int = 0) -> None:
+    def _count(
+        self,
+        *,
+        skipped: int = 0,
+        dropped: int = 0,
+        format_changes: int = 0,
+        discontinuities: int = 0,
+    ) -> None:
         with self._lock:
             stats = self._stats
             self._stats = replace(
                 stats,
                 packets_skipped=stats.packets_skipped + skipped,
                 packets_dropped=stats.packets_dropped + dropped,
+                format_changes=stats.format_changes + format_changes,
+                discontinuities=stats.discontinuities + discontinuities,
             )
+
+
+def _check_complete(partial: Path, frames: int) -> None:
+    """Raise OSError unless ``partial`` holds ``frames`` whole packets (demuxed, not decoded)."""
+    found = 0
+    try:
+        with av.open(str(partial)) as container:
+            for packet in container.demux(video=0):
+                if packet.size and not packet.is_corrupt:
+                    found += 1
+    except av.error.FFmpegError:
+        pass  # a fragment cut short: the count below says how much is readable
+    if found >= frames:
+        return
+    # FFmpeg lost the reason; a file system with no room left is the usual one.
+    full = shutil.disk_usage(partial.parent).free < _NEARLY_FULL_BYTES
+    raise OSError(
+        errno.ENOSPC if full else errno.EIO,
+        f"only {found} of {frames} frames reached the disk",
+    )
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """A write refused for want of space: a full file system or an exhausted quota."""
+    code = getattr(exc, "errno", None)
+    # FFmpeg reports write errors as negative errno values through PyAV.
+    return code is not None and abs(code) in (errno.ENOSPC, errno.EDQUOT)
 
 
 def segment_comment(kind: SegmentKind) -> str:
