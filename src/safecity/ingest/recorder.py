@@ -37,11 +37,7 @@ events-mode recorder say ``kind="event"``.
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import logging
-import os
-import shutil
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -58,23 +54,35 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from safecity.contracts.ingest import (
-    SEGMENT_COMMENT_PREFIX,
     RecordingMode,
     SegmentClosed,
     SegmentKind,
 )
 from safecity.ingest.parameter_sets import ParameterSets, in_band_parameter_sets
+from safecity.ingest.segment_files import (
+    FRAGMENTED_MP4,
+    PARTIAL_SUFFIX,
+    check_complete,
+    is_out_of_space,
+    picture_size,
+    seal_segment,
+    segment_comment,
+)
+
+# The file rules are re-exported: the salvage, the rescan and tests name them from here.
+__all__ = [
+    "FRAGMENTED_MP4",
+    "PARTIAL_SUFFIX",
+    "RecorderStats",
+    "SegmentListener",
+    "SegmentRecorder",
+    "SegmentTiming",
+    "seal_segment",
+    "segment_comment",
+]
 
 logger = logging.getLogger(__name__)
 
-FRAGMENTED_MP4 = {
-    "movflags": "frag_keyframe+empty_moov+default_base_moof",
-    # Without it a finished fragment waits in FFmpeg's 32 KB I/O buffer, and a
-    # killed recorder leaves an open segment holding nothing but its header.
-    "flush_packets": "1",
-}
-PARTIAL_SUFFIX = ".partial"
-_HASH_CHUNK = 1 << 20
 # A gap this long between segments is worth a warning in the log.
 _REPORTED_GAP_SECONDS = 1.0
 # A pre-roll whose camera never sends a key frame must not grow without bound:
@@ -84,8 +92,6 @@ _PRE_ROLL_MAX_PACKETS = 1500
 # frame this close after the post-roll's end does not close the segment yet, so
 # motion that goes on is not split into two files at every key frame.
 _EVENT_SLACK = timedelta(seconds=0.5)
-# Free space below this, after a write went missing, counts as a full disk.
-_NEARLY_FULL_BYTES = 1 << 20
 
 SegmentListener = Callable[[SegmentClosed], None]
 if TYPE_CHECKING:
@@ -465,31 +471,15 @@ class SegmentRecorder:
         return segment
 
     def _picture_size(self, packet: VideoPacket) -> tuple[int, int] | None:
-        """Decode one key frame on its own: the new picture size after a parameter change.
-
-        Rare (once per change), so the recorder stays a stream copy the rest of the time.
-        """
         template = self._template
         if template is None:
             return None
-        try:
-            decoder = av.CodecContext.create(template.codec_context.name, "r")
-            if not isinstance(decoder, av.VideoCodecContext):
-                return None
-            frames = [*decoder.decode(packet), *decoder.decode(None)]
-        except (av.error.FFmpegError, ValueError) as exc:
-            logger.warning("camera %s: cannot decode the new key frame: %s", self._camera_id, exc)
-            return None
-        for frame in frames:
-            if isinstance(frame, av.VideoFrame):
-                logger.info(
-                    "camera %s: the picture is now %dx%d",
-                    self._camera_id,
-                    frame.width,
-                    frame.height,
-                )
-                return frame.width, frame.height
-        return None
+        size = picture_size(template.codec_context.name, packet)
+        if size is None:
+            logger.warning("camera %s: cannot decode the new key frame", self._camera_id)
+        else:
+            logger.info("camera %s: the picture is now %dx%d", self._camera_id, *size)
+        return size
 
     def _free_path(self, started_at: datetime, suffix: str = "") -> Path:
         day = started_at.strftime("%Y-%m-%d")
@@ -518,7 +508,7 @@ class SegmentRecorder:
             # FFmpeg does not always report a write that failed while it flushed the
             # last fragment (a disk that just filled up): a segment is only sealed
             # once every frame it was given can be read back from the file.
-            _check_complete(segment.partial, segment.frames)
+            check_complete(segment.partial, segment.frames)
             size, digest = seal_segment(segment.partial, final, fsync=self._fsync)
         except (av.error.FFmpegError, OSError) as exc:
             # The partial file keeps its complete fragments: salvaged once a segment
@@ -640,58 +630,6 @@ class SegmentRecorder:
                 format_changes=stats.format_changes + format_changes,
                 discontinuities=stats.discontinuities + discontinuities,
             )
-
-
-def _check_complete(partial: Path, frames: int) -> None:
-    """Raise OSError unless ``partial`` holds ``frames`` whole packets (demuxed, not decoded)."""
-    found = 0
-    try:
-        with av.open(str(partial)) as container:
-            for packet in container.demux(video=0):
-                if packet.size and not packet.is_corrupt:
-                    found += 1
-    except av.error.FFmpegError:
-        pass  # a fragment cut short: the count below says how much is readable
-    if found >= frames:
-        return
-    # FFmpeg lost the reason; a file system with no room left is the usual one.
-    full = shutil.disk_usage(partial.parent).free < _NEARLY_FULL_BYTES
-    raise OSError(
-        errno.ENOSPC if full else errno.EIO,
-        f"only {found} of {frames} frames reached the disk",
-    )
-
-
-def is_out_of_space(exc: BaseException) -> bool:
-    """A write refused for want of space: a full file system or an exhausted quota."""
-    code = getattr(exc, "errno", None)
-    # FFmpeg reports write errors as negative errno values through PyAV.
-    return code is not None and abs(code) in (errno.ENOSPC, errno.EDQUOT)
-
-
-def segment_comment(kind: SegmentKind) -> str:
-    """The MP4 comment tag of a segment: its kind, readable without the bus message."""
-    return SEGMENT_COMMENT_PREFIX + kind
-
-
-def seal_segment(partial: Path, final: Path, *, fsync: bool = True) -> tuple[int, str]:
-    """Flush a finished segment to disk, hash it and give it its final name: (size, sha256)."""
-    digest = hashlib.sha256()
-    with partial.open("rb") as file:
-        while chunk := file.read(_HASH_CHUNK):
-            digest.update(chunk)
-        if fsync:
-            os.fsync(file.fileno())
-        size = file.tell()
-    os.replace(partial, final)
-    if fsync:
-        # The rename itself must survive a power cut, not only the data.
-        folder = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    return size, digest.hexdigest()
 
 
 def _utc_from(posix_seconds: float) -> datetime:
