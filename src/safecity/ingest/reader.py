@@ -155,6 +155,9 @@ class CameraReader:
             self._options.backoff_cap_seconds,
             jitter=self._options.backoff_jitter,
         )
+        self._decode_mode = self._options.decode
+        # Asked for from another thread (a changed recording mode), taken up between packets.
+        self._wanted_decode = self._options.decode
         self._sampler = FrameSampler(self._options.target_fps)
         self._meter = RateMeter()
         self._clock_samples: deque[float] = deque(maxlen=_CLOCK_SAMPLES)
@@ -209,6 +212,11 @@ class CameraReader:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def set_decode(self, mode: DecodeMode) -> None:
+        """Decode ``mode`` from the next packet on (thread-safe)."""
+        with self._lock:
+            self._wanted_decode = mode
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -295,6 +303,11 @@ class CameraReader:
                 stream = self._switch_to(packet.stream)
                 continue  # the held packets are fed again by _switching
             foreign.clear()
+            with self._lock:
+                wanted = self._wanted_decode
+            if wanted is not self._decode_mode:
+                self._decode_mode = wanted
+                self._configure_decoder(stream)
             if packet.size == 0:
                 self._decode(stream, packet, None)  # flush: frames still inside the decoder
                 continue
@@ -361,11 +374,17 @@ class CameraReader:
 
     def _configure_decoder(self, stream: VideoStream) -> None:
         context = stream.codec_context
-        if self._options.decode is DecodeMode.KEY_FRAMES:
+        if context.is_open:
+            # Changed while streaming: only what an open decoder still accepts.
+            context.skip_frame = (
+                "NONKEY" if self._decode_mode is DecodeMode.KEY_FRAMES else "DEFAULT"
+            )
+            return
+        if self._decode_mode is DecodeMode.KEY_FRAMES:
             # One thread: frame threading only adds latency when most frames are skipped.
             context.skip_frame = "NONKEY"
             context.thread_count = 1
-        elif self._options.decode is DecodeMode.ALL:
+        elif self._decode_mode is DecodeMode.ALL:
             context.thread_count = self._options.decoder_threads
             if self._options.decoder_threads > 1:
                 context.thread_type = "AUTO"
@@ -373,7 +392,7 @@ class CameraReader:
     def _decode(
         self, stream: VideoStream, packet: av.Packet[VideoStream], received_at: datetime | None
     ) -> None:
-        if self._options.decode is DecodeMode.NONE:
+        if self._decode_mode is DecodeMode.NONE:
             return
         try:
             decoded = stream.codec_context.decode(packet)

@@ -170,11 +170,11 @@ class SegmentRecorder:
     ) -> None:
         if segment_seconds <= 0:
             raise ValueError("segment_seconds must be positive")
-        if mode == "off":
-            raise ValueError("a camera that records nothing needs no recorder")
         if pre_roll_seconds < 0 or post_roll_seconds < 0:
             raise ValueError("pre-roll and post-roll cannot be negative")
         self._mode = mode
+        # A mode asked for from another thread, taken up at the next packet.
+        self._wanted_mode: RecordingMode = mode
         self._pre_roll_seconds = pre_roll_seconds
         self._post_roll = timedelta(seconds=post_roll_seconds)
         self._pre_roll: deque[tuple[VideoPacket, datetime]] = deque()
@@ -213,6 +213,15 @@ class SegmentRecorder:
     def mode(self) -> RecordingMode:
         return self._mode
 
+    def set_mode(self, mode: RecordingMode) -> None:
+        """Record continuously, around events or not at all from the next packet on.
+
+        Thread-safe (the bus handler calls it). The open segment is closed first, so a
+        segment never mixes kinds; switching to events starts with an empty pre-roll.
+        """
+        with self._lock:
+            self._wanted_mode = mode
+
     @property
     def _segment_kind(self) -> SegmentKind:
         return "event" if self._mode == "events" else "continuous"
@@ -243,7 +252,11 @@ class SegmentRecorder:
         self._pre_roll.clear()
 
     def packet(self, packet: VideoPacket, received_at: datetime) -> None:
-        if self._template is None:
+        with self._lock:
+            wanted = self._wanted_mode
+        if wanted != self._mode:
+            self._switch_mode(wanted)
+        if self._template is None or self._mode == "off":
             return
         if packet.pts is None and packet.dts is None:
             # RTSP leaves the first packet untimed until the stream is synchronised;
@@ -268,6 +281,13 @@ class SegmentRecorder:
     def close(self) -> None:
         """Close the open segment (publishing it); the recorder can be fed again afterwards."""
         self._finish_segment()
+
+    def _switch_mode(self, mode: RecordingMode) -> None:
+        logger.info("camera %s: recording mode %s -> %s", self._camera_id, self._mode, mode)
+        self._finish_segment()
+        self._pre_roll.clear()
+        self._held = None
+        self._mode = mode
 
     # -- events mode ------------------------------------------------------------------------
 
