@@ -8,7 +8,10 @@ A supervisor runs one per camera, as a process::
 
 ``--recording-mode events`` records only around events: motion seen in the
 sampled frames, or a ``RuleEvent`` of this camera on the bus (see
-``recorder.py`` for the pre-roll and post-roll).
+``recorder.py`` for the pre-roll and post-roll). The flag is only the mode to
+start with: a change in the registry arrives as ``RecordingModeChanged`` and the
+running worker follows it. Both messages travel on this camera's own subject
+(``subscribe(key=camera_id)``), so a worker never sees other cameras' traffic.
 
 The stream URL comes from the environment (readable only by the process's
 owner), never from the command line, which every local user can list. The
