@@ -333,3 +333,46 @@ def test_wall_tiles_are_picked_by_code_and_the_address_brings_the_wall_back(
     page.goto(f"{ws_base_url}/wall")
     page.goto(bookmark)
     check_wall()
+
+
+def test_recorded_segments_play_back_in_the_browser_one_after_another(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str, tmp_path: Path
+) -> None:
+    # Segments as the recorder writes them (fragmented MP4, stream copy), indexed as
+    # the control plane indexes SegmentClosed, then watched on the playback page.
+    from safecity.contracts.ingest import SegmentClosed
+    from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
+    from safecity.ingest.recorder import SegmentRecorder
+    from tests.ingest.clips import write_clip
+
+    platform = live_server.platform
+    with platform.transaction() as session:
+        code = session.scalar(select(Camera.code).where(Camera.id == camera.camera_id))
+    assert code is not None
+    closed: list[SegmentClosed] = []
+    recorder = SegmentRecorder(
+        code, platform.settings.media_dir, segment_seconds=2, on_closed=closed.append
+    )
+    clip = write_clip(tmp_path / "clip.mp4", seconds=4)
+    CameraReader(code, str(clip), ReaderOptions(decode=DecodeMode.NONE), sinks=[recorder]).run()
+    assert len(closed) == 2
+    with platform.transaction() as session:
+        for message in closed:
+            assert platform.recordings.index_segment(session, message) is not None
+
+    sign_in_here(page, ws_base_url, live_server)
+    page.goto(f"{ws_base_url}/cameras/{camera.camera_id}/playback")
+    rows = page.locator("#segments tbody tr")
+    expect(rows).to_have_count(2, timeout=10_000)
+    player = page.locator("#player")
+    # The first segment plays at its recorded size, then the second follows on its own.
+    page.wait_for_function(
+        "() => { const v = document.getElementById('player');"
+        " return v.videoWidth === 640 && v.currentTime > 0.5; }",
+        timeout=20_000,
+    )
+    expect(rows.nth(1)).to_have_class("playing", timeout=20_000)
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 0.5", timeout=20_000
+    )
+    assert player.evaluate("v => v.error") is None
