@@ -101,7 +101,7 @@ async def test_a_full_disk_is_reported_loses_no_closed_segment_and_recording_res
             assert decoded_frames(path) == segment.frames
         # A failed attempt leaves no header-only partial behind to fill the disk further.
         partials = list(small_disk.rglob(f"*{PARTIAL_SUFFIX}"))
-        assert len(partials) <= 2
+        assert len(partials) <= 2, partials
 
         # Space comes back (retention deleted the oldest): recording resumes by itself.
         for segment in full_segments:

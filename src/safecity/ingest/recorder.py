@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -92,6 +93,8 @@ _PRE_ROLL_MAX_PACKETS = 1500
 # frame this close after the post-roll's end does not close the segment yet, so
 # motion that goes on is not split into two files at every key frame.
 _EVENT_SLACK = timedelta(seconds=0.5)
+# After a full disk, free space wanted before recording again when no segment closed yet.
+_ROOM_WITHOUT_HISTORY_BYTES = 1 << 20
 
 SegmentListener = Callable[[SegmentClosed], None]
 if TYPE_CHECKING:
@@ -343,6 +346,8 @@ class SegmentRecorder:
             segment = None
         if key and (segment is None or self._due_for_cut(segment, pts)):
             self._finish_segment()
+            if not self._room_for_a_segment():
+                return
             segment = self._open_segment(pts, dts, packet, received_at, parameters)
         if segment is None:
             return
@@ -399,6 +404,23 @@ class SegmentRecorder:
             self._count(discontinuities=1)
             return True
         return False
+
+    def _room_for_a_segment(self) -> bool:
+        """After a full disk, wait for room for a segment like the last ones before trying.
+
+        Each attempt on a full disk would leave a partial file holding a fragment or two
+        (whatever the space freed by the last attempt allowed); those pile up.
+        """
+        with self._lock:
+            stats = self._stats
+        if not stats.storage_full:
+            return True
+        typical = stats.bytes_closed // stats.segments_closed if stats.segments_closed else 0
+        try:
+            free = shutil.disk_usage(self._media_root).free
+        except OSError:
+            return False
+        return free >= (typical or _ROOM_WITHOUT_HISTORY_BYTES)
 
     def _due_for_cut(self, segment: _OpenSegment, pts: int) -> bool:
         # Half a frame of slack: with a key frame every 2 s, a jittery stream puts
