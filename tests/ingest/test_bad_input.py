@@ -6,7 +6,9 @@ every closed segment must decode completely with one picture size and codec.
 
 from __future__ import annotations
 
+import http.server
 import random
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from safecity.contracts.ingest import SegmentClosed
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.recorder import SegmentRecorder, SegmentTiming
+from safecity.sim.rtsp import free_port
 from tests.ingest.clips import write_changing_clip, write_clip
 
 
@@ -49,6 +52,23 @@ def picture(path: Path) -> tuple[str, set[tuple[int, int]], int]:
         return stream.codec_context.name, sizes, frames
 
 
+def write_mpeg4_ts(path: Path, *, first_pts: int) -> Path:
+    """Four seconds of MPEG-4 Part 2 on PID 0x200, timestamps from ``first_pts`` (10 fps)."""
+    with av.open(str(path), "w", format="mpegts", options={"mpegts_start_pid": "0x200"}) as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.codec_context.gop_size = 20
+        with av.open("testsrc2=size=640x360:rate=10", format="lavfi") as source:
+            for index, frame in enumerate(source.decode(video=0)):
+                if index == 40:
+                    break
+                frame.pict_type = av.video.frame.PictureType.NONE
+                frame.pts = first_pts + index  # the camera's clock goes on
+                out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
 @pytest.mark.parametrize("decode", [DecodeMode.NONE, DecodeMode.KEY_FRAMES])
 def test_a_resolution_change_mid_stream_closes_the_segment_and_starts_a_new_one(
     tmp_path: Path, decode: DecodeMode
@@ -77,19 +97,7 @@ def test_a_codec_change_mid_stream_follows_the_new_stream_into_new_segments(
     # A camera reconfigured from H.264 to MPEG-4 Part 2 while streaming over MPEG-TS:
     # the new codec arrives as a new stream (another PID) and the old one falls silent.
     first = write_clip(tmp_path / "h264.ts", seconds=4, container="mpegts")
-    second = tmp_path / "mpeg4.ts"
-    with av.open(str(second), "w", format="mpegts", options={"mpegts_start_pid": "0x200"}) as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        stream.codec_context.gop_size = 20
-        with av.open("testsrc2=size=640x360:rate=10", format="lavfi") as source:
-            for index, frame in enumerate(source.decode(video=0)):
-                if index == 40:
-                    break
-                frame.pict_type = av.video.frame.PictureType.NONE
-                frame.pts = 40 + index  # the camera's clock goes on
-                out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    second = write_mpeg4_ts(tmp_path / "mpeg4.ts", first_pts=40)
     spliced = tmp_path / "codec-change.ts"
     spliced.write_bytes(first.read_bytes() + second.read_bytes())
 
@@ -200,3 +208,64 @@ def test_a_truncated_stream_file_records_what_it_holds(tmp_path: Path) -> None:
     assert sum(segment.frames for segment in closed) == stats.packets
     for segment in closed:
         assert picture(tmp_path / "media" / segment.path)[2] == segment.frames
+
+
+def test_a_codec_change_over_http_is_followed_after_reopening(tmp_path: Path) -> None:
+    # Over HTTP the reader probes only the start, so the new stream is found mid-way,
+    # which PyAV cannot follow: the reader reopens, and the camera now sends MPEG-4.
+    first = write_clip(tmp_path / "h264.ts", seconds=4, container="mpegts")
+    second = write_mpeg4_ts(tmp_path / "mpeg4.ts", first_pts=40)
+    served = [first.read_bytes() + second.read_bytes(), second.read_bytes()]
+
+    class Camera(_QuietHandler):
+        def do_GET(self) -> None:
+            body = served[0] if len(served) > 1 else served[-1]
+            if len(served) > 1:
+                served.pop(0)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp2t")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    closed: list[SegmentClosed] = []
+    recorder = SegmentRecorder(
+        "cam-http",
+        tmp_path / "media",
+        segment_seconds=2,
+        on_closed=closed.append,
+        timing=SegmentTiming.STREAM,
+    )
+    reader = CameraReader(
+        "cam-http",
+        f"http://127.0.0.1:{server.server_address[1]}/live.ts",
+        ReaderOptions(decode=DecodeMode.KEY_FRAMES, backoff_first_seconds=0.1),
+        sinks=[recorder],
+    )
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(s.codec == "mpeg4" for s in closed):
+            time.sleep(0.1)
+    finally:
+        reader.stop(10)
+        server.shutdown()
+        server.server_close()
+    codecs = [segment.codec for segment in closed]
+    assert codecs[:2] == ["h264", "h264"]
+    assert "mpeg4" in codecs
+    for segment in closed:
+        assert picture(tmp_path / "media" / segment.path)[0] == segment.codec
+    stats = reader.stats()
+    assert stats.codec == "mpeg4"
+    assert stats.reconnects >= 1
+    # Before, PyAV's IndexError ended the reader's thread and the camera for good.
+    assert "added a stream while streaming" in (stats.last_error or "")
+    assert not reader.is_alive()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

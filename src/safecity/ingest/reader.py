@@ -280,6 +280,12 @@ class CameraReader:
         except (av.error.FFmpegError, OSError) as exc:
             reason = scrub(f"stream lost: {exc}", self._url)
             self._fail(reason)
+        except IndexError:
+            # PyAV knows only the streams found when the source was opened; one that
+            # appears later (an MPEG-TS camera switching codec) makes its demuxer fail
+            # here. Reopening finds the new stream.
+            reason = "the source added a stream while streaming (a codec change?); reopening"
+            self._fail(reason)
         finally:
             container.close()
             if opened:
