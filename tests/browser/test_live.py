@@ -287,3 +287,92 @@ def test_wall_shows_only_cameras_in_scope(
     expect(tiles.first).to_have_attribute("data-live", f"/ws/live/{camera.camera_id}")
     expect(page.locator("#wall .live-tile.empty")).to_have_count(8)
     expect(tiles.first).to_have_attribute("data-playing", "1", timeout=20_000)
+
+
+def test_wall_tiles_are_picked_by_code_and_the_address_brings_the_wall_back(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str
+) -> None:
+    sign_in_here(page, ws_base_url, live_server)
+    with live_server.platform.transaction() as session:
+        code = session.scalar(select(Camera.code).where(Camera.id == camera.camera_id))
+        outside = session.scalar(
+            select(Camera.code).where(~live_server_scope(live_server)).limit(1)
+        )
+    assert code is not None
+    assert outside is not None
+    page.goto(f"{ws_base_url}/wall?layout=2x2")
+    picks = page.locator("#wall input[name=tile]")
+    expect(picks).to_have_count(4)
+    # Offered by code and name: only the cameras of the operator's area.
+    offered = page.locator("#wall-cameras option")
+    expect(offered.filter(has_text=code)).to_have_count(1)
+    expect(offered.filter(has_text=outside)).to_have_count(0)
+
+    for position, value in enumerate([outside, "", code.lower(), ""]):
+        picks.nth(position).fill(value)
+    picks.nth(2).press("Enter")
+    page.wait_for_load_state()
+
+    def check_wall() -> None:
+        tiles = page.locator("#wall .live-tile")
+        expect(tiles).to_have_count(4)
+        expect(tiles.nth(2).locator("video")).to_have_attribute(
+            "data-live", f"/ws/live/{camera.camera_id}"
+        )
+        expect(page.locator("#wall video")).to_have_count(1)
+        # Out of scope reads exactly as a camera that does not exist.
+        expect(tiles.nth(0).locator(".tile-unavailable")).to_have_text(
+            f"{outside}: no such camera in your area"
+        )
+        expect(tiles.nth(2).locator("video")).to_have_attribute("data-playing", "1", timeout=20_000)
+
+    check_wall()
+    bookmark = page.url
+    assert "layout=2x2" in bookmark
+    assert f"tile={code.lower()}" in bookmark
+    page.goto(f"{ws_base_url}/wall")
+    page.goto(bookmark)
+    check_wall()
+
+
+def test_recorded_segments_play_back_in_the_browser_one_after_another(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str, tmp_path: Path
+) -> None:
+    # Segments as the recorder writes them (fragmented MP4, stream copy), indexed as
+    # the control plane indexes SegmentClosed, then watched on the playback page.
+    from safecity.contracts.ingest import SegmentClosed
+    from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
+    from safecity.ingest.recorder import SegmentRecorder
+    from tests.ingest.clips import write_clip
+
+    platform = live_server.platform
+    with platform.transaction() as session:
+        code = session.scalar(select(Camera.code).where(Camera.id == camera.camera_id))
+    assert code is not None
+    closed: list[SegmentClosed] = []
+    recorder = SegmentRecorder(
+        code, platform.settings.media_dir, segment_seconds=2, on_closed=closed.append
+    )
+    clip = write_clip(tmp_path / "clip.mp4", seconds=4)
+    CameraReader(code, str(clip), ReaderOptions(decode=DecodeMode.NONE), sinks=[recorder]).run()
+    assert len(closed) == 2
+    with platform.transaction() as session:
+        for message in closed:
+            assert platform.recordings.index_segment(session, message) is not None
+
+    sign_in_here(page, ws_base_url, live_server)
+    page.goto(f"{ws_base_url}/cameras/{camera.camera_id}/playback")
+    rows = page.locator("#segments tbody tr")
+    expect(rows).to_have_count(2, timeout=10_000)
+    player = page.locator("#player")
+    # The first segment plays at its recorded size, then the second follows on its own.
+    page.wait_for_function(
+        "() => { const v = document.getElementById('player');"
+        " return v.videoWidth === 640 && v.currentTime > 0.5; }",
+        timeout=20_000,
+    )
+    expect(rows.nth(1)).to_have_class("playing", timeout=20_000)
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 0.5", timeout=20_000
+    )
+    assert player.evaluate("v => v.error") is None

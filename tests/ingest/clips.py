@@ -6,11 +6,13 @@ another test folder's conftest.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import av
 from av.video.frame import PictureType
+from av.video.stream import VideoStream
 
 # H.264 NAL unit types carrying picture data (coded slices): what a re-encode changes.
 _SLICE_TYPES = frozenset({1, 5})
@@ -123,4 +125,51 @@ def write_motion_clip(
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
+    return path
+
+
+def write_changing_clip(
+    path: Path,
+    parts: list[tuple[str, int, int]],
+    *,
+    seconds_each: float = 4.0,
+    fps: int = 10,
+    key_every_seconds: float = 2.0,
+) -> Path:
+    """An MPEG-TS clip whose one video stream changes ``(codec, width, height)`` between parts.
+
+    Each part has its own encoder, but every packet goes into the same stream
+    (one PID, one program table announcing the first codec) with timestamps that
+    carry on: what a camera sends when it is reconfigured while streaming.
+    """
+    from fractions import Fraction
+
+    rate = Fraction(fps)
+    with av.open(str(path), "w", format="mpegts") as output:
+        stream = output.add_stream(parts[0][0], rate=fps)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height, stream.pix_fmt = parts[0][1], parts[0][2], "yuv420p"
+        index = 0
+        for codec, width, height in parts:
+            encoder = av.CodecContext.create(codec, "w")
+            assert isinstance(encoder, av.VideoCodecContext)
+            encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+            encoder.time_base = 1 / rate
+            encoder.framerate = rate
+            encoder.gop_size = round(fps * key_every_seconds)
+            encoder.max_b_frames = 0
+            if codec == "libx264":
+                encoder.options = {"preset": "veryfast", "tune": "zerolatency"}
+            source = av.open(f"testsrc2=size={width}x{height}:rate={fps}", format="lavfi")
+            frames = round(fps * seconds_each)
+            with source:
+                pictures = itertools.islice(source.decode(video=0), frames)
+                for picture in [*pictures, None]:
+                    if picture is not None:
+                        picture.pict_type = PictureType.NONE
+                        picture.pts, picture.time_base = index, 1 / rate
+                        index += 1
+                    for packet in encoder.encode(picture):
+                        packet.stream = stream
+                        output.mux(packet)
     return path

@@ -63,8 +63,12 @@ class Bus(Protocol):
         durable: str,
         handler: Callable[[M], Awaitable[None]],
         ack_wait_seconds: float = 30,
+        key: str | None = None,
     ) -> Subscription:
         """Deliver every ``model`` message, from the first one the durable has not acknowledged.
+
+        ``key``: for a type with a ``routing_field``, only the messages whose field has
+        this value (one camera's); the broker filters, so others never reach the consumer.
 
         ``ack_wait_seconds`` is how long an unacknowledged delivery may stay
         outstanding before the broker hands it to someone else (a crashed
@@ -75,6 +79,13 @@ class Bus(Protocol):
     async def close(self) -> None:
         """Stop every subscription and disconnect."""
         ...
+
+
+def subject_matches(subject_filter: str, subject: str) -> bool:
+    """NATS matching for the filters ``Message.subject_filter`` makes (exact or ``x.>``)."""
+    if subject_filter.endswith(".>"):
+        return subject.startswith(subject_filter[:-1]) and len(subject) > len(subject_filter) - 1
+    return subject == subject_filter
 
 
 def validate_subscription(durable: str, ack_wait_seconds: float) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from safecity.bus._consumer import LoopSubscription, Verdict
 from safecity.bus.errors import BusError
-from safecity.bus.interface import M, Subscription, validate_subscription
+from safecity.bus.interface import M, Subscription, subject_matches, validate_subscription
 from safecity.contracts.base import Message
 
 
@@ -79,7 +79,7 @@ class MemoryStore:
             self._seen[message_id] = now
         self._messages.append(_Stored(len(self._messages) + 1, subject, bytes(data), dict(headers)))
         for state in self._consumers.values():
-            if state.subject == subject:
+            if subject_matches(state.subject, subject):
                 state.notify()
         return True
 
@@ -99,14 +99,14 @@ class MemoryStore:
         now = time.monotonic()
         while state.floor <= len(self._messages):
             head = self._messages[state.floor - 1]
-            if head.subject == state.subject and state.floor not in state.settled:
+            if subject_matches(state.subject, head.subject) and state.floor not in state.settled:
                 break
             state.settled.discard(state.floor)
             state.floor += 1
         for stored in self._messages[state.floor - 1 :]:
             seq = stored.sequence
             if (
-                stored.subject != state.subject
+                not subject_matches(state.subject, stored.subject)
                 or seq in state.settled
                 or seq in state.in_flight
                 or state.not_before.get(seq, 0.0) > now
@@ -232,10 +232,11 @@ class MemoryBus:
         durable: str,
         handler: Callable[[M], Awaitable[None]],
         ack_wait_seconds: float = 30,
+        key: str | None = None,
     ) -> Subscription:
         self._check_open()
         validate_subscription(durable, ack_wait_seconds)
-        state = self._store.consumer(durable, model.bus_subject())
+        state = self._store.consumer(durable, model.subject_filter(key))
         subscription = _MemorySubscription(
             self._store,
             state,

@@ -212,11 +212,17 @@ class NatsBus:
         durable: str,
         handler: Callable[[M], Awaitable[None]],
         ack_wait_seconds: float = 30,
+        key: str | None = None,
     ) -> Subscription:
         self._check_open()
         validate_subscription(durable, ack_wait_seconds)
         subscription = _NatsSubscription(
-            self, model=model, durable=durable, handler=handler, ack_wait_seconds=ack_wait_seconds
+            self,
+            model=model,
+            durable=durable,
+            handler=handler,
+            ack_wait_seconds=ack_wait_seconds,
+            subject=model.subject_filter(key),
         )
         await subscription.attach()
         self._subscriptions.add(subscription)
@@ -425,14 +431,20 @@ class NatsBus:
                 info = None
             if info is not None:
                 current = info.config
-                if current.filter_subject != subject:
+                # A type that became routed by key keeps its consumers (and their place):
+                # the exact filter widens to every key, which the server updates in place.
+                widened = subject == f"{current.filter_subject}.>"
+                if current.filter_subject != subject and not widened:
                     raise BusError(
                         f"durable consumer {durable!r} already reads {current.filter_subject}, "
                         f"not {subject}; give this subscription its own durable name"
                     )
                 if current.ack_policy != AckPolicy.EXPLICIT:
                     raise BusError(f"durable consumer {durable!r} does not use explicit acks")
-                if current.ack_wait is not None and abs(current.ack_wait - ack_wait_seconds) < 1e-3:
+                same_wait = current.ack_wait is not None and (
+                    abs(current.ack_wait - ack_wait_seconds) < 1e-3
+                )
+                if same_wait and not widened:
                     return
             await self._js.add_consumer(self._stream, config)
         except (nats.errors.Error, TimeoutError) as exc:
@@ -450,12 +462,13 @@ class _NatsSubscription(LoopSubscription[M]):
         durable: str,
         handler: Callable[[M], Awaitable[None]],
         ack_wait_seconds: float,
+        subject: str,
     ) -> None:
         super().__init__(
             model=model, durable=durable, handler=handler, ack_wait_seconds=ack_wait_seconds
         )
         self._bus = bus
-        self._subject = model.bus_subject()
+        self._subject = subject
         self._pull: JetStreamContext.PullSubscription | None = None
         self._needs_check = False
         self._checked_at = 0.0

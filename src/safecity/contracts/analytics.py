@@ -48,6 +48,8 @@ class RuleEvent(Message):
 
     subject: ClassVar[str] = "analytics.event"
     schema_version: ClassVar[int] = 1
+    # One subject per camera: an events-mode recorder receives only its own camera's.
+    routing_field: ClassVar[str | None] = "camera_id"
 
     camera_id: str = Field(pattern=CAMERA_ID_PATTERN, description="Camera code.")
     kind: RuleKind = Field(description="Which kind of rule fired.")

@@ -30,6 +30,7 @@ VERSION_HEADER = "Safecity-Version"
 # would make its consumers filter on more (or less) than that one type.
 _SUBJECT = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$")
 _MAX_REPORTED_ERRORS = 5
+_NOT_IN_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class MessageDecodeError(SafecityError):
@@ -64,6 +65,9 @@ class Message(BaseModel):
 
     subject: ClassVar[str]
     schema_version: ClassVar[int]
+    routing_field: ClassVar[str | None] = None
+    """A field whose value ends the subject (``safecity.<subject>.<value>``), so a consumer
+    can receive only one camera's messages; None: one subject for the whole type."""
 
     message_id: str = Field(
         default_factory=_new_message_id,
@@ -103,9 +107,21 @@ class Message(BaseModel):
         """The NATS subject this message type is published on."""
         return f"{SUBJECT_PREFIX}.{cls.subject}"
 
+    @classmethod
+    def subject_filter(cls, key: str | None = None) -> str:
+        """What a consumer of this type filters on: every message, or those of one ``key``."""
+        if cls.routing_field is None:
+            if key is not None:
+                raise ValueError(f"{cls.__name__} messages are not routed by key")
+            return cls.bus_subject()
+        return f"{cls.bus_subject()}.{routing_token(key)}" if key else f"{cls.bus_subject()}.>"
+
     def encode(self) -> Envelope:
+        subject = self.bus_subject()
+        if self.routing_field is not None:
+            subject += "." + routing_token(str(getattr(self, self.routing_field)))
         return Envelope(
-            subject=self.bus_subject(),
+            subject=subject,
             data=self.model_dump_json().encode(),
             headers={SCHEMA_HEADER: self.subject, VERSION_HEADER: str(self.schema_version)},
         )
@@ -155,6 +171,18 @@ class Message(BaseModel):
             cls.bus_subject(),
             f"schema version {version} is no longer readable (current {cls.schema_version})",
         )
+
+
+def routing_token(value: str) -> str:
+    """``value`` as one subject token: characters a subject cannot hold become ``_``.
+
+    Two values may share a token (``A.1`` and ``A_1``); a consumer still checks the
+    field itself, so sharing costs a delivery, never a wrong action.
+    """
+    token = _NOT_IN_TOKEN.sub("_", value)
+    if not token:
+        raise ValueError("a routing key cannot be empty")
+    return token
 
 
 def _summarise(exc: ValidationError) -> str:

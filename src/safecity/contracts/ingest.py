@@ -185,3 +185,23 @@ class SegmentClosed(Message):
         if self.ended_at < self.started_at:
             raise ValueError("ended_at is before started_at")
         return self
+
+
+class RecordingModeChanged(Message):
+    """A camera's recording mode was changed in the registry: its running worker follows.
+
+    Published through the outbox after the change is committed, on one subject per
+    camera (``routing_field``), so each ingest worker receives only its own camera's.
+    """
+
+    subject: ClassVar[str] = "ingest.recording_mode"
+    schema_version: ClassVar[int] = 1
+    routing_field: ClassVar[str | None] = "camera_id"
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN, description="Camera code.")
+    mode: RecordingMode = Field(description="continuous, events or off.")
+    version: int = Field(
+        ge=1,
+        description="The camera's registry version after the change: a worker ignores a "
+        "message older than one it already applied (redelivery after a newer one).",
+    )

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 OFFLINE = "offline"
 STALLED = "stalled"
 RECORDING_FAILED = "recording_failed"
+STORAGE_FULL = "storage_full"
 CHECK_FAILED = "check_failed"
 CLOCK_DRIFT = "clock_drift"
 # As the onboarding check: beyond this, footage times and evidence disagree noticeably.
@@ -137,7 +138,10 @@ class HealthMonitor:
         if reader.state == "streaming" and offset is not None and drifting:
             detail = f"camera clock {offset:+.1f} s against ours"
             problems.append((CLOCK_DRIFT, f"{detail} (limit {self._max_clock_offset:.0f} s)", None))
-        if recorder is not None and recorder.last_error and not recorder.recording:
+        if recorder is not None and recorder.storage_full and recorder.last_error:
+            # Until a segment closes again: a full disk lets a segment open, then fail.
+            problems.append((STORAGE_FULL, recorder.last_error, None))
+        elif recorder is not None and recorder.last_error and not recorder.recording:
             problems.append((RECORDING_FAILED, recorder.last_error, None))
         return problems
 

@@ -17,11 +17,11 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import av.error
@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 END_OF_STREAM = "end of stream"
 # Packets over which the camera clock's offset is estimated (a few seconds of video).
 _CLOCK_SAMPLES = 100
+# Consecutive packets of another video stream, and none of ours, that make the reader
+# follow that stream: a camera that changed codec, not a second stream in passing.
+_SWITCH_AFTER_PACKETS = 5
 
 
 class DecodeMode(StrEnum):
@@ -109,6 +112,8 @@ class ReaderStats:
     clock_offset_seconds: float | None = None
     """The camera's clock minus ours, where the stream carries wall-clock time (RTSP with
     RTCP sender reports); None otherwise."""
+    format_changes: int = 0
+    """Times the picture size or the video stream (codec) changed while connected."""
 
 
 class PacketSink(Protocol):
@@ -150,6 +155,9 @@ class CameraReader:
             self._options.backoff_cap_seconds,
             jitter=self._options.backoff_jitter,
         )
+        self._decode_mode = self._options.decode
+        # Asked for from another thread (a changed recording mode), taken up between packets.
+        self._wanted_decode = self._options.decode
         self._sampler = FrameSampler(self._options.target_fps)
         self._meter = RateMeter()
         self._clock_samples: deque[float] = deque(maxlen=_CLOCK_SAMPLES)
@@ -204,6 +212,11 @@ class CameraReader:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def set_decode(self, mode: DecodeMode) -> None:
+        """Decode ``mode`` from the next packet on (thread-safe)."""
+        with self._lock:
+            self._wanted_decode = mode
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -267,6 +280,12 @@ class CameraReader:
         except (av.error.FFmpegError, OSError) as exc:
             reason = scrub(f"stream lost: {exc}", self._url)
             self._fail(reason)
+        except IndexError:
+            # PyAV knows only the streams found when the source was opened; one that
+            # appears later (an MPEG-TS camera switching codec) makes its demuxer fail
+            # here. Reopening finds the new stream.
+            reason = "the source added a stream while streaming (a codec change?); reopening"
+            self._fail(reason)
         finally:
             container.close()
             if opened:
@@ -276,9 +295,25 @@ class CameraReader:
 
     def _pump(self, container: av.container.InputContainer, stream: VideoStream) -> None:
         paced_from: tuple[float, float] | None = None
-        for packet in container.demux(stream):
+        # Packets of another video stream since ours last sent one (see _switch_to).
+        foreign: list[av.Packet[VideoStream]] = []
+        for packet in self._switching(container, foreign):
             if self._stopping.is_set():
                 return
+            if packet.stream is not stream:
+                if packet.size == 0 or packet.stream.type != "video":
+                    continue
+                foreign.append(packet)
+                if len(foreign) < _SWITCH_AFTER_PACKETS:
+                    continue
+                stream = self._switch_to(packet.stream)
+                continue  # the held packets are fed again by _switching
+            foreign.clear()
+            with self._lock:
+                wanted = self._wanted_decode
+            if wanted is not self._decode_mode:
+                self._decode_mode = wanted
+                self._configure_decoder(stream)
             if packet.size == 0:
                 self._decode(stream, packet, None)  # flush: frames still inside the decoder
                 continue
@@ -290,6 +325,45 @@ class CameraReader:
             self._decode(stream, packet, received_at)
             for sink in self._sinks:
                 self._call_sink(sink.packet, packet, received_at)
+
+    def _switching(
+        self, container: av.container.InputContainer, foreign: list[av.Packet[VideoStream]]
+    ) -> Iterator[av.Packet[VideoStream]]:
+        """Every video packet; after a switch, first the held packets of the new stream."""
+        # Only video streams are demuxed, so every packet is a video packet.
+        packets = cast(
+            "Iterator[av.Packet[VideoStream]]", container.demux(*container.streams.video)
+        )
+        for packet in packets:
+            yield packet
+            if len(foreign) >= _SWITCH_AFTER_PACKETS:
+                held = [p for p in foreign if p.stream is packet.stream]
+                foreign.clear()
+                yield from held
+
+    def _switch_to(self, stream: VideoStream) -> VideoStream:
+        """The camera stopped sending our stream and sends another: follow it, as a new one.
+
+        An MPEG-TS source that changes codec announces a new stream mid-way; its
+        packets are what the camera sends now. The sinks see the old stream closed and
+        the new one opened, so the recorder closes its segment (an MP4 track has one
+        codec) and starts the next with the new stream's parameters.
+        """
+        context = stream.codec_context
+        size = f" {context.width}x{context.height}" if context.width else ""
+        reason = f"the camera switched to another video stream ({context.name}{size})"
+        logger.warning("camera %s: %s", self._camera_id, reason)
+        for sink in self._sinks:
+            self._call_sink(sink.stream_closed, reason)
+        with self._lock:
+            self._stats = replace(
+                self._stats, format_changes=self._stats.format_changes + 1, last_error=reason
+            )
+        self._configure_decoder(stream)
+        self._note_stream(stream)
+        for sink in self._sinks:
+            self._call_sink(sink.stream_opened, stream)
+        return stream
 
     def _pace(
         self, packet: av.Packet[VideoStream], paced_from: tuple[float, float] | None
@@ -306,11 +380,17 @@ class CameraReader:
 
     def _configure_decoder(self, stream: VideoStream) -> None:
         context = stream.codec_context
-        if self._options.decode is DecodeMode.KEY_FRAMES:
+        if context.is_open:
+            # Changed while streaming: only what an open decoder still accepts.
+            context.skip_frame = (
+                "NONKEY" if self._decode_mode is DecodeMode.KEY_FRAMES else "DEFAULT"
+            )
+            return
+        if self._decode_mode is DecodeMode.KEY_FRAMES:
             # One thread: frame threading only adds latency when most frames are skipped.
             context.skip_frame = "NONKEY"
             context.thread_count = 1
-        elif self._options.decode is DecodeMode.ALL:
+        elif self._decode_mode is DecodeMode.ALL:
             context.thread_count = self._options.decoder_threads
             if self._options.decoder_threads > 1:
                 context.thread_type = "AUTO"
@@ -318,7 +398,7 @@ class CameraReader:
     def _decode(
         self, stream: VideoStream, packet: av.Packet[VideoStream], received_at: datetime | None
     ) -> None:
-        if self._options.decode is DecodeMode.NONE:
+        if self._decode_mode is DecodeMode.NONE:
             return
         try:
             decoded = stream.codec_context.decode(packet)
@@ -336,6 +416,25 @@ class CameraReader:
         keep = self._sampler.keep(clock_seconds)
         with self._lock:
             stats = self._stats
+            if stats.width is None or stats.height is None:
+                # A stream announced mid-way is only sized by its first picture.
+                stats = replace(stats, width=image.width, height=image.height)
+            elif (image.width, image.height) != (stats.width, stats.height):
+                # A camera reconfigured while streaming: same stream, new picture size.
+                logger.warning(
+                    "camera %s: the picture changed from %sx%s to %dx%d",
+                    self._camera_id,
+                    stats.width,
+                    stats.height,
+                    image.width,
+                    image.height,
+                )
+                stats = replace(
+                    stats,
+                    width=image.width,
+                    height=image.height,
+                    format_changes=stats.format_changes + 1,
+                )
             self._stats = replace(
                 stats,
                 frames_decoded=stats.frames_decoded + 1,

@@ -37,9 +37,8 @@ events-mode recorder say ``kind="event"``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import os
+import shutil
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -56,22 +55,35 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from safecity.contracts.ingest import (
-    SEGMENT_COMMENT_PREFIX,
     RecordingMode,
     SegmentClosed,
     SegmentKind,
 )
+from safecity.ingest.parameter_sets import ParameterSets, in_band_parameter_sets
+from safecity.ingest.segment_files import (
+    FRAGMENTED_MP4,
+    PARTIAL_SUFFIX,
+    check_complete,
+    is_out_of_space,
+    picture_size,
+    seal_segment,
+    segment_comment,
+)
+
+# The file rules are re-exported: the salvage, the rescan and tests name them from here.
+__all__ = [
+    "FRAGMENTED_MP4",
+    "PARTIAL_SUFFIX",
+    "RecorderStats",
+    "SegmentListener",
+    "SegmentRecorder",
+    "SegmentTiming",
+    "seal_segment",
+    "segment_comment",
+]
 
 logger = logging.getLogger(__name__)
 
-FRAGMENTED_MP4 = {
-    "movflags": "frag_keyframe+empty_moov+default_base_moof",
-    # Without it a finished fragment waits in FFmpeg's 32 KB I/O buffer, and a
-    # killed recorder leaves an open segment holding nothing but its header.
-    "flush_packets": "1",
-}
-PARTIAL_SUFFIX = ".partial"
-_HASH_CHUNK = 1 << 20
 # A gap this long between segments is worth a warning in the log.
 _REPORTED_GAP_SECONDS = 1.0
 # A pre-roll whose camera never sends a key frame must not grow without bound:
@@ -81,6 +93,8 @@ _PRE_ROLL_MAX_PACKETS = 1500
 # frame this close after the post-roll's end does not close the segment yet, so
 # motion that goes on is not split into two files at every key frame.
 _EVENT_SLACK = timedelta(seconds=0.5)
+# After a full disk, free space wanted before recording again when no segment closed yet.
+_ROOM_WITHOUT_HISTORY_BYTES = 1 << 20
 
 SegmentListener = Callable[[SegmentClosed], None]
 if TYPE_CHECKING:
@@ -108,6 +122,12 @@ class RecorderStats:
     last_error: str | None
     """The last recording failure; cleared when a segment closes normally."""
     last_segment_end: datetime | None
+    format_changes: int = 0
+    """Segments cut early because the stream's parameters (resolution, encoder) changed."""
+    discontinuities: int = 0
+    """Segments cut early because the stream's timestamps started again."""
+    storage_full: bool = False
+    """The last write failed for want of space (ENOSPC or a quota); cleared by a closed segment."""
 
 
 @dataclass
@@ -129,6 +149,8 @@ class _OpenSegment:
     width: int
     height: int
     kind: SegmentKind = "continuous"
+    sequence: bytes | None = None
+    """The sequence parameter set in front of the first key frame, when sent in band."""
     frames: int = 0
     key_frames: int = 0
 
@@ -151,11 +173,11 @@ class SegmentRecorder:
     ) -> None:
         if segment_seconds <= 0:
             raise ValueError("segment_seconds must be positive")
-        if mode == "off":
-            raise ValueError("a camera that records nothing needs no recorder")
         if pre_roll_seconds < 0 or post_roll_seconds < 0:
             raise ValueError("pre-roll and post-roll cannot be negative")
         self._mode = mode
+        # A mode asked for from another thread, taken up at the next packet.
+        self._wanted_mode: RecordingMode = mode
         self._pre_roll_seconds = pre_roll_seconds
         self._post_roll = timedelta(seconds=post_roll_seconds)
         self._pre_roll: deque[tuple[VideoPacket, datetime]] = deque()
@@ -170,6 +192,11 @@ class SegmentRecorder:
         self._stream_offset: float | None = None
         self._held: tuple[VideoPacket, datetime] | None = None
         self._segment: _OpenSegment | None = None
+        # The last sequence parameter set a segment started with (None: never seen in band).
+        self._sequence: bytes | None = None
+        self._size: tuple[int, int] | None = None
+        # A segment could not be sealed (its partial file is left): salvage it later.
+        self._unsealed = False
         self._lock = threading.Lock()
         self._stats = RecorderStats(
             recording=False,
@@ -188,6 +215,15 @@ class SegmentRecorder:
     @property
     def mode(self) -> RecordingMode:
         return self._mode
+
+    def set_mode(self, mode: RecordingMode) -> None:
+        """Record continuously, around events or not at all from the next packet on.
+
+        Thread-safe (the bus handler calls it). The open segment is closed first, so a
+        segment never mixes kinds; switching to events starts with an empty pre-roll.
+        """
+        with self._lock:
+            self._wanted_mode = mode
 
     @property
     def _segment_kind(self) -> SegmentKind:
@@ -212,12 +248,18 @@ class SegmentRecorder:
     def stream_opened(self, stream: VideoStream) -> None:
         self._finish_segment()
         self._template = stream
+        self._sequence = None  # the new stream's header describes its first segment
+        self._size = None
         self._stream_offset = None
         self._held = None
         self._pre_roll.clear()
 
     def packet(self, packet: VideoPacket, received_at: datetime) -> None:
-        if self._template is None:
+        with self._lock:
+            wanted = self._wanted_mode
+        if wanted != self._mode:
+            self._switch_mode(wanted)
+        if self._template is None or self._mode == "off":
             return
         if packet.pts is None and packet.dts is None:
             # RTSP leaves the first packet untimed until the stream is synchronised;
@@ -242,6 +284,13 @@ class SegmentRecorder:
     def close(self) -> None:
         """Close the open segment (publishing it); the recorder can be fed again afterwards."""
         self._finish_segment()
+
+    def _switch_mode(self, mode: RecordingMode) -> None:
+        logger.info("camera %s: recording mode %s -> %s", self._camera_id, self._mode, mode)
+        self._finish_segment()
+        self._pre_roll.clear()
+        self._held = None
+        self._mode = mode
 
     # -- events mode ------------------------------------------------------------------------
 
@@ -291,9 +340,15 @@ class SegmentRecorder:
         if segment is None and not key:
             self._count(skipped=1)
             return
+        parameters = self._parameter_sets(packet) if key else None
+        if key and segment is not None and self._must_cut(segment, parameters, dts):
+            self._finish_segment()
+            segment = None
         if key and (segment is None or self._due_for_cut(segment, pts)):
             self._finish_segment()
-            segment = self._open_segment(pts, dts, packet.time_base, received_at)
+            if not self._room_for_a_segment():
+                return
+            segment = self._open_segment(pts, dts, packet, received_at, parameters)
         if segment is None:
             return
         if dts <= segment.last_dts:
@@ -306,7 +361,7 @@ class SegmentRecorder:
             packet.stream = segment.stream
             segment.container.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
-            self._abandon_segment(f"cannot write {segment.partial.name}: {exc}")
+            self._abandon_segment(f"cannot write {segment.partial.name}: {exc}", exc)
             return
         finally:
             # The reader shares this packet with other sinks; muxing rebased it in place.
@@ -319,6 +374,53 @@ class SegmentRecorder:
         segment.offset = min(segment.offset, self._offset(pts, segment.time_base, received_at))
         segment.frames += 1
         segment.key_frames += 1 if key else 0
+
+    def _parameter_sets(self, packet: VideoPacket) -> ParameterSets | None:
+        template = self._template
+        if template is None:
+            return None
+        return in_band_parameter_sets(template.codec_context.name, bytes(packet))
+
+    def _must_cut(self, segment: _OpenSegment, parameters: ParameterSets | None, dts: int) -> bool:
+        """A key frame that the open segment cannot hold: new parameters, or time went back."""
+        sequence = parameters.sequence if parameters is not None else None
+        if sequence is not None and segment.sequence not in (None, sequence):
+            logger.warning(
+                "camera %s: the stream's parameters changed (resolution or encoder "
+                "settings); closing the segment and starting a new one",
+                self._camera_id,
+            )
+            self._count(format_changes=1)
+            return True
+        if dts <= segment.last_dts:
+            # An encoder restart or a spliced stream: the timestamps start again. The key
+            # frame starts a new segment rather than everything after it being dropped.
+            logger.warning(
+                "camera %s: timestamps went back by %.2f s; starting a new segment",
+                self._camera_id,
+                float((segment.last_dts - dts) * segment.time_base),
+            )
+            self._stream_offset = None
+            self._count(discontinuities=1)
+            return True
+        return False
+
+    def _room_for_a_segment(self) -> bool:
+        """After a full disk, wait for room for a segment like the last ones before trying.
+
+        Each attempt on a full disk would leave a partial file holding a fragment or two
+        (whatever the space freed by the last attempt allowed); those pile up.
+        """
+        with self._lock:
+            stats = self._stats
+        if not stats.storage_full:
+            return True
+        typical = stats.bytes_closed // stats.segments_closed if stats.segments_closed else 0
+        try:
+            free = shutil.disk_usage(self._media_root).free
+        except OSError:
+            return False
+        return free >= (typical or _ROOM_WITHOUT_HISTORY_BYTES)
 
     def _due_for_cut(self, segment: _OpenSegment, pts: int) -> bool:
         # Half a frame of slack: with a key frame every 2 s, a jittery stream puts
@@ -344,11 +446,24 @@ class SegmentRecorder:
     # -- segments ---------------------------------------------------------------------------
 
     def _open_segment(
-        self, pts: int, dts: int, time_base: Fraction, received_at: datetime
+        self,
+        pts: int,
+        dts: int,
+        packet: VideoPacket,
+        received_at: datetime,
+        parameters: ParameterSets | None,
     ) -> _OpenSegment | None:
         template = self._template
         if template is None:
             return None
+        time_base = packet.time_base
+        size = (template.codec_context.width, template.codec_context.height)
+        changed = parameters is not None and parameters.sequence != self._sequence
+        if (changed and self._sequence is not None) or not all(size):
+            # New parameters in band, or a stream announced mid-way and never probed.
+            self._size = self._picture_size(packet) or size
+        if self._sequence is not None or not all(size):
+            size = self._size or size
         offset = self._offset(pts, time_base, received_at)
         # Named after the start as known now; the final name is given at closing,
         # once the segment's packets have pinned its start down.
@@ -359,14 +474,21 @@ class SegmentRecorder:
             # Says what the file is even when its SegmentClosed is lost (see the rescan).
             container.metadata["comment"] = segment_comment(self._segment_kind)
         except (av.error.FFmpegError, OSError) as exc:
-            self._note_error(f"cannot create {partial.name}: {exc}")
+            self._note_error(f"cannot create {partial.name}: {exc}", exc)
             return None
         try:
             stream = container.add_stream_from_template(template)
+            if parameters is not None:
+                # The parameters in front of this key frame describe the segment, even
+                # when they differ from those the stream was opened with.
+                stream.codec_context.extradata = parameters.annexb
+            stream.codec_context.width, stream.codec_context.height = size
         except (av.error.FFmpegError, ValueError) as exc:
             container.close()
             self._note_error(f"cannot record {template.codec_context.name} into MP4: {exc}")
             return None
+        if parameters is not None:
+            self._sequence = parameters.sequence
         context = template.codec_context
         segment = _OpenSegment(
             container=container,
@@ -380,14 +502,26 @@ class SegmentRecorder:
             last_dts=dts - 1,
             interval=self._nominal_interval(time_base),
             codec=context.name,
-            width=context.width,
-            height=context.height,
+            width=size[0],
+            height=size[1],
             kind=self._segment_kind,
+            sequence=parameters.sequence if parameters is not None else None,
         )
         self._segment = segment
         with self._lock:
             self._stats = replace(self._stats, recording=True)
         return segment
+
+    def _picture_size(self, packet: VideoPacket) -> tuple[int, int] | None:
+        template = self._template
+        if template is None:
+            return None
+        size = picture_size(template.codec_context.name, packet)
+        if size is None:
+            logger.warning("camera %s: cannot decode the new key frame", self._camera_id)
+        else:
+            logger.info("camera %s: the picture is now %dx%d", self._camera_id, *size)
+        return size
 
     def _free_path(self, started_at: datetime, suffix: str = "") -> Path:
         day = started_at.strftime("%Y-%m-%d")
@@ -413,9 +547,16 @@ class SegmentRecorder:
         final = self._free_path(started_at)
         try:
             segment.container.close()
+            # FFmpeg does not always report a write that failed while it flushed the
+            # last fragment (a disk that just filled up): a segment is only sealed
+            # once every frame it was given can be read back from the file.
+            check_complete(segment.partial, segment.frames)
             size, digest = seal_segment(segment.partial, final, fsync=self._fsync)
         except (av.error.FFmpegError, OSError) as exc:
-            self._note_error(f"cannot close {segment.partial.name}: {exc}")
+            # The partial file keeps its complete fragments: salvaged once a segment
+            # closes normally again (space is back), or at the next start.
+            self._note_error(f"cannot close {segment.partial.name}: {exc}", exc)
+            self._unsealed = True
             return
         ticks = segment.last_pts - segment.first_pts + segment.interval
         ended_at = started_at + timedelta(seconds=float(ticks * segment.time_base))
@@ -440,6 +581,7 @@ class SegmentRecorder:
                 bytes_closed=stats.bytes_closed + size,
                 last_segment_end=ended_at,
                 last_error=None,
+                storage_full=False,
             )
         gap = None if previous_end is None else (started_at - previous_end).total_seconds()
         # Gaps between event segments are the point of events mode, not worth a warning.
@@ -464,61 +606,72 @@ class SegmentRecorder:
             gap_before_seconds=gap,
             kind=segment.kind,
         )
+        self._announce(message)
+        if self._unsealed:
+            self._unsealed = False
+            self._salvage_unsealed()
+
+    def _announce(self, message: SegmentClosed) -> None:
         if self._on_closed is not None:
             try:
                 self._on_closed(message)
             except Exception:
                 logger.exception("camera %s: segment listener failed", self._camera_id)
 
-    def _abandon_segment(self, message: str) -> None:
+    def _salvage_unsealed(self) -> None:
+        # Called between two segments, so no partial file of this recorder is open.
+        from safecity.ingest.salvage import salvage_partial_segments
+
+        try:
+            salvaged = salvage_partial_segments(self._camera_id, self._media_root)
+        except OSError as exc:
+            self._note_error(f"cannot salvage an unfinished segment: {exc}", exc)
+            self._unsealed = True
+            return
+        for message in salvaged:
+            self._announce(message)
+
+    def _abandon_segment(self, message: str, exc: BaseException) -> None:
         segment = self._segment
         self._segment = None
-        self._note_error(message)
+        self._note_error(message, exc)
         if segment is not None:
-            # The disk may be failing: the partial file stays for inspection.
+            # The disk may be failing: the partial file stays, and the next start
+            # salvages its complete fragments. One that holds no frame is only a
+            # header and would pile up at every retry on a full disk.
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 segment.container.close()
+            if segment.frames == 0:
+                with contextlib.suppress(OSError):
+                    segment.partial.unlink()
         with self._lock:
             self._stats = replace(self._stats, recording=False)
 
-    def _note_error(self, message: str) -> None:
+    def _note_error(self, message: str, exc: BaseException | None = None) -> None:
+        full = exc is not None and is_out_of_space(exc)
+        if full:
+            message = f"no space left for recordings: {message}"
         logger.error("camera %s: %s", self._camera_id, message)
         with self._lock:
-            self._stats = replace(self._stats, last_error=message)
+            self._stats = replace(self._stats, last_error=message, storage_full=full)
 
-    def _count(self, *, skipped: int = 0, dropped: int = 0) -> None:
+    def _count(
+        self,
+        *,
+        skipped: int = 0,
+        dropped: int = 0,
+        format_changes: int = 0,
+        discontinuities: int = 0,
+    ) -> None:
         with self._lock:
             stats = self._stats
             self._stats = replace(
                 stats,
                 packets_skipped=stats.packets_skipped + skipped,
                 packets_dropped=stats.packets_dropped + dropped,
+                format_changes=stats.format_changes + format_changes,
+                discontinuities=stats.discontinuities + discontinuities,
             )
-
-
-def segment_comment(kind: SegmentKind) -> str:
-    """The MP4 comment tag of a segment: its kind, readable without the bus message."""
-    return SEGMENT_COMMENT_PREFIX + kind
-
-
-def seal_segment(partial: Path, final: Path, *, fsync: bool = True) -> tuple[int, str]:
-    """Flush a finished segment to disk, hash it and give it its final name: (size, sha256)."""
-    digest = hashlib.sha256()
-    with partial.open("rb") as file:
-        while chunk := file.read(_HASH_CHUNK):
-            digest.update(chunk)
-        if fsync:
-            os.fsync(file.fileno())
-        size = file.tell()
-    os.replace(partial, final)
-    if fsync:
-        # The rename itself must survive a power cut, not only the data.
-        folder = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    return size, digest.hexdigest()
 
 
 def _utc_from(posix_seconds: float) -> datetime:

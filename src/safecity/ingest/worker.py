@@ -8,7 +8,10 @@ A supervisor runs one per camera, as a process::
 
 ``--recording-mode events`` records only around events: motion seen in the
 sampled frames, or a ``RuleEvent`` of this camera on the bus (see
-``recorder.py`` for the pre-roll and post-roll).
+``recorder.py`` for the pre-roll and post-roll). The flag is only the mode to
+start with: a change in the registry arrives as ``RecordingModeChanged`` and the
+running worker follows it. Both messages travel on this camera's own subject
+(``subscribe(key=camera_id)``), so a worker never sees other cameras' traffic.
 
 The stream URL comes from the environment (readable only by the process's
 owner), never from the command line, which every local user can list. The
@@ -28,18 +31,19 @@ import logging
 import os
 import re
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from safecity.bus.errors import BusError
-from safecity.bus.interface import Bus, Subscription
+from safecity.bus.interface import Bus, M, Subscription
 from safecity.contracts.analytics import RuleEvent
 from safecity.contracts.ingest import (
     CAMERA_ID_PATTERN,
     CameraHealth,
     RecordingMode,
+    RecordingModeChanged,
     SegmentClosed,
 )
 from safecity.core.logging import configure_logging, scrub_credentials
@@ -137,19 +141,19 @@ class IngestWorker:
                 pre_roll_seconds=config.pre_roll_seconds,
                 post_roll_seconds=config.post_roll_seconds,
             )
-            if config.record and config.recording_mode != "off"
+            if config.record
             else None
         )
         self._monitor = HealthMonitor(config.camera_id, checks=frame_checks)
-        events_mode = self._recorder is not None and self._recorder.mode == "events"
-        self._motion = MotionDetector() if events_mode else None
-        self._rule_events: Subscription | None = None
-        wants_frames = self._monitor.has_checks or self._motion is not None
+        # Kept even when not in events mode: the mode may change while running.
+        self._motion = MotionDetector() if self._recorder is not None else None
+        self._subscriptions: list[Subscription] = []
+        self._mode_version = 0
         self._reader = CameraReader(
             config.camera_id,
             url,
             ReaderOptions(
-                decode=config.check_decode if wants_frames else DecodeMode.NONE,
+                decode=self._decode_for(config.recording_mode),
                 target_fps=config.check_fps,
                 queue_size=2,
                 open_timeout_seconds=config.open_timeout_seconds,
@@ -160,6 +164,11 @@ class IngestWorker:
             ),
             sinks=[self._recorder] if self._recorder is not None else [],
         )
+
+    def _decode_for(self, mode: RecordingMode) -> DecodeMode:
+        # Frames are decoded only for image checks or for motion in events mode.
+        wants_frames = self._monitor.has_checks or (self._motion is not None and mode == "events")
+        return self._config.check_decode if wants_frames else DecodeMode.NONE
 
     @property
     def reader(self) -> CameraReader:
@@ -189,13 +198,13 @@ class IngestWorker:
         ]
         if self._monitor.has_checks or self._motion is not None:
             tasks.append(asyncio.create_task(self._check_frames(stop), name="check-frames"))
-        if self._motion is not None:
-            await self._follow_rule_events()
+        if self._recorder is not None:
+            await self._follow_bus()
         try:
             await stop.wait()
         finally:
-            if self._rule_events is not None:
-                await self._rule_events.stop()
+            for subscription in self._subscriptions:
+                await subscription.stop()
             # The reader closes the open segment as it stops; its message is queued.
             await asyncio.to_thread(self._reader.stop)
             for task in tasks[1:]:
@@ -251,23 +260,52 @@ class IngestWorker:
 
     # -- events -----------------------------------------------------------------------------
 
-    async def _follow_rule_events(self) -> None:
-        # Motion alone still records if the bus refuses the subscription.
-        durable = "ingest-events-" + re.sub(r"[^A-Za-z0-9_-]", "_", self._config.camera_id)
+    async def _follow_bus(self) -> None:
+        # Both on this camera's own subjects: other cameras' messages never arrive here.
+        await self._follow(RuleEvent, "ingest-events-", self._rule_event)
+        await self._follow(RecordingModeChanged, "ingest-mode-", self._mode_changed)
+
+    async def _follow(
+        self, model: type[M], prefix: str, handler: Callable[[M], Awaitable[None]]
+    ) -> None:
+        token = re.sub(r"[^A-Za-z0-9_-]", "_", self._config.camera_id)
         try:
-            self._rule_events = await self._bus.subscribe(
-                RuleEvent, durable=durable, handler=self._rule_event
+            subscription = await self._bus.subscribe(
+                model, durable=(prefix + token)[:64], handler=handler, key=self._config.camera_id
             )
         except BusError as exc:
+            # Recording goes on (by motion, in the mode it has) without this subscription.
             logger.warning(
-                "camera %s: rule events will not start recordings (%s)",
+                "camera %s: not following %s (%s)",
                 self._config.camera_id,
+                model.__name__,
                 scrub_credentials(str(exc)),
             )
+        else:
+            self._subscriptions.append(subscription)
 
     async def _rule_event(self, event: RuleEvent) -> None:
-        if event.camera_id == self._config.camera_id and self._recorder is not None:
-            self._recorder.note_event(event.at)
+        recorder = self._recorder
+        if event.camera_id != self._config.camera_id or recorder is None:
+            return  # a camera code sharing this subject token (see routing_token)
+        if recorder.mode == "events":
+            recorder.note_event(event.at)
+
+    async def _mode_changed(self, message: RecordingModeChanged) -> None:
+        recorder = self._recorder
+        if message.camera_id != self._config.camera_id or recorder is None:
+            return
+        if message.version <= self._mode_version:
+            return  # older than a change already applied (a redelivery)
+        self._mode_version = message.version
+        logger.info(
+            "camera %s: recording mode is now %s (registry version %d)",
+            self._config.camera_id,
+            message.mode,
+            message.version,
+        )
+        recorder.set_mode(message.mode)
+        self._reader.set_decode(self._decode_for(message.mode))
 
     # -- health -----------------------------------------------------------------------------
 
@@ -298,8 +336,11 @@ class IngestWorker:
             return
         if self._monitor.has_checks:
             self._monitor.check_frame(frame)
-        if self._motion is not None and self._recorder is not None and self._motion.moved(frame):
-            self._recorder.note_event(frame.received_at)
+        recorder = self._recorder
+        if self._motion is None or recorder is None or recorder.mode != "events":
+            return
+        if self._motion.moved(frame):
+            recorder.note_event(frame.received_at)
 
 
 # -- process entry point ----------------------------------------------------------------------

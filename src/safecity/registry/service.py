@@ -13,6 +13,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
+from safecity.contracts.ingest import RecordingModeChanged
 from safecity.contracts.registry import CameraChanged, SiteChanged
 from safecity.core.errors import (
     ConfigError,
@@ -411,6 +412,14 @@ class RegistryService:
                 after=after,
             )
             enqueue(session, camera_message("updated", camera))
+        if after["recording_mode"] != before["recording_mode"]:
+            # The camera's running ingest worker switches without a restart.
+            enqueue(
+                session,
+                RecordingModeChanged(
+                    camera_id=camera.code, mode=camera.recording_mode, version=camera.version
+                ),
+            )
         return camera
 
     def delete_camera(

@@ -23,12 +23,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import av
 import numpy as np
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from numpy.typing import NDArray
 
@@ -38,6 +38,7 @@ from safecity.core.errors import NotAuthenticated, NotFound, PermissionDenied
 from safecity.identity.permissions import get_in_scope, restrict
 from safecity.ingest.source import open_options, pyav_target, scrub, source_kind
 from safecity.registry.models import Camera
+from safecity.registry.schemas import CameraPublic
 from safecity.registry.service import camera_public
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 from safecity.web.platform import Platform
@@ -95,13 +96,18 @@ def live_page(
     return render(request, "live.html", {"camera": public, "masked": masked}, principal=principal)
 
 
-def _wall_ids(text: str) -> list[int]:
-    ids: list[int] = []
-    for part in text.split(","):
-        value = part.strip()
-        if value.isdigit() and int(value) not in ids:
-            ids.append(int(value))
-    return ids
+@dataclass(frozen=True)
+class WallTile:
+    asked: str
+    """What the operator chose for this position: a camera code (or, in old links, an id)."""
+    camera: CameraPublic | None
+    """None for an empty position, or a choice not found in the operator's scope."""
+
+
+def _wall_choices(tile: list[str] | None, cameras: str, count: int) -> list[str]:
+    # ``tile`` (one per position, from the picker) wins over the older ``cameras`` list.
+    chosen = tile if tile is not None else cameras.split(",") if cameras else []
+    return [value.strip()[:40] for value in chosen[:count]]
 
 
 @router.get("/wall")
@@ -111,30 +117,39 @@ def wall_page(
     principal: CurrentPrincipal,
     layout: str = "2x2",
     cameras: str = "",
+    tile: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
+    """A wall of ``layout`` tiles, each chosen by camera code: the URL is the bookmark."""
     principal.require("footage.view")
     side = LAYOUTS.get(layout, 2)
     layout = f"{side}x{side}"
-    wanted = _wall_ids(cameras)[: side * side]
+    asked = _wall_choices(tile, cameras, side * side)
     stmt = restrict(Camera, principal, "footage.view")
     with platform.transaction() as session:
-        if wanted:
-            found = {c.id: c for c in session.scalars(stmt.where(Camera.id.in_(wanted)))}
-            # Ids out of scope are dropped without a word: scope never leaks.
-            chosen = [found[i] for i in wanted if i in found]
-        else:
-            chosen = list(session.scalars(stmt.order_by(Camera.code).limit(side * side)))
-        tiles = [camera_public(c) for c in chosen]
+        in_scope = list(session.scalars(stmt.order_by(Camera.code)))
+        by_code = {c.code.upper(): c for c in in_scope}
+        by_id = {str(c.id): c for c in in_scope}
+        if not any(asked):
+            # A first visit: the first cameras of the operator's area, by code.
+            asked = [c.code for c in in_scope[: side * side]]
+        # A code out of scope is shown as unavailable, exactly like one that does not exist.
+        found = [by_code.get(value.upper()) or by_id.get(value) for value in asked]
+        tiles = [
+            WallTile(value, camera_public(c) if c is not None else None)
+            for value, c in zip(asked, found, strict=True)
+        ]
+        choices = [(c.code, c.name) for c in in_scope]
+    tiles += [WallTile("", None)] * (side * side - len(tiles))
     return render(
         request,
         "wall.html",
         {
             "tiles": tiles,
-            "empty": side * side - len(tiles),
+            "shown": sum(1 for t in tiles if t.camera is not None),
             "layout": layout,
             "side": side,
             "layouts": list(LAYOUTS),
-            "cameras": ",".join(str(t.id) for t in tiles),
+            "choices": choices,
         },
         principal=principal,
     )

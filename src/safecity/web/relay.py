@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.contracts.base import Message
+from safecity.contracts.ingest import RecordingModeChanged
 from safecity.contracts.registry import CameraChanged, SiteChanged
 from safecity.core.clock import utcnow
 from safecity.db.outbox import OutboxMessage
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 # Every message a control-plane service writes to the outbox; an unknown subject is
 # kept back and logged rather than published in a shape nobody reads.
 KNOWN: dict[str, type[Message]] = {
-    m.subject: m for m in (CameraChanged, SiteChanged, AlertRaised, AnalyticsConfigChanged)
+    m.subject: m
+    for m in (CameraChanged, SiteChanged, AlertRaised, AnalyticsConfigChanged, RecordingModeChanged)
 }
 BATCH = 200
 IDLE_SECONDS = 0.5
