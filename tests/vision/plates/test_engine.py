@@ -12,7 +12,15 @@ import pytest
 
 from safecity.sim.plate_render import draw_plate
 from safecity.sim.plates import generate_plate
-from safecity.vision.plates import EngineUnavailable, LineRead, PlateReader, TextEngine
+from safecity.vision.plates import (
+    EngineUnavailable,
+    FormatRule,
+    FormatRules,
+    GenericShape,
+    LineRead,
+    PlateReader,
+    TextEngine,
+)
 from safecity.vision.plates.ocr import Image, shipped_model_dir
 
 
@@ -81,6 +89,15 @@ def test_max_line_reads_caps_the_recogniser() -> None:
     image = np.vstack(rows)
     reader.read(image)
     assert engine.lines == 2
+    # Rules nothing here fits: no read settles the vehicle, so only the cap stops it.
+    never = FormatRules(
+        rules=(FormatRule(name="eight-digits", pattern="D{8}"),),
+        generic=GenericShape(enabled=False),
+    )
+    engine.lines = 0
+    regional = PlateReader(never, engine=engine, max_region_line_reads=3, proposals=0)
+    assert regional.read(image, region=(0, 0, 200, 300)) == []
+    assert engine.lines == 3
 
 
 def test_one_reader_shared_by_threads_reads_as_it_does_alone() -> None:

@@ -60,7 +60,8 @@ class PlateReader:
     The work per call is bounded: the detector sees a vehicle region scaled to about
     ``region_side`` pixels and a whole image to at most ``image_side`` (the
     recogniser still reads each line from the full-resolution pixels), at most
-    ``max_line_reads`` line images are recognised, and a vehicle region stops at its
+    ``max_line_reads`` line images are recognised (``max_region_line_reads`` in a
+    vehicle region, read many times per track), and a vehicle region stops at its
     first confident read that fits a format rule (a vehicle carries one plate).
 
     One instance may be shared by several threads (camera pipelines in one process):
@@ -81,11 +82,15 @@ class PlateReader:
         region_side: int = _REGION_SIDE,
         image_side: int = _IMAGE_SIDE,
         max_line_reads: int = 24,
+        max_region_line_reads: int = 12,
     ) -> None:
         if region_side < 32 or image_side < 32:
             raise ValueError("region_side and image_side must be at least 32 pixels")
-        if max_line_reads < 1:
-            raise ValueError(f"max_line_reads must be at least 1, got {max_line_reads}")
+        if min(max_line_reads, max_region_line_reads) < 1:
+            raise ValueError(
+                "max_line_reads and max_region_line_reads must be at least 1, got "
+                f"{max_line_reads} and {max_region_line_reads}"
+            )
         self.rules = rules if rules is not None else FormatRules.default()
         self.max_candidates = max_candidates
         self.min_confidence = min_confidence
@@ -93,6 +98,7 @@ class PlateReader:
         self.region_side = region_side
         self.image_side = image_side
         self.max_line_reads = max_line_reads
+        self.max_region_line_reads = max_region_line_reads
         self._engine = engine if engine is not None else TextEngine(threads=threads)
 
     def warm_up(self) -> None:
@@ -122,7 +128,7 @@ class PlateReader:
         if min(bgr.shape[:2]) < _MIN_SIDE:
             return []
         one_vehicle = region is not None
-        budget = _Budget(self.max_line_reads)
+        budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
         reads = self._read_image(bgr, self._scale(bgr, one_vehicle), budget, one_vehicle)
         if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
             reads = self._read_proposals(bgr, reads, budget, one_vehicle)
