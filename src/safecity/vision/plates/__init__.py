@@ -26,7 +26,7 @@ How a read is made:
 1. **Localise**: PP-OCRv4's text detector (shipped inside the
    ``rapidocr-onnxruntime`` package, never downloaded; run through its own ONNX
    Runtime session, :mod:`ocr`) finds text lines in the vehicle region scaled to
-   about 288 px, or in the whole image shrunk to at most 960 px; lines stacked like
+   about 288 px, or in the whole image at full resolution up to 1600 px; lines stacked like
    a two-line plate are grouped (:mod:`localise`). The work per call is bounded:
    one detector pass (plus one per image-cue proposal, :mod:`regions`, only when
    nothing decisive was read), at most ``max_line_reads`` recogniser calls, and a
