@@ -15,8 +15,18 @@ The simulated section renders seeds never used in development (7101: ANPR
 view, 7102: the default overview) and compares each vehicle track's fused read
 with ground_truth.json.
 
-Run: .venv/bin/python bench/anpr_accuracy.py [--photos] [--sim] [--list-split]
-Prints markdown tables for docs/BENCHMARKS.md.
+The vehicle-crop section (``--crops``) measures the reader as the analytics
+pipeline uses it: for every vehicle of a render, the frames of its ground-truth
+samples (up to five per appearance, whole plate in view) are read with the
+vehicle's box as the region, the reads fused per vehicle; milliseconds per crop
+on one ONNX Runtime thread. The baseline reads the same crops with RapidOCR.
+
+Every method runs with one ONNX Runtime thread. To measure another version of
+the reader with the same script (before/after), put its source first on the
+path: ``PYTHONPATH=/path/to/other/src .venv/bin/python bench/anpr_accuracy.py``.
+
+Run: .venv/bin/python bench/anpr_accuracy.py [--photos] [--sim] [--crops]
+[--seeds N,N] [--list-split]. Prints markdown tables for docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -36,8 +46,14 @@ import cv2
 import numpy as np
 
 from safecity.sim.render import render_city
-from safecity.sim.truth import CameraView, GroundTruth
-from safecity.vision.plates import FormatRules, PlateReader, PlateTracks, normalise_text
+from safecity.sim.truth import Box, CameraView, GroundTruth
+from safecity.vision.plates import (
+    FormatRules,
+    PlateReader,
+    PlateTracks,
+    fuse_reads,
+    normalise_text,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PHOTO_SETS = ("us", "br")
@@ -162,7 +178,9 @@ class _Track:
     last: int
 
 
-def _reader_tracks(reader: PlateReader, video: Path, every: int) -> list[_Track]:
+def _reader_tracks(
+    reader: PlateReader, video: Path, every: int, spent: list[float]
+) -> list[_Track]:
     tracks = PlateTracks(max_gap=max(every * 4, 8))
     found: list[_Track] = []
     capture = cv2.VideoCapture(str(video))
@@ -170,7 +188,10 @@ def _reader_tracks(reader: PlateReader, video: Path, every: int) -> list[_Track]
     ok, frame = capture.read()
     while ok:
         if index % every == 0:
-            for item in tracks.update(index, reader.read(frame)):
+            start = time.perf_counter()
+            reads = reader.read(frame)
+            spent.append((time.perf_counter() - start) * 1000)
+            for item in tracks.update(index, reads):
                 if not item.stationary:
                     found.append(_Track(item.read.text, item.first_frame, item.last_frame))
         index += 1
@@ -184,7 +205,9 @@ def _reader_tracks(reader: PlateReader, video: Path, every: int) -> list[_Track]
     return found
 
 
-def _baseline_tracks(baseline: Baseline, video: Path, every: int) -> list[_Track]:
+def _baseline_tracks(
+    baseline: Baseline, video: Path, every: int, spent: list[float]
+) -> list[_Track]:
     """Each distinct plate-shaped best line (4-8 characters, letters and digits) as a 'track'
     spanning the frames where it was the best line."""
     spans: dict[str, list[int]] = {}
@@ -193,7 +216,10 @@ def _baseline_tracks(baseline: Baseline, video: Path, every: int) -> list[_Track
     ok, frame = capture.read()
     while ok:
         if index % every == 0:
-            for text, _ in baseline.lines(frame):
+            start = time.perf_counter()
+            lines = baseline.lines(frame)
+            spent.append((time.perf_counter() - start) * 1000)
+            for text, _ in lines:
                 shaped = 4 <= len(text) <= 8 and not text.isdigit() and not text.isalpha()
                 if shaped:
                     spans.setdefault(text, []).append(index)
@@ -241,15 +267,16 @@ def _score(
     return sum(1 for track in tracks if track.text not in plates)
 
 
-def sim_section(baseline: Baseline, seconds: float, every: int) -> None:
+def sim_section(
+    baseline: Baseline, seconds: float, every: int, renders: tuple[tuple[int, CameraView], ...]
+) -> None:
     reader = PlateReader(rules=FormatRules.default(), threads=1)
     print(
         "| render | method | vehicles with a visible plate | read exactly | false reads | "
-        "false reads per camera-hour |"
+        "false reads per camera-hour | ms per frame read, median |"
     )
-    print("|---|---|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|")
     breakdowns: list[tuple[str, str, dict[str, list[int]]]] = []
-    renders: tuple[tuple[int, CameraView], ...] = ((7101, "anpr"), (7102, "overview"))
     for seed, view in renders:
         with tempfile.TemporaryDirectory() as folder:
             truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
@@ -257,19 +284,20 @@ def sim_section(baseline: Baseline, seconds: float, every: int) -> None:
             for method in ("baseline", "reader"):
                 rows: dict[str, list[int]] = {}
                 false = 0
+                spent: list[float] = []
                 for camera in truth.cameras:
                     video = Path(folder) / camera.file
                     tracks = (
-                        _reader_tracks(reader, video, every)
+                        _reader_tracks(reader, video, every, spent)
                         if method == "reader"
-                        else _baseline_tracks(baseline, video, every)
+                        else _baseline_tracks(baseline, video, every, spent)
                     )
                     false += _score(truth, camera.id, tracks, rows)
                 total, hits = rows.get("all", [0, 0])
                 share = f"{100 * hits / total:.0f} %" if total else "-"
                 print(
                     f"| seed {seed}, {view} | {method} | {total} | {hits} ({share}) | "
-                    f"{false} | {false / hours:.0f} |"
+                    f"{false} | {false / hours:.0f} | {statistics.median(spent):.0f} |"
                 )
                 breakdowns.append((f"seed {seed}, {view}", method, rows))
     print()
@@ -282,11 +310,130 @@ def sim_section(baseline: Baseline, seconds: float, every: int) -> None:
                 print(f"| {render} | {method} | {key} | {total} | {hits} |")
 
 
+def _decode(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    frames: dict[int, np.ndarray] = {}
+    capture = cv2.VideoCapture(str(video))
+    index = 0
+    ok, frame = capture.read()
+    while ok and len(frames) < len(wanted):
+        if index in wanted:
+            frames[index] = frame
+        index += 1
+        ok, frame = capture.read()
+    capture.release()
+    return frames
+
+
+def _crop_rows(rows: dict[str, list[int]], keys: list[str], hit: bool, wrong: bool) -> None:
+    for key in keys:
+        rows.setdefault(key, [0, 0, 0])
+        rows[key][0] += 1
+        rows[key][1] += int(hit)
+        rows[key][2] += int(wrong)
+
+
+def crops_section(
+    baseline: Baseline | None, seeds: tuple[int, ...], view: CameraView, seconds: float
+) -> None:
+    """Per-vehicle accuracy and ms per vehicle crop, reading regions as the pipeline does."""
+    reader = PlateReader(rules=FormatRules.default(), threads=1)
+    reader.read(np.zeros((64, 64, 3), np.uint8))  # load the models outside the timing
+    methods = ("reader",) if baseline is None else ("reader", "baseline")
+    rows: dict[str, dict[str, list[int]]] = {method: {} for method in methods}
+    times: dict[str, list[float]] = {method: [] for method in methods}
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as folder:
+            truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
+            for camera in truth.cameras:
+                visits = [
+                    (vehicle, appearance)
+                    for vehicle in truth.vehicles
+                    for appearance in vehicle.appearances
+                    if appearance.camera_id == camera.id
+                ]
+                wanted = {s.frame for _, a in visits for s in a.samples if not s.plate_occluded}
+                frames = _decode(Path(folder) / camera.file, wanted)
+                for vehicle, appearance in visits:
+                    samples = [s for s in appearance.samples if s.frame in frames]
+                    if not samples:
+                        continue
+                    keys = [
+                        "all",
+                        f"height {_bucket(appearance.plate_height_px)}",
+                        f"lighting {appearance.lighting}",
+                    ]
+                    for method in methods:
+                        text = _read_vehicle(
+                            reader if method == "reader" else baseline,
+                            [(frames[sample.frame], sample.vehicle_box) for sample in samples],
+                            times[method],
+                        )
+                        hit = text == vehicle.plate
+                        _crop_rows(rows[method], keys, hit, bool(text) and not hit)
+    print("| render | method | vehicles | read exactly | read wrongly | ms per crop median / p90 |")
+    print("|---|---|---:|---:|---:|---:|")
+    label = f"seeds {', '.join(map(str, seeds))}, {view}"
+    for method in methods:
+        total, hits, wrong = rows[method].get("all", [0, 0, 0])
+        share = f"{100 * hits / total:.0f} %" if total else "-"
+        spent = times[method]
+        ms = f"{statistics.median(spent):.1f} / {_percentile(spent, 0.9):.1f}" if spent else "-"
+        print(f"| {label} | {method} | {total} | {hits} ({share}) | {wrong} | {ms} |")
+    print()
+    print("| render | method | group | vehicles | read exactly | read wrongly |")
+    print("|---|---|---|---:|---:|---:|")
+    for method in methods:
+        for key in sorted(rows[method]):
+            if key != "all":
+                total, hits, wrong = rows[method][key]
+                print(f"| {label} | {method} | {key} | {total} | {hits} | {wrong} |")
+
+
+def _read_vehicle(
+    method: PlateReader | Baseline | None, crops: list[tuple[np.ndarray, Box]], spent: list[float]
+) -> str:
+    """One vehicle's text from its sample frames: the reader's reads fused, or the
+    baseline's most frequent plate-shaped best line."""
+    reads = []
+    texts: list[str] = []
+    for frame, box in crops:
+        start = time.perf_counter()
+        if isinstance(method, PlateReader):
+            reads.extend(method.read(frame, region=(box.x, box.y, box.w, box.h))[:1])
+        elif method is not None:
+            crop = frame[box.y : box.y + box.h, box.x : box.x + box.w]
+            texts.extend(_shaped(method.lines(crop))[:1])
+        spent.append((time.perf_counter() - start) * 1000)
+    if isinstance(method, PlateReader):
+        fused = fuse_reads(reads)
+        return fused.text if fused is not None else ""
+    return max(set(texts), key=texts.count) if texts else ""
+
+
+def _shaped(lines: list[tuple[str, float]]) -> list[str]:
+    """The baseline's lines that look like a registration (4-8 characters, letters and
+    digits mixed), best first."""
+    return [
+        text
+        for text, _ in lines
+        if 4 <= len(text) <= 8 and not text.isdigit() and not text.isalpha()
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--list-split", action="store_true", help="print the split and stop")
     parser.add_argument("--photos", action="store_true", help="only the photo sets")
     parser.add_argument("--sim", action="store_true", help="only the simulated video")
+    parser.add_argument("--crops", action="store_true", help="only the simulated vehicle crops")
+    parser.add_argument(
+        "--seeds",
+        default="7101,7102",
+        help="render seeds, comma-separated: --sim alternates the anpr and overview views; "
+        "--crops renders each in --view",
+    )
+    parser.add_argument("--view", choices=("anpr", "overview"), default="anpr", help="--crops")
+    parser.add_argument("--no-baseline", action="store_true", help="--crops: the reader only")
     parser.add_argument("--seconds", type=float, default=15.0, help="simulated seconds")
     parser.add_argument("--every", type=int, default=2, help="read every Nth video frame")
     parser.add_argument("--set", choices=PHOTO_SETS, action="append", help="photo set(s)")
@@ -299,13 +446,19 @@ def main() -> None:
             print(f"{name}: {len(photos)} photos, {dev} development, {len(photos) - dev} test")
         return
     baseline = Baseline()
-    both = not args.photos and not args.sim
+    seeds = tuple(int(seed) for seed in args.seeds.split(","))
+    both = not args.photos and not args.sim and not args.crops
+    if args.crops:
+        crops_section(None if args.no_baseline else baseline, seeds, args.view, args.seconds)
+        print()
     if args.photos or both:
         sets = tuple(args.set or PHOTO_SETS)
         photos_section(baseline, sets, tuple(args.half or ("dev", "test")))
         print()
     if args.sim or both:
-        sim_section(baseline, args.seconds, args.every)
+        views: tuple[CameraView, ...] = ("anpr", "overview")
+        renders = tuple((seed, views[index % 2]) for index, seed in enumerate(seeds))
+        sim_section(baseline, args.seconds, args.every, renders)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ def read(
             help="Video: also report text that never moves (camera overlays, signs, parked cars)"
         ),
     ] = False,
+    threads: Annotated[
+        int, typer.Option(min=0, help="ONNX Runtime threads per OCR call (0: every core)")
+    ] = 1,
 ) -> None:
     """Print one JSON line per image (its plates) or per vehicle track in a video."""
     from safecity.core.errors import ConfigError
@@ -68,7 +71,7 @@ def read(
         message = exc.message if isinstance(exc, ConfigError) else str(exc.args[0])
         _err.print(f"[red]error:[/] {escape(message)}")
         raise typer.Exit(2) from exc
-    reader = PlateReader(rules=chosen)
+    reader = PlateReader(rules=chosen, threads=threads)
     readable = 0
     for path in paths:
         try:

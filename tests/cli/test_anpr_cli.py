@@ -109,3 +109,17 @@ def test_a_simulated_video_gives_one_line_per_vehicle_track(tmp_path: Path) -> N
     assert spans.get(first.registration) == (0, 10), records
     assert spans.get(second.registration) == (12, 22), records
     assert len(records) == 2, records
+
+
+def test_threads_option(plate_photo: tuple[Path, str]) -> None:
+    photo, registration = plate_photo
+    result = _run(str(photo), "--threads", "2")
+    assert result.returncode == 0, result.stderr
+    (record,) = _lines(result.stdout)
+    plates = record["plates"]
+    assert isinstance(plates, list)
+    assert plates[0]["text"] == registration
+    refused = _run(str(photo), "--threads", "-1")
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert "threads" in refused.stderr

@@ -8,6 +8,7 @@ import pytest
 
 from safecity.core.errors import ConfigError
 from safecity.vision.plates import FormatRules, LineRead, interpret, normalise_text
+from safecity.vision.plates.interpret import is_date_or_year
 from safecity.vision.plates.lattice import CharSlot
 from safecity.vision.plates.rules import parse_pattern
 
@@ -154,3 +155,44 @@ def test_a_rule_file_is_loaded_and_used(tmp_path: Path) -> None:
     found = interpret([LineRead.from_text("AB51 ABC")], rules)
     assert found is not None
     assert (found.text, found.rule) == ("AB51ABC", "uk-current")
+
+
+@pytest.mark.parametrize(
+    ("text", "is_date"),
+    [
+        ("20140617", True),  # YYYYMMDD, a camera's burned-in timestamp
+        ("17062014", True),  # DDMMYYYY
+        ("06172014", True),  # MMDDYYYY
+        ("1972", True),  # a year sticker
+        ("201406", True),  # YYYYMM: the day, a short token, was left out
+        ("201413", False),
+        ("20141317", False),  # month 13 and day 13-17 both impossible as YYYYMMDD / YYYYDDMM
+        ("21140617", False),  # no 19xx/20xx year anywhere
+        ("9937410", False),
+        ("3612", False),
+        ("AB2014", False),
+    ],
+)
+def test_dates_and_years_are_recognised(text: str, is_date: bool) -> None:
+    assert is_date_or_year(text) is is_date
+
+
+def test_a_burned_in_date_is_not_a_plate() -> None:
+    assert interpret([LineRead.from_text("2014-06-17")], US) is None
+    assert interpret([LineRead.from_text("2014")], US) is None
+    found = interpret([LineRead.from_text("7 301 841")], US)
+    assert found is not None
+    assert found.text == "7301841"
+
+
+def test_digits_read_with_confidence_are_not_turned_into_letters_at_equal_cost() -> None:
+    """A 7-digit read fits us-LDDDDDD only by turning its first digit into a look-alike
+    letter the recogniser never offered; the unchanged digits win the tie."""
+    found = interpret([LineRead.from_text("1049338", prob=0.95)], US)
+    assert found is not None
+    assert found.text == "1049338"
+    assert found.rule == "generic"
+    # A letter the recogniser itself read still fits the rule.
+    found = interpret([LineRead.from_text("P602849", prob=0.95)], US)
+    assert found is not None
+    assert (found.text, found.rule) == ("P602849", "us-LDDDDDD")

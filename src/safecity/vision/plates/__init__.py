@@ -8,6 +8,11 @@ The interface other packages call (keep it stable)::
     reads: list[PlateRead] = reader.read(image_bgr, region=None)  # region: (x, y, w, h)
     fused: PlateRead | None = fuse_reads(reads_of_one_track)
 
+Sharing: one ``PlateReader`` (default ``threads=1``) may serve every camera
+pipeline of a process, called from their threads at the same time; it keeps no
+per-call state, and its two ONNX Runtime sessions run concurrent calls. Call
+``reader.warm_up()`` once at start so the first frame does not pay the load.
+
 ``PlateRead`` (immutable): ``text`` (A-Z0-9 only; two-line plates as upper line
 then lower line; no province words or year tags), ``confidence`` (0..1),
 ``box`` (:class:`PixelBox` x, y, w, h in the pixels of the image passed in,
@@ -18,10 +23,14 @@ also when ``region`` was given), ``lines`` (registration lines as printed),
 
 How a read is made:
 
-1. **Localise**: RapidOCR's text detector (PP-OCRv4, shipped inside the
-   ``rapidocr-onnxruntime`` package, never downloaded) finds text lines in the
-   image or the vehicle region; lines stacked like a two-line plate are grouped
-   (:mod:`localise`).
+1. **Localise**: PP-OCRv4's text detector (shipped inside the
+   ``rapidocr-onnxruntime`` package, never downloaded; run through its own ONNX
+   Runtime session, :mod:`ocr`) finds text lines in the vehicle region scaled to
+   about 288 px, or in the whole image at full resolution up to 1600 px; lines stacked like
+   a two-line plate are grouped (:mod:`localise`). The work per call is bounded:
+   one detector pass (plus one per image-cue proposal, :mod:`regions`, only when
+   nothing decisive was read), at most ``max_line_reads`` recogniser calls, and a
+   vehicle region stops at its first confident read that fits a format rule.
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with
    contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`reader`).

@@ -190,13 +190,39 @@ def _best_match(choice: Choice, rules: FormatRules, words: frozenset[str]) -> In
         chars = "".join(slot.best for slot in slots)
         has_digit = any(char in DIGITS for char in chars)
         has_letter = any(char in LATIN for char in chars)
-        if (has_digit or not generic.needs_digit) and (has_letter or not generic.needs_letter):
+        shaped = (has_digit or not generic.needs_digit) and (has_letter or not generic.needs_letter)
+        if shaped and not (generic.reject_dates and is_date_or_year(chars)):
             fit = _Fit(chars, tuple(slot.best_prob for slot in slots), 0.0)
             penalty = generic.penalty + (0.0 if has_letter else generic.digits_only_penalty)
             found = _interpretation(fit, row_lengths, GENERIC_RULE, penalty)
-            if best is None or found.cost < best.cost - 1e-9:
+            # At equal cost, the text as the recogniser read it beats a rule that only fits
+            # after substituting characters the recogniser did not choose.
+            tie = best is not None and abs(found.cost - best.cost) <= 1e-9
+            substituted = best is not None and len(best.text) == len(chars) and best.text != chars
+            if best is None or found.cost < best.cost - 1e-9 or (tie and substituted):
                 best = found
     return best
+
+
+def is_date_or_year(text: str) -> bool:
+    """Digits that read as a calendar date (YYYYMMDD, DDMMYYYY, MMDDYYYY, or YYYYMM when
+    the day was cut off as a short token) or a year (19xx, 20xx): a camera's burned-in
+    timestamp or a registration sticker, not a number."""
+    if not text.isdigit():
+        return False
+    if len(text) == 4:
+        return text.startswith(_YEAR_PREFIXES)
+    if len(text) == 6:
+        return text.startswith(_YEAR_PREFIXES) and 1 <= int(text[4:]) <= 12
+    if len(text) != 8:
+        return False
+    for year, first, second in ((text[:4], text[4:6], text[6:]), (text[4:], text[:2], text[2:4])):
+        if not year.startswith(_YEAR_PREFIXES):
+            continue
+        for month, day in ((first, second), (second, first)):
+            if 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+                return True
+    return False
 
 
 def _gap_variants(slots: Sequence[CharSlot], rule: FormatRule) -> Iterator[tuple[list[int], float]]:

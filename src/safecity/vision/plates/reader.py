@@ -21,6 +21,10 @@ from safecity.vision.plates.rules import FormatRules
 _MIN_SIDE = 8
 _ZOOM_HEIGHT = 60.0
 _MAX_ZOOM = 4.0
+_REGION_SIDE = 288
+_MAX_REGION_ZOOM = 6.0
+_IMAGE_SIDE = 1600
+_PLATE_ASPECT = 4.0
 
 
 class InvalidImage(ValueError):
@@ -48,10 +52,22 @@ class PlateReader:
     """Finds and reads registration plates; the OCR models load on the first read.
 
     ``rules`` decides which texts count as registrations (Pakistan by default).
-    ``max_candidates`` bounds the text lines read per image; ``proposals`` how many
+    ``max_candidates`` bounds the plates returned per image; ``proposals`` how many
     plate-like regions found by image cues (:mod:`regions`) the detector passed over
     are enlarged and read again (small, distant plates); ``threads`` the ONNX Runtime
-    threads (0: its default). Instances may be shared between threads.
+    threads per call (default 1; 0: ONNX Runtime's default, every core).
+
+    The work per call is bounded: the detector sees a vehicle region scaled to about
+    ``region_side`` pixels and a whole image to at most ``image_side`` (the
+    recogniser still reads each line from the full-resolution pixels), at most
+    ``max_line_reads`` line images are recognised (``max_region_line_reads`` in a
+    vehicle region, read many times per track), and a vehicle region stops at its
+    first confident read that fits a format rule (a vehicle carries one plate).
+
+    One instance may be shared by several threads (camera pipelines in one process):
+    it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
+    sessions. Give it ``threads=1`` and let the pipelines' threads supply the
+    parallelism.
     """
 
     def __init__(
@@ -60,24 +76,44 @@ class PlateReader:
         *,
         max_candidates: int = 24,
         min_confidence: float = 0.5,
-        threads: int = 0,
+        threads: int = 1,
         proposals: int = 2,
         engine: TextEngine | None = None,
+        region_side: int = _REGION_SIDE,
+        image_side: int = _IMAGE_SIDE,
+        max_line_reads: int = 24,
+        max_region_line_reads: int = 12,
     ) -> None:
+        if region_side < 32 or image_side < 32:
+            raise ValueError("region_side and image_side must be at least 32 pixels")
+        if min(max_line_reads, max_region_line_reads) < 1:
+            raise ValueError(
+                "max_line_reads and max_region_line_reads must be at least 1, got "
+                f"{max_line_reads} and {max_region_line_reads}"
+            )
         self.rules = rules if rules is not None else FormatRules.default()
         self.max_candidates = max_candidates
         self.min_confidence = min_confidence
         self.proposals = proposals
+        self.region_side = region_side
+        self.image_side = image_side
+        self.max_line_reads = max_line_reads
+        self.max_region_line_reads = max_region_line_reads
         self._engine = engine if engine is not None else TextEngine(threads=threads)
+
+    def warm_up(self) -> None:
+        """Load the OCR models now rather than on the first read."""
+        self._engine.warm_up()
 
     def read(
         self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
     ) -> list[PlateRead]:
         """Plates in ``image`` (BGR or grey uint8), most plausible first.
 
-        ``region`` (x, y, w, h), e.g. a vehicle detector's box, restricts the search;
-        boxes in the results are always in the pixels of ``image``. An empty image or
-        region gives no reads; a non-image raises :class:`InvalidImage`.
+        ``region`` (x, y, w, h), e.g. a vehicle detector's box, restricts the search
+        to one vehicle; boxes in the results are always in the pixels of ``image``.
+        An empty image or region gives no reads; a non-image raises
+        :class:`InvalidImage`.
         """
         bgr = as_bgr(image)
         offset_x, offset_y = 0, 0
@@ -91,9 +127,11 @@ class PlateReader:
             offset_x, offset_y = x0, y0
         if min(bgr.shape[:2]) < _MIN_SIDE:
             return []
-        reads = self._read_image(bgr)
-        if self.proposals > 0:
-            reads = self._read_proposals(bgr, reads)
+        one_vehicle = region is not None
+        budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
+        reads = self._read_image(bgr, self._scale(bgr, one_vehicle), budget, one_vehicle)
+        if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
+            reads = self._read_proposals(bgr, reads, budget, one_vehicle)
         return [
             PlateRead(
                 text=read.text,
@@ -105,37 +143,47 @@ class PlateReader:
             for read in reads
         ]
 
-    def _read_image(self, bgr: Image) -> list[PlateRead]:
-        boxes = self._engine.detect(bgr)
-        return self._read_candidates(bgr, candidates(boxes)[: self.max_candidates * 2])
+    def _scale(self, bgr: Image, one_vehicle: bool) -> float:
+        """The detector's scale: a vehicle region to about ``region_side`` (enlarged at most
+        ``_MAX_REGION_ZOOM`` times), a whole image shrunk to at most ``image_side``."""
+        longest = int(max(bgr.shape[:2]))
+        if one_vehicle:
+            return min(_MAX_REGION_ZOOM, self.region_side / longest)
+        return min(1.0, self.image_side / longest)
 
-    def _read_proposals(self, bgr: Image, reads: list[PlateRead]) -> list[PlateRead]:
+    def _read_image(
+        self, bgr: Image, scale: float, budget: _Budget, one_vehicle: bool
+    ) -> list[PlateRead]:
+        boxes = self._engine.detect(bgr, scale=scale)
+        found = candidates(boxes)[: self.max_candidates * 2]
+        return self._read_candidates(bgr, found, budget, stop_when_decisive=one_vehicle)
+
+    def _read_proposals(
+        self, bgr: Image, reads: list[PlateRead], budget: _Budget, one_vehicle: bool
+    ) -> list[PlateRead]:
         """Enlarge plate-like regions the detector passed over and read them again."""
         added: list[PlateRead] = []
         height, width = bgr.shape[:2]
         for x, y, w, h in plate_regions(bgr, limit=self.proposals):
+            if budget.spent:
+                break
             probe = PixelBox(x, y, w, h)
             if any(_covers(read.box, probe) for read in reads + added):
                 continue
             x0, y0 = max(0, x - w // 2), max(0, y - h)
             x1, y1 = min(width, x + w + w // 2), min(height, y + 2 * h)
-            scale = min(_MAX_ZOOM, max(1.0, _ZOOM_HEIGHT / max(h, 1)))
             crop = np.ascontiguousarray(bgr[y0:y1, x0:x1])
-            if scale > 1.0:
-                crop = cast(
-                    Image,
-                    cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
-                )
-            for read in self._read_image(crop):
+            # The detector sees the proposal with its plate about _ZOOM_HEIGHT px high;
+            # the recogniser reads the lines it finds from the crop's own pixels.
+            scale = min(_MAX_ZOOM, max(1.0, _ZOOM_HEIGHT / max(h, 1)))
+            found = self._read_image(crop, scale, budget, one_vehicle)
+            if found:
+                read = found[0]
                 bx, by, bw, bh = read.box.as_tuple()
-                box = PixelBox(
-                    x0 + round(bx / scale),
-                    y0 + round(by / scale),
-                    max(1, round(bw / scale)),
-                    max(1, round(bh / scale)),
-                )
+                box = PixelBox(x0 + bx, y0 + by, bw, bh)
                 added.append(PlateRead(read.text, read.confidence, box, read.lines, read.rule))
-                break
+                if one_vehicle and _decisive(added):
+                    break
         # The detector's own reads rank first: a proposal only adds what it passed over.
         return reads + [read for read in added if all(read.text != r.text for r in reads)]
 
@@ -151,15 +199,26 @@ class PlateReader:
         whole = TextBox(
             np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
         )
-        found = self._read_candidates(bgr, [Candidate((whole,))])
+        found = self._read_candidates(
+            bgr, [Candidate((whole,))], _Budget(len(_VARIANTS)), stop_when_decisive=True
+        )
         return found[0] if found else None
 
-    def _read_candidates(self, image: Image, found: Sequence[Candidate]) -> list[PlateRead]:
+    def _read_candidates(
+        self,
+        image: Image,
+        found: Sequence[Candidate],
+        budget: _Budget,
+        *,
+        stop_when_decisive: bool,
+    ) -> list[PlateRead]:
         scored: list[tuple[float, PlateRead]] = []
         cache: dict[tuple[int, int], LineRead] = {}
-        for candidate in found:
-            best = self._read_candidate(image, candidate, cache)
+        for candidate in _plate_like_first(found):
+            best = self._read_candidate(image, candidate, cache, budget)
             if best is None or best.confidence < self.min_confidence:
+                if budget.spent:
+                    break
                 continue
             x, y, w, h = candidate.bounds()
             read = PlateRead(
@@ -170,6 +229,8 @@ class PlateReader:
                 rule=best.rule,
             )
             scored.append((_rank(best), read))
+            if budget.spent or (stop_when_decisive and _decisive([read])):
+                break
         scored.sort(key=lambda item: -item[0])
         unique: list[PlateRead] = []
         for _, read in scored:
@@ -181,7 +242,11 @@ class PlateReader:
         return unique
 
     def _read_candidate(
-        self, image: Image, candidate: Candidate, cache: dict[tuple[int, int], LineRead]
+        self,
+        image: Image,
+        candidate: Candidate,
+        cache: dict[tuple[int, int], LineRead],
+        budget: _Budget,
     ) -> Interpretation | None:
         best: Interpretation | None = None
         for index, variant in enumerate(_VARIANTS):
@@ -189,12 +254,15 @@ class PlateReader:
             for line in candidate.lines:
                 key = (id(line), index)
                 if key not in cache:
+                    if budget.spent:
+                        return best
                     crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y)
                     if crop.size == 0:
                         cache[key] = LineRead(tokens=(), raw="")
                     else:
                         if variant.contrast:
                             crop = normalise_contrast(crop)
+                        budget.spend()
                         cache[key] = self._engine.recognise([crop])[0]
                 lines.append(cache[key])
             found = interpret(lines, self.rules)
@@ -203,6 +271,38 @@ class PlateReader:
             if best is not None and best.rule != GENERIC_RULE and best.confidence >= _GOOD_ENOUGH:
                 break
         return best
+
+
+class _Budget:
+    """Line images one call may still recognise (the recogniser is the costly step)."""
+
+    def __init__(self, reads: int) -> None:
+        self.left = reads
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+    def spend(self) -> None:
+        self.left -= 1
+
+
+def _decisive(reads: Sequence[PlateRead]) -> bool:
+    """A read that settles a vehicle: it fits a format rule and the recogniser was sure."""
+    return any(read.rule != GENERIC_RULE and read.confidence >= _GOOD_ENOUGH for read in reads)
+
+
+def _plate_like_first(found: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates most like a plate first: stacks of lines (their reads cover their single
+    lines too), then lines by how close their shape is to a plate's, larger first."""
+
+    def key(candidate: Candidate) -> tuple[int, float]:
+        _, _, w, h = candidate.bounds()
+        aspect = w / max(h, 1)
+        shape = abs(np.log(max(aspect, 0.1) / _PLATE_ASPECT))
+        return (-len(candidate.lines), shape - 0.002 * h)
+
+    return sorted(found, key=key)
 
 
 def _covers(read: PixelBox, probe: PixelBox) -> bool:

@@ -137,6 +137,11 @@ class GenericShape(BaseModel):
     penalty: float = Field(
         1.5, ge=0, description="cost added to a generic match, so a rule match wins if close"
     )
+    reject_dates: bool = Field(
+        True,
+        description="refuse digits that read as a date (YYYYMMDD, DDMMYYYY, MMDDYYYY) or a "
+        "year (19xx, 20xx): cameras burn timestamps into the picture",
+    )
     digits_only_penalty: float = Field(
         0.0,
         ge=0,
