@@ -10,12 +10,14 @@ import http.server
 import random
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import av
 import pytest
 
 from safecity.contracts.ingest import SegmentClosed
+from safecity.ingest.health import OFFLINE, HealthMonitor
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.recorder import SegmentRecorder, SegmentTiming
 from safecity.sim.rtsp import free_port
@@ -269,3 +271,135 @@ def test_a_codec_change_over_http_is_followed_after_reopening(tmp_path: Path) ->
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+class _EndlessCamera:
+    """A live MPEG-TS camera over HTTP whose connections stay open and never end.
+
+    Connection n gets ``plan[n][0]`` once, then ``plan[n][1]`` every half second
+    (empty: the socket stays open and silent); later connections follow the last plan.
+    """
+
+    def __init__(self, plan: list[tuple[bytes, bytes]]) -> None:
+        self.connections = 0
+        self._stopping = threading.Event()
+        camera = self
+
+        class Handler(_QuietHandler):
+            def do_GET(self) -> None:
+                once, repeated = plan[min(camera.connections, len(plan) - 1)]
+                camera.connections += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp2t")
+                self.end_headers()
+                try:
+                    self.wfile.write(once)
+                    self.wfile.flush()
+                    while not camera._stopping.wait(0.5):
+                        self.wfile.write(repeated)
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the reader hung up
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/live.ts"
+
+    def __enter__(self) -> _EndlessCamera:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.05)
+
+
+def test_an_endless_http_stream_that_switches_codec_is_reopened_after_a_stall(
+    tmp_path: Path,
+) -> None:
+    # The connection never ends: PyAV drops the new MPEG-4 stream's packets, so
+    # without the stall guard the reader would wait on it forever.
+    first = write_clip(tmp_path / "h264.ts", seconds=2, container="mpegts")
+    second = write_mpeg4_ts(tmp_path / "mpeg4.ts", first_pts=20)
+    closed: list[SegmentClosed] = []
+    recorder = SegmentRecorder(
+        "cam-live",
+        tmp_path / "media",
+        segment_seconds=1,
+        on_closed=closed.append,
+        timing=SegmentTiming.STREAM,
+    )
+    mpeg4 = second.read_bytes()
+    with _EndlessCamera([(first.read_bytes(), mpeg4), (b"", mpeg4)]) as camera:
+        reader = CameraReader(
+            "cam-live",
+            camera.url,
+            ReaderOptions(
+                decode=DecodeMode.KEY_FRAMES, read_timeout_seconds=1.0, backoff_first_seconds=0.1
+            ),
+            sinks=[recorder],
+        )
+        reader.start()
+        try:
+            _wait_for(lambda: reader.stats().codec == "mpeg4", 10)
+            stats = reader.stats()
+            _wait_for(lambda: reader.stats().packets > stats.packets, 5)
+            streaming = reader.stats()
+        finally:
+            reader.stop(5)
+    assert stats.codec == "mpeg4"
+    assert stats.stalls == 1
+    assert stats.reconnects == 1
+    assert camera.connections == 2
+    assert (stats.last_error or "").startswith("stalled: no video packet for")
+    assert streaming.state == "streaming"
+    assert streaming.packets > stats.packets
+    # H.264 segments up to the stall, MPEG-4 ones after it; each plays with its codec.
+    codecs = [segment.codec for segment in closed]
+    assert codecs[0] == "h264"
+    assert codecs == sorted(codecs)  # "h264" < "mpeg4": no H.264 after the switch
+    for segment in closed:
+        assert picture(tmp_path / "media" / segment.path)[0] == segment.codec
+    assert not reader.is_alive()
+
+
+def test_an_http_stream_that_falls_silent_with_the_socket_open_is_reopened(
+    tmp_path: Path,
+) -> None:
+    # The server stops sending but keeps the socket open; the next connection streams.
+    clip = write_clip(tmp_path / "h264.ts", seconds=2, container="mpegts").read_bytes()
+    with _EndlessCamera([(clip, b""), (b"", clip)]) as camera:
+        reader = CameraReader(
+            "cam-silent",
+            camera.url,
+            ReaderOptions(
+                decode=DecodeMode.NONE, read_timeout_seconds=1.0, backoff_first_seconds=0.5
+            ),
+        )
+        reader.start()
+        try:
+            _wait_for(lambda: reader.stats().stalls == 1, 10)
+            health = HealthMonitor("cam-silent").report(reader.stats(), None)
+            stalled = reader.stats()
+            _wait_for(lambda: reader.stats().packets > stalled.packets + 20, 10)
+            streaming = reader.stats()
+        finally:
+            reader.stop(5)
+    assert stalled.stalls == 1
+    assert 0 < stalled.packets <= 20  # the clip's frames (a PES may wait for the next)
+    assert (stalled.last_error or "").startswith("stalled: no data for 1.0 s")
+    # Between the stall and the next connection the camera is offline, and says why.
+    assert health.state == "reconnecting"
+    assert [(p.code, p.detail) for p in health.problems] == [(OFFLINE, stalled.last_error)]
+    assert camera.connections == 2
+    assert streaming.state == "streaming"
+    assert streaming.reconnects == 1
+    assert streaming.packets > stalled.packets + 20
+    assert not reader.is_alive()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import itertools
@@ -9,8 +10,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -155,3 +158,71 @@ def test_credentials_never_reach_logs_stats_or_errors(caplog: pytest.LogCaptureF
     )
     assert PASSWORD not in repr(config)
     assert PASSWORD not in config.model_dump_json()
+
+
+def _jpeg_pictures(count: int) -> list[bytes]:
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 320, 180, "yuvj420p"
+    encoder.time_base = Fraction(1, 10)
+    pictures: list[bytes] = []
+    with av.open("testsrc2=size=320x180:rate=10", format="lavfi") as source:
+        for index, frame in enumerate(itertools.islice(source.decode(video=0), count)):
+            picture = frame.reformat(format="yuvj420p")
+            picture.pts = index
+            pictures += [bytes(packet) for packet in encoder.encode(picture)]
+    return pictures
+
+
+def test_an_mjpeg_camera_over_http_with_basic_auth_streams(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # HTTP is read through FFmpeg's raw connection and a file object (for the stall
+    # guard): FFmpeg's client must still log in, and the multipart stream must still be
+    # recognised without the Content-Type FFmpeg's HTTP demuxing would have seen.
+    pictures = _jpeg_pictures(10)
+    expected = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    stopping = threading.Event()
+
+    class Camera(_QuietHandler):
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace;boundary=frame")
+            self.end_headers()
+            try:
+                for picture in itertools.cycle(pictures):
+                    if stopping.wait(0.1):
+                        return
+                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture)}"
+                    self.wfile.write(head.encode() + b"\r\n\r\n" + picture + b"\r\n")
+            except OSError:
+                pass  # the reader hung up
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Camera)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://admin:{PASSWORD}@127.0.0.1:{server.server_address[1]}/video.mjpg"
+    reader = CameraReader("cam-mjpeg", url, ReaderOptions(decode=DecodeMode.KEY_FRAMES))
+    try:
+        with caplog.at_level(logging.DEBUG):
+            reader.start()
+            deadline = time.monotonic() + 10
+            while reader.stats().frames_decoded < 10 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            reader.stop(5)
+    finally:
+        stopping.set()
+        server.shutdown()
+        server.server_close()
+    stats = reader.stats()
+    assert stats.codec == "mjpeg"
+    assert (stats.width, stats.height) == (320, 180)
+    assert stats.frames_decoded >= 10
+    assert stats.reconnects == 0
+    assert PASSWORD not in caplog.text
+    assert PASSWORD not in repr(stats)

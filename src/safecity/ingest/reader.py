@@ -18,10 +18,9 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
-from typing import Protocol, cast
+from typing import cast
 
 import av
 import av.error
@@ -30,17 +29,31 @@ from av.video.stream import VideoStream
 from safecity.contracts.ingest import StreamState
 from safecity.core.clock import utcnow
 from safecity.ingest.backoff import Backoff
+from safecity.ingest.connection import StallGuard, StreamStalled, open_source
 from safecity.ingest.frames import DropOldestQueue, Frame
 from safecity.ingest.meter import RateMeter
+from safecity.ingest.reader_types import (
+    DecodeMode,
+    PacketSink,
+    ReaderOptions,
+    ReaderStats,
+)
 from safecity.ingest.sampler import FrameSampler
 from safecity.ingest.source import (
     SourceKind,
     display_url,
-    open_options,
-    pyav_target,
     scrub,
     source_kind,
 )
+
+__all__ = [
+    "END_OF_STREAM",
+    "CameraReader",
+    "DecodeMode",
+    "PacketSink",
+    "ReaderOptions",
+    "ReaderStats",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,83 +63,6 @@ _CLOCK_SAMPLES = 100
 # Consecutive packets of another video stream, and none of ours, that make the reader
 # follow that stream: a camera that changed codec, not a second stream in passing.
 _SWITCH_AFTER_PACKETS = 5
-
-
-class DecodeMode(StrEnum):
-    NONE = "none"
-    """Demux only: enough for recording and for measuring the stream."""
-    ALL = "all"
-    """Decode every frame (P-frames need their predecessors), hand on those the sampler keeps."""
-    KEY_FRAMES = "key_frames"
-    """Let the decoder skip everything but key frames: a few frames a second, a fraction of
-    the cost of full decoding (health checks, slow analytics)."""
-
-
-@dataclass(frozen=True)
-class ReaderOptions:
-    decode: DecodeMode = DecodeMode.ALL
-    target_fps: float | None = None
-    """Frames handed on per second of stream time; None hands on every decoded frame."""
-    queue_size: int = 4
-    open_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 5.0
-    """No packet for this long counts as a lost stream."""
-    backoff_first_seconds: float = 0.5
-    backoff_cap_seconds: float = 3.0
-    """Upper bound of the wait between attempts, hence of the delay before a returning
-    camera is noticed (the goal is a first frame within 5 s of its return)."""
-    backoff_jitter: float = 0.3
-    decoder_threads: int = 1
-    reconnect_at_end: bool | None = None
-    """Reopen after the end of the stream; None means yes for network sources, no for files
-    (a file reopened at its end plays in a loop, as a simulated camera)."""
-    pace_files: bool = False
-    """Deliver a file at its own frame rate, as a live camera would."""
-
-
-@dataclass(frozen=True)
-class ReaderStats:
-    """A snapshot of one reader. Never holds a credential: ``last_error`` is scrubbed."""
-
-    camera_id: str
-    source: str
-    """Display form of the URL (no user info, no query)."""
-    state: StreamState
-    state_since: datetime
-    fps: float
-    """Video packets (frames) received per second, over the last few seconds."""
-    bitrate_bps: float
-    last_frame_at: datetime | None
-    last_frame_pts_seconds: float | None
-    reconnects: int
-    """Times the stream was lost or could not be opened (one per outage)."""
-    packets: int
-    frames_decoded: int
-    frames_delivered: int
-    frames_dropped: int
-    decode_errors: int
-    codec: str | None
-    width: int | None
-    height: int | None
-    last_error: str | None
-    clock_offset_seconds: float | None = None
-    """The camera's clock minus ours, where the stream carries wall-clock time (RTSP with
-    RTCP sender reports); None otherwise."""
-    format_changes: int = 0
-    """Times the picture size or the video stream (codec) changed while connected."""
-
-
-class PacketSink(Protocol):
-    """Receives every video packet of the reader's stream, in the reader's thread."""
-
-    def stream_opened(self, stream: VideoStream) -> None:
-        """A (new) connection: the stream's codec parameters may differ from the last one."""
-
-    def packet(self, packet: av.Packet[VideoStream], received_at: datetime) -> None:
-        """One video packet (never an empty flush packet); restore anything you change."""
-
-    def stream_closed(self, reason: str) -> None:
-        """The connection ended (``reason`` is scrubbed); no packet follows until reopened."""
 
 
 class CameraReader:
@@ -161,6 +97,7 @@ class CameraReader:
         self._sampler = FrameSampler(self._options.target_fps)
         self._meter = RateMeter()
         self._clock_samples: deque[float] = deque(maxlen=_CLOCK_SAMPLES)
+        self._guard = StallGuard(self._options.read_timeout_seconds)
         self._lock = threading.Lock()
         self._stats = ReaderStats(
             camera_id=camera_id,
@@ -252,16 +189,18 @@ class CameraReader:
 
     def _read_once(self) -> bool:
         """One connection, from open to loss. True when the stream simply ended."""
-        options = open_options(self._kind, self._options.read_timeout_seconds)
         try:
-            container = av.open(
-                pyav_target(self._url),
-                options=options,
-                timeout=(self._options.open_timeout_seconds, self._options.read_timeout_seconds),
+            connection = open_source(
+                self._url,
+                self._kind,
+                open_timeout_seconds=self._options.open_timeout_seconds,
+                read_timeout_seconds=self._options.read_timeout_seconds,
+                guard=self._guard,
             )
-        except (av.error.FFmpegError, OSError) as exc:
+        except (av.error.FFmpegError, OSError, StreamStalled) as exc:
             self._fail(f"cannot open: {exc}")
             return False
+        container = connection.container
         reason = END_OF_STREAM
         opened = False
         try:
@@ -274,9 +213,17 @@ class CameraReader:
             for sink in self._sinks:
                 self._call_sink(sink.stream_opened, stream)
             opened = True
+            self._guard.fed()
             self._pump(container, stream)
             if not self._stopping.is_set():
                 logger.info("camera %s: %s", self._camera_id, END_OF_STREAM)
+        except StreamStalled as exc:
+            # A live source that keeps the connection open but sends nothing of our
+            # stream (it stopped, or switched to a stream PyAV does not know).
+            reason = f"stalled: {exc}; reopening"
+            self._fail(reason)
+            with self._lock:
+                self._stats = replace(self._stats, stalls=self._stats.stalls + 1)
         except (av.error.FFmpegError, OSError) as exc:
             reason = scrub(f"stream lost: {exc}", self._url)
             self._fail(reason)
@@ -287,7 +234,7 @@ class CameraReader:
             reason = "the source added a stream while streaming (a codec change?); reopening"
             self._fail(reason)
         finally:
-            container.close()
+            connection.close()
             if opened:
                 for sink in self._sinks:
                     self._call_sink(sink.stream_closed, reason)
@@ -301,6 +248,7 @@ class CameraReader:
             if self._stopping.is_set():
                 return
             if packet.stream is not stream:
+                self._guard.check()
                 if packet.size == 0 or packet.stream.type != "video":
                     continue
                 foreign.append(packet)
@@ -309,6 +257,7 @@ class CameraReader:
                 stream = self._switch_to(packet.stream)
                 continue  # the held packets are fed again by _switching
             foreign.clear()
+            self._guard.fed()
             with self._lock:
                 wanted = self._wanted_decode
             if wanted is not self._decode_mode:
