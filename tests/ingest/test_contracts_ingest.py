@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from safecity.contracts.ingest import CameraHealth, HealthProblem, SegmentClosed
+from safecity.contracts.ingest import (
+    CameraHealth,
+    HealthProblem,
+    SegmentClosed,
+    segment_message_id,
+)
 
 START = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
 
@@ -87,3 +92,15 @@ def test_health_round_trip_with_problems() -> None:
 def test_problem_codes_are_stable_identifiers() -> None:
     with pytest.raises(ValidationError):
         HealthProblem(code="Camera Offline!", since=START)
+
+
+def test_segment_message_ids_tell_cameras_apart_and_repeat_for_a_resend() -> None:
+    # Two cameras can write byte-identical segments (the same test pattern, two black
+    # screens): with the file hash alone as the id, JetStream dropped the second one.
+    digest = "ab" * 32
+    first = segment_message_id("PSH-C0001", digest)
+    assert first == segment_message_id("PSH-C0001", digest)
+    assert first != segment_message_id("PSH-C0002", digest)
+    assert first != segment_message_id("PSH-C0001", "cd" * 32)
+    assert len(first) == 64
+    assert set(first) <= set("0123456789abcdef")

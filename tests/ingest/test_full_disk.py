@@ -88,6 +88,13 @@ async def test_a_full_disk_is_reported_loses_no_closed_segment_and_recording_res
         assert detail.startswith("no space left for recordings")
         assert report.state == "streaming"  # the camera is fine; its disk is not
         before = len(segments("cam-other"))
+
+        # Health can overtake the segment messages: wait until every sealed file is announced.
+        def sealed_unannounced() -> set[str]:
+            on_disk = {str(p.relative_to(small_disk)) for p in small_disk.rglob("*.mp4")}
+            return on_disk - {str(s.path) for s in segments("cam-full")}
+
+        await inbox.wait_until(lambda: not sealed_unannounced(), timeout=10)
         full_segments = segments("cam-full")
         assert full_segments, "the disk held a few segments before it filled up"
         # The other camera records on while this one cannot.

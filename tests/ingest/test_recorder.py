@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
-from safecity.contracts.ingest import SegmentClosed
+from safecity.contracts.ingest import SegmentClosed, segment_message_id
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.recorder import (
     FRAGMENTED_MP4,
@@ -82,7 +82,7 @@ def test_segment_closed_describes_the_file(clip: Path, tmp_path: Path) -> None:
         assert segment.started_at.strftime("%Y%m%dT%H%M%S") in segment.path
         assert segment.size_bytes == file.stat().st_size
         assert segment.sha256 == hashlib.sha256(file.read_bytes()).hexdigest()
-        assert segment.message_id == segment.sha256
+        assert segment.message_id == segment_message_id("cam-7", segment.sha256)
         assert (segment.codec, segment.width, segment.height) == ("h264", 640, 360)
         assert (segment.frames, segment.key_frames) == (20, 1)
     assert not list(tmp_path.rglob("*.partial"))

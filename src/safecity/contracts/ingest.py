@@ -8,6 +8,7 @@ and time, ``CameraHealth`` feeds the health views and alerts.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import ClassVar, Literal, Self
 
@@ -38,6 +39,11 @@ def segment_kind_from_comment(comment: str) -> SegmentKind:
     if comment.startswith(SEGMENT_COMMENT_PREFIX) and written == "event":
         return "event"
     return "continuous"
+
+
+def segment_message_id(camera_id: str, sha256: str) -> str:
+    """The bus message id of a segment: the same file of the same camera, the same id."""
+    return hashlib.sha256(f"{camera_id}\n{sha256}".encode()).hexdigest()
 
 
 def _utc(value: datetime) -> datetime:
@@ -126,8 +132,9 @@ class CameraHealth(Message):
 class SegmentClosed(Message):
     """A recording segment was closed and is complete on disk (stream copy, never re-encoded).
 
-    ``message_id`` is the file's SHA-256, so publishing a segment again after a
-    restart is stored once.
+    ``message_id`` is ``segment_message_id(camera_id, sha256)``, so publishing a segment
+    again after a restart is stored once, while two cameras that happen to write the same
+    bytes (identical test patterns, two black screens) still announce two segments.
     """
 
     subject: ClassVar[str] = "ingest.segment.closed"

@@ -58,6 +58,7 @@ from safecity.contracts.ingest import (
     RecordingMode,
     SegmentClosed,
     SegmentKind,
+    segment_message_id,
 )
 from safecity.ingest.parameter_sets import ParameterSets, in_band_parameter_sets
 from safecity.ingest.segment_files import (
@@ -590,7 +591,7 @@ class SegmentRecorder:
                 "camera %s: recording gap of %.1f s before %s", self._camera_id, gap, relative
             )
         message = SegmentClosed(
-            message_id=digest,
+            message_id=segment_message_id(self._camera_id, digest),
             camera_id=self._camera_id,
             path=relative,
             started_at=started_at,

@@ -25,7 +25,12 @@ from pathlib import Path
 import av
 import av.error
 
-from safecity.contracts.ingest import SegmentClosed, SegmentKind, segment_kind_from_comment
+from safecity.contracts.ingest import (
+    SegmentClosed,
+    SegmentKind,
+    segment_kind_from_comment,
+    segment_message_id,
+)
 from safecity.ingest.recorder import (
     FRAGMENTED_MP4,
     PARTIAL_SUFFIX,
@@ -82,7 +87,7 @@ def salvage_partial_segments(camera_id: str, media_root: Path) -> list[SegmentCl
         # The name holds the start as the recorder knew it when it opened the file.
         started_at = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
         message = SegmentClosed(
-            message_id=digest,
+            message_id=segment_message_id(camera_id, digest),
             camera_id=camera_id,
             path=final.relative_to(media_root).as_posix(),
             started_at=started_at,

@@ -21,7 +21,11 @@ from pathlib import Path
 import av
 import av.error
 
-from safecity.contracts.ingest import SegmentClosed, segment_kind_from_comment
+from safecity.contracts.ingest import (
+    SegmentClosed,
+    segment_kind_from_comment,
+    segment_message_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ def probe_segment(media_root: Path, path: Path, camera_code: str) -> SegmentClos
             digest.update(chunk)
     sha256 = digest.hexdigest()
     return SegmentClosed(
-        message_id=sha256,
+        message_id=segment_message_id(camera_code, sha256),
         camera_id=camera_code,
         path=path.relative_to(media_root).as_posix(),
         started_at=started_at,
