@@ -13,6 +13,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,37 @@ def test_an_incident_is_opened_from_an_alert(
     assert linked.incident_id is not None
     # The new incident reaches the map through the hub, without a reload.
     expect(page.locator("#console-map")).to_have_attribute("data-incidents", re.compile(r"^[1-9]"))
+
+
+def test_live_alerts_take_their_place_by_priority_then_age(
+    page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    open_console(page, console, live_server)
+    tag = uuid.uuid4().hex[:6]
+    camera = camera_in(live_server, "bannu")
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    # Out of order on purpose: each must land between the right neighbours, not at the end.
+    order = [(3, 0), (1, 1), (2, 2), (1, 3), (4, 4), (2, 5)]
+    messages = [
+        alert_message(
+            camera,
+            title=f"Ordered {tag} {n}",
+            priority=priority,
+            at=start + timedelta(seconds=n),
+            correlation_key=f"order:{tag}:{n}",
+        )
+        for priority, n in order
+    ]
+    publish(console.bus_url, *messages)
+    for _, n in order:
+        expect(row(page, f"Ordered {tag} {n}")).to_be_visible()
+    shown: list[list[object]] = page.evaluate(
+        """() => [...document.querySelectorAll('#alert-queue li.alert')].map((li) => {
+             const alert = window.safecityConsole.alerts.get(Number(li.dataset.id));
+             return [alert.priority, alert.first_seen, alert.id, alert.title];
+           })"""
+    )
+    keys = [(int(str(p)), str(seen), int(str(i))) for p, seen, i, _ in shown]
+    assert keys == sorted(keys), "the queue is sorted by priority, then age"
+    ours = [str(title) for *_, title in shown if str(title).startswith(f"Ordered {tag}")]
+    assert ours == [f"Ordered {tag} {n}" for n in (1, 3, 2, 5, 0, 4)]

@@ -126,17 +126,31 @@
       map.removeAlert(id);
     }
 
+    function sortsBefore(alert, element) {
+      const other = element && alerts.get(Number(element.dataset.id));
+      return other ? order(alert, other) < 0 : false;
+    }
+
     function place(row, alert) {
-      // Insert before the first row that sorts after this alert (queues stay short).
-      for (const other of queue.children) {
-        if (other === row) continue;
-        const otherAlert = alerts.get(Number(other.dataset.id));
-        if (otherAlert && order(alert, otherAlert) < 0) {
-          if (row.nextSibling !== other) queue.insertBefore(row, other);
-          return;
-        }
+      // The queue is kept in order(), so a row already between the right neighbours stays
+      // (moving it would take the focus from an operator's half-made choice), and a new or
+      // moved one finds its place by binary search: walking up to a thousand rows for
+      // every alert was most of the page's work at 100 alerts a second.
+      if (row.parentNode === queue) {
+        const before = row.previousElementSibling;
+        const after = row.nextElementSibling;
+        if ((!before || !sortsBefore(alert, before)) && (!after || sortsBefore(alert, after))) return;
+        row.remove();
       }
-      if (queue.lastElementChild !== row) queue.appendChild(row);
+      const children = queue.children;
+      let low = 0;
+      let high = children.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (sortsBefore(alert, children[middle])) high = middle;
+        else low = middle + 1;
+      }
+      queue.insertBefore(row, children[low] || null);
     }
 
     function fill(row, alert) {
