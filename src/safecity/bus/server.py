@@ -214,8 +214,15 @@ class NatsServer:
             str(self._store_dir / PID_NAME),
         ]
         try:
+            # A session of its own: Ctrl-C in a terminal signals the whole foreground group,
+            # and a bus that died first left every component of the demo waiting for it.
+            # Its owner stops it last, after everything that publishes.
             self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         except OSError as exc:
             self._forget()
