@@ -1,8 +1,9 @@
-"""ZoneMinder Record mode as a side-by-side peer (a helper module, not a benchmark itself).
+"""ZoneMinder as a side-by-side peer (a helper module, not a benchmark itself).
 
-Used by ``ingest_capacity.py --peer zoneminder``. Follows
-``../shared/peers/zoneminder.md``: monitors are rows in ZoneMinder's MariaDB
-database (Record, DecodingEnabled=0, camera passthrough into MP4), and the
+Used by ``ingest_capacity.py --peer zoneminder`` (Record mode) and by
+``zm_modect.py`` (Modect). Follows ``../shared/peers/zoneminder.md``: monitors
+are rows in ZoneMinder's MariaDB database (Record: DecodingEnabled=0; Modect:
+decoding on, the default "All" zone; both camera passthrough into MP4), and the
 daemons are started and stopped with ``zmpkg.pl`` as www-data. Nothing is
 installed here: without ZoneMinder or its database this module says which
 Debian packages and which one-time database steps are missing.
@@ -151,16 +152,21 @@ def zmpkg(action: str) -> None:
     )
 
 
-def configure_monitors(urls: list[str]) -> None:
-    """One Record monitor per URL: the 1.36 UI defaults plus passthrough, as in the peer recipe."""
+def configure_monitors(urls: list[str], function: str = "Record") -> None:
+    """One monitor per URL in ``function`` (Record or Modect): the 1.36 UI defaults plus
+    passthrough, as in the peer recipe. Modect needs every frame decoded."""
+    if function not in ("Record", "Modect"):
+        raise ValueError(f"unsupported ZoneMinder function {function!r}")
+    decoding = 0 if function == "Record" else 1
     statements = [
         "DELETE FROM Zones; DELETE FROM Monitors; DELETE FROM Monitor_Status;",
         "ALTER TABLE Monitors AUTO_INCREMENT=1;",
     ]
     for k, url in enumerate(urls, start=1):
         statements.append(
-            f"INSERT INTO Monitors SET Id={k}, Name='cam{k}', Type='Ffmpeg', `Function`='Record', "
-            f"Enabled=1, DecodingEnabled=0, Path='{url}', Method='rtpRtsp', Options='', "
+            f"INSERT INTO Monitors SET Id={k}, Name='cam{k}', Type='Ffmpeg', "
+            f"`Function`='{function}', Enabled=1, DecodingEnabled={decoding}, Path='{url}', "
+            "Method='rtpRtsp', Options='', "
             "Width=1280, Height=720, Colours=4, Palette=0, Orientation='ROTATE_0', "
             "Deinterlacing=0, StorageId=1, SaveJPEGs=0, VideoWriter=2, OutputContainer='auto', "
             "Encoder='auto', RecordAudio=0, LabelFormat='%N - %Y-%m-%d %H:%M:%S %z', "
@@ -193,43 +199,74 @@ class ZmResult:
     recordings: Recordings
     server_cpu_percent: float
     database_cpu_percent: float
+    analysis_fps_min: float = 0.0
+    analysis_fps_mean: float = 0.0
+    analysing_at_rate: int = 0
+    """Monitors whose every AnalysisFPS sample in the window was within 5 % of ``fps``."""
+    rss_growth_mb_per_s: float = 0.0
+    seconds: float = 0.0
+
+
+def _zm_memory() -> tuple[float, float]:
+    rss = pss = 0.0
+    for pid in zm_pids():
+        try:
+            pid_rss, pid_pss = memory_mb(pid)
+        except OSError:
+            continue
+        rss, pss = rss + pid_rss, pss + pid_pss
+    return rss, pss
 
 
 def measure_zoneminder(
-    urls: list[str], server_pid: int, warmup: float, window: float, ticks: int
+    urls: list[str],
+    server_pid: int,
+    warmup: float,
+    window: float,
+    ticks: int,
+    *,
+    function: str = "Record",
+    fps: float = 15.0,
+    discard_events: bool = False,
 ) -> ZmResult:
-    """Record ``urls`` with ZoneMinder: start, warm up, measure over ``window``, stop, probe."""
+    """Run ``urls`` through ZoneMinder in ``function``: start, warm up, measure over
+    ``window``, stop, probe the recordings (then delete them when ``discard_events``).
+
+    Capture and analysis rates are ZoneMinder's own, as it writes them to Monitor_Status
+    every FPSReportInterval (100) frames; they are sampled every 10 s of the window."""
     if zm_pids():
         raise RuntimeError("ZoneMinder is already running: stop it first (zmpkg.pl stop)")
-    configure_monitors(urls)
+    configure_monitors(urls, function)
     storage = Path(sql("SELECT Path FROM Storage WHERE Id=1")[0][0])
     last_event = int(sql("SELECT COALESCE(MAX(Id), 0) FROM Events")[0][0])
-    zmpkg("start")
     try:
+        zmpkg("start")  # inside the try: a run stopped while starting still stops ZoneMinder
         time.sleep(warmup)
         pids = zm_pids()
         before = {pid: cpu_ticks(pid) for pid in pids}
         database = mariadb_pid()
         database_before = cpu_ticks(database) if database else 0
+        rss_before, _ = _zm_memory()
         server_before, started = cpu_ticks(server_pid), time.monotonic()
-        samples: list[list[float]] = []
+        samples: list[list[tuple[float, float]]] = []
         deadline = started + window
         while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(10.0, left))
             rows = sql(
-                "SELECT MonitorId, CaptureFPS, Status FROM Monitor_Status ORDER BY MonitorId"
+                "SELECT MonitorId, CaptureFPS, AnalysisFPS, Status FROM Monitor_Status "
+                "ORDER BY MonitorId"
             )
-            samples.append([float(row[1]) for row in rows if row[2] == "Connected"])
+            samples.append(
+                [(float(row[1]), float(row[2])) for row in rows if row[3] == "Connected"]
+            )
         elapsed = time.monotonic() - started
         used = 0
-        rss = pss = 0.0
         for pid in zm_pids():
             try:
                 used += cpu_ticks(pid) - before.get(pid, 0)
-                pid_rss, pid_pss = memory_mb(pid)
             except OSError:
                 continue
-            rss, pss = rss + pid_rss, pss + pid_pss
+        rss, pss = _zm_memory()
         server_used = cpu_ticks(server_pid) - server_before
         database_used = cpu_ticks(database) - database_before if database else 0
         capturing = len(samples[-1]) if samples else 0
@@ -241,17 +278,36 @@ def measure_zoneminder(
         time.sleep(1)
     ids = {row[0] for row in sql("SELECT Id FROM Events") if int(row[0]) > last_event}
     files = sorted(p for p in storage.glob("*/*/*/*.mp4") if p.parent.name in ids)
-    fps = [value for sample in samples for value in sample]
+    recordings = probe_recordings(files)
+    if discard_events and ids:
+        for folder in {path.parent for path in files}:
+            shutil.rmtree(folder, ignore_errors=True)
+        # last_event is an int read from the database, not text from outside.
+        sql(f"DELETE FROM Events WHERE Id > {last_event:d}")  # noqa: S608
+    capture = [c for sample in samples for c, _ in sample]
+    analysis = [a for sample in samples for _, a in sample]
+    at_rate = 0
+    if samples and all(len(sample) == len(urls) for sample in samples):
+        at_rate = sum(
+            1
+            for k in range(len(urls))
+            if all(sample[k][1] >= 0.95 * fps and sample[k][0] >= 0.95 * fps for sample in samples)
+        )
     return ZmResult(
         streams=len(urls),
         processes=len(pids),
         cpu_percent=100 * used / ticks / elapsed,
         rss_mb=rss,
         pss_mb=pss,
-        capture_fps_min=min(fps, default=0.0),
-        capture_fps_mean=sum(fps) / len(fps) if fps else 0.0,
+        capture_fps_min=min(capture, default=0.0),
+        capture_fps_mean=sum(capture) / len(capture) if capture else 0.0,
         capturing=capturing,
-        recordings=probe_recordings(files),
+        recordings=recordings,
         server_cpu_percent=100 * server_used / ticks / elapsed,
         database_cpu_percent=100 * database_used / ticks / elapsed,
+        analysis_fps_min=min(analysis, default=0.0),
+        analysis_fps_mean=sum(analysis) / len(analysis) if analysis else 0.0,
+        analysing_at_rate=at_rate,
+        rss_growth_mb_per_s=(rss - rss_before) / elapsed,
+        seconds=elapsed,
     )
