@@ -31,6 +31,13 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def machine_busy_ticks() -> int:
+    """CPU time every process of the machine has used since boot (all cores), in ticks."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return user + nice + system + irq + softirq + steal
+
+
 def memory_mb(pid: int | str) -> tuple[float, float]:
     """(RSS, PSS) in MB from /proc/PID/smaps_rollup."""
     rss = pss = 0.0
@@ -205,6 +212,9 @@ class ZmResult:
     """Monitors whose every AnalysisFPS sample in the window was within 5 % of ``fps``."""
     rss_growth_mb_per_s: float = 0.0
     seconds: float = 0.0
+    others_cpu_percent: float = 0.0
+    """CPU the rest of the machine used in the window (other work, not ZoneMinder, its
+    database or the cameras): how loaded the machine was while ZoneMinder ran."""
 
 
 def _zm_memory() -> tuple[float, float]:
@@ -247,6 +257,7 @@ def measure_zoneminder(
         database = mariadb_pid()
         database_before = cpu_ticks(database) if database else 0
         rss_before, _ = _zm_memory()
+        busy_before = machine_busy_ticks()
         server_before, started = cpu_ticks(server_pid), time.monotonic()
         samples: list[list[tuple[float, float]]] = []
         deadline = started + window
@@ -266,6 +277,7 @@ def measure_zoneminder(
                 used += cpu_ticks(pid) - before.get(pid, 0)
             except OSError:
                 continue
+        busy = machine_busy_ticks() - busy_before
         rss, pss = _zm_memory()
         server_used = cpu_ticks(server_pid) - server_before
         database_used = cpu_ticks(database) - database_before if database else 0
@@ -310,4 +322,5 @@ def measure_zoneminder(
         analysing_at_rate=at_rate,
         rss_growth_mb_per_s=(rss - rss_before) / elapsed,
         seconds=elapsed,
+        others_cpu_percent=100 * (busy - used - server_used - database_used) / ticks / elapsed,
     )
