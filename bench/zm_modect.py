@@ -620,10 +620,13 @@ def print_tables(steps: dict[str, list[Step]]) -> None:
     )
     print("|---|---:|---:|---:|---:|")
     for system, measured in steps.items():
+        if not measured:
+            continue
         sustained = [step for step in measured if step.sustained]
         failed = [step for step in measured if not step.sustained]
         if not sustained:
-            print(f"| {system} | none of {[s.cameras for s in measured]} | - | - | - |")
+            tried = ", ".join(str(step.cameras) for step in measured)
+            print(f"| {system} | none of the steps ({tried}) | - | - | - |")
             continue
         best = sustained[-1]
         r, n = best.result, best.cameras
