@@ -514,6 +514,8 @@ def run(args: argparse.Namespace) -> dict[str, list[Step]]:
     detectors: list[str | None] = [DETECTOR, None] if args.variants == "both" else [DETECTOR]
     if args.variants == "motion":
         detectors = [None]
+    if not zm_counts and not our_counts:
+        raise SystemExit("no camera counts to measure: give --cameras or the per-system lists")
     most = max(zm_counts + our_counts)
     print(f"preparing {most} camera clips in {CACHE}", file=sys.stderr, flush=True)
     clips = camera_clips(CACHE, most)
