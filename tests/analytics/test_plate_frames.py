@@ -44,7 +44,7 @@ def test_a_box_cut_by_the_edge_or_too_narrow_is_no_candidate(
 def test_a_box_cut_by_the_top_or_bottom_stays_a_candidate_the_bottom_at_a_discount() -> None:
     image = _textured()
     whole = frame_quality(image, (200, 100, 320, 200), min_width=40)
-    top = frame_quality(image, (200, -40, 320, 200), min_width=40)
+    top = frame_quality(image, (200, -20, 320, 150), min_width=40)
     bottom = frame_quality(image, (200, 260, 320, 400), min_width=40)
     assert isinstance(whole, FrameQuality)
     assert isinstance(top, FrameQuality)
@@ -66,6 +66,20 @@ def test_wider_and_sharper_boxes_score_higher() -> None:
     assert large.score > small.score
     assert large.score > 2 * soft.score
     assert soft.score > 0
+
+
+def test_a_box_far_wider_or_taller_than_a_vehicle_is_likely_several_and_scores_lower() -> None:
+    image = _textured()
+    vehicle = frame_quality(image, (100, 100, 400, 300), min_width=40)
+    side_by_side = frame_quality(image, (100, 100, 400, 140), min_width=40)
+    one_behind_another = frame_quality(image, (100, 0, 180, 300), min_width=40)
+    narrow_vehicle = frame_quality(image, (100, 100, 180, 180), min_width=40)
+    assert isinstance(vehicle, FrameQuality)
+    assert isinstance(side_by_side, FrameQuality)
+    assert isinstance(one_behind_another, FrameQuality)
+    assert isinstance(narrow_vehicle, FrameQuality)
+    assert side_by_side.score < 0.3 * vehicle.score
+    assert one_behind_another.score < 0.5 * narrow_vehicle.score
 
 
 class _PlateReader:

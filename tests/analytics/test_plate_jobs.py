@@ -146,6 +146,20 @@ def _tracked(answers: _Answers, camera: str, x: int, *, track: int, quality: flo
     return PlateJob(job.camera_id, job.image, job.region, job.deliver, quality=quality, track=track)
 
 
+def test_a_full_queue_drops_a_job_queued_behind_another_of_its_camera_without_error() -> None:
+    # Not started: every job waits. Finding the job to drop among others of the same
+    # camera once compared their frames (numpy arrays) and raised in the analysis thread.
+    shared = SharedPlateReader(_GatedReader(), capacity=2)
+    answered: list[Sequence[Any] | None] = []
+    frames = [np.full((36, 64, 3), value, np.uint8) for value in (0, 1, 2)]
+    shared.submit(PlateJob("cam-a", frames[0], (0, 0, 40, 30), answered.append, tries=0))
+    shared.submit(PlateJob("cam-a", frames[1], (0, 0, 40, 30), answered.append, tries=1))
+    shared.submit(PlateJob("cam-a", frames[2], (0, 0, 40, 30), answered.append, tries=0))
+    assert answered == [None]  # the job with a try behind it made room
+    assert shared.waiting() == 2
+    assert shared.dropped("cam-a") == 1
+
+
 def test_a_read_that_raises_is_answered_empty_and_the_reader_goes_on() -> None:
     reader = _GatedReader()
     reader.gate.set()

@@ -8,14 +8,21 @@ A frame is a candidate for a vehicle when its box is wide enough to hold a reada
 plate and is not cut by the left or right edge of the picture (half a plate reads as
 another registration). Its quality is the box's width (a plate's size in pixels grows
 with its vehicle's, and a vehicle coming towards the camera grows from frame to
-frame) times a sharpness factor in 0..1 from the variance of the Laplacian over the
-lower half of the box, which motion blur and defocus lower. The factor saturates:
-past sharp enough, only size counts. A box cut by the bottom edge stays a candidate
-at a discount (``BOTTOM_CUT``): the plate sits low on a vehicle but above the bottom
-of its box, and on the simulator's ANPR view the largest frames that still read
-are often cut there; a frame as large and whole is preferred. A tall vehicle cut at
-the top keeps its plate and is not discounted. Costs well under a
-millisecond a box: the half-box is subsampled to at most ``SAMPLE_WIDTH`` pixels.
+frame) times three factors in 0..1:
+
+- sharpness, from the variance of the Laplacian over the lower half of the box, which
+  motion blur and defocus lower; it saturates: past sharp enough, only size counts;
+- shape: a box much wider than it is tall, or much taller than it is wide, is more
+  likely several vehicles merged (motion regions merge) than one, and the reader,
+  which scales a region's longest side to a fixed size before looking for plates,
+  finds a plate that is small in its region badly;
+- a discount (``BOTTOM_CUT``) for a box cut by the bottom edge: the plate sits low on
+  a vehicle but above the bottom of its box, and on the simulator's ANPR view the
+  largest frames that still read are often cut there, so it stays a candidate, but a
+  frame as large and whole goes first. A tall vehicle cut at the top keeps its plate.
+
+Costs well under a millisecond a box: the half-box is subsampled to at most
+``SAMPLE_WIDTH`` pixels across.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ SAMPLE_WIDTH = 160
 """The lower half of a box is subsampled to at most this many pixels across."""
 BOTTOM_CUT = 0.8
 """Factor on the quality of a box cut by the bottom edge (its plate may be gone)."""
+WIDEST = 1.8
+"""Boxes wider than this many times their height lose quality in proportion."""
+TALLEST = 1.6
+"""Boxes taller than this many times their width lose quality in proportion."""
 
 
 class Skip(StrEnum):
@@ -51,14 +62,18 @@ class FrameQuality:
     """How good one frame is for reading one vehicle's plate (higher is better)."""
 
     width: int
+    height: int
     sharpness: float
     """Variance of the Laplacian over the lower half of the box."""
     cut_at_bottom: bool = False
 
     @property
     def score(self) -> float:
-        factor = BOTTOM_CUT if self.cut_at_bottom else 1.0
-        return factor * self.width * self.sharpness / (self.sharpness + SHARPNESS_HALF)
+        cut = BOTTOM_CUT if self.cut_at_bottom else 1.0
+        height = max(1, self.height)
+        shape = min(1.0, WIDEST * height / self.width, TALLEST * self.width / height)
+        sharp = self.sharpness / (self.sharpness + SHARPNESS_HALF)
+        return cut * shape * sharp * self.width
 
 
 def frame_quality(
@@ -81,4 +96,6 @@ def frame_quality(
         return Skip.SMALL
     grey = cv2.cvtColor(np.ascontiguousarray(lower), cv2.COLOR_BGR2GRAY)
     sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
-    return FrameQuality(width=x2 - x1, sharpness=sharpness, cut_at_bottom=cut_at_bottom)
+    return FrameQuality(
+        width=x2 - x1, height=y2 - y1, sharpness=sharpness, cut_at_bottom=cut_at_bottom
+    )

@@ -57,9 +57,14 @@ Delivery = Callable[[Sequence[Any] | None], None]
 """Receives a job's readings, or None when the job was dropped before it ran."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PlateJob:
     """Read the plates in ``region`` of ``image``; the answer goes to ``deliver``.
+
+    Compared by identity (``eq=False``): two jobs are never "equal" because their fields
+    are, and comparing them field by field would compare their frames, numpy arrays
+    whose ``==`` has no truth value (``list.remove`` on a full queue raised ValueError
+    in the camera's analysis thread when it did).
 
     The image is held by reference: the pipeline never writes into a frame it analysed.
     ``deliver`` runs in the reader's thread (or, for a dropped job, in the submitter's)

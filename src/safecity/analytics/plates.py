@@ -296,15 +296,21 @@ class PlateStage:
         return False
 
     def _worth_rereading(self, track: _TrackPlates, now: datetime) -> bool:
-        """A first read always is; another needs a held frame clearly better than the best
-        read, or, once some time has passed since the last read (another view of the plate
-        for the vote), one not clearly worse."""
+        """A first read always is (but not at once after its job was dropped: a full queue
+        would drop it again); another needs a held frame clearly better than the best read,
+        or, once some time has passed since the last read (another view of the plate for
+        the vote), one not clearly worse."""
         held = track.held
-        if track.last_asked_at is None or held is None:
-            return held is not None
+        if held is None:
+            return False
+        apart = (
+            track.last_asked_at is None
+            or (now - track.last_asked_at).total_seconds() >= self._reread_after
+        )
+        if not track.attempts:
+            return apart
         if held.quality > track.read_quality * self._reread_gain:
             return True
-        apart = (now - track.last_asked_at).total_seconds() >= self._reread_after
         return apart and held.quality * self._reread_gain >= track.read_quality
 
     def _job(self, asked: _Asked, *, tries: int) -> PlateJob:
@@ -337,8 +343,6 @@ class PlateStage:
             if readings is None:
                 self.jobs_dropped += 1
                 track.attempts -= 1  # a dropped job was no try: the track may ask again
-                if not track.attempts:
-                    track.last_asked_at = None
                 if track.held is None or asked.quality > track.held.quality:
                     track.held = asked  # still its best frame: offered again
                 continue
