@@ -178,8 +178,8 @@ class PlateStage:
         self._end_after = end_after_seconds
         self._min_width = min_box_width
         # OCR costs tens of milliseconds a call: a track gets a bounded number of tries
-        # and a frame a bounded number of calls (largest vehicles first), so the stage's
-        # cost per frame has a ceiling however busy the road is.
+        # and a frame a bounded number of new jobs (tracks never read and best frames
+        # first), so the stage's cost per frame has a ceiling however busy the road is.
         self._max_attempts = max_attempts
         self._max_per_frame = max_reads_per_frame
         self._tracks: dict[int, _TrackPlates] = {}
