@@ -276,7 +276,7 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
 
             units = start_fleet(stack, settings, platform)
             out.print(f"demo fleet: {units} simulated units patrol and answer incidents")
-        else:
+        elif settings.video_workers:
             _start_video_workers(stack, settings, platform, bus_url)
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         if demo and prepared.mqtt is not None:

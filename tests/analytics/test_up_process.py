@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -176,3 +177,52 @@ def test_up_runs_the_deployments_ingest_and_analytics_and_stops_cleanly_on_ctrl_
     assert "Fatal Python error" not in group_log
     time.sleep(0.2)
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "children outlived up"
+
+
+def test_up_on_a_control_plane_node_starts_no_video_workers(
+    sim_clip: tuple[Path, GroundTruth], tmp_path: Path
+) -> None:
+    clip, _ = sim_clip
+    data = tmp_path / "data"
+    deployment = _deployment(tmp_path / "deployment.yaml", clip)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SAFECITY_DATA_DIR": str(data),
+        "SAFECITY_PORT": str(port),
+        "SAFECITY_SECRET_KEY": TEST_SECRET,
+        "SAFECITY_MQTT_BROKER": "false",
+        "SAFECITY_VIDEO_WORKERS": "false",
+    }
+    env.pop("SAFECITY_NATS_URL", None)
+    _enable_analytics(Settings(data_dir=data, secret_key=TEST_SECRET), deployment)
+    process = subprocess.Popen(
+        [str(SAFECITY), "up", "--config", str(deployment)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=1),
+            ):
+                break  # the web server listens: everything up starts has started
+            time.sleep(0.3)
+        commands = list(_children(process.pid).values())
+        assert any("nats-server" in c for c in commands), commands
+        assert not any("safecity.ingest" in c or "safecity.analytics" in c for c in commands)
+        os.killpg(process.pid, signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "safecity is serving" in out
+    assert "ingest workers" not in out
