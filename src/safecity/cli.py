@@ -218,6 +218,23 @@ def _bridge_listening(server: Server) -> bool:
     return bool(server.started and bridge is not None and bridge.subscribed.is_set())
 
 
+def _start_video_workers(
+    stack: ExitStack, settings: Settings, platform: Platform, bus_url: str
+) -> None:
+    """A deployment's cameras get what the demo's simulated cameras get: an ingest worker
+    each (health, recording as its mode says) and, where their analytics is enabled, a
+    place in an analytics group under the supervisor."""
+    from safecity.video_workers import registry_ingest_cameras, start_analytics, start_ingest
+
+    ingesting = start_ingest(stack, settings, bus_url, registry_ingest_cameras(platform))
+    groups = start_analytics(stack, settings, platform, bus_url).groups()
+    analysed = sum(len(members) for members in groups.values())
+    out.print(
+        f"ingest workers: {len(ingesting)} cameras; "
+        f"analytics: {analysed} cameras in {len(groups)} worker processes"
+    )
+
+
 def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
     problems = settings.problems_for_serving()
     if problems:
@@ -259,6 +276,8 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
 
             units = start_fleet(stack, settings, platform)
             out.print(f"demo fleet: {units} simulated units patrol and answer incidents")
+        elif settings.video_workers:
+            _start_video_workers(stack, settings, platform, bus_url)
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         if demo and prepared.mqtt is not None:
             _start_simulated_gateways(stack, settings, platform, server, prepared.mqtt)

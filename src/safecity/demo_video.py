@@ -9,31 +9,28 @@ on a real node. Rendered clips are cached in the data folder.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import subprocess
-import sys
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 from sqlalchemy import select
 
-from safecity.analytics.groups import CameraGroups, GroupCommand
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
-from safecity.core import processes
 from safecity.core.settings import Settings
 from safecity.identity.system import system_principal
-from safecity.ingest.worker import STREAM_URL_ENV
 from safecity.registry.models import Camera, District
 from safecity.registry.schemas import CameraUpdate
 from safecity.sim.counter import overlay_extent
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
+from safecity.video_workers import (
+    registry_ingest_cameras,
+    start_analytics,
+    start_ingest,
+)
 from safecity.web.platform import Platform
 
 log = logging.getLogger(__name__)
 CLIP_SECONDS = 120
-SEGMENT_SECONDS = 10
 DRILL_EVERY_SECONDS = 12.0  # one simulated alert this often, give or take half
 DRILL_CAMERAS_PER_DISTRICT = 6
 FLEET_EVERY_SECONDS = 3.0  # each simulated unit reports its position this often
@@ -74,8 +71,6 @@ def start_demo_video(
             .limit(len(clips))
         ).all()
         codes = [(camera.id, camera.code) for camera in cameras]
-        # Each worker records as its camera's registry entry says.
-        modes = {camera.code: camera.recording_mode for camera in cameras}
     password = secrets.token_urlsafe(12)
     mounts = [
         RtspMount(code, clip, user="viewer", password=password)
@@ -98,27 +93,8 @@ def start_demo_video(
                 ),
                 expected_version=None,
             )
-    for _, code in codes:
-        env = {**os.environ, STREAM_URL_ENV: server.url(code)}
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "safecity.ingest",
-                "--camera-id",
-                code,
-                "--media-root",
-                str(settings.media_dir),
-                "--bus-url",
-                bus_url,
-                "--segment-seconds",
-                str(SEGMENT_SECONDS),
-                "--recording-mode",
-                modes[code],
-            ],
-            env=env,
-        )
-        stack.callback(_stop, worker)
+    # Ingest (health, recording as each registry entry says) as ``safecity up`` starts it.
+    start_ingest(stack, settings, bus_url, registry_ingest_cameras(platform, [c for _, c in codes]))
     _start_analytics(stack, settings, platform, bus_url, codes)
     return [code for _, code in codes]
 
@@ -187,47 +163,7 @@ def _start_analytics(
                 platform.analytics_config.update_config(
                     session, admin, camera_id, default, expected_version=current.version
                 )
-    with platform.sessions() as session:
-        enabled = platform.analytics_config.worker_configs(session)
-    folder = settings.data_dir / "analytics"
-    folder.mkdir(parents=True, exist_ok=True)
-    argv = [
-        sys.executable,
-        "-m",
-        "safecity.analytics",
-        "--media-root",
-        str(settings.media_dir),
-        "--bus-url",
-        bus_url,
-    ]
-    if settings.analytics_models_dir is not None:
-        argv += ["--models-dir", str(settings.analytics_models_dir)]
-    groups = CameraGroups(
-        GroupCommand(argv=argv, env=dict(os.environ), log_dir=folder),
-        registry_stream_url(platform),
-        per_process=settings.analytics_cameras_per_process,
-    )
-    groups.start()
-    stack.callback(groups.stop)
-    for message in enabled:
-        groups.apply(message)
-    # Not waited for: the cameras placed above already run, and the demo's start is not held
-    # up by the subscription (a failure is logged; only later changes would be missed).
-    groups.follow(bus_url, timeout=None)
-
-
-def registry_stream_url(platform: Platform) -> Callable[[str], str | None]:
-    """A camera's main stream URL with its credentials, decrypted from the registry, for the
-    analytics supervisor in this process (it hands it to a worker over a private pipe)."""
-
-    def resolve(code: str) -> str | None:
-        with platform.sessions() as session:
-            stored = session.scalars(
-                select(Camera.main_stream_enc).where(Camera.code == code)
-            ).first()
-        return None if stored is None else platform.registry.cipher.decrypt(stored)
-
-    return resolve
+    start_analytics(stack, settings, platform, bus_url)
 
 
 def start_alert_drill(
@@ -255,10 +191,6 @@ def start_alert_drill(
     drill.start()
     stack.callback(drill.stop)
     return len(cameras)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    processes.terminate(process, 10)
 
 
 def start_fleet(stack: ExitStack, settings: Settings, platform: Platform) -> int:

@@ -171,9 +171,9 @@ def test_editor_page_loads_its_script_and_shows_the_configuration(
 def test_api_enabled_camera_is_announced_without_credentials_and_its_stream_resolved(
     api: TestClient, platform: Platform, world: World
 ) -> None:
-    from safecity.demo_video import registry_stream_url
     from safecity.identity.system import system_principal
     from safecity.registry.schemas import CameraUpdate
+    from safecity.video_workers import registry_stream_url
 
     stream = "rtsp://viewer:pw-9Xq2@10.0.0.7:554/stream1"
     camera = world.cameras["PSH-TC1"]

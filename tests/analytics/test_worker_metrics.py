@@ -26,6 +26,9 @@ def _stats(camera: str, at: datetime, dropped: int) -> AnalyticsWorkerStats:
         stage_ms={"motion": 1.5, "track": 4.0},
         events=3,
         plate_reads=2,
+        plate_jobs_dropped=4,
+        plate_jobs_answered=6,
+        plate_frames_skipped={"clipped": 11, "settled": 5},
         emitted_at=at,
     )
 
@@ -56,6 +59,11 @@ def test_newest_report_wins_and_a_silent_worker_is_down() -> None:
     assert samples[("safecity_analytics_worker_up", two)] == 0
     assert samples[("safecity_analytics_stage_milliseconds", (*one, ("stage", "track")))] == 4.0
     assert samples[("safecity_analytics_plate_reads_total", one)] == 2
+    assert samples[("safecity_analytics_plate_jobs_answered_total", one)] == 6
+    assert samples[("safecity_analytics_plate_jobs_dropped_total", one)] == 4
+    skipped = "safecity_analytics_plate_frames_skipped_total"
+    assert samples[(skipped, (*one, ("reason", "clipped")))] == 11
+    assert samples[(skipped, (*one, ("reason", "settled")))] == 5
 
 
 class _Subscription:

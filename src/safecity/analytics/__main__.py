@@ -2,6 +2,9 @@
 
 import sys
 
-from safecity.analytics.main import main
+try:
+    from safecity.analytics.main import main
+except KeyboardInterrupt:  # Ctrl-C reached the process while it was still importing
+    sys.exit(0)
 
 sys.exit(main())

@@ -210,6 +210,9 @@ class CameraGroups:
     def restarts(self, group: str) -> int:
         return self._supervisor.restarts(group)
 
+    def exit_codes(self, group: str) -> list[int]:
+        return self._supervisor.exit_codes(group)
+
     def _choose_group(self) -> str:
         """The emptiest group with room, else a new one (called with the lock held)."""
         open_groups = [

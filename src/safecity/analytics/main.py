@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -67,11 +68,34 @@ def plate_reader(threads: int = 1) -> tuple[PlateReaderLike | None, FuseReads | 
     return reader, plates.fuse_reads
 
 
+def command_lines(source: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``source``, read from its file descriptor when it has one.
+
+    The thread reading commands is still blocked reading when the process stops on a
+    signal. Blocked in ``sys.stdin.buffer`` it would hold the buffered reader's lock, and
+    the interpreter, which closes stdin as it shuts down, aborts on that lock (SIGABRT,
+    "could not acquire lock for <_io.BufferedReader name='<stdin>'> at interpreter
+    shutdown"), so a group stopped by Ctrl-C died with -6 and was restarted. Reading the
+    descriptor with ``os.read`` holds no lock of the interpreter's."""
+    try:
+        descriptor = source.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        yield from source  # an in-memory source (tests): no descriptor, nothing blocks
+        return
+    pending = b""
+    while chunk := os.read(descriptor, 65536):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+    if pending:
+        yield pending
+
+
 def _follow_commands(
     source: BinaryIO, group: AnalyticsGroup, loop: asyncio.AbstractEventLoop, stop: asyncio.Event
 ) -> None:
     """Apply the supervisor's commands as they come; the end of the input stops the group."""
-    for line in source:
+    for line in command_lines(source):
         if not line.strip():
             continue
         try:
@@ -141,4 +165,7 @@ def main(argv: Sequence[str] | None = None, source: BinaryIO | None = None) -> i
     except BusError as exc:
         logger.error("group %s: %s", args.group, scrub_credentials(str(exc)))
         return 1
+    except KeyboardInterrupt:
+        # SIGINT before the event loop took the signal over (still connecting to the bus).
+        logger.info("group %s: stopped before it started", args.group)
     return 0

@@ -2,17 +2,21 @@
 
 The cameras of a worker process hand their plate reads to one
 ``SharedPlateReader``: a bounded queue of jobs and one thread that runs the
-reader on them, oldest first. The OCR models (hundreds of megabytes) are then
+reader on them, best first (below). The OCR models (hundreds of megabytes) are then
 in memory once per process, not once per camera, and a camera's analysis
 thread never waits for OCR: it submits a job and collects the answer on a
 later frame.
 
-Drop rule: when the queue is full, one job is dropped to make room: the one
-whose track has been read most often already (``PlateJob.tries``), the oldest
-of those if several; its camera is told (``deliver(None)``) and counted. A
-vehicle not read yet thus goes before another reading of one already read, and
-among equals the stalest frame goes first (its track is tried again on later
-frames). A busy OCR therefore costs plate reads, counted per camera, never
+Order and drop rule: the reader takes the waiting job whose track has been read
+least often (``PlateJob.tries``), the best frame (``PlateJob.quality``) among
+those, the oldest among equals: a vehicle not read yet goes before another
+reading of one already read. A waiting job may be replaced by a better frame of
+the same track (``replace``): a camera holds one job per track in the queue and
+upgrades it while the vehicle comes closer, so the frame read is the best one
+seen when the reader got to it, not the first one offered. When the queue is
+full, the job with the most tries is dropped to make room (the worst frame, then
+the oldest, among those), its camera is told (``deliver(None)``) and it is
+counted. A busy OCR therefore costs plate reads, counted per camera, never
 motion or tracking time of any camera.
 
 The reader's thread runs at a lower CPU priority (``niceness``, Linux lets a
@@ -53,9 +57,14 @@ Delivery = Callable[[Sequence[Any] | None], None]
 """Receives a job's readings, or None when the job was dropped before it ran."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PlateJob:
     """Read the plates in ``region`` of ``image``; the answer goes to ``deliver``.
+
+    Compared by identity (``eq=False``): two jobs are never "equal" because their fields
+    are, and comparing them field by field would compare their frames, numpy arrays
+    whose ``==`` has no truth value (``list.remove`` on a full queue raised ValueError
+    in the camera's analysis thread when it did).
 
     The image is held by reference: the pipeline never writes into a frame it analysed.
     ``deliver`` runs in the reader's thread (or, for a dropped job, in the submitter's)
@@ -67,18 +76,30 @@ class PlateJob:
     region: tuple[int, int, int, int]
     deliver: Delivery
     tries: int = 0
-    """Readings of the same track asked for before this one (the drop rule's key)."""
+    """Readings of the same track asked for before this one (the order's first key)."""
+    quality: float = 0.0
+    """How good the frame is for reading (``plate_frames``); the better goes first."""
+    track: int | None = None
+    """The camera's track the job reads: a waiting job of the same track can be replaced."""
+
+    def same_track(self, other: PlateJob) -> bool:
+        return self.track is not None and (self.camera_id, self.track) == (
+            other.camera_id,
+            other.track,
+        )
 
 
 class _JobQueue:
     """Thread-safe, bounded; ``put`` on a full queue evicts the job with the most tries
-    (the oldest of those) and returns it; ``get`` takes the oldest."""
+    (the worst frame, then the oldest, of those) and returns it; ``get`` takes the job
+    with the fewest tries (the best frame, then the oldest, of those)."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
-        self._items: list[PlateJob] = []
+        self._items: list[tuple[int, PlateJob]] = []  # (arrival, job)
+        self._arrivals = 0
         self._ready = threading.Condition()
         self._closed = False
 
@@ -88,23 +109,40 @@ class _JobQueue:
 
     def put(self, job: PlateJob) -> PlateJob | None:
         with self._ready:
+            self._arrivals += 1
+            entry = (self._arrivals, job)
             evicted = None
             if len(self._items) >= self.capacity:
-                candidates = [*self._items, job]
-                most = max(item.tries for item in candidates)
-                evicted = next(item for item in candidates if item.tries == most)
-                if evicted is not job:
+                # Most tries first, then the lowest quality, then the oldest arrival.
+                evicted = max(
+                    [*self._items, entry],
+                    key=lambda e: (e[1].tries, -e[1].quality, -e[0]),
+                )
+                if evicted is not entry:
                     self._items.remove(evicted)
-            if evicted is not job:
-                self._items.append(job)
+            if evicted is not entry:
+                self._items.append(entry)
             self._ready.notify()
-            return evicted
+            return None if evicted is None else evicted[1]
+
+    def replace(self, job: PlateJob) -> bool:
+        """Put ``job`` in the place of the waiting job of its track; False if none waits."""
+        with self._ready:
+            for index, (arrival, waiting) in enumerate(self._items):
+                if waiting.same_track(job):
+                    self._items[index] = (arrival, job)
+                    return True
+            return False
 
     def get(self, timeout: float) -> PlateJob | None:
         with self._ready:
             if not self._items and not self._closed:
                 self._ready.wait(timeout)
-            return self._items.pop(0) if self._items else None
+            if not self._items:
+                return None
+            chosen = min(self._items, key=lambda e: (e[1].tries, -e[1].quality, e[0]))
+            self._items.remove(chosen)
+            return chosen[1]
 
     def close(self) -> None:
         with self._ready:
@@ -115,6 +153,10 @@ class _JobQueue:
 class PlateJobSink(Protocol):
     def submit(self, job: PlateJob) -> None: ...
 
+    def replace(self, job: PlateJob) -> bool:
+        """Swap a waiting job of the same track for ``job``; False if none is waiting."""
+        ...
+
 
 class InlinePlateJobs:
     """Runs each job at once in the caller's thread (one camera on its own)."""
@@ -124,6 +166,9 @@ class InlinePlateJobs:
 
     def submit(self, job: PlateJob) -> None:
         job.deliver(self._reader.read(job.image, region=job.region))
+
+    def replace(self, job: PlateJob) -> bool:
+        return False  # nothing ever waits: each job was read when it was submitted
 
 
 class SharedPlateReader:
@@ -164,6 +209,9 @@ class SharedPlateReader:
             with self._lock:
                 self._dropped[evicted.camera_id] += 1
             evicted.deliver(None)
+
+    def replace(self, job: PlateJob) -> bool:
+        return self._jobs.replace(job)
 
     def dropped(self, camera_id: str) -> int:
         with self._lock:

@@ -1,11 +1,27 @@
-"""The ANPR stage: read a vehicle's plate on several frames of its track, publish one fused read.
+"""The ANPR stage: read a vehicle's plate on its best frames, publish one fused read per track.
 
 It talks to ``safecity.vision.plates`` only through the small protocols
 below (``PlateReader.read(image, region=...)`` and ``fuse_reads(...)``), so
-the reader can be swapped or absent. A track is read every ``every_frames``
-analysed frames while it lives; its readings are fused when the track ends
-(unseen for ``end_after_seconds``) or after ``max_readings`` readings, and
-one ``PlateRead`` leaves per track.
+the reader can be swapped or absent.
+
+Which frames are read: every frame of a track is scored (``plate_frames``: the
+box wide enough and not cut by the picture's edge, then width times sharpness) and
+the track holds its best frame so far. When the track has no job with the reader,
+its held frame is submitted if the track was never read, if the frame is clearly
+better (``reread_gain``) than the best frame read, or if ``reread_after_seconds``
+have passed since the last submission and it is not clearly worse (another view of
+the plate for the vote); while its job still waits in the shared queue, a better
+frame takes the waiting job's place. A track that left the
+picture still gets its held frame read when its last job comes back. A track is
+read at most ``max_attempts`` times, and not again once its fused readings are a
+confident read that fits a plate format (``confident``); one with no format rule
+keeps being tried up to the cap. What is not read is counted by reason
+(``skipped``: clipped, small, settled, capped; ``superseded``: waiting jobs
+replaced by a better frame).
+
+Readings are fused when the track ends (unseen for ``end_after_seconds``), once
+they are confident, or after ``max_readings`` of them; one ``PlateRead`` leaves
+per track.
 
 Two guards keep text that is not a plate out: a reading whose box centre lies in
 one of the camera's ignore regions is dropped, and a fused read whose plate box
@@ -16,7 +32,7 @@ Reads go through a ``PlateJobSink`` (``analytics.plate_jobs``): by default the
 reader runs at once in the caller's thread; in a worker process the cameras
 share one reader thread, and a job's readings arrive on a later frame. A track
 has at most one job outstanding, and it ends (its reads fused) only once its
-jobs have come back, or ``abandon_after_seconds`` after it was last seen.
+job has come back, or ``abandon_after_seconds`` after it was last seen.
 """
 
 from __future__ import annotations
@@ -34,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
+from safecity.analytics.plate_frames import Skip, frame_quality
 from safecity.analytics.plate_jobs import InlinePlateJobs, PlateJob, PlateJobSink
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
@@ -67,6 +84,11 @@ class PlateReaderLike(Protocol):
 
 FuseReads = Callable[[Sequence[Any]], Any]
 
+GENERIC_RULE = "generic"
+"""The rule of a read that fits no plate format, only the generic shape of one."""
+CONFIDENT = 0.9
+"""A fused read at least this confident that fits a plate format settles its track."""
+
 
 def box_xywh(box: Any) -> tuple[int, int, int, int]:
     """A reader's box as (x, y, w, h) ints, whether it is a tuple or a PixelBox-like object."""
@@ -86,6 +108,18 @@ class _Sighting:
     """(x, y, w, h) of the vehicle's tracked box in this frame."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A frame of a track offered to the reader (held, submitted or waiting)."""
+
+    track_id: int
+    at: datetime
+    image: npt.NDArray[np.uint8]
+    vehicle_xyxy: tuple[int, int, int, int]
+    region: tuple[int, int, int, int]
+    quality: float
+
+
 @dataclass
 class _TrackPlates:
     first_seen: datetime
@@ -95,19 +129,14 @@ class _TrackPlates:
     attempts: int = 0
     sightings: list[_Sighting] = field(default_factory=list)
     done: bool = False
-    pending: int = 0
-    """Jobs submitted whose readings have not come back yet."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Asked:
-    """What the stage remembers of a job it submitted."""
-
-    track_id: int
-    at: datetime
-    image: npt.NDArray[np.uint8]
-    vehicle_xyxy: tuple[int, int, int, int]
-    region: tuple[int, int, int, int]
+    offered: _Asked | None = None
+    """The job with the reader (waiting or being read) whose answer has not come back."""
+    held: _Asked | None = None
+    """The best frame seen since the last job was submitted, not offered yet."""
+    read_quality: float = 0.0
+    """Quality of the best frame read so far (0: never read)."""
+    last_asked_at: datetime | None = None
+    """Time of the last frame submitted (None: never)."""
 
 
 class PlateStage:
@@ -120,14 +149,16 @@ class PlateStage:
         fuse: FuseReads,
         media_root: Path,
         *,
-        every_frames: int = 2,
         max_readings: int = 8,
         end_after_seconds: float = 1.5,
         min_box_width: int = 40,
-        max_attempts: int = 6,
+        max_attempts: int = 4,
         max_reads_per_frame: int = 2,
         jobs: PlateJobSink | None = None,
         abandon_after_seconds: float = 10.0,
+        reread_gain: float = 1.2,
+        reread_after_seconds: float = 0.4,
+        confident: float = CONFIDENT,
     ) -> None:
         self._camera_id = camera_id
         if jobs is None:
@@ -140,13 +171,15 @@ class PlateStage:
         self._answers_lock = threading.Lock()
         self._fuse = fuse
         self._media_root = media_root
-        self._every = every_frames
         self._max = max_readings
+        self._reread_gain = reread_gain
+        self._reread_after = reread_after_seconds
+        self._confident = confident
         self._end_after = end_after_seconds
         self._min_width = min_box_width
         # OCR costs tens of milliseconds a call: a track gets a bounded number of tries
-        # and a frame a bounded number of calls (largest vehicles first), so the stage's
-        # cost per frame has a ceiling however busy the road is.
+        # and a frame a bounded number of new jobs (tracks never read and best frames
+        # first), so the stage's cost per frame has a ceiling however busy the road is.
         self._max_attempts = max_attempts
         self._max_per_frame = max_reads_per_frame
         self._tracks: dict[int, _TrackPlates] = {}
@@ -159,6 +192,16 @@ class PlateStage:
         """Readings dropped because they lay in an ignore region."""
         self.jobs_dropped = 0
         """Plate jobs the shared reader dropped (its queue was full) before they ran."""
+        self.jobs_answered = 0
+        """Plate jobs the reader ran and answered."""
+        self.skipped: dict[str, int] = dict.fromkeys(
+            [*(reason.value for reason in Skip), "settled", "capped"], 0
+        )
+        """Frames of vehicle tracks not offered to the reader, by reason: the box is cut
+        by the picture's edge or too narrow, the track already has a confident read, or
+        it was read its ``max_attempts`` times."""
+        self.superseded = 0
+        """Waiting jobs replaced by a better frame of the same track before they ran."""
 
     def set_ignore(self, regions: Sequence[Polygon]) -> None:
         """Ignore regions in the pixels of the frames that follow (readings there are dropped)."""
@@ -171,47 +214,115 @@ class PlateStage:
         vehicles: Detections,
         class_names: Sequence[str],
     ) -> list[PlateRead]:
-        """Ask for the plates of the vehicle tracks in this frame; returns the reads of tracks
-        that finished (with the readings that came back since the last frame)."""
-        height, width = image.shape[:2]
+        """Score this frame for the vehicle tracks in it and offer the reader their best
+        frames; returns the reads of tracks that finished (with the readings that came
+        back since the last frame)."""
         finished = self._take_answers()
         if vehicles.tracker_id is not None:
-            widths = vehicles.xyxy[:, 2] - vehicles.xyxy[:, 0]
-            budget = self._max_per_frame
-            for row in np.argsort(-widths).tolist():
+            for row in range(len(vehicles)):
                 track_id = int(vehicles.tracker_id[row])
                 track = self._tracks.setdefault(
                     track_id, _TrackPlates(first_seen=at, last_seen=at, class_name=class_names[row])
                 )
                 track.last_seen = at
                 track.frames += 1
-                if track.done or track.pending or (track.frames - 1) % self._every or budget <= 0:
-                    continue
                 x1, y1, x2, y2 = (int(v) for v in vehicles.xyxy[row])
-                if x2 - x1 < self._min_width or track.attempts >= self._max_attempts:
-                    continue
-                budget -= 1
-                track.attempts += 1
-                track.pending += 1
-                region = (
-                    max(0, x1),
-                    max(0, y1),
-                    min(width, x2) - max(0, x1),
-                    min(height, y2) - max(0, y1),
-                )
-                asked = _Asked(track_id, at, image, (x1, y1, x2, y2), region)
-                self._jobs.submit(
-                    PlateJob(
-                        self._camera_id,
-                        image,
-                        region,
-                        partial(self._answer, asked),
-                        tries=track.attempts - 1,
-                    )
-                )
+                self._hold(track_id, track, at, image, (x1, y1, x2, y2))
+        # Every track holding a frame is offered, tracks never read and best frames first:
+        # one that left the picture while its last job was out still gets its best frame read.
+        budget = self._max_per_frame
+        holding = [(t.attempts, -t.held.quality, t) for t in self._tracks.values() if t.held]
+        for _, _, track in sorted(holding, key=lambda entry: entry[:2]):
+            if track.done:
+                continue
+            if budget <= 0:
+                break
+            budget -= int(self._offer(track, at))
         finished.extend(self._take_answers())
         finished.extend(self.expire(at))
         return finished
+
+    def _hold(
+        self,
+        track_id: int,
+        track: _TrackPlates,
+        at: datetime,
+        image: npt.NDArray[np.uint8],
+        xyxy: tuple[int, int, int, int],
+    ) -> None:
+        """Keep this frame as the track's held one if it is its best; a frame of a track
+        that takes no more reads, or no candidate, is counted as skipped."""
+        if track.done:
+            self.skipped["settled"] += 1
+            return
+        if track.attempts >= self._max_attempts and track.offered is None:
+            self.skipped["capped"] += 1  # (a job still out may yet take a better frame)
+            return
+        quality = frame_quality(image, xyxy, min_width=self._min_width)
+        if isinstance(quality, Skip):
+            self.skipped[quality.value] += 1
+            return
+        if track.held is None or quality.score >= track.held.quality:  # ties: the newer
+            height, width = image.shape[:2]
+            x1, y1, x2, y2 = xyxy
+            region = (
+                max(0, x1),
+                max(0, y1),
+                min(width, x2) - max(0, x1),
+                min(height, y2) - max(0, y1),
+            )
+            track.held = _Asked(track_id, at, image, xyxy, region, quality.score)
+
+    def _offer(self, track: _TrackPlates, now: datetime) -> bool:
+        """Hand the track's held frame to the reader if it is worth it: a new job when none is
+        out (True), or in the place of its waiting job when clearly better."""
+        held = track.held
+        if held is None:
+            return False
+        if track.offered is None:
+            if track.attempts >= self._max_attempts or not self._worth_rereading(track, now):
+                return False
+            track.attempts += 1
+            track.last_asked_at = now
+            track.offered, track.held = held, None
+            self._jobs.submit(self._job(held, tries=track.attempts - 1))
+            return True
+        # A better frame takes the place of one still waiting: replacing costs no read.
+        if held.quality > track.offered.quality and self._jobs.replace(
+            self._job(held, tries=track.attempts - 1)
+        ):
+            self.superseded += 1
+            track.offered, track.held = held, None
+        return False
+
+    def _worth_rereading(self, track: _TrackPlates, now: datetime) -> bool:
+        """A first read always is (but not at once after its job was dropped: a full queue
+        would drop it again); another needs a held frame clearly better than the best read,
+        or, once some time has passed since the last read (another view of the plate for
+        the vote), one not clearly worse."""
+        held = track.held
+        if held is None:
+            return False
+        apart = (
+            track.last_asked_at is None
+            or (now - track.last_asked_at).total_seconds() >= self._reread_after
+        )
+        if not track.attempts:
+            return apart
+        if held.quality > track.read_quality * self._reread_gain:
+            return True
+        return apart and held.quality * self._reread_gain >= track.read_quality
+
+    def _job(self, asked: _Asked, *, tries: int) -> PlateJob:
+        return PlateJob(
+            self._camera_id,
+            asked.image,
+            asked.region,
+            partial(self._answer, asked),
+            tries=tries,
+            quality=asked.quality,
+            track=asked.track_id,
+        )
 
     def _answer(self, asked: _Asked, readings: Sequence[Any] | None) -> None:
         """Called by the reader's thread (or a submitter's, for a dropped job): hand over only."""
@@ -227,11 +338,16 @@ class PlateStage:
             track = self._tracks.get(asked.track_id)
             if track is None:
                 continue  # flushed meanwhile
-            track.pending -= 1
+            if track.offered is asked:
+                track.offered = None
             if readings is None:
                 self.jobs_dropped += 1
                 track.attempts -= 1  # a dropped job was no try: the track may ask again
+                if track.held is None or asked.quality > track.held.quality:
+                    track.held = asked  # still its best frame: offered again
                 continue
+            self.jobs_answered += 1
+            track.read_quality = max(track.read_quality, asked.quality)
             if track.done:
                 continue
             for reading in readings:
@@ -248,10 +364,21 @@ class PlateStage:
                         vehicle_box=asked.region,
                     )
                 )
-            if len(track.sightings) >= self._max:
-                track.done = True
+            if len(track.sightings) >= self._max or self._settled(track):
+                track.held = None
                 finished.extend(self._publishable(asked.track_id, track))
         return finished
+
+    def _settled(self, track: _TrackPlates) -> bool:
+        """The track's readings fuse into a confident read that fits a plate format."""
+        if not track.sightings:
+            return False
+        fused = self._fuse([sighting.reading for sighting in track.sightings])
+        return (
+            fused is not None
+            and str(getattr(fused, "rule", GENERIC_RULE) or GENERIC_RULE) != GENERIC_RULE
+            and float(fused.confidence) >= self._confident
+        )
 
     def expire(self, at: datetime) -> list[PlateRead]:
         # A track whose readings are still on their way ends when they come back,
@@ -260,7 +387,7 @@ class PlateStage:
             track_id
             for track_id, track in self._tracks.items()
             if (unseen := (at - track.last_seen).total_seconds()) > self._end_after
-            and (not track.pending or unseen > self._abandon_after)
+            and (track.offered is None or unseen > self._abandon_after)
         ]
         reads: list[PlateRead] = []
         for track_id in ended:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import subprocess
 import threading
 import time
@@ -51,10 +52,15 @@ class _Managed:
     stopped: bool = False  # exited cleanly when told to stop: not restarted
 
 
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 class WorkerSupervisor:
     """Starts the workers, watches them from a thread, restarts the ones that fail.
 
-    A worker that exits with status 0 was told to stop (SIGTERM/SIGINT) and stays stopped.
+    A worker that exits with status 0 was told to stop (SIGTERM/SIGINT) and stays stopped;
+    so does one killed by SIGINT or SIGTERM (signalled before it could handle the signal,
+    while still starting). Any other end (a crash, SIGKILL, SIGABRT) is restarted.
     """
 
     def __init__(
@@ -150,6 +156,11 @@ class WorkerSupervisor:
         with self._lock:
             return self._workers[name].restarts
 
+    def exit_codes(self, name: str) -> list[int]:
+        """How each of the worker's processes ended (negative: killed by that signal)."""
+        with self._lock:
+            return list(self._workers[name].exit_codes)
+
     def _spawn(self, worker: _Managed) -> None:
         launch = worker.launch
         output = None
@@ -192,7 +203,7 @@ class WorkerSupervisor:
         code = process.returncode
         worker.exit_codes.append(code)
         _close_stdin(process)
-        if code == 0:
+        if code == 0 or -code in STOP_SIGNALS:
             # A worker exits 0 only when signalled to stop: Ctrl-C reaches the whole
             # process group, and a worker restarted then would outlive its parent.
             worker.stopped = True

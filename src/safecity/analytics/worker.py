@@ -195,6 +195,10 @@ class CameraWorker:
             events=counters.events,
             plate_reads=counters.plate_reads,
             plate_jobs_dropped=0 if stage is None else stage.jobs_dropped,
+            plate_jobs_answered=0 if stage is None else stage.jobs_answered,
+            plate_frames_skipped={}
+            if stage is None
+            else {**stage.skipped, "superseded": stage.superseded},
             detector=None if detector is None else detector.name[:120],
             detector_error=self._detector_error,
         )

@@ -218,6 +218,16 @@ class AnalyticsWorkerStats(Message):
         description="Plate reads of this camera dropped unread (oldest first) because the "
         "worker's shared plate reader was behind; the track is tried again on later frames.",
     )
+    plate_jobs_answered: int = Field(
+        default=0, ge=0, description="Plate reads of this camera the shared reader ran."
+    )
+    plate_frames_skipped: dict[str, int] = Field(
+        default_factory=dict,
+        description="Frames of vehicle tracks not offered to the plate reader, by reason: "
+        "clipped (box cut by the picture's edge), small (box too narrow for a plate), settled "
+        "(the track already has a confident read), capped (the track was read as often as "
+        "allowed), superseded (a waiting read replaced by a better frame of its track).",
+    )
     detector: str | None = Field(default=None, max_length=120, description="Detector in use.")
     detector_error: str | None = Field(
         default=None, max_length=300, description="Why the configured detector is not in use."

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     demo_video_cameras: int = Field(
         4, ge=0, le=64, description="Demo only: simulated cameras served over RTSP and recorded."
     )
+    video_workers: bool = Field(
+        True,
+        description="safecity up runs an ingest worker per registered camera and the analytics "
+        "groups of enabled cameras beside the web server; false for a control-plane node "
+        "whose cameras are ingested and analysed elsewhere.",
+    )
     analytics_models_dir: Path | None = Field(
         None,
         description="Folder of detector model manifests (<name>.yaml: file, sha256, input "

@@ -87,6 +87,21 @@ class AnalyticsWorkerGauges:
         reads = CounterMetricFamily(
             "safecity_analytics_plate_reads", "Plate reads published", labels=["camera"]
         )
+        jobs_read = CounterMetricFamily(
+            "safecity_analytics_plate_jobs_answered",
+            "Plate reads of this camera the worker's shared plate reader ran",
+            labels=["camera"],
+        )
+        jobs_dropped = CounterMetricFamily(
+            "safecity_analytics_plate_jobs_dropped",
+            "Plate reads of this camera dropped unread because the shared reader was behind",
+            labels=["camera"],
+        )
+        skipped = CounterMetricFamily(
+            "safecity_analytics_plate_frames_skipped",
+            "Frames of vehicle tracks not sent to the plate reader, by reason",
+            labels=["camera", "reason"],
+        )
         stage = GaugeMetricFamily(
             "safecity_analytics_stage_milliseconds",
             "Mean milliseconds per analysed frame of one pipeline stage, recent window",
@@ -108,10 +123,27 @@ class AnalyticsWorkerGauges:
             dropped.add_metric([camera], stats.frames_dropped)
             events.add_metric([camera], stats.events)
             reads.add_metric([camera], stats.plate_reads)
+            jobs_read.add_metric([camera], stats.plate_jobs_answered)
+            jobs_dropped.add_metric([camera], stats.plate_jobs_dropped)
+            for reason, count in sorted(stats.plate_frames_skipped.items()):
+                skipped.add_metric([camera, reason], count)
             for name, milliseconds in sorted(stats.stage_ms.items()):
                 stage.add_metric([camera, name], milliseconds)
             detector_failed.add_metric([camera], 1.0 if stats.detector_error else 0.0)
-        return [up, age, fps, analysed, dropped, events, reads, stage, detector_failed]
+        return [
+            up,
+            age,
+            fps,
+            analysed,
+            dropped,
+            events,
+            reads,
+            jobs_read,
+            jobs_dropped,
+            skipped,
+            stage,
+            detector_failed,
+        ]
 
 
 class ConsumerGauges:

@@ -1,0 +1,219 @@
+"""Which frames of a vehicle track go to the plate reader: the frame score, the held best
+frame, re-reads, a confident read that settles its track, and the skip counters."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from safecity.analytics.plate_frames import FrameQuality, Skip, frame_quality
+from safecity.analytics.plate_jobs import SharedPlateReader
+from safecity.analytics.plates import PlateStage
+from safecity.vision.detections import Detections
+from tests.analytics.support import OracleRead, fuse_by_vote
+
+T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+WIDTH, HEIGHT = 640, 360
+
+
+def _textured(seed: int = 1) -> npt.NDArray[np.uint8]:
+    """A frame full of fine detail (a sharp picture)."""
+    return np.random.default_rng(seed).integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("xyxy", "expected"),
+    [
+        ((0, 100, 120, 200), Skip.CLIPPED),  # cut by the left edge
+        ((540, 100, 640, 200), Skip.CLIPPED),  # cut by the right edge
+        ((200, 100, 230, 200), Skip.SMALL),  # too narrow for a readable plate
+    ],
+)
+def test_a_box_cut_by_the_edge_or_too_narrow_is_no_candidate(
+    xyxy: tuple[int, int, int, int], expected: Skip
+) -> None:
+    assert frame_quality(_textured(), xyxy, min_width=40) is expected
+
+
+def test_a_box_cut_by_the_top_or_bottom_stays_a_candidate_the_bottom_at_a_discount() -> None:
+    image = _textured()
+    whole = frame_quality(image, (200, 100, 320, 200), min_width=40)
+    top = frame_quality(image, (200, -20, 320, 150), min_width=40)
+    bottom = frame_quality(image, (200, 260, 320, 400), min_width=40)
+    assert isinstance(whole, FrameQuality)
+    assert isinstance(top, FrameQuality)
+    assert isinstance(bottom, FrameQuality)
+    assert (top.cut_at_bottom, bottom.cut_at_bottom) == (False, True)
+    assert top.score == pytest.approx(whole.score, rel=0.2)
+    assert bottom.score < 0.85 * whole.score
+
+
+def test_wider_and_sharper_boxes_score_higher() -> None:
+    sharp = _textured()
+    blurred = np.asarray(cv2.GaussianBlur(sharp, (0, 0), 4), np.uint8)
+    small = frame_quality(sharp, (200, 100, 280, 200), min_width=40)
+    large = frame_quality(sharp, (200, 100, 360, 200), min_width=40)
+    soft = frame_quality(blurred, (200, 100, 360, 200), min_width=40)
+    assert isinstance(small, FrameQuality)
+    assert isinstance(large, FrameQuality)
+    assert isinstance(soft, FrameQuality)
+    assert large.score > small.score
+    assert large.score > 2 * soft.score
+    assert soft.score > 0
+
+
+def test_a_box_far_wider_or_taller_than_a_vehicle_is_likely_several_and_scores_lower() -> None:
+    image = _textured()
+    vehicle = frame_quality(image, (100, 100, 400, 300), min_width=40)
+    side_by_side = frame_quality(image, (100, 100, 400, 140), min_width=40)
+    one_behind_another = frame_quality(image, (100, 0, 180, 300), min_width=40)
+    narrow_vehicle = frame_quality(image, (100, 100, 180, 180), min_width=40)
+    assert isinstance(vehicle, FrameQuality)
+    assert isinstance(side_by_side, FrameQuality)
+    assert isinstance(one_behind_another, FrameQuality)
+    assert isinstance(narrow_vehicle, FrameQuality)
+    assert side_by_side.score < 0.3 * vehicle.score
+    assert one_behind_another.score < 0.5 * narrow_vehicle.score
+
+
+class _PlateReader:
+    """Reads one plate in the region, where a plate sits on a vehicle (low in its box).
+    ``gate`` holds each read until the test lets it go; ``rule`` is the format it fits."""
+
+    def __init__(self, *, rule: str = "generic", confidence: float = 0.95) -> None:
+        self.rule = rule
+        self.confidence = confidence
+        self.gate = threading.Event()
+        self.gate.set()
+        self.busy = threading.Event()
+        self.regions: list[tuple[int, int, int, int]] = []
+
+    def read(
+        self, image_bgr: npt.NDArray[np.uint8], region: tuple[int, int, int, int] | None = None
+    ) -> list[OracleRead]:
+        assert region is not None
+        self.busy.set()
+        self.gate.wait(10)
+        self.regions.append(region)
+        x, y, w, h = region
+        return [
+            OracleRead(
+                "LEB1234", self.confidence, (x + w // 3, y + h - 20, w // 3, 12), rule=self.rule
+            )
+        ]
+
+
+def _vehicle(x1: float, y1: float, x2: float, y2: float, track: int = 7) -> Detections:
+    return Detections.create(
+        np.array([[x1, y1, x2, y2]], np.float32),
+        np.array([0.9], np.float32),
+        np.array([-1], np.int32),
+        np.array([track], np.int64),
+    )
+
+
+def _approach(step: int) -> Detections:
+    """A vehicle coming towards the camera: it grows and moves down and right across the
+    picture, its box cut by the right edge from the seventh frame on."""
+    width = 60 + 20 * step
+    top = 60 + 30 * step
+    left = 220 + 40 * step
+    return _vehicle(left, top, left + width, top + width * 0.8)
+
+
+def test_a_busy_reader_reads_the_best_frame_seen_not_the_first_one_offered(
+    tmp_path: Path,
+) -> None:
+    reader = _PlateReader()
+    reader.gate.clear()
+    shared = SharedPlateReader(reader, capacity=4, niceness=0)
+    stage = PlateStage("cam-a", None, fuse_by_vote, tmp_path, jobs=shared, max_attempts=1)
+    other = PlateStage("cam-b", None, fuse_by_vote, tmp_path, jobs=shared)
+    image = _textured()
+    shared.start()
+    reads = []
+    try:
+        # Another camera's vehicle keeps the reader busy while ours comes closer.
+        other.observe(T0, image, _vehicle(100, 100, 200, 180, track=1), ["car"])
+        assert reader.busy.wait(5)
+        for step in range(9):
+            at = T0 + timedelta(seconds=step / 5)
+            reads += stage.observe(at, image, _approach(step), ["car"])
+        assert stage.superseded >= 3
+        assert stage.skipped["clipped"] >= 2
+        reader.gate.set()
+        at = T0 + timedelta(seconds=2)
+        for _ in range(100):
+            at += timedelta(seconds=0.2)
+            reads += stage.observe(at, image, Detections.empty(), [])
+            if reads:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        shared.stop()
+    # Ours was read once, on its widest frame not cut by the edge (step 5: 160 px).
+    ours = [r for r in reader.regions if r != (100, 100, 100, 80)]
+    assert ours == [(420, 210, 160, 128)]
+    assert [r.text for r in reads] == ["LEB1234"]
+    assert stage.jobs_dropped == 0
+
+
+def test_a_confident_read_that_fits_a_format_settles_its_track(tmp_path: Path) -> None:
+    reader = _PlateReader(rule="pk_private", confidence=0.95)
+    stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path)
+    image = _textured()
+    reads = []
+    for step in range(5):
+        at = T0 + timedelta(seconds=step / 5)
+        reads += stage.observe(
+            at, image, _vehicle(200, 100 + 10 * step, 320, 200 + 10 * step), ["car"]
+        )
+        if step == 0:
+            # Published at once, without waiting for the vehicle to leave.
+            assert [r.text for r in reads] == ["LEB1234"]
+    assert len(reader.regions) == 1
+    assert stage.skipped["settled"] == 4
+    assert stage.jobs_answered == 1
+    assert len(reads) == 1
+
+
+def test_an_unsure_read_is_tried_again_up_to_the_cap_and_further_frames_are_counted(
+    tmp_path: Path,
+) -> None:
+    reader = _PlateReader(rule="generic", confidence=0.95)
+    stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path, max_attempts=3)
+    image = _textured()
+    reads = []
+    for step in range(12):
+        at = T0 + timedelta(seconds=step / 5)
+        reads += stage.observe(
+            at, image, _vehicle(200, 80 + 8 * step, 320, 180 + 8 * step), ["car"]
+        )
+    reads += stage.flush()
+    # Frames of one size are read 0.4 s apart (every other frame, the better of the two)
+    # until the cap of three: frames 0, 1 or 2, 3 or 4; the seven after are not read.
+    assert len(reader.regions) == 3
+    tops = [region[1] for region in reader.regions]
+    assert tops[0] == 80
+    assert tops[1] in (88, 96)
+    assert tops[2] in (104, 112)
+    assert stage.skipped["capped"] == 7
+    assert [r.text for r in reads] == ["LEB1234"]
+    assert reads[0].frames == 3
+
+
+def test_a_vehicle_cut_by_the_frame_edge_is_not_read(tmp_path: Path) -> None:
+    reader = _PlateReader()
+    stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path)
+    image = _textured()
+    for step in range(4):
+        at = T0 + timedelta(seconds=step / 5)
+        stage.observe(at, image, _vehicle(0, 100, 150, 200), ["car"])
+    assert reader.regions == []
+    assert stage.skipped["clipped"] == 4
