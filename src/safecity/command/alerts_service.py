@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,19 @@ class Ingested:
 
     alert: AlertPublic
     created: bool
+
+
+@dataclass
+class IngestedBatch:
+    """What one batch of messages became, once its transaction commits.
+
+    ``alerts``: each alert the batch created or counted on, once, in its final state
+    (three sightings of one plate in a batch show as one alert with its count);
+    ``failed``: the ``message_id`` of each message that could not be stored (its
+    changes were undone; the rest of the batch stands)."""
+
+    alerts: list[Ingested] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,33 @@ class AlertsService:
         )
         session.flush()
         return Ingested(alert=to_public(alert), created=created)
+
+    def ingest_batch(self, session: Session, messages: Sequence[AlertRaised]) -> IngestedBatch:
+        """Store several AlertRaised in the caller's transaction, in order, each exactly as
+        :meth:`ingest` would one after the other (so correlation and deduplication see the
+        earlier messages of the batch). Each message runs in a savepoint: one that fails
+        is undone alone and named in ``failed``."""
+        final: dict[int, Ingested] = {}
+        failed: set[str] = set()
+        for message in messages:
+            try:
+                with session.begin_nested():
+                    ingested = self.ingest(session, message)
+            except Exception:
+                log.exception(
+                    "alert %s (%s) could not be stored; the rest of its batch is kept",
+                    message.message_id,
+                    message.kind,
+                )
+                failed.add(message.message_id)
+                continue
+            if ingested is None:
+                continue
+            earlier = final.pop(ingested.alert.id, None)
+            created = ingested.created or (earlier is not None and earlier.created)
+            # Re-inserted so that the consoles get alerts in the order of their last change.
+            final[ingested.alert.id] = Ingested(alert=ingested.alert, created=created)
+        return IngestedBatch(alerts=list(final.values()), failed=failed)
 
     def _place(self, session: Session, message: AlertRaised) -> _Place | None:
         camera = site = None
