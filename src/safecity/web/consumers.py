@@ -47,6 +47,7 @@ async def start_consumers(
     alerts_url: str | None = None,
     wake: Callable[[], None] = _nothing,
     worker_gauges: AnalyticsWorkerGauges | None = None,
+    alerts_ack_wait_seconds: float = 30.0,
 ) -> Consumers:
     """``wake``: tells the outbox relay that a handler committed a message to send now.
     ``alerts_url``: the alert consumer gets a NATS connection of its own with a short
@@ -54,7 +55,9 @@ async def start_consumers(
     so with the shared connection's one-second wait a lone alert could sit a second
     before a console saw it; 20 ms keeps bursts batched and single alerts prompt.
     ``worker_gauges``: when given, analytics workers' periodic reports are kept there for
-    ``/metrics`` (nothing is stored in the database)."""
+    ``/metrics`` (nothing is stored in the database).
+    ``alerts_ack_wait_seconds``: how long the broker waits for the alert consumer's ack
+    before handing its messages to the next consumer (after a crash, say)."""
     own: list[Bus] = []
     alerts_bus = bus
     if alerts_url is not None:
@@ -123,7 +126,11 @@ async def start_consumers(
         await bus.subscribe(PlateRead, durable="control-plates", handler=on_plate),
         await bus.subscribe(RuleEvent, durable="control-rule-events", handler=on_rule_event),
         await alerts_bus.subscribe_batch(
-            AlertRaised, durable="control-alerts", handler=on_alerts, max_batch=ALERT_BATCH
+            AlertRaised,
+            durable="control-alerts",
+            handler=on_alerts,
+            max_batch=ALERT_BATCH,
+            ack_wait_seconds=alerts_ack_wait_seconds,
         ),
     ]
     if worker_gauges is not None:
