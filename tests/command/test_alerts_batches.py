@@ -126,6 +126,17 @@ def test_correlation_is_exact_inside_a_batch_and_across_batches(
     assert [(a.created, a.alert.count) for a in second.alerts] == [(False, 4), (True, 1)]
     assert second.alerts[0].alert.id == peshawar.alert.id
 
+    # Cameras are looked up once for a batch: an unknown one still falls back to its
+    # district, and a message with no known place is refused, not failed.
+    ghost = alert_message("PSH-GHOST1", district="peshawar", correlation_key="ghost")
+    nowhere = alert_message("NOWHERE-9", correlation_key="nowhere")
+    third = store(platform, [ghost, nowhere])
+    assert third.failed == set()
+    assert [(a.alert.camera_id, a.alert.camera_code) for a in third.alerts] == [
+        (None, "PSH-GHOST1")
+    ]
+    assert alerts_with_key(platform, "nowhere") == []
+
     # A whole batch delivered again (acknowledgement lost): nothing changes.
     assert store(platform, plate).alerts == []
     rows = [(count, title) for _, count, title in alerts_with_key(platform, "plate:LEB3656")]
