@@ -1,19 +1,21 @@
 """What storing an alert costs the server: AlertRaised messages stored as the alert
-consumer stores them, one per transaction (as before batches) and in batches of
-``--batches`` (``AlertsService.ingest_batch`` in one transaction, each message in a
-savepoint). Reported per alert: CPU time of this process (the database's own work on
+consumer stores them: one per transaction with ``AlertsService.ingest`` (as before
+batches), then in batches of each ``--batches`` size with ``ingest_batch`` (one
+transaction, each message in a savepoint; a batch of 1 is what the consumer does with a
+lone alert). Reported per alert: CPU time of this process (the database's own work on
 PostgreSQL is in another process and not counted) and wall time.
 
 The demo province is seeded on SQLite (or ``--database-url``); every message is a new
 alert at one of 50 online cameras, as in ``bench/alert_latency.py``.
 
     .venv/bin/python bench/alert_store.py [--alerts 1000] [--batches 1,8,64]
-        [--database-url postgresql://...]
+        [--rounds 5] [--database-url postgresql://...]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -42,12 +44,15 @@ def messages(codes: list[str], count: int) -> list[AlertRaised]:
     ]
 
 
-def store_all(platform: Platform, batch: list[AlertRaised], size: int) -> tuple[float, float]:
-    """CPU and wall seconds to store ``batch`` in transactions of ``size`` messages."""
+def store_all(
+    platform: Platform, batch: list[AlertRaised], size: int | None
+) -> tuple[float, float]:
+    """CPU and wall seconds to store ``batch`` in transactions of ``size`` messages
+    (None: each alone with ``ingest``)."""
     cpu, wall = time.process_time(), time.perf_counter()
-    for start in range(0, len(batch), size):
+    for start in range(0, len(batch), size or 1):
         with platform.transaction() as session:
-            if size == 1:
+            if size is None:
                 platform.alerts.ingest(session, batch[start])
             else:
                 platform.alerts.ingest_batch(session, batch[start : start + size])
@@ -57,7 +62,8 @@ def store_all(platform: Platform, batch: list[AlertRaised], size: int) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=1000)
-    parser.add_argument("--batches", default="1,8,64")
+    parser.add_argument("--batches", default="1,2,8,64")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="alert-store-") as tmp:
@@ -72,13 +78,22 @@ def main() -> None:
                         .limit(50)
                     )
                 )
-            store_all(platform, messages(codes, 100), 1)  # warm caches and the pool
-            for size in (int(s) for s in args.batches.split(",")):
-                cpu, wall = store_all(platform, messages(codes, args.alerts), size)
+            store_all(platform, messages(codes, 100), None)  # warm caches and the pool
+            sizes: list[int | None] = [None, *(int(s) for s in args.batches.split(","))]
+            taken: dict[int | None, list[tuple[float, float]]] = {s: [] for s in sizes}
+            # Rounds interleave the sizes, so that a busy spell on a shared machine
+            # lands on all of them rather than on one.
+            for _ in range(args.rounds):
+                for size in sizes:
+                    taken[size].append(store_all(platform, messages(codes, args.alerts), size))
+            for size in sizes:
+                cpu = statistics.median(c for c, _ in taken[size])
+                wall = statistics.median(w for _, w in taken[size])
+                how = "ingest, alone" if size is None else f"ingest_batch, {size:>3} a batch"
                 print(
-                    f"batch {size:>3}: {1000 * cpu / args.alerts:.2f} ms CPU and "
-                    f"{1000 * wall / args.alerts:.2f} ms wall per alert "
-                    f"({args.alerts} alerts, {platform.engine.dialect.name})",
+                    f"{how}: {1000 * cpu / args.alerts:.2f} ms CPU and "
+                    f"{1000 * wall / args.alerts:.2f} ms wall per alert, median of "
+                    f"{args.rounds} ({args.alerts} alerts each, {platform.engine.dialect.name})",
                     flush=True,
                 )
         finally:

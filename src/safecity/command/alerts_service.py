@@ -140,7 +140,12 @@ class AlertsService:
         :meth:`ingest` would one after the other (so correlation and deduplication see the
         earlier messages of the batch). Each message runs in a savepoint: one that fails
         is undone alone and named in ``failed``. What every message looks up alike (was it
-        stored before, which camera) is read once for the batch."""
+        stored before, which camera) is read once for the batch. A batch of one is stored
+        as :meth:`ingest` stores it and raises when it fails (the savepoint and the batch
+        reads would only add to the cost of a lone alert, the usual case at low rates)."""
+        if len(messages) == 1:
+            alone = self.ingest(session, messages[0])
+            return IngestedBatch(alerts=[] if alone is None else [alone])
         ids = {m.message_id for m in messages}
         seen = set(
             session.scalars(
