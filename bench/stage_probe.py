@@ -63,6 +63,7 @@ class StageProbe:
     spans: list[Span] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _gc_started: float = 0.0
+    _gc_cpu_started: float = 0.0
     _undo: list[Callable[[], None]] = field(default_factory=list)
 
     def mark(self, stage: str, text: str) -> None:
@@ -168,11 +169,16 @@ class StageProbe:
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._gc_started = time.perf_counter()
+            self._gc_cpu_started = time.thread_time()
             return
         seconds = time.perf_counter() - self._gc_started
         # Young collections take microseconds; keep the ones that could be felt.
         if seconds > 0.002:
             self.span(f"gc gen{info['generation']}", time.time() - seconds, seconds)
+            # The collector runs in the thread that triggered it: its CPU time apart from
+            # the wall time tells the collector's own work from waiting for a core.
+            cpu = time.thread_time() - self._gc_cpu_started
+            self.span(f"gc gen{info['generation']} CPU", time.time() - seconds, cpu)
 
     async def _watch_loop(self) -> None:
         while True:
@@ -217,7 +223,10 @@ class StageProbe:
             overlapping = [
                 f"{sp.what} {1000 * sp.seconds:.0f} ms"
                 for sp in self.spans
-                if sp.start < end and sp.start + sp.seconds > start and sp.seconds > 0.01
+                if sp.start < end
+                and sp.start + sp.seconds > start
+                and sp.seconds > 0.01
+                and not sp.what.endswith("CPU")
             ]
             lines.append(
                 f"  slow alert {seq}: {1000 * total:.0f} ms ({stages}); overlapping: "
