@@ -115,13 +115,19 @@ def _start_up_heap_frozen() -> Iterator[None]:
 
 
 def create_app(
-    platform: Platform, *, bus_url: str | None = None, mqtt: MqttEndpoint | None = None
+    platform: Platform,
+    *,
+    bus_url: str | None = None,
+    mqtt: MqttEndpoint | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """Build the control-plane application around an already-built platform.
 
     ``bus_url``: when given, the outbox relay publishes committed changes to NATS
     for as long as the application runs. ``mqtt``: when given, site telemetry from
-    that broker is stored; silent sites are swept either way.
+    that broker is stored; silent sites are swept either way. ``freeze_heap``: keep
+    what start-up built out of the collector's full passes while the app runs (the
+    server does; an app built per test need not pay the start-up collection).
     """
     settings = platform.settings
 
@@ -148,7 +154,7 @@ def create_app(
         app.state.consumers = consumers
         sweeper = asyncio.create_task(_maintenance(platform), name="maintenance")
         try:
-            with _start_up_heap_frozen():
+            with _start_up_heap_frozen() if freeze_heap else contextlib.nullcontext():
                 yield
         finally:
             sweeper.cancel()
