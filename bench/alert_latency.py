@@ -45,6 +45,7 @@ from tests.command.alerts_support import (  # noqa: E402
 from tests.factories import PASSWORD, make_user, token_for  # noqa: E402
 
 from safecity.registry.models import Camera  # noqa: E402
+from stage_probe import StageProbe  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
@@ -173,6 +174,8 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
         "browser": summary(in_browser),
         "browser_delivered": len(in_browser) / len(counted),
         "client_cpu": client_cpu,
+        "published": published if args.stages else {},
+        "counted_seqs": counted if args.stages else [],
     }
 
 
@@ -187,6 +190,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-browser", action="store_true", help="WebSocket consoles only")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="time each stage in the server and list what overlapped the slowest alerts",
+    )
     parser.add_argument("--clients-only", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--ws-url", "--base-url", "--bus-url", "--token", "--cameras"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -210,9 +218,14 @@ def main() -> None:
                     .limit(50)
                 )
             )
+        probe = StageProbe() if args.stages else None
+        if probe is not None:
+            probe.install(platform)
         try:
             with console_server(platform, data) as running:
                 for consoles in (int(c) for c in args.consoles.split(",")):
+                    if probe is not None:
+                        probe.reset()
                     server_cpu, server_wall = time.process_time(), time.monotonic()
                     children_before = _children_cpu()
                     child = subprocess.run(
@@ -230,6 +243,7 @@ def main() -> None:
                             f"--token={token}",
                             f"--cameras={','.join(codes)}",
                             *(["--no-browser"] if args.no_browser else []),
+                            *(["--stages"] if args.stages else []),
                         ],
                         capture_output=True,
                         text=True,
@@ -246,7 +260,12 @@ def main() -> None:
                     result["wall_seconds"] = wall
                     results.append(result)
                     print(format_row(result), flush=True)
+                    if probe is not None:
+                        published = {int(k): v for k, v in result["published"].items()}
+                        print(probe.report(published, set(result["counted_seqs"])), flush=True)
         finally:
+            if probe is not None:
+                probe.uninstall()
             platform.dispose()
 
 

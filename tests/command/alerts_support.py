@@ -40,7 +40,8 @@ def console_server(platform: Platform, data_dir: Path) -> Iterator[RunningConsol
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(platform, bus_url=nats.url),
+            # As safecity.web.server builds it, so that the benchmarks measure the same.
+            create_app(platform, bus_url=nats.url, freeze_heap=True),
             ws="websockets-sansio",
             ws_per_message_deflate=False,  # as safecity.web.server runs it
             lifespan="on",

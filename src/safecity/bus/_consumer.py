@@ -6,11 +6,11 @@ import asyncio
 import enum
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic
 
-from safecity.bus.interface import M, SubscriptionStats, redelivery_delay
+from safecity.bus.interface import BatchHandler, M, SubscriptionStats, redelivery_delay
 from safecity.contracts.base import MessageDecodeError
 
 logger = logging.getLogger("safecity.bus")
@@ -32,6 +32,17 @@ class Decision:
     delay: float = 0.0
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One message as the broker handed it over, before decoding."""
+
+    subject: str
+    data: bytes
+    headers: Mapping[str, str] | None
+    delivery: int  # 1 for the first delivery, 2 for the first redelivery, ...
+    sequence: int  # the stream's sequence number, for log lines
+
+
 class LoopSubscription(ABC, Generic[M]):
     """One task per subscription that waits for deliveries and hands each to the handler."""
 
@@ -40,12 +51,22 @@ class LoopSubscription(ABC, Generic[M]):
         *,
         model: type[M],
         durable: str,
-        handler: Callable[[M], Awaitable[None]],
+        handler: Callable[[M], Awaitable[None]] | None = None,
+        batch_handler: BatchHandler[M] | None = None,
+        max_batch: int = 1,
         ack_wait_seconds: float,
     ) -> None:
+        """Exactly one of ``handler`` (one message at a time) and ``batch_handler`` (up to
+        ``max_batch`` messages at once)."""
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give either a handler or a batch handler")
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self._model = model
         self._durable = durable
         self._handler = handler
+        self._batch_handler = batch_handler
+        self._max_batch = max_batch if batch_handler is not None else 1
         self._ack_wait = ack_wait_seconds
         self._handled = 0
         self._failed = 0
@@ -134,8 +155,88 @@ class LoopSubscription(ABC, Generic[M]):
         delivery: int,
         sequence: int,
     ) -> Decision:
+        item = Delivery(subject, data, headers, delivery, sequence)
+        if self._handler is None:
+            return (await self._dispatch_batch([item]))[0]
+        decoded = self._decode(item)
+        if isinstance(decoded, Decision):
+            return decoded
+        message = decoded
         try:
-            message = self._model.decode(data, headers)
+            await self._handler(message)
+        except Exception:
+            self._failed += 1
+            delay = redelivery_delay(delivery)
+            logger.exception(
+                "consumer %s: handler failed on %s message %s (delivery %d); retrying in %.1f s",
+                self._durable,
+                subject,
+                message.message_id,
+                delivery,
+                delay,
+            )
+            return Decision(Verdict.RETRY, delay)
+        self._handled += 1
+        return Decision(Verdict.ACK)
+
+    async def _dispatch_batch(self, items: Sequence[Delivery]) -> list[Decision]:
+        """Decode every delivery, hand the readable ones to the batch handler at once, and
+        decide each one's fate: an unreadable payload is rejected alone; a message the
+        handler names, or every message when it raises, comes back later."""
+        if self._batch_handler is None:
+            return [
+                await self._dispatch(
+                    subject=i.subject,
+                    data=i.data,
+                    headers=i.headers,
+                    delivery=i.delivery,
+                    sequence=i.sequence,
+                )
+                for i in items
+            ]
+        decisions: list[Decision | None] = []
+        readable: list[tuple[int, M]] = []
+        for index, item in enumerate(items):
+            decoded = self._decode(item)
+            if isinstance(decoded, Decision):
+                decisions.append(decoded)
+            else:
+                decisions.append(None)
+                readable.append((index, decoded))
+        if readable:
+            try:
+                again = set(await self._batch_handler([message for _, message in readable]))
+                failure = None
+            except Exception as exc:
+                again, failure = {m.message_id for _, m in readable}, exc
+            for index, message in readable:
+                if message.message_id not in again:
+                    self._handled += 1
+                    decisions[index] = Decision(Verdict.ACK)
+                    continue
+                self._failed += 1
+                item = items[index]
+                delay = redelivery_delay(item.delivery)
+                logger.error(
+                    "consumer %s: handler failed on %s message %s (delivery %d, in a batch "
+                    "of %d); retrying in %.1f s",
+                    self._durable,
+                    item.subject,
+                    message.message_id,
+                    item.delivery,
+                    len(items),
+                    delay,
+                    exc_info=failure,
+                )
+                decisions[index] = Decision(Verdict.RETRY, delay)
+        return [d if d is not None else Decision(Verdict.ACK) for d in decisions]
+
+    def _decode(self, item: Delivery) -> M | Decision:
+        """The message, or the decision for a payload that could not be decoded."""
+        subject, data, headers = item.subject, item.data, item.headers
+        delivery, sequence = item.delivery, item.sequence
+        try:
+            return self._model.decode(data, headers)
         except MessageDecodeError as exc:
             self._rejected += 1
             logger.error(
@@ -159,19 +260,3 @@ class LoopSubscription(ABC, Generic[M]):
                 delay,
             )
             return Decision(Verdict.RETRY, delay)
-        try:
-            await self._handler(message)
-        except Exception:
-            self._failed += 1
-            delay = redelivery_delay(delivery)
-            logger.exception(
-                "consumer %s: handler failed on %s message %s (delivery %d); retrying in %.1f s",
-                self._durable,
-                subject,
-                message.message_id,
-                delivery,
-                delay,
-            )
-            return Decision(Verdict.RETRY, delay)
-        self._handled += 1
-        return Decision(Verdict.ACK)

@@ -7,18 +7,29 @@ time newer messages may have been handled). A payload that cannot be
 decoded is logged and dropped for that consumer, because retrying it could
 never succeed. Handlers must therefore be idempotent: use ``message_id`` to
 recognise a message seen before.
+
+A batch subscription (``subscribe_batch``) hands over what has arrived, up to
+``max_batch`` messages in publish order, in one call, so that a consumer can store
+them in one transaction. Each message is still acknowledged on its own, after the
+handler returns: the handler names the ones it could not handle (they come back
+later, like a single handler's failure) and raises only when none was handled.
+An undecodable payload is rejected alone and never reaches the handler.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeAlias, TypeVar
 
 from safecity.contracts.base import Message
 
 M = TypeVar("M", bound=Message)
+
+# Given the decoded messages of one delivery batch; returns the ``message_id`` of each
+# message to deliver again (an empty collection when all were handled).
+BatchHandler: TypeAlias = Callable[[Sequence[M]], Awaitable[Collection[str]]]
 
 # NATS consumer names become subject tokens and file names on the broker.
 _DURABLE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -74,6 +85,21 @@ class Bus(Protocol):
         outstanding before the broker hands it to someone else (a crashed
         consumer's messages come back after it).
         """
+        ...
+
+    async def subscribe_batch(
+        self,
+        model: type[M],
+        *,
+        durable: str,
+        handler: BatchHandler[M],
+        max_batch: int = 64,
+        ack_wait_seconds: float = 30,
+        key: str | None = None,
+    ) -> Subscription:
+        """As ``subscribe``, but ``handler`` gets up to ``max_batch`` messages at once: what
+        has arrived (an idle NATS consumer waits at most its fetch wait to fill a batch),
+        see the module docstring."""
         ...
 
     async def close(self) -> None:

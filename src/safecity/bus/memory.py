@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from safecity.bus._consumer import LoopSubscription, Verdict
+from safecity.bus._consumer import Decision, Delivery, LoopSubscription, Verdict
 from safecity.bus.errors import BusError
-from safecity.bus.interface import M, Subscription, subject_matches, validate_subscription
+from safecity.bus.interface import (
+    BatchHandler,
+    M,
+    Subscription,
+    subject_matches,
+    validate_subscription,
+)
 from safecity.contracts.base import Message
 
 
@@ -147,12 +153,19 @@ class _MemorySubscription(LoopSubscription[M]):
         *,
         model: type[M],
         durable: str,
-        handler: Callable[[M], Awaitable[None]],
+        handler: Callable[[M], Awaitable[None]] | None = None,
+        batch_handler: BatchHandler[M] | None = None,
+        max_batch: int = 1,
         ack_wait_seconds: float,
         on_stopped: Callable[[_MemorySubscription[M]], None],
     ) -> None:
         super().__init__(
-            model=model, durable=durable, handler=handler, ack_wait_seconds=ack_wait_seconds
+            model=model,
+            durable=durable,
+            handler=handler,
+            batch_handler=batch_handler,
+            max_batch=max_batch,
+            ack_wait_seconds=ack_wait_seconds,
         )
         self._store = store
         self._state = state
@@ -162,8 +175,14 @@ class _MemorySubscription(LoopSubscription[M]):
 
     async def _step(self) -> None:
         self._wakeup.clear()
-        claimed = self._store.claim(self._state)
-        if claimed is None:
+        claimed: list[tuple[_Stored, int]] = []
+        # What is due now, up to a batch (one message for a one-at-a-time handler).
+        while len(claimed) < self._max_batch:
+            next_one = self._store.claim(self._state)
+            if next_one is None:
+                break
+            claimed.append(next_one)
+        if not claimed:
             self._idle = True
             try:
                 async with asyncio.timeout(self._store.seconds_until_due(self._state)):
@@ -173,19 +192,22 @@ class _MemorySubscription(LoopSubscription[M]):
             finally:
                 self._idle = False
             return
-        stored, delivery = claimed
         try:
-            decision = await self._dispatch(
-                subject=stored.subject,
-                data=stored.data,
-                headers=stored.headers,
-                delivery=delivery,
-                sequence=stored.sequence,
+            decisions = await self._dispatch_batch(
+                [
+                    Delivery(stored.subject, stored.data, stored.headers, delivery, stored.sequence)
+                    for stored, delivery in claimed
+                ]
             )
         except BaseException:
-            # Cancelled mid-handler: like a crashed process, the message is not acknowledged.
-            self._store.give_back(self._state, stored.sequence)
+            # Cancelled mid-handler: like a crashed process, nothing is acknowledged.
+            for stored, _ in claimed:
+                self._store.give_back(self._state, stored.sequence)
             raise
+        for (stored, _), decision in zip(claimed, decisions, strict=True):
+            self._settle(stored, decision)
+
+    def _settle(self, stored: _Stored, decision: Decision) -> None:
         if decision.verdict is Verdict.RETRY:
             self._store.retry_later(self._state, stored.sequence, decision.delay)
         else:
@@ -246,6 +268,34 @@ class MemoryBus:
             ack_wait_seconds=ack_wait_seconds,
             on_stopped=self._subscriptions.discard,
         )
+        return self._start(subscription)
+
+    async def subscribe_batch(
+        self,
+        model: type[M],
+        *,
+        durable: str,
+        handler: BatchHandler[M],
+        max_batch: int = 64,
+        ack_wait_seconds: float = 30,
+        key: str | None = None,
+    ) -> Subscription:
+        self._check_open()
+        validate_subscription(durable, ack_wait_seconds)
+        state = self._store.consumer(durable, model.subject_filter(key))
+        subscription = _MemorySubscription(
+            self._store,
+            state,
+            model=model,
+            durable=durable,
+            batch_handler=handler,
+            max_batch=max_batch,
+            ack_wait_seconds=ack_wait_seconds,
+            on_stopped=self._subscriptions.discard,
+        )
+        return self._start(subscription)
+
+    def _start(self, subscription: _MemorySubscription[M]) -> Subscription:
         self._subscriptions.add(subscription)
         subscription.start()
         return subscription

@@ -34,9 +34,9 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from safecity.bus._consumer import LoopSubscription, Verdict, logger
+from safecity.bus._consumer import Decision, Delivery, LoopSubscription, Verdict, logger
 from safecity.bus.errors import BusError, BusUnavailable
-from safecity.bus.interface import M, Subscription, validate_subscription
+from safecity.bus.interface import BatchHandler, M, Subscription, validate_subscription
 from safecity.contracts.base import SUBJECT_PREFIX, Message
 from safecity.core.logging import scrub_credentials
 
@@ -224,6 +224,32 @@ class NatsBus:
             ack_wait_seconds=ack_wait_seconds,
             subject=model.subject_filter(key),
         )
+        return await self._start(subscription)
+
+    async def subscribe_batch(
+        self,
+        model: type[M],
+        *,
+        durable: str,
+        handler: BatchHandler[M],
+        max_batch: int = 64,
+        ack_wait_seconds: float = 30,
+        key: str | None = None,
+    ) -> Subscription:
+        self._check_open()
+        validate_subscription(durable, ack_wait_seconds)
+        subscription = _NatsSubscription(
+            self,
+            model=model,
+            durable=durable,
+            batch_handler=handler,
+            max_batch=max_batch,
+            ack_wait_seconds=ack_wait_seconds,
+            subject=model.subject_filter(key),
+        )
+        return await self._start(subscription)
+
+    async def _start(self, subscription: _NatsSubscription[M]) -> Subscription:
         await subscription.attach()
         self._subscriptions.add(subscription)
         subscription.start()
@@ -460,12 +486,19 @@ class _NatsSubscription(LoopSubscription[M]):
         *,
         model: type[M],
         durable: str,
-        handler: Callable[[M], Awaitable[None]],
+        handler: Callable[[M], Awaitable[None]] | None = None,
+        batch_handler: BatchHandler[M] | None = None,
+        max_batch: int = 1,
         ack_wait_seconds: float,
         subject: str,
     ) -> None:
         super().__init__(
-            model=model, durable=durable, handler=handler, ack_wait_seconds=ack_wait_seconds
+            model=model,
+            durable=durable,
+            handler=handler,
+            batch_handler=batch_handler,
+            max_batch=max_batch,
+            ack_wait_seconds=ack_wait_seconds,
         )
         self._bus = bus
         self._subject = subject
@@ -492,7 +525,11 @@ class _NatsSubscription(LoopSubscription[M]):
     async def _step(self) -> None:
         if not await self._ready():
             return
-        for message in await self._fetch():
+        messages = await self._fetch()
+        if self._batch_handler is not None and messages and not self._stopping:
+            await self._handle_batch(messages)
+            return
+        for message in messages:
             if self._stopping:
                 await self._give_back(message)
             else:
@@ -523,7 +560,8 @@ class _NatsSubscription(LoopSubscription[M]):
             raise BusError(f"consumer {self._durable} is not attached")
         self._idle = True
         try:
-            return list(await pull.fetch(self._bus._fetch_batch, timeout=self._bus._fetch_wait))
+            batch = self._max_batch if self._batch_handler is not None else self._bus._fetch_batch
+            return list(await pull.fetch(batch, timeout=self._bus._fetch_wait))
         except TimeoutError:
             idle_for = asyncio.get_running_loop().time() - self._checked_at
             self._needs_check = idle_for > _IDLE_CHECK_SECONDS
@@ -568,6 +606,37 @@ class _NatsSubscription(LoopSubscription[M]):
         finally:
             keep_alive.cancel()
             await asyncio.wait({keep_alive})
+        await self._settle(message, decision)
+
+    async def _handle_batch(self, messages: list[Msg]) -> None:
+        keep_alive = asyncio.create_task(self._keep_alive(*messages))
+        try:
+            decisions = await self._dispatch_batch(
+                [
+                    Delivery(
+                        subject=m.subject,
+                        data=m.data,
+                        headers=m.headers,
+                        delivery=m.metadata.num_delivered,
+                        sequence=m.metadata.sequence.stream,
+                    )
+                    for m in messages
+                ]
+            )
+        except asyncio.CancelledError:
+            for message in messages:
+                await self._give_back(message)
+            raise
+        finally:
+            keep_alive.cancel()
+            await asyncio.wait({keep_alive})
+        # Only now, after the handler's transaction committed: a crash before this line
+        # means every message of the batch comes again, and the handler folds it in once.
+        for message, decision in zip(messages, decisions, strict=True):
+            await self._settle(message, decision)
+
+    async def _settle(self, message: Msg, decision: Decision) -> None:
+        metadata = message.metadata
         try:
             if decision.verdict is Verdict.ACK:
                 await message.ack()
@@ -585,15 +654,16 @@ class _NatsSubscription(LoopSubscription[M]):
                 exc,
             )
 
-    async def _keep_alive(self, message: Msg) -> None:
-        # A slow handler tells the broker it is still working, so the message is
-        # not handed to another consumer while this one is busy with it.
+    async def _keep_alive(self, *messages: Msg) -> None:
+        # A slow handler tells the broker it is still working, so the messages are
+        # not handed to another consumer while this one is busy with them.
         while True:
             await asyncio.sleep(self._ack_wait / 3)
-            try:
-                await message.in_progress()
-            except nats.errors.Error as exc:
-                logger.debug("consumer %s: progress report failed: %r", self._durable, exc)
+            for message in messages:
+                try:
+                    await message.in_progress()
+                except nats.errors.Error as exc:
+                    logger.debug("consumer %s: progress report failed: %r", self._durable, exc)
 
     async def _give_back(self, message: Msg) -> None:
         if not (message.reply or "").startswith(_JS_ACK_PREFIX):

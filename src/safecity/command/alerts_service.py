@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,19 @@ class Ingested:
 
     alert: AlertPublic
     created: bool
+
+
+@dataclass
+class IngestedBatch:
+    """What one batch of messages became, once its transaction commits.
+
+    ``alerts``: each alert the batch created or counted on, once, in its final state
+    (three sightings of one plate in a batch show as one alert with its count);
+    ``failed``: the ``message_id`` of each message that could not be stored (its
+    changes were undone; the rest of the batch stands)."""
+
+    alerts: list[Ingested] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,62 @@ class AlertsService:
         place = self._place(session, message)
         if place is None:
             return None
+        alert, created = self._store(session, message, place)
+        return Ingested(alert=to_public(alert), created=created)
+
+    def ingest_batch(self, session: Session, messages: Sequence[AlertRaised]) -> IngestedBatch:
+        """Store several AlertRaised in the caller's transaction, in order, each exactly as
+        :meth:`ingest` would one after the other (so correlation and deduplication see the
+        earlier messages of the batch). Each message runs in a savepoint: one that fails
+        is undone alone and named in ``failed``. What every message looks up alike (was it
+        stored before, which camera) is read once for the batch. A batch of one is stored
+        as :meth:`ingest` stores it and raises when it fails (the savepoint and the batch
+        reads would only add to the cost of a lone alert, the usual case at low rates)."""
+        if len(messages) == 1:
+            alone = self.ingest(session, messages[0])
+            return IngestedBatch(alerts=[] if alone is None else [alone])
+        ids = {m.message_id for m in messages}
+        seen = set(
+            session.scalars(
+                select(AlertOccurrence.message_id).where(AlertOccurrence.message_id.in_(ids))
+            )
+        )
+        codes = {m.camera_id for m in messages if m.camera_id is not None}
+        cameras = (
+            {c.code: c for c in session.scalars(select(Camera).where(Camera.code.in_(codes)))}
+            if codes
+            else {}
+        )
+        touched: dict[int, tuple[Alert, bool]] = {}
+        failed: set[str] = set()
+        for message in messages:
+            if message.message_id in seen:
+                continue  # redelivered, or repeated inside the batch: folded in once
+            try:
+                with session.begin_nested():
+                    place = self._place(session, message, cameras)
+                    stored = None if place is None else self._store(session, message, place)
+            except Exception:
+                log.exception(
+                    "alert %s (%s) could not be stored; the rest of its batch is kept",
+                    message.message_id,
+                    message.kind,
+                )
+                failed.add(message.message_id)
+                continue
+            if stored is None:
+                continue
+            seen.add(message.message_id)
+            alert, created = stored
+            earlier = touched.pop(alert.id, None)
+            # Re-inserted so that the consoles get alerts in the order of their last change.
+            touched[alert.id] = (alert, created or (earlier is not None and earlier[1]))
+        # Read once all are in: a later message's undone savepoint may have reloaded one.
+        shown = [Ingested(alert=to_public(a), created=c) for a, c in touched.values()]
+        return IngestedBatch(alerts=shown, failed=failed)
+
+    def _store(self, session: Session, message: AlertRaised, place: _Place) -> tuple[Alert, bool]:
+        """Fold ``message`` into its open alert or start one; the alert, and whether new."""
         alert = open_alert_for(
             session,
             self.correlation,
@@ -136,12 +206,23 @@ class AlertsService:
             AlertOccurrence(message_id=message.message_id, alert_id=alert.id, at=message.at)
         )
         session.flush()
-        return Ingested(alert=to_public(alert), created=created)
+        return alert, created
 
-    def _place(self, session: Session, message: AlertRaised) -> _Place | None:
+    def _place(
+        self,
+        session: Session,
+        message: AlertRaised,
+        cameras: Mapping[str, Camera] | None = None,
+    ) -> _Place | None:
+        """Where the alert belongs. ``cameras``: every known camera the batch names, by
+        code (read once for a batch); without it the camera is looked up here."""
         camera = site = None
         if message.camera_id is not None:
-            camera = session.scalars(select(Camera).where(Camera.code == message.camera_id)).first()
+            camera = (
+                cameras.get(message.camera_id)
+                if cameras is not None
+                else session.scalars(select(Camera).where(Camera.code == message.camera_id)).first()
+            )
         if camera is not None:
             return _Place(camera.district, camera, camera.site)
         if message.site_code is not None:

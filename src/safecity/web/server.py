@@ -13,7 +13,7 @@ def build_server(
     platform: Platform, *, bus_url: str | None, mqtt: MqttEndpoint | None = None
 ) -> uvicorn.Server:
     settings = platform.settings
-    app = create_app(platform, bus_url=bus_url, mqtt=mqtt)
+    app = create_app(platform, bus_url=bus_url, mqtt=mqtt, freeze_heap=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
