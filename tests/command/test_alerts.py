@@ -118,6 +118,12 @@ def test_unknown_places(platform: Platform, world: World) -> None:
     assert kept is not None
     alert = stored(platform, kept)
     assert (alert.camera_id, alert.camera_code) == (None, "PSH-GHOST9")
+    # The longest camera id the bus contract allows is kept whole (PostgreSQL refused
+    # codes over 40 characters, and the alert was redelivered for ever).
+    longest = "PSH-" + "G" * 60
+    kept_long = ingest(platform, alert_message(longest, district="peshawar"))
+    assert kept_long is not None
+    assert stored(platform, kept_long).camera_code == longest
     # A known site places the alert in the site's district, at the site.
     at_site = ingest(
         platform,

@@ -47,8 +47,9 @@ class Alert(Base):
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
-    # The camera code as the source named it, kept when the camera is unknown or deleted.
-    camera_code: Mapped[str | None] = mapped_column(String(40))
+    # The camera code as the source named it, kept when the camera is unknown or deleted;
+    # as long as the bus contract allows (CAMERA_ID_PATTERN), not as the registry's codes.
+    camera_code: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(60))
     priority: Mapped[int] = mapped_column(Integer)
