@@ -111,19 +111,18 @@ def train(args: argparse.Namespace) -> None:
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     generator = torch.Generator().manual_seed(args.seed)
     checkpoint = Path(args.checkpoint)
-    step = 0
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
-        generator.set_state(state["generator"])
-        step = int(state["step"])
-        print(f"resumed at step {step}", flush=True)
+    step = _resume(checkpoint, model, optimiser, schedule, generator)
+    if step == 0 and args.init_from:
+        # A further cycle: the weights of an earlier run, a fresh optimiser and schedule.
+        model.load_state_dict(torch.load(args.init_from, weights_only=False)["model"])
+        print(f"weights from {args.init_from}", flush=True)
     model.train()
     started = time.perf_counter()
     running = 0.0
-    while step < args.steps:
+    stop = args.stop_at or args.steps
+    anneal_from = stop - args.anneal if args.stop_at else stop
+    anneal_lr = _one_cycle_lr(args, anneal_from)
+    while step < stop:
         index = torch.randint(0, len(x), (args.batch,), generator=generator)
         batch = _augment(x[index], generator)
         logits = model.logits(batch)
@@ -133,13 +132,17 @@ def train(args: argparse.Namespace) -> None:
         optimiser.step()
         schedule.step()
         step += 1
+        if step >= anneal_from:
+            # A run cut short (--stop-at) still ends at a learning rate of zero.
+            for group in optimiser.param_groups:
+                group["lr"] = anneal_lr * max(0.0, stop - step) / max(1, args.anneal)
         value = loss.item()
         running = 0.98 * running + 0.02 * value if step > 1 else value
         if step % 100 == 0:
             rate = (time.perf_counter() - started) / 100
             started = time.perf_counter()
             print(f"step {step}: loss {running:.3f}, {rate:.2f} s/step", flush=True)
-        if step % args.every == 0 or step == args.steps:
+        if step % args.every == 0 or step == stop:
             exact, per_slot = _exact(model, vx, vy)
             print(f"step {step}: validation exact {exact:.3f}, per slot {per_slot:.4f}", flush=True)
             state = {
@@ -147,10 +150,44 @@ def train(args: argparse.Namespace) -> None:
                 "optimiser": optimiser.state_dict(),
                 "schedule": schedule.state_dict(),
                 "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
                 "step": step,
                 "validation_exact": exact,
             }
             _save(state, checkpoint)
+
+
+def _resume(
+    checkpoint: Path,
+    model: PlateRecogniser,
+    optimiser: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    generator: torch.Generator,
+) -> int:
+    """Load the checkpoint if there is one; the step it was written at (else 0)."""
+    if not checkpoint.exists():
+        return 0
+    state = torch.load(checkpoint, weights_only=False)
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    schedule.load_state_dict(state["schedule"])
+    generator.set_state(state["generator"])
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
+    print(f"resumed at step {state['step']}", flush=True)
+    return int(state["step"])
+
+
+def _one_cycle_lr(args: argparse.Namespace, step: int) -> float:
+    """The one-cycle schedule's learning rate after ``step`` steps."""
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=args.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        probe, max_lr=args.lr, total_steps=args.steps, pct_start=0.15
+    )
+    for _ in range(min(step, args.steps - 1)):
+        probe.step()
+        schedule.step()
+    return float(probe.param_groups[0]["lr"])
 
 
 def _save(state: dict[str, object], checkpoint: Path) -> None:
@@ -225,6 +262,17 @@ def main() -> None:
     fit.add_argument("--seed", type=int, default=17)
     fit.add_argument("--threads", type=int, default=2)
     fit.add_argument("--every", type=int, default=500, help="checkpoint every N steps")
+    fit.add_argument(
+        "--stop-at",
+        type=int,
+        default=0,
+        help="end the run at this step, the learning rate decaying linearly to zero over "
+        "the last --anneal steps (a shorter run on the same schedule)",
+    )
+    fit.add_argument("--anneal", type=int, default=500)
+    fit.add_argument(
+        "--init-from", default="", help="start from this checkpoint's weights (a new cycle)"
+    )
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out = commands.add_parser("export", help="ONNX and manifest into the package")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
