@@ -75,6 +75,11 @@ class PlateReader:
     vehicle region, read many times per track), and a vehicle region stops at its
     first confident read that fits a format rule (a vehicle carries one plate).
 
+    ``recogniser`` picks the model that reads a candidate (:data:`Recogniser`);
+    ``slot_model`` is the own model to use (default: the one shipped in the package);
+    ``cues_first`` reads a vehicle region's image-cue regions with the own model before
+    running the detector, which then runs only if that read is not sure.
+
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
     sessions. Give it ``threads=1`` and let the pipelines' threads supply the
