@@ -93,9 +93,11 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
+    # Denormal floats in weights and gradients slow CPU arithmetic: flushing them to zero
+    # took a step at batch 64 from 0.38 s to 0.12 s in one back-to-back comparison on the
+    # shipped run's checkpoint (the shipped weights were trained without this).
+    torch.set_flush_denormal(True)
+    _seed(args.seed)
     folder = Path(args.data)
     chunks = sorted(folder.glob("chunk-*.npz"))[: args.chunks]
     if len(chunks) < args.chunks:
@@ -155,6 +157,12 @@ def train(args: argparse.Namespace) -> None:
                 "validation_exact": exact,
             }
             _save(state, checkpoint)
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 def _resume(
