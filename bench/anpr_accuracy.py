@@ -21,6 +21,13 @@ samples (up to five per appearance, whole plate in view) are read with the
 vehicle's box as the region, the reads fused per vehicle; milliseconds per crop
 on one ONNX Runtime thread. The baseline reads the same crops with RapidOCR.
 
+Reader configurations (``--recognisers``, default all of them, in the same run):
+``ppocr`` (PP-OCR's detector and line recogniser: the reader before the own model),
+``slots`` (the detector, then the project's own whole-plate model, models/MODEL_CARD.md),
+``slots-first`` (the own model, PP-OCR's recogniser only where it is unsure) and
+``cues+slots-first`` (in a vehicle region, image-cue regions read by the own model
+first; the detector only when that is unsure).
+
 Every method runs with one ONNX Runtime thread. To measure another version of
 the reader with the same script (before/after), put its source first on the
 path: ``PYTHONPATH=/path/to/other/src .venv/bin/python bench/anpr_accuracy.py``.
@@ -54,6 +61,27 @@ from safecity.vision.plates import (
     fuse_reads,
     normalise_text,
 )
+from safecity.vision.plates.reader import Recogniser
+
+CONFIGS: dict[str, tuple[Recogniser, bool]] = {
+    "ppocr": ("ppocr", False),
+    "slots": ("slots", False),
+    "slots-first": ("slots-first", False),
+    "cues+slots-first": ("slots-first", True),
+}
+"""Reader configurations by name: (recogniser, cues_first). ``ppocr`` is PP-OCR's line
+recogniser after PP-OCR's detector (the reader before the own model); ``slots`` the own
+whole-plate model after the detector; ``slots-first`` the own model with PP-OCR
+recognition where it is unsure; ``cues+slots-first`` in a vehicle region first the
+image-cue regions read by the own model, the detector only when that is unsure."""
+
+
+def _reader(rules: FormatRules, config: str) -> PlateReader:
+    recogniser, cues_first = CONFIGS[config]
+    reader = PlateReader(rules=rules, threads=1, recogniser=recogniser, cues_first=cues_first)
+    reader.warm_up()  # load the models outside the timing
+    return reader
+
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PHOTO_SETS = ("us", "br")
@@ -112,14 +140,22 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def photos_section(baseline: Baseline, sets: tuple[str, ...], halves: tuple[str, ...]) -> None:
-    print(
-        "| set | half | photos | baseline top-1 | baseline any | reader top-1 | reader any |"
-        " baseline ms median / p90 | reader ms median / p90 |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+def photos_section(
+    baseline: Baseline | None,
+    sets: tuple[str, ...],
+    halves: tuple[str, ...],
+    recognisers: tuple[str, ...],
+) -> None:
+    """Per set and half: the baseline's and each reader configuration's exact rates."""
+    header = "| set | half | photos | baseline top-1 | baseline any | baseline ms median / p90 |"
+    rule = "|---|---|---:|---:|---:|---:|"
+    for mode in recognisers:
+        header += f" reader ({mode}) top-1 | any | ms median / p90 |"
+        rule += "---:|---:|---:|"
+    print(header)
+    print(rule)
     for name in sets:
-        reader = PlateReader(rules=FormatRules.builtin(name), threads=1)
+        readers = {mode: _reader(FormatRules.builtin(name), mode) for mode in recognisers}
         tallies: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
         for photo in load_set(SHARED / "data" / "anpr" / name):
             if photo.half not in halves:
@@ -127,34 +163,30 @@ def photos_section(baseline: Baseline, sets: tuple[str, ...], halves: tuple[str,
             image = cv2.imread(str(photo.path))
             if image is None:
                 continue
-            for half in (photo.half, "all"):
-                tally = tallies[half]
-                tally["n"].append(1)
             start = time.perf_counter()
-            lines = baseline.lines(image)
-            base_ms = (time.perf_counter() - start) * 1000
-            start = time.perf_counter()
-            reads = reader.read(image)
-            read_ms = (time.perf_counter() - start) * 1000
+            lines = baseline.lines(image) if baseline is not None else []
+            spent = {"base": (time.perf_counter() - start) * 1000}
             outcome = {
                 "base_top": bool(lines) and lines[0][0] == photo.plate,
                 "base_any": any(text == photo.plate for text, _ in lines),
-                "read_top": bool(reads) and reads[0].text == photo.plate,
-                "read_any": any(read.text == photo.plate for read in reads),
             }
+            for mode, reader in readers.items():
+                start = time.perf_counter()
+                reads = reader.read(image)
+                spent[mode] = (time.perf_counter() - start) * 1000
+                outcome[f"{mode}_top"] = bool(reads) and reads[0].text == photo.plate
+                outcome[f"{mode}_any"] = any(read.text == photo.plate for read in reads)
             for half in (photo.half, "all"):
+                tallies[half]["n"].append(1)
                 for key, hit in outcome.items():
                     tallies[half][key].append(hit)
-                tallies[half]["base_ms"].append(base_ms)
-                tallies[half]["read_ms"].append(read_ms)
+                for key, cost in spent.items():
+                    tallies[half][f"{key}_ms"].append(cost)
             done = tallies["all"]
-            print(
-                f"{name} {photo.half} {len(done['n'])}: baseline top-1 {sum(done['base_top'])} "
-                f"any {sum(done['base_any'])}, reader top-1 {sum(done['read_top'])} "
-                f"any {sum(done['read_any'])}",
-                file=sys.stderr,
-                flush=True,
+            progress = ", ".join(
+                f"{key} {sum(done[key])}" for key in outcome if key.endswith("_top")
             )
+            print(f"{name} {photo.half} {len(done['n'])}: {progress}", file=sys.stderr, flush=True)
         for half in (*halves, "all") if len(halves) > 1 else halves:
             t = tallies[half]
             n = len(t["n"])
@@ -165,10 +197,13 @@ def photos_section(baseline: Baseline, sets: tuple[str, ...], halves: tuple[str,
             def ms(key: str, t: dict[str, Any] = t) -> str:
                 return f"{statistics.median(t[key]):.0f} / {_percentile(t[key], 0.9):.0f}"
 
-            print(
+            row = (
                 f"| {name} | {half} | {n} | {rate('base_top')} | {rate('base_any')} | "
-                f"{rate('read_top')} | {rate('read_any')} | {ms('base_ms')} | {ms('read_ms')} |"
+                f"{ms('base_ms')} |"
             )
+            for mode in recognisers:
+                row += f" {rate(mode + '_top')} | {rate(mode + '_any')} | {ms(mode + '_ms')} |"
+            print(row)
 
 
 @dataclass(frozen=True)
@@ -268,9 +303,13 @@ def _score(
 
 
 def sim_section(
-    baseline: Baseline, seconds: float, every: int, renders: tuple[tuple[int, CameraView], ...]
+    baseline: Baseline,
+    seconds: float,
+    every: int,
+    renders: tuple[tuple[int, CameraView], ...],
+    recognisers: tuple[str, ...],
 ) -> None:
-    reader = PlateReader(rules=FormatRules.default(), threads=1)
+    readers = {f"reader ({mode})": _reader(FormatRules.default(), mode) for mode in recognisers}
     print(
         "| render | method | vehicles with a visible plate | read exactly | false reads | "
         "false reads per camera-hour | ms per frame read, median |"
@@ -281,15 +320,15 @@ def sim_section(
         with tempfile.TemporaryDirectory() as folder:
             truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
             hours = seconds * len(truth.cameras) / 3600
-            for method in ("baseline", "reader"):
+            for method in ("baseline", *readers):
                 rows: dict[str, list[int]] = {}
                 false = 0
                 spent: list[float] = []
                 for camera in truth.cameras:
                     video = Path(folder) / camera.file
                     tracks = (
-                        _reader_tracks(reader, video, every, spent)
-                        if method == "reader"
+                        _reader_tracks(readers[method], video, every, spent)
+                        if method in readers
                         else _baseline_tracks(baseline, video, every, spent)
                     )
                     false += _score(truth, camera.id, tracks, rows)
@@ -333,12 +372,15 @@ def _crop_rows(rows: dict[str, list[int]], keys: list[str], hit: bool, wrong: bo
 
 
 def crops_section(
-    baseline: Baseline | None, seeds: tuple[int, ...], view: CameraView, seconds: float
+    baseline: Baseline | None,
+    seeds: tuple[int, ...],
+    view: CameraView,
+    seconds: float,
+    recognisers: tuple[str, ...],
 ) -> None:
     """Per-vehicle accuracy and ms per vehicle crop, reading regions as the pipeline does."""
-    reader = PlateReader(rules=FormatRules.default(), threads=1)
-    reader.read(np.zeros((64, 64, 3), np.uint8))  # load the models outside the timing
-    methods = ("reader",) if baseline is None else ("reader", "baseline")
+    readers = {f"reader ({mode})": _reader(FormatRules.default(), mode) for mode in recognisers}
+    methods = (*readers, *(() if baseline is None else ("baseline",)))
     rows: dict[str, dict[str, list[int]]] = {method: {} for method in methods}
     times: dict[str, list[float]] = {method: [] for method in methods}
     for seed in seeds:
@@ -364,7 +406,7 @@ def crops_section(
                     ]
                     for method in methods:
                         text = _read_vehicle(
-                            reader if method == "reader" else baseline,
+                            readers.get(method, baseline),
                             [(frames[sample.frame], sample.vehicle_box) for sample in samples],
                             times[method],
                         )
@@ -433,7 +475,12 @@ def main() -> None:
         "--crops renders each in --view",
     )
     parser.add_argument("--view", choices=("anpr", "overview"), default="anpr", help="--crops")
-    parser.add_argument("--no-baseline", action="store_true", help="--crops: the reader only")
+    parser.add_argument("--no-baseline", action="store_true", help="the reader only")
+    parser.add_argument(
+        "--recognisers",
+        default=",".join(CONFIGS),
+        help=f"reader configurations to compare, comma-separated, of {', '.join(CONFIGS)}",
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="simulated seconds")
     parser.add_argument("--every", type=int, default=2, help="read every Nth video frame")
     parser.add_argument("--set", choices=PHOTO_SETS, action="append", help="photo set(s)")
@@ -446,19 +493,33 @@ def main() -> None:
             print(f"{name}: {len(photos)} photos, {dev} development, {len(photos) - dev} test")
         return
     baseline = Baseline()
+    recognisers = tuple(_recogniser(name) for name in args.recognisers.split(","))
     seeds = tuple(int(seed) for seed in args.seeds.split(","))
     both = not args.photos and not args.sim and not args.crops
     if args.crops:
-        crops_section(None if args.no_baseline else baseline, seeds, args.view, args.seconds)
+        crops_section(
+            None if args.no_baseline else baseline, seeds, args.view, args.seconds, recognisers
+        )
         print()
     if args.photos or both:
         sets = tuple(args.set or PHOTO_SETS)
-        photos_section(baseline, sets, tuple(args.half or ("dev", "test")))
+        photos_section(
+            None if args.no_baseline else baseline,
+            sets,
+            tuple(args.half or ("dev", "test")),
+            recognisers,
+        )
         print()
     if args.sim or both:
         views: tuple[CameraView, ...] = ("anpr", "overview")
         renders = tuple((seed, views[index % 2]) for index, seed in enumerate(seeds))
-        sim_section(baseline, args.seconds, args.every, renders)
+        sim_section(baseline, args.seconds, args.every, renders, recognisers)
+
+
+def _recogniser(name: str) -> str:
+    if name not in CONFIGS:
+        raise SystemExit(f"unknown reader configuration {name!r}: one of {', '.join(CONFIGS)}")
+    return name
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ How a read is made:
    contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`reader`).
 3. **Recognise**: the recogniser's per-step probabilities are decoded onto
    A-Z0-9 only, keeping each character's alternatives (:mod:`lattice`).
+   ``PlateReader(recogniser="slots")`` reads each candidate instead with the
+   project's own whole-plate model (:mod:`slots`, ``models/MODEL_CARD.md``; manifest
+   checked at load), ``"slots-first"`` uses it first and PP-OCR where it is unsure, and
+   ``cues_first=True`` tries image-cue regions with it before the detector in a vehicle
+   region. The default stays ``"ppocr"``: the shipped first weights have not converged
+   (docs/BENCHMARKS.md).
 4. **Validate**: :class:`FormatRules` (data, ``formats.yaml``: Pakistan by
    default, plus ``us`` and ``br``) drop province/district words and year tags
    and fit each reading to the registration formats; a character in a position

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Literal, cast
 
 import cv2
 import numpy as np
@@ -17,6 +17,7 @@ from safecity.vision.plates.ocr import Image, TextBox, TextEngine, crop_quad
 from safecity.vision.plates.regions import plate_regions
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
 from safecity.vision.plates.rules import FormatRules
+from safecity.vision.plates.slots import SlotRead, SlotRecogniser
 
 _MIN_SIDE = 8
 _ZOOM_HEIGHT = 60.0
@@ -47,6 +48,16 @@ _VARIANTS = (
 )
 _GOOD_ENOUGH = 0.93
 
+Recogniser = Literal["ppocr", "slots", "slots-first"]
+"""Which model reads a plate candidate: PP-OCR's line recogniser, the project's own
+whole-plate model (:mod:`slots`), or the own model first with PP-OCR only when it is
+not sure (no format rule fits, or its reading's probability is below ``_SLOTS_SURE``)."""
+RECOGNISERS: tuple[Recogniser, ...] = ("ppocr", "slots", "slots-first")
+_SLOTS_SURE = 0.8
+# A candidate's box as the whole-plate model is given it: a text detector's lines hug
+# the characters, the model was trained on boxes around the whole plate, loose or tight.
+_SLOT_PADS = ((0.06, 0.15), (0.12, 0.45))
+
 
 class PlateReader:
     """Finds and reads registration plates; the OCR models load on the first read.
@@ -63,6 +74,11 @@ class PlateReader:
     ``max_line_reads`` line images are recognised (``max_region_line_reads`` in a
     vehicle region, read many times per track), and a vehicle region stops at its
     first confident read that fits a format rule (a vehicle carries one plate).
+
+    ``recogniser`` picks the model that reads a candidate (:data:`Recogniser`);
+    ``slot_model`` is the own model to use (default: the one shipped in the package);
+    ``cues_first`` reads a vehicle region's image-cue regions with the own model before
+    running the detector, which then runs only if that read is not sure.
 
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
@@ -83,6 +99,9 @@ class PlateReader:
         image_side: int = _IMAGE_SIDE,
         max_line_reads: int = 24,
         max_region_line_reads: int = 12,
+        recogniser: Recogniser = "ppocr",
+        slot_model: SlotRecogniser | None = None,
+        cues_first: bool = False,
     ) -> None:
         if region_side < 32 or image_side < 32:
             raise ValueError("region_side and image_side must be at least 32 pixels")
@@ -99,11 +118,27 @@ class PlateReader:
         self.image_side = image_side
         self.max_line_reads = max_line_reads
         self.max_region_line_reads = max_region_line_reads
+        if recogniser not in RECOGNISERS:
+            raise ValueError(f"recogniser must be one of {RECOGNISERS}, got {recogniser!r}")
         self._engine = engine if engine is not None else TextEngine(threads=threads)
+        self.recogniser: Recogniser = recogniser
+        if cues_first and recogniser == "ppocr":
+            raise ValueError("cues_first needs the own plate model (recogniser other than ppocr)")
+        self.cues_first = cues_first
+        self.cue_regions = 3
+        self._slots = (
+            None
+            if recogniser == "ppocr"
+            else slot_model
+            if slot_model is not None
+            else SlotRecogniser(threads=threads)
+        )
 
     def warm_up(self) -> None:
         """Load the OCR models now rather than on the first read."""
         self._engine.warm_up()
+        if self._slots is not None:
+            self._slots.warm_up()
 
     def read(
         self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
@@ -129,9 +164,11 @@ class PlateReader:
             return []
         one_vehicle = region is not None
         budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
-        reads = self._read_image(bgr, self._scale(bgr, one_vehicle), budget, one_vehicle)
-        if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
-            reads = self._read_proposals(bgr, reads, budget, one_vehicle)
+        reads = self._read_cues(bgr) if one_vehicle and self.cues_first else []
+        if not reads:
+            reads = self._read_image(bgr, self._scale(bgr, one_vehicle), budget, one_vehicle)
+            if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
+                reads = self._read_proposals(bgr, reads, budget, one_vehicle)
         return [
             PlateRead(
                 text=read.text,
@@ -249,6 +286,10 @@ class PlateReader:
         budget: _Budget,
     ) -> Interpretation | None:
         best: Interpretation | None = None
+        if self._slots is not None:
+            best, sure = self._read_slots(image, candidate)
+            if self.recogniser == "slots" or sure:
+                return best
         for index, variant in enumerate(_VARIANTS):
             lines = []
             for line in candidate.lines:
@@ -271,6 +312,45 @@ class PlateReader:
             if best is not None and best.rule != GENERIC_RULE and best.confidence >= _GOOD_ENOUGH:
                 break
         return best
+
+    def _read_cues(self, bgr: Image) -> list[PlateRead]:
+        """A vehicle region read without the text detector: the plate-like regions found
+        by image cues (:mod:`regions`), each read by the own model; kept only when the model
+        is sure and a format rule fits, else the caller runs the detector."""
+        if self._slots is None:
+            return []
+        height, width = bgr.shape[:2]
+        for x, y, w, h in plate_regions(bgr, limit=self.cue_regions):
+            quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float32)
+            found, sure = self._read_slots(bgr, Candidate((TextBox(quad),)))
+            if found is not None and sure and found.confidence >= self.min_confidence:
+                box = PixelBox(max(0, x), max(0, y), min(w, width - x), min(h, height - y))
+                return [
+                    PlateRead(found.text, round(found.confidence, 4), box, found.lines, found.rule)
+                ]
+        return []
+
+    def _read_slots(self, image: Image, candidate: Candidate) -> tuple[Interpretation | None, bool]:
+        """The whole-plate model's reading of the candidate (best of a tight and a loose
+        box), and whether it is sure enough to skip PP-OCR."""
+        if self._slots is None:
+            return None, False
+        quad = _candidate_quad(candidate)
+        crops = [crop_quad(image, quad, pad_x, pad_y) for pad_x, pad_y in _SLOT_PADS]
+        crops = [crop for crop in crops if min(crop.shape[:2]) >= 2]
+        best: tuple[float, Interpretation, SlotRead] | None = None
+        for read in self._slots.read(crops):
+            found = interpret([read.line], self.rules) if read.line.tokens else None
+            if found is None:
+                continue
+            score = _rank(found) + read.confidence
+            if best is None or score > best[0]:
+                best = (score, found, read)
+        if best is None:
+            return None, False
+        _, found, read = best
+        sure = found.rule != GENERIC_RULE and read.confidence >= _SLOTS_SURE
+        return found, sure
 
 
 class _Budget:
@@ -303,6 +383,18 @@ def _plate_like_first(found: Sequence[Candidate]) -> list[Candidate]:
         return (-len(candidate.lines), shape - 0.002 * h)
 
     return sorted(found, key=key)
+
+
+def _candidate_quad(candidate: Candidate) -> npt.NDArray[np.float32]:
+    """One quadrilateral around all of a candidate's lines: the top line's upper edge
+    and the bottom line's lower edge."""
+    top, bottom = candidate.lines[0].quad, candidate.lines[-1].quad
+    left = min(float(top[0][0]), float(bottom[3][0]))
+    right = max(float(top[1][0]), float(bottom[2][0]))
+    return np.array(
+        [[left, top[0][1]], [right, top[1][1]], [right, bottom[2][1]], [left, bottom[3][1]]],
+        dtype=np.float32,
+    )
 
 
 def _covers(read: PixelBox, probe: PixelBox) -> bool:
