@@ -134,11 +134,11 @@ def test_a_manifest_that_is_not_json_is_refused(tmp_path: Path) -> None:
 def test_fresh_simulated_plates_are_read_far_above_chance(model: SlotRecogniser) -> None:
     """180 plates of every province and layout, 14-40 px high, never seen in training.
 
-    The shipped weights are an early, unconverged model (MODEL_CARD.md: 2,400 steps, 0.4 %
-    exact on its synthetic validation set): measured here 4 of 180 plates exact and 396 of
-    1,016 characters right in their slot (39 %). The floor is on characters: chance is
-    under 3 %, so an untrained, corrupt or wrongly wired model fails it. Raise both floors
-    when better weights are shipped.
+    Measured with the shipped weights (MODEL_CARD.md: 16,400 steps, 23 % exact on its
+    synthetic validation set): 93 of 180 plates exact and 841 of 1,016 characters right in
+    their slot (83 %); the first, 2,400-step weights read 4 and 396 (39 %). Chance is under
+    3 % a character, so an untrained, corrupt or wrongly wired model fails the floors, and
+    so do the first weights. Raise both floors when better weights are shipped.
     """
     exact = right = total = 0
     for seed in range(5000, 5180):
@@ -148,8 +148,8 @@ def test_fresh_simulated_plates_are_read_far_above_chance(model: SlotRecogniser)
         exact += text == design.registration
         right += sum(a == b for a, b in zip(text, design.registration, strict=False))
         total += len(design.registration)
-    assert right >= 0.3 * total, (right, total)
-    assert exact >= 2, exact
+    assert right >= 0.75 * total, (right, total)
+    assert exact >= 70, exact
 
 
 def test_two_line_plates_come_out_upper_line_then_lower(model: SlotRecogniser) -> None:
