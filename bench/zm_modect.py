@@ -219,12 +219,17 @@ class OursResult:
     others_cpu_percent: float
 
 
-def analytics_config(detector: str | None) -> CameraAnalyticsConfig:
+def analytics_config(
+    detector: str | None, detector_refresh: float | None = None
+) -> CameraAnalyticsConfig:
     """The demo's analytics configuration (road zone, counting line, wrong way, crowd,
-    the on-screen display ignored) with plates on, at 5 analysed fps."""
+    the on-screen display ignored) with plates on, at 5 analysed fps; ``detector_refresh``
+    replaces its ``detector_refresh_seconds`` (0: the detector on every frame with motion)."""
     from safecity.demo_video import demo_analytics_config
 
     config = demo_analytics_config(detector)
+    if detector_refresh is not None:
+        config = config.model_copy(update={"detector_refresh_seconds": detector_refresh})
     if not config.plates or config.analysed_fps != ANALYSED_FPS:
         raise RuntimeError("the demo's analytics configuration no longer reads plates at 5 fps")
     return config
@@ -286,6 +291,7 @@ class Safecity:
     per_process: int
     work: Path
     detector: str | None
+    detector_refresh: float | None = None
 
 
 async def measure_safecity(
@@ -298,7 +304,7 @@ async def measure_safecity(
 ) -> OursResult:
     """Record and analyse ``urls`` with safecity: start, warm up, measure, stop, probe."""
     step = f"{'det' if setup.detector else 'motion'}{len(urls)}"
-    config = analytics_config(setup.detector)
+    config = analytics_config(setup.detector, setup.detector_refresh)
     media, logs = setup.work / f"media-{step}", setup.work / f"logs-{step}"
     media.mkdir(parents=True)
     logs.mkdir(parents=True)
@@ -565,7 +571,13 @@ def run(args: argparse.Namespace) -> dict[str, list[Step]]:
                         if n not in our_counts or not going(system):
                             continue
                         setup = Safecity(
-                            nats.url, nats.pid, models_dir, args.per_process, work, detector
+                            nats.url,
+                            nats.pid,
+                            models_dir,
+                            args.per_process,
+                            work,
+                            detector,
+                            args.detector_refresh,
                         )
                         load = load_average()
                         ours = asyncio.run(
@@ -673,6 +685,12 @@ def main() -> None:
         choices=["both", "detector", "motion"],
         default="both",
         help="safecity with the detector, on motion tracks, or both (the default)",
+    )
+    parser.add_argument(
+        "--detector-refresh",
+        type=float,
+        help="safecity's detector_refresh_seconds (default: the configuration's; 0 runs the "
+        "detector on every analysed frame with motion, as before the cadence)",
     )
     parser.add_argument(
         "--keep-stepping", action="store_true", help="measure every step, even past saturation"

@@ -1,5 +1,10 @@
 """One camera's analysis of one frame: motion gate -> detector -> tracker -> rules (+ ANPR).
 
+The detector runs only when it is needed (``analytics.cadence``): on motion that no
+live track explains, when a moving track cannot be followed, and at least every
+``detector_refresh_seconds``; on the frames in between the live tracks are followed
+without it and handed to the tracker with their class and last confidence.
+
 The camera's ignore regions (its on-screen clock and name, say) are masked in the
 motion gate (a region of foreground mostly inside one is dropped), detections
 centred in them are dropped, and the ANPR stage drops readings there, so nothing
@@ -23,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from safecity.analytics.cadence import CadenceSettings, DetectorCadence
 from safecity.analytics.plate_jobs import PlateJobSink
 from safecity.analytics.plates import FuseReads, PlateReaderLike, PlateStage
 from safecity.analytics.rulebook import build_rules, class_name
@@ -64,6 +70,10 @@ class PipelineCounters:
     events: int = 0
     plate_reads: int = 0
     detector_errors: int = 0
+    detector_runs: dict[str, int] = field(default_factory=dict)
+    """Detector runs by reason (``analytics.cadence.REASONS``, or "motion" with refresh 0)."""
+    detector_skipped: int = 0
+    """Frames with motion or live tracks that the tracks were followed through instead."""
     last_error: str | None = None
 
 
@@ -83,6 +93,15 @@ class CameraPipeline:
         self._ignore: tuple[Polygon, ...] = ()
         self._size: tuple[int, int] | None = None
         self._classes: tuple[str, ...] = self.detector.classes if self.detector else ()
+        self._cadence = self._new_cadence()
+
+    def _new_cadence(self) -> DetectorCadence | None:
+        """None: no detector, or a refresh of 0 (the detector runs on every frame with motion)."""
+        config = self.camera.config
+        if self.detector is None or config.detector_refresh_seconds == 0:
+            return None
+        frames = max(1, round(config.detector_refresh_seconds * config.analysed_fps))
+        return DetectorCadence(CadenceSettings(refresh_frames=frames))
 
     @property
     def config_version(self) -> int:
@@ -94,6 +113,7 @@ class CameraPipeline:
             return False
         self.camera = PipelineCamera(self.camera.camera_id, self.camera.media_root, config, version)
         self._size = None  # rebuild the rules on the next frame
+        self._cadence = self._new_cadence()
         return True
 
     def process(self, image: npt.NDArray[np.uint8], at: datetime) -> None:
@@ -110,15 +130,18 @@ class CameraPipeline:
             fractions = tuple(Polygon(region.points) for region in self.camera.config.ignore)
             self._ignore = tuple(region.scaled(width, height) for region in fractions)
             self._motion = MotionGate(ignore=fractions)
+            self._cadence = self._new_cadence()
             if self.plates is not None:
                 self.plates.set_ignore(self._ignore)
         self.counters.frames += 1
         with self.timings.measure("motion"):
             regions = self._motion.regions(image)
         with self.timings.measure("detect"):
-            found = self._outside_ignored(self._detect(image, regions))
+            found = self._outside_ignored(self._objects(image, regions))
         with self.timings.measure("track"):
             tracked = self._tracker.update(found)
+            if self._cadence is not None:
+                self._cadence.tracked(tracked)
         with self.timings.measure("rules"):
             firings = [fired for rule in self._rules for fired in rule.update(at, tracked)]
         with self.timings.measure("publish"):
@@ -150,17 +173,60 @@ class CameraPipeline:
             return found
         return found[~inside_any(self._ignore, found.centres())]
 
-    def _detect(self, image: npt.NDArray[np.uint8], regions: Detections) -> Detections:
-        if self.detector is None or not len(regions):
-            # No model: motion regions are the objects. No motion: nothing to look at.
-            return regions if self.detector is None else Detections.empty()
-        height, width = image.shape[:2]
-        window = union_box(regions, width, height, minimum=96)
+    def _objects(self, image: npt.NDArray[np.uint8], regions: Detections) -> Detections:
+        """What the tracker is given: the detector's objects, the live tracks followed to
+        this frame, or (no model) the motion regions."""
+        if self.detector is None:
+            return regions  # no model: motion regions are the objects
+        if self._cadence is None:
+            if not len(regions):
+                return Detections.empty()  # no motion: nothing to look at
+            window = union_box(regions, image.shape[1], image.shape[0], minimum=96)
+            return self._detect(self.detector, image, window, regions, "motion")
+        plan = self._cadence.plan(image, regions)
+        if plan is None:
+            return Detections.empty()
+        if plan.run is None:
+            self.counters.detector_skipped += 1
+            return plan.carried
+        # Look where things move and at the tracks that move; a refresh looks at every
+        # live track (a still one too: is it still there?).
+        boxes = plan.moving
+        where = Detections.merge(
+            [regions, Detections.create(boxes, np.ones(len(boxes)), np.zeros(len(boxes)))]
+        )
+        window = union_box(where, image.shape[1], image.shape[0], minimum=96)
+        found = self._detect(self.detector, image, window, regions, plan.run)
+        self._cadence.detected(regions, found)
+        if window is not None and len(plan.still):
+            # Still tracks the detector did not look at keep their place.
+            x1, y1, x2, y2 = window
+            centres = plan.still.centres()
+            outside = (
+                (centres[:, 0] < x1)
+                | (centres[:, 0] > x2)
+                | (centres[:, 1] < y1)
+                | (centres[:, 1] > y2)
+            )
+            found = Detections.merge([found, plan.still[outside]])
+        return found
+
+    def _detect(
+        self,
+        detector: Detector,
+        image: npt.NDArray[np.uint8],
+        window: tuple[int, int, int, int] | None,
+        regions: Detections,
+        reason: str,
+    ) -> Detections:
+        """The detector's objects in ``window`` (motion ``regions`` if the detector fails)."""
         if window is None:
             return Detections.empty()
+        runs = self.counters.detector_runs
+        runs[reason] = runs.get(reason, 0) + 1
         x1, y1, x2, y2 = window
         try:
-            found = self.detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
+            found = detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
         except Exception as exc:  # a failing model must not stop the camera's other stages
             self.counters.detector_errors += 1
             self.counters.last_error = f"detector: {exc}"[:300]

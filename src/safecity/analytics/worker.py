@@ -199,6 +199,8 @@ class CameraWorker:
             plate_frames_skipped={}
             if stage is None
             else {**stage.skipped, "superseded": stage.superseded},
+            detector_runs=dict(counters.detector_runs),
+            detector_frames_skipped=counters.detector_skipped,
             detector=None if detector is None else detector.name[:120],
             detector_error=self._detector_error,
         )

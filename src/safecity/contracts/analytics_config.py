@@ -143,6 +143,14 @@ class CameraAnalyticsConfig(_Strict):
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
         description="Name of a detector model the operator installed; none tracks motion only.",
     )
+    detector_refresh_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="With a detector: between its runs on new or unexplained motion, run it "
+        "at least this often while anything moves or is tracked, and follow the tracks "
+        "without it in between; 0 runs it on every analysed frame with motion.",
+    )
     plates: bool = Field(default=False, description="Read number plates of vehicle tracks.")
     zones: tuple[ZoneConfig, ...] = Field(default=(), max_length=32, description="Zones.")
     ignore: tuple[ZoneConfig, ...] = Field(
@@ -227,6 +235,18 @@ class AnalyticsWorkerStats(Message):
         "clipped (box cut by the picture's edge), small (box too narrow for a plate), settled "
         "(the track already has a confident read), capped (the track was read as often as "
         "allowed), superseded (a waiting read replaced by a better frame of its track).",
+    )
+    detector_runs: dict[str, int] = Field(
+        default_factory=dict,
+        description="Detector runs since start, by reason: new_motion (motion no live track "
+        "or dismissed region explains), lost_lock (a moving track could not be followed), "
+        "refresh (the periodic check), motion (every frame with motion: refresh 0).",
+    )
+    detector_frames_skipped: int = Field(
+        default=0,
+        ge=0,
+        description="Frames with motion or live tracks on which the detector did not run "
+        "(the tracks were followed without it).",
     )
     detector: str | None = Field(default=None, max_length=120, description="Detector in use.")
     detector_error: str | None = Field(
