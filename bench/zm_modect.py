@@ -142,13 +142,13 @@ def write_manifest(models: Path, folder: Path) -> Path:
     return folder
 
 
-def check_prerequisites(models: Path) -> None:
+def check_prerequisites(models: Path, zoneminder: bool = True) -> None:
     from safecity.analytics.main import plate_reader
     from safecity.sim.rtsp import gstreamer_unavailable_reason
 
     problems = [
         reason
-        for reason in (unavailable_reason(), gstreamer_unavailable_reason())
+        for reason in (unavailable_reason() if zoneminder else None, gstreamer_unavailable_reason())
         if reason is not None
     ]
     if not (models / "yolox-nano" / "yolox_nano.onnx").is_file():
@@ -696,7 +696,8 @@ def main() -> None:
         "--keep-stepping", action="store_true", help="measure every step, even past saturation"
     )
     args = parser.parse_args()
-    check_prerequisites(args.models_dir)
+    # safecity alone (--zm-cameras "") needs no ZoneMinder installed.
+    check_prerequisites(args.models_dir, zoneminder=bool(counts(args.cameras or args.zm_cameras)))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     began, load = time.time(), load_average()
     steps = run(args)

@@ -94,6 +94,12 @@ class CameraPipeline:
         self._size: tuple[int, int] | None = None
         self._classes: tuple[str, ...] = self.detector.classes if self.detector else ()
         self._cadence = self._new_cadence()
+        self._tracks = Detections.empty()
+
+    @property
+    def tracks(self) -> Detections:
+        """The tracker's output for the last frame analysed (with tracker ids)."""
+        return self._tracks
 
     def _new_cadence(self) -> DetectorCadence | None:
         """None: no detector, or a refresh of 0 (the detector runs on every frame with motion)."""
@@ -140,6 +146,7 @@ class CameraPipeline:
             found = self._outside_ignored(self._objects(image, regions))
         with self.timings.measure("track"):
             tracked = self._tracker.update(found)
+            self._tracks = tracked
             if self._cadence is not None:
                 self._cadence.tracked(tracked)
         with self.timings.measure("rules"):

@@ -25,14 +25,18 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class FollowSettings:
-    work_width: int = 320
-    """The frame is halved while it stays at least this wide (1280 -> 640, 640 -> 320)."""
+    work_width: int = 480
+    """The frame is halved while it stays at least this wide (1920 -> 480, 1280 -> 640,
+    640 stays 640)."""
     min_score: float = 0.6
     """Lowest normalised correlation accepted as the same object."""
     search_margin: float = 0.35
     """How far around the predicted box to search, as a fraction of the box's size."""
     min_template_pixels: int = 6
     """A box narrower or lower than this at work scale is too small to follow."""
+    min_contrast: float = 4.0
+    """A box whose grey levels vary less than this (standard deviation) has nothing to
+    match on: correlation of a flat patch says nothing about where it went."""
 
     def __post_init__(self) -> None:
         if self.work_width < 32:
@@ -88,7 +92,10 @@ class BoxFollower:
         x1, y1, x2, y2 = _work_box(frame, xyxy)
         if min(x2 - x1, y2 - y1) < self.settings.min_template_pixels:
             return None
-        return frame.grey[y1:y2, x1:x2].copy()
+        patch = frame.grey[y1:y2, x1:x2]
+        if float(patch.std()) < self.settings.min_contrast:
+            return None
+        return patch.copy()
 
     def follow(
         self, frame: WorkFrame, template: Grey, xyxy: Box, velocity: tuple[float, float]

@@ -1,0 +1,204 @@
+"""The detector runs only when needed: contracts on real pixels with the real YOLOX-nano.
+
+The street sequence (``street_sequence``) drives a car cut from a real photo across a
+real street, one way and then the other; the simulator's clip shows motion the
+detector never turns into an object. Each test runs the pipeline with the cadence
+(``detector_refresh_seconds`` 1 s at 5 analysed fps: a refresh every 5 frames) and,
+where it compares, with the detector on every frame with motion (refresh 0).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from safecity.analytics.pipeline import CameraPipeline, PipelineCamera, build_pipeline
+from safecity.contracts.analytics import RuleEvent
+from safecity.contracts.analytics_config import CameraAnalyticsConfig
+from safecity.contracts.base import Message
+from safecity.sim.truth import GroundTruth
+from safecity.vision.detections import Detections
+from safecity.vision.detectors import Detector, load_detector
+from tests.analytics.street_sequence import Shot, street_sequence
+from tests.analytics.support import CAMERA
+from tests.vision.test_detectors import yolox_manifest
+
+T0 = datetime(2026, 12, 6, 21, 0, tzinfo=UTC)
+
+STREET: dict[str, Any] = {
+    "enabled": True,
+    "analysed_fps": 5,
+    "detector": "yolox-nano",
+    "zones": [{"name": "lane", "points": [[0, 0.75], [1, 0.75], [1, 1], [0, 1]]}],
+    # Walking start -> end (down the picture), 'in' is from the line's left: the car
+    # going left (towards smaller x) crosses 'in', the car going right 'out'.
+    "lines": [{"name": "middle", "start": [0.5, 0.7], "end": [0.5, 1.0]}],
+    "rules": [
+        {"kind": "line_crossing", "name": "count", "line": "middle", "classes": ["car"]},
+        {"kind": "zone_intrusion", "name": "lane", "zone": "lane", "classes": ["car"]},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def yolox(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Detector:
+    return load_detector(yolox_manifest(shared_dir, tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="module")
+def street(shared_dir: Path) -> list[Shot]:
+    return street_sequence(shared_dir)
+
+
+def _pipeline(
+    detector: Detector, media: Path, refresh: float, published: list[Message]
+) -> CameraPipeline:
+    config = CameraAnalyticsConfig.model_validate({**STREET, "detector_refresh_seconds": refresh})
+    return build_pipeline(
+        PipelineCamera(CAMERA, media, config, 1), detector, None, published.append
+    )
+
+
+def _iou(a: np.ndarray, b: tuple[int, int, int, int]) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _runs(pipeline: CameraPipeline) -> int:
+    return sum(pipeline.counters.detector_runs.values())
+
+
+def test_the_detector_runs_on_far_fewer_frames_and_each_car_keeps_one_track(
+    yolox: Detector, street: list[Shot], tmp_path: Path
+) -> None:
+    every_frame: list[Message] = []
+    before = _pipeline(yolox, tmp_path, 0, every_frame)
+    for index, shot in enumerate(street):
+        before.process(shot.image, T0 + timedelta(seconds=index / 5))
+
+    published: list[Message] = []
+    pipeline = _pipeline(yolox, tmp_path, 1.0, published)
+    car_tracks: dict[str, list[int]] = {"right": [], "left": []}
+    for index, shot in enumerate(street):
+        pipeline.process(shot.image, T0 + timedelta(seconds=index / 5))
+        tracks = pipeline.tracks
+        assert tracks.tracker_id is not None
+        if shot.car is None or shot.heading is None:
+            continue
+        x1, _, x2, _ = shot.car
+        if x1 < 120 or x2 > 1160:
+            # Entering or leaving: YOLOX-nano does not find the car cut by the picture's
+            # edge even when it runs on every frame.
+            continue
+        overlaps = [_iou(box, shot.car) for box in tracks.xyxy]
+        assert overlaps, f"frame {index}: no track at all"
+        assert max(overlaps) > 0.5, f"frame {index}: the car is not tracked"
+        car_tracks[shot.heading].append(int(tracks.tracker_id[int(np.argmax(overlaps))]))
+
+    # The legacy pipeline runs the detector on every frame with motion; the cadence on
+    # well under half of them, and the frames between are counted as skipped.
+    assert before.counters.detector_runs == {"motion": _runs(before)}
+    assert _runs(pipeline) < 0.5 * _runs(before), (pipeline.counters, before.counters)
+    assert pipeline.counters.detector_skipped >= _runs(before) - _runs(pipeline) - 10
+    assert set(pipeline.counters.detector_runs) <= {"new_motion", "lost_lock", "refresh"}
+    assert pipeline.counters.detector_runs["refresh"] > 0
+    assert pipeline.counters.rejected_frames == 0
+
+    # One track id per car from entry to exit, and the two cars are told apart.
+    assert len(set(car_tracks["right"])) == 1, car_tracks["right"]
+    assert len(set(car_tracks["left"])) == 1, car_tracks["left"]
+    assert car_tracks["right"][0] != car_tracks["left"][0]
+
+    # Each car crosses the middle line once, in its own direction, on its own track.
+    crossings = [m for m in published if isinstance(m, RuleEvent) and m.kind == "line_crossing"]
+    assert [(e.direction, e.track_id) for e in crossings] == [
+        ("out", car_tracks["right"][0]),
+        ("in", car_tracks["left"][0]),
+    ]
+    assert all(e.object_class == "car" for e in crossings)
+    lane = {
+        m.track_id for m in published if isinstance(m, RuleEvent) and m.kind == "zone_intrusion"
+    }
+    assert {car_tracks["right"][0], car_tracks["left"][0]} <= lane
+
+
+def test_a_car_entering_runs_the_detector_at_once(
+    yolox: Detector, street: list[Shot], tmp_path: Path
+) -> None:
+    pipeline = _pipeline(yolox, tmp_path, 1.0, [])
+    first_b = next(i for i, shot in enumerate(street) if shot.heading == "left")
+    # Long enough before car B that the refresh would not fall on its first frames.
+    for index, shot in enumerate(street[:first_b]):
+        pipeline.process(shot.image, T0 + timedelta(seconds=index / 5))
+    runs = dict(pipeline.counters.detector_runs)
+    # The gate sees the car from its first frame in view; the detector runs at once.
+    pipeline.process(street[first_b].image, T0 + timedelta(seconds=first_b / 5))
+    after = pipeline.counters.detector_runs
+    assert after.get("new_motion", 0) == runs.get("new_motion", 0) + 1, (runs, after)
+    assert after.get("refresh", 0) == runs.get("refresh", 0)
+
+
+def test_motion_the_detector_finds_nothing_in_does_not_run_it_every_frame(
+    yolox: Detector, sim_clip: tuple[Path, GroundTruth], tmp_path: Path
+) -> None:
+    """The simulator's drawn traffic moves all the time and YOLOX-nano sees no vehicle in
+    it: a region looked at and found empty is followed, not looked at again each frame."""
+    clip, _ = sim_clip
+    results = {}
+    for refresh in (0.0, 1.0):
+        pipeline = _pipeline(yolox, tmp_path, refresh, [])
+        with av.open(str(clip)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index % 2:
+                    continue
+                image = np.asarray(frame.to_ndarray(format="bgr24"), np.uint8)
+                pipeline.process(image, T0 + timedelta(seconds=index / 10))
+        results[refresh] = pipeline.counters
+    every_frame, cadence = results[0.0], results[1.0]
+    motion_frames = every_frame.detector_runs["motion"]
+    assert motion_frames > 40  # continuous traffic: nearly every one of 60 frames
+    runs = sum(cadence.detector_runs.values())
+    # One refresh a second (12 s: about 12) plus new vehicles entering.
+    assert cadence.detector_runs.get("refresh", 0) <= 13
+    assert runs < 0.6 * motion_frames, cadence
+    assert cadence.detector_skipped + runs >= motion_frames - 2
+
+
+@pytest.mark.parametrize("refresh", [-1.0, 61.0])
+def test_a_refresh_out_of_range_is_refused(refresh: float) -> None:
+    with pytest.raises(ValidationError, match="detector_refresh_seconds"):
+        CameraAnalyticsConfig.model_validate({**STREET, "detector_refresh_seconds": refresh})
+
+
+class _CountingDetector:
+    """Finds nothing and counts how often it was asked."""
+
+    name = "counting"
+    classes = ("car",)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image_bgr: Any) -> Detections:
+        self.calls += 1
+        return Detections.empty()
+
+
+def test_without_motion_and_tracks_the_detector_never_runs(tmp_path: Path) -> None:
+    detector = _CountingDetector()
+    pipeline = _pipeline(detector, tmp_path, 1.0, [])
+    still = np.full((360, 640, 3), 90, np.uint8)
+    for index in range(30):
+        pipeline.process(still, T0 + timedelta(seconds=index / 5))
+    assert detector.calls == 0
+    assert pipeline.counters.detector_runs == {}
+    assert pipeline.counters.detector_skipped == 0
