@@ -4,8 +4,8 @@ YOLOX-nano finds nothing in the simulator's drawn vehicles, so the detector cade
 tested on real pixels: the street photo of ``../shared/data/street`` (parked cars and
 people standing, i.e. still objects) with its bottom rows mirrored into a lane, and the
 photo's yellow taxi cut out and moved along that lane, first left to right, then (mirrored)
-right to left, with a little sensor noise on every frame. Deterministic; the true box of
-the moving car is known on every frame.
+right to left (or driven in and parked), with a little sensor noise on every frame.
+Deterministic; the true box of the moving car is known on every frame.
 """
 
 from __future__ import annotations
@@ -34,25 +34,30 @@ class Shot:
     """'right' or 'left' while a car is in view."""
 
 
-def street_sequence(shared: Path, *, quiet_frames: int = 10) -> list[Shot]:
-    """Quiet street, car A crosses left to right (30 px a frame), a pause, car B (the same
-    car mirrored) crosses right to left (40 px a frame), a pause."""
-    photo = cv2.imread(str(shared / "data/street/hpc203_street.png"))
-    if photo is None:
-        raise FileNotFoundError("hpc203_street.png is missing from the shared data")
-    top = cv2.resize(photo, (WIDTH, PHOTO_HEIGHT), interpolation=cv2.INTER_AREA)
-    background = np.ascontiguousarray(np.vstack([top, top[-(HEIGHT - PHOTO_HEIGHT) :][::-1]]))
-    y1, y2, x1, x2 = TAXI
-    scale_x, scale_y = WIDTH / photo.shape[1], PHOTO_HEIGHT / photo.shape[0]
-    taxi = np.asarray(
-        cv2.resize(photo[y1:y2, x1:x2], None, fx=scale_x, fy=scale_y, interpolation=cv2.INTER_AREA),
-        np.uint8,
-    )
-    mirrored = np.ascontiguousarray(taxi[:, ::-1])
-    rng = np.random.default_rng(3)
+class _Street:
+    """The street, the taxi sprite (and its mirror image), and seeded sensor noise."""
 
-    def shot(x: int | None, sprite: Image, heading: str | None) -> Shot:
-        image = background.astype(np.int16)
+    def __init__(self, shared: Path) -> None:
+        photo = cv2.imread(str(shared / "data/street/hpc203_street.png"))
+        if photo is None:
+            raise FileNotFoundError("hpc203_street.png is missing from the shared data")
+        top = cv2.resize(photo, (WIDTH, PHOTO_HEIGHT), interpolation=cv2.INTER_AREA)
+        lane = top[-(HEIGHT - PHOTO_HEIGHT) :][::-1]
+        self.background = np.ascontiguousarray(np.vstack([top, lane]))
+        y1, y2, x1, x2 = TAXI
+        scale_x, scale_y = WIDTH / photo.shape[1], PHOTO_HEIGHT / photo.shape[0]
+        crop = photo[y1:y2, x1:x2]
+        self.taxi = np.asarray(
+            cv2.resize(crop, None, fx=scale_x, fy=scale_y, interpolation=cv2.INTER_AREA),
+            np.uint8,
+        )
+        self.mirrored = np.ascontiguousarray(self.taxi[:, ::-1])
+        self._rng = np.random.default_rng(3)
+
+    def shot(self, x: int | None, sprite: Image | None = None, heading: str | None = None) -> Shot:
+        """The street with ``sprite`` (default: the taxi) at column ``x`` (None: no car)."""
+        sprite = self.taxi if sprite is None else sprite
+        image = self.background.astype(np.int16)
         box = None
         if x is not None:
             height, width = sprite.shape[:2]
@@ -61,12 +66,27 @@ def street_sequence(shared: Path, *, quiet_frames: int = 10) -> list[Shot]:
             if right > left:
                 image[top_y : top_y + height, left:right] = sprite[:, left - x : right - x]
                 box = (left, top_y, right, top_y + height)
-        image += rng.normal(0, 2, image.shape).astype(np.int16)
+        image += self._rng.normal(0, 2, image.shape).astype(np.int16)
         return Shot(np.clip(image, 0, 255).astype(np.uint8), box, heading if box else None)
 
-    shots = [shot(None, taxi, None) for _ in range(quiet_frames)]
-    shots += [shot(x, taxi, "right") for x in range(-320, 1300, 30)]
-    shots += [shot(None, taxi, None) for _ in range(5)]
-    shots += [shot(x, mirrored, "left") for x in range(1290, -330, -40)]
-    shots += [shot(None, taxi, None) for _ in range(5)]
+
+def street_sequence(shared: Path, *, quiet_frames: int = 10) -> list[Shot]:
+    """Quiet street, car A crosses left to right (30 px a frame), a pause, car B (the same
+    car mirrored) crosses right to left (40 px a frame), a pause."""
+    street = _Street(shared)
+    shots = [street.shot(None) for _ in range(quiet_frames)]
+    shots += [street.shot(x, heading="right") for x in range(-320, 1300, 30)]
+    shots += [street.shot(None) for _ in range(5)]
+    shots += [street.shot(x, street.mirrored, "left") for x in range(1290, -330, -40)]
+    shots += [street.shot(None) for _ in range(5)]
+    return shots
+
+
+def parking_sequence(shared: Path, *, parked_frames: int = 50) -> list[Shot]:
+    """Quiet street, the car drives in from the left (30 px a frame) and stops with its
+    left edge at x = 500 for ``parked_frames`` frames."""
+    street = _Street(shared)
+    shots = [street.shot(None) for _ in range(10)]
+    shots += [street.shot(x, heading="right") for x in range(-320, 500, 30)]
+    shots += [street.shot(500, heading="right") for _ in range(parked_frames)]
     return shots

@@ -25,7 +25,7 @@ from safecity.contracts.base import Message
 from safecity.sim.truth import GroundTruth
 from safecity.vision.detections import Detections
 from safecity.vision.detectors import Detector, load_detector
-from tests.analytics.street_sequence import Shot, street_sequence
+from tests.analytics.street_sequence import Shot, parking_sequence, street_sequence
 from tests.analytics.support import CAMERA
 from tests.vision.test_detectors import yolox_manifest
 
@@ -202,3 +202,59 @@ def test_without_motion_and_tracks_the_detector_never_runs(tmp_path: Path) -> No
     assert detector.calls == 0
     assert pipeline.counters.detector_runs == {}
     assert pipeline.counters.detector_skipped == 0
+
+
+def test_a_parked_car_stays_tracked_and_the_stopped_vehicle_rule_fires_once(
+    yolox: Detector, shared_dir: Path, tmp_path: Path
+) -> None:
+    """A still object is kept alive between detector runs (stopped vehicle, object left and
+    loitering need it), and while it stands the detector runs about once a refresh."""
+    shots = parking_sequence(shared_dir)
+    published: list[Message] = []
+    config = CameraAnalyticsConfig.model_validate(
+        {
+            **STREET,
+            "detector_refresh_seconds": 1.0,
+            "rules": [
+                {
+                    "kind": "stopped_vehicle",
+                    "name": "no stopping",
+                    "zone": "lane",
+                    "seconds": 3,
+                    "classes": ["car"],
+                }
+            ],
+        }
+    )
+    pipeline = build_pipeline(
+        PipelineCamera(CAMERA, tmp_path, config, 1), yolox, None, published.append
+    )
+    parked_from = next(i for i, shot in enumerate(shots) if shot.car and shot.car[0] == 500)
+    ids, runs_parked = set(), 0
+    for index, shot in enumerate(shots):
+        before = _runs(pipeline)
+        pipeline.process(shot.image, T0 + timedelta(seconds=index / 5))
+        if index < parked_from + 2:
+            continue
+        runs_parked += _runs(pipeline) - before
+        assert shot.car is not None
+        tracks = pipeline.tracks
+        overlaps = [_iou(box, shot.car) for box in tracks.xyxy]
+        assert overlaps, f"frame {index}: the parked car is not tracked"
+        assert max(overlaps) > 0.5, f"frame {index}: the parked car is not tracked"
+        assert tracks.tracker_id is not None
+        ids.add(int(tracks.tracker_id[int(np.argmax(overlaps))]))
+    parked = len(shots) - parked_from - 2
+    assert len(ids) == 1, ids
+    # One refresh every 5 frames while it stands, and not one run a frame.
+    assert runs_parked <= parked / 5 + 2, (runs_parked, parked)
+    stopped = [m for m in published if isinstance(m, RuleEvent) and m.kind == "stopped_vehicle"]
+    # The photo's own parked cars stand in the lane too and may fire; the car driven in
+    # fires exactly once, after its 3 s.
+    (car,) = ids
+    mine = [e for e in stopped if e.track_id == car]
+    assert len(mine) == 1, stopped
+    assert mine[0].value is not None
+    assert mine[0].value >= 3
+    # Still (within the rule's few pixels) from the last 10 px of its approach on.
+    assert mine[0].at >= T0 + timedelta(seconds=(parked_from - 1 + 15) / 5)
