@@ -89,8 +89,8 @@ CASES = [
     (US, ["TEXAS", "CDL-4461"], "CDL4461", "us-LLLDDDD"),
     (US, ["NEW YORK", "K2 AB7"], "K2AB7", "generic"),
     # US plates print O and zero alike: filed as zero, whichever the recogniser saw.
-    (US, ["MLOC2S"], "ML0C2S", "us-LLDLDL"),
-    (US, ["OSG719"], "0SG719", "us-DLLDDD"),
+    (US, ["MLOC2S"], "ML0C2S", "generic"),
+    (US, ["OSG719"], "0SG719", "us-LLLDDD"),
     # Elsewhere the letter O is a letter.
     (BR, ["OKA2B47"], "OKA2B47", "br-mercosul"),
 ]
@@ -111,6 +111,7 @@ def test_interpretation(rules: FormatRules, lines: list[str], text: str, rule: s
         (PK, ["000014"]),  # digits only: Pakistani registrations always have letters
         (BR, ["DIADEMA"]),
         (US, ["TEXAS"]),
+        (US, ["GOPENSKE"]),  # filed O as zero would give it the digit a registration needs
         (PK, []),
     ],
 )

@@ -47,7 +47,7 @@ def normalise_text(raw: str) -> str:
 def interpret(lines: Sequence[LineRead], rules: FormatRules) -> Interpretation | None:
     """The cheapest reading of ``lines`` (top to bottom) under ``rules``, or None."""
     words = _seen_words(lines, rules)
-    kept = [_filed_tokens(_without_words(line, rules), rules) for line in lines]
+    kept = [_without_words(line, rules) for line in lines]
     best: Interpretation | None = None
     for choice, dropped_chars in _choices(kept, rules):
         total_chars = sum(len(token) for row in choice for token in row)
@@ -67,6 +67,9 @@ def interpret(lines: Sequence[LineRead], rules: FormatRules) -> Interpretation |
             best = found
     if best is None or not rules.same_characters:
         return best
+    # Filed only now: mapped before matching, a word's O would count as the digit a
+    # generic registration needs ("GOPENSKE" on a truck would pass as "G0PENSKE"). The
+    # rule named is the one the recogniser's own characters matched.
     return Interpretation(
         text=rules.file_as(best.text),
         lines=tuple(rules.file_as(line) for line in best.lines),
@@ -98,22 +101,6 @@ def _within_one_edit(a: str, b: str) -> bool:
         return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
-
-
-def _filed_tokens(tokens: tuple[Token, ...], rules: FormatRules) -> tuple[Token, ...]:
-    """Each slot's alternatives as the set files them (O read as zero where plates print
-    them alike), so format rules judge the characters the registration will be stored as."""
-    if not rules.same_characters:
-        return tokens
-    return tuple(tuple(_filed_slot(slot, rules) for slot in token) for token in tokens)
-
-
-def _filed_slot(slot: CharSlot, rules: FormatRules) -> CharSlot:
-    merged: dict[str, float] = {}
-    for char, prob in slot.choices:
-        filed = rules.file_as(char)
-        merged[filed] = merged.get(filed, 0.0) + prob
-    return CharSlot(tuple(sorted(merged.items(), key=lambda item: -item[1])))
 
 
 def _without_words(line: LineRead, rules: FormatRules) -> tuple[Token, ...]:
