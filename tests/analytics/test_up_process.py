@@ -1,7 +1,8 @@
 """`safecity up --config deployment.yaml` as an engineer runs it: the deployment's camera gets
-an ingest worker and, its analytics being enabled, a place in an analytics group that
+a place in an ingest group and, its analytics being enabled, a place in an analytics group that
 analyses its stream and reports on the bus; Ctrl-C (SIGINT to the whole process group)
-stops everything with status 0, and no analytics group dies or is restarted on the way."""
+stops everything with status 0, and no ingest or analytics group dies or is restarted on the
+way."""
 
 from __future__ import annotations
 
@@ -153,12 +154,15 @@ def test_up_runs_the_deployments_ingest_and_analytics_and_stops_cleanly_on_ctrl_
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, lines
             time.sleep(0.2)
-        assert "ingest workers: 1 cameras; analytics: 1 cameras in 1 worker processes\n" in lines
+        assert (
+            "ingest workers: 1 cameras in 1 worker processes; "
+            "analytics: 1 cameras in 1 worker processes\n"
+        ) in lines
         bus_url = next(line.split()[1] for line in lines if line.startswith("bus: "))
         asyncio.run(_reports(bus_url))
         children = _children(process.pid)
         commands = list(children.values())
-        assert any("safecity.ingest" in c and CAMERA in c for c in commands), commands
+        assert any("safecity.ingest" in c and "--group ingest-1" in c for c in commands), commands
         assert any("safecity.analytics" in c and "--group group-1" in c for c in commands)
         # The stream URL is on no command line.
         assert not any(str(clip) in c for c in commands)
@@ -175,6 +179,10 @@ def test_up_runs_the_deployments_ingest_and_analytics_and_stops_cleanly_on_ctrl_
     assert f"camera {CAMERA} joined the group" in group_log
     assert f"camera {CAMERA} left the group" in group_log
     assert "Fatal Python error" not in group_log
+    ingest_log = (data / "ingest" / "ingest-1.log").read_text()
+    assert f"camera {CAMERA} joined the group" in ingest_log
+    assert f"camera {CAMERA} left the group" in ingest_log
+    assert "Fatal Python error" not in ingest_log
     time.sleep(0.2)
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "children outlived up"
 

@@ -1,0 +1,227 @@
+"""Runs worker processes and restarts any that exits, with capped backoff.
+
+A worker is one process (a group of cameras: ingest or analytics, placed by
+``ingest.process_groups.ProcessGroups``): a worker that crashes on a bad
+stream or model takes only its own cameras down, and only until the supervisor
+starts it again. A worker that keeps crashing is
+restarted after growing delays (``first_backoff`` doubling up to
+``max_backoff``); one that ran for ``healthy_after`` seconds starts again from
+the shortest delay. Workers can be added and removed while it runs; a worker
+launched with ``stdin=True`` gets a pipe its owner writes commands to
+(``send``), and ``on_start`` is called after every start, restarts included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safecity.core import processes
+from safecity.ingest.backoff import Backoff
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerLaunch:
+    """How to start one worker: its name, command line and environment."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path | None = None
+    stdin: bool = False
+    """Give the worker a pipe on its stdin (``WorkerSupervisor.send``)."""
+
+
+@dataclass
+class _Managed:
+    launch: WorkerLaunch
+    backoff: Backoff
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    restarts: int = 0
+    exit_codes: list[int] = field(default_factory=list)
+    stopped: bool = False  # exited cleanly when told to stop: not restarted
+
+
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+class WorkerSupervisor:
+    """Starts the workers, watches them from a thread, restarts the ones that fail.
+
+    A worker that exits with status 0 was told to stop (SIGTERM/SIGINT) and stays stopped;
+    so does one killed by SIGINT or SIGTERM (signalled before it could handle the signal,
+    while still starting). Any other end (a crash, SIGKILL, SIGABRT) is restarted.
+    """
+
+    def __init__(
+        self,
+        launches: Sequence[WorkerLaunch],
+        *,
+        first_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        healthy_after: float = 60.0,
+        poll_seconds: float = 0.2,
+        on_start: Callable[[str], None] | None = None,
+    ) -> None:
+        self._workers = {
+            launch.name: _Managed(launch, Backoff(first_backoff, max_backoff, jitter=0.2))
+            for launch in launches
+        }
+        self._first_backoff = first_backoff
+        self._max_backoff = max_backoff
+        self._healthy_after = healthy_after
+        self._poll = poll_seconds
+        self._on_start = on_start
+        self._stop = threading.Event()
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the supervisor was already started")
+        with self._lock:
+            for worker in self._workers.values():
+                self._spawn(worker)
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+        self._thread.start()
+
+    def add(self, launch: WorkerLaunch) -> None:
+        """Run one more worker (started at once if the supervisor runs)."""
+        worker = _Managed(launch, Backoff(self._first_backoff, self._max_backoff, jitter=0.2))
+        with self._lock:
+            if launch.name in self._workers:
+                raise ValueError(f"a worker named {launch.name!r} is already supervised")
+            self._workers[launch.name] = worker
+            if self._thread is not None and not self._stop.is_set():
+                self._spawn(worker)
+
+    def remove(self, name: str, timeout: float = 10.0) -> None:
+        """Stop a worker for good: close its stdin (if it has one), then SIGTERM."""
+        with self._lock:
+            worker = self._workers.pop(name, None)
+        if worker is None or worker.process is None:
+            return
+        _close_stdin(worker.process)
+        processes.terminate(worker.process, timeout)
+        _close_stdin(worker.process)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._workers)
+
+    def send(self, name: str, line: bytes) -> bool:
+        """Write to a running worker's stdin; False if it is not running (a worker restarted
+        later is brought up to date by ``on_start``)."""
+        with self._lock:
+            worker = self._workers.get(name)
+            process = None if worker is None else worker.process
+            if process is None or process.stdin is None or process.poll() is not None:
+                return False
+            try:
+                process.stdin.write(line)
+                process.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return False
+            return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            children = [w.process for w in self._workers.values() if w.process is not None]
+        for child in children:
+            _close_stdin(child)
+        processes.terminate_all(children, timeout)
+
+    def pid(self, name: str) -> int | None:
+        with self._lock:
+            worker = self._workers.get(name)
+            process = None if worker is None else worker.process
+            return None if process is None or process.poll() is not None else process.pid
+
+    def restarts(self, name: str) -> int:
+        with self._lock:
+            return self._workers[name].restarts
+
+    def exit_codes(self, name: str) -> list[int]:
+        """How each of the worker's processes ended (negative: killed by that signal)."""
+        with self._lock:
+            return list(self._workers[name].exit_codes)
+
+    def _spawn(self, worker: _Managed) -> None:
+        launch = worker.launch
+        output = None
+        if launch.log_path is not None:
+            launch.log_path.parent.mkdir(parents=True, exist_ok=True)
+            output = launch.log_path.open("ab")
+        try:
+            worker.process = subprocess.Popen(
+                list(launch.argv),
+                env=dict(launch.env),
+                stdin=subprocess.PIPE if launch.stdin else subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+            )
+        finally:
+            if output is not None:
+                output.close()
+        worker.started_at = time.monotonic()
+        worker.restart_at = None
+        if self._on_start is not None:
+            # Called with the (reentrant) lock held: the owner may ``send`` from it.
+            self._on_start(launch.name)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._poll):
+            now = time.monotonic()
+            with self._lock:
+                for worker in self._workers.values():
+                    self._check(worker, now)
+
+    def _check(self, worker: _Managed, now: float) -> None:
+        process = worker.process
+        if worker.restart_at is not None:
+            if now >= worker.restart_at:
+                worker.restarts += 1
+                self._spawn(worker)
+            return
+        if worker.stopped or process is None or process.poll() is None:
+            return
+        code = process.returncode
+        worker.exit_codes.append(code)
+        _close_stdin(process)
+        if code == 0 or -code in STOP_SIGNALS:
+            # A worker exits 0 only when signalled to stop: Ctrl-C reaches the whole
+            # process group, and a worker restarted then would outlive its parent.
+            worker.stopped = True
+            logger.info("worker %s stopped on request", worker.launch.name)
+            return
+        if now - worker.started_at >= self._healthy_after:
+            worker.backoff.reset()
+        delay = worker.backoff.next_delay()
+        worker.restart_at = now + delay
+        logger.warning(
+            "worker %s exited with %s; restarting in %.1f s",
+            worker.launch.name,
+            code,
+            delay,
+        )
+
+
+def _close_stdin(process: subprocess.Popen[bytes]) -> None:
+    """The end of its input tells a worker to stop; a dead one's pipe may be broken already."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
