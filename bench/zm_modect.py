@@ -7,9 +7,10 @@ copy, looped by the project's RTSP server on 127.0.0.1. For each step N:
 
 1. ZoneMinder records and analyses N cameras in Modect (``zm_peer.py``: every
    frame decoded, pixel motion on the default "All" zone, passthrough recording);
-2. then safecity does the same N cameras as the demo runs them: one ingest
-   worker process per camera (``python -m safecity.ingest``: stream-copy
-   recording in 10 s segments, key-frame image checks) and analytics worker
+2. then safecity does the same N cameras as the demo runs them: ingest groups
+   of ``--ingest-per-process`` cameras a process (``IngestGroups``, ``python -m
+   safecity.ingest --group``: stream-copy recording in 10 s segments, key-frame
+   image checks; ``0``: a process per camera, the layout before groups) and analytics worker
    processes of ``--per-process`` cameras (``CameraGroups``: motion gate, object
    detection with the YOLOX-nano manifest written from ``--models-dir``,
    ByteTrack, rules, ANPR) at 5 analysed fps, on a private NATS server.
@@ -38,7 +39,8 @@ deleted after their recordings are probed.
     .venv/bin/python bench/zm_modect.py --cameras 2,4            # validation, ~12 min
     .venv/bin/python bench/zm_modect.py                          # full stepping
         [--zm-cameras 8,12,16,20,24] [--safecity-cameras 16,20,24,26,28,32]
-        [--warmup 30] [--measure 60] [--per-process 8] [--variants both]
+        [--warmup 30] [--measure 60] [--per-process 8] [--ingest-per-process 8]
+        [--variants both]
 
 Each step takes about 2 minutes (30 s warm-up, 60 s window, start, stop, probing):
 the full stepping at most 17 steps, 35 minutes, fewer where a system saturates early;
@@ -74,6 +76,7 @@ from safecity.contracts.analytics_config import (
 from safecity.contracts.base import Message
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.core import processes
+from safecity.ingest.groups import IngestCamera, IngestGroups
 from safecity.sim.rtsp import RtspMount, RtspServer
 from zm_peer import (
     ZmResult,
@@ -142,15 +145,13 @@ def write_manifest(models: Path, folder: Path) -> Path:
     return folder
 
 
-def check_prerequisites(models: Path, zoneminder: bool = True) -> None:
+def check_prerequisites(models: Path, *, zoneminder: bool = True) -> None:
     from safecity.analytics.main import plate_reader
     from safecity.sim.rtsp import gstreamer_unavailable_reason
 
-    problems = [
-        reason
-        for reason in (unavailable_reason() if zoneminder else None, gstreamer_unavailable_reason())
-        if reason is not None
-    ]
+    # ZoneMinder only where it is measured (``--zm-cameras ""`` measures safecity alone).
+    peer = unavailable_reason() if zoneminder else None
+    problems = [reason for reason in (peer, gstreamer_unavailable_reason()) if reason is not None]
     if not (models / "yolox-nano" / "yolox_nano.onnx").is_file():
         problems.append(f"no YOLOX-nano model under {models} (pass --models-dir)")
     reader, _ = plate_reader()
@@ -190,6 +191,7 @@ class OursResult:
     variant: str
     cameras: int
     processes: int
+    ingest_processes: int
     ingest_cpu_percent: float
     ingest_rss_mb: float
     ingest_pss_mb: float
@@ -235,10 +237,42 @@ def analytics_config(
     return config
 
 
+INGEST_ARGS = ["--segment-seconds", "10", "--health-interval", str(STATS_SECONDS)]
+
+
 def start_ingest(
+    url_of: dict[str, str], media: Path, bus_url: str, logs: Path, per_process: int
+) -> IngestGroups:
+    """The cameras' ingest as ``safecity up`` starts it: groups of ``per_process`` cameras a
+    process, each told its cameras (stream URLs included) over its stdin, supervised."""
+    groups = IngestGroups(
+        GroupCommand(
+            argv=[
+                sys.executable,
+                "-m",
+                "safecity.ingest",
+                f"--media-root={media}",
+                f"--bus-url={bus_url}",
+                *INGEST_ARGS,
+                "--log-level=WARNING",
+            ],
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            log_dir=logs,
+        ),
+        lambda code: IngestCamera(code, url_of[code], "continuous") if code in url_of else None,
+        per_process=per_process,
+    )
+    groups.start()
+    for camera, url in url_of.items():
+        groups.apply(IngestCamera(camera, url, "continuous"))
+    return groups
+
+
+def start_camera_worker(
     camera: str, url: str, media: Path, bus_url: str, logs: Path
 ) -> subprocess.Popen[bytes]:
-    """One camera's ingest worker, as the demo starts it (the URL in its environment)."""
+    """One camera's own ingest process (``--camera-id``, the URL in its environment): the
+    layout before ingest groups, kept to compare against (``--ingest-per-process 0``)."""
     from safecity.ingest.worker import STREAM_URL_ENV
 
     with (logs / f"ingest-{camera}.log").open("ab") as log:
@@ -253,10 +287,7 @@ def start_ingest(
                 str(media),
                 "--bus-url",
                 bus_url,
-                "--segment-seconds",
-                "10",
-                "--health-interval",
-                str(STATS_SECONDS),
+                *INGEST_ARGS,
                 "--log-level",
                 "WARNING",
             ],
@@ -291,6 +322,8 @@ class Safecity:
     per_process: int
     work: Path
     detector: str | None
+    ingest_per_process: int = 8
+    """Cameras per ingest process; 0: a process per camera, as before ingest groups."""
     detector_refresh: float | None = None
 
 
@@ -332,15 +365,23 @@ async def measure_safecity(
         url_of.get,
         per_process=setup.per_process,
     )
-    ingest: list[subprocess.Popen[bytes]] = []
+    own: list[subprocess.Popen[bytes]] = []
+    ingest: IngestGroups | None = None
     try:
-        for camera in cameras:
-            ingest.append(start_ingest(camera, url_of[camera], media, setup.bus_url, logs))
+        if setup.ingest_per_process > 0:
+            ingest = start_ingest(url_of, media, setup.bus_url, logs, setup.ingest_per_process)
+        else:
+            own = [
+                start_camera_worker(camera, url_of[camera], media, setup.bus_url, logs)
+                for camera in cameras
+            ]
         groups.start()
         for camera in cameras:
             groups.apply(AnalyticsConfigChanged(camera_id=camera, version=1, config=config))
         await asyncio.sleep(warmup)
-        pids = [process.pid for process in ingest if process.poll() is None]
+        pids = [process.pid for process in own if process.poll() is None]
+        if ingest is not None:
+            pids += [pid for name in ingest.groups() if (pid := ingest.pid(name)) is not None]
         ingest_pids = len(pids)
         pids += [pid for name in groups.groups() if (pid := groups.pid(name)) is not None]
         cpu_before = {pid: cpu_ticks(pid) for pid in pids}
@@ -358,7 +399,9 @@ async def measure_safecity(
         await asyncio.sleep(STATS_SECONDS + 1)  # the reports that close the window
     finally:
         await asyncio.to_thread(groups.stop, 20)
-        await asyncio.to_thread(processes.terminate_all, ingest, 20)
+        if ingest is not None:
+            await asyncio.to_thread(ingest.stop, 20)
+        await asyncio.to_thread(processes.terminate_all, own, 20)
         await bus.close()
     return summarise(
         Window(
@@ -447,6 +490,7 @@ def summarise(
         variant=window.variant,
         cameras=len(cameras),
         processes=window.processes,
+        ingest_processes=ingest,
         ingest_cpu_percent=100 * sum(window.cpu_ticks[:ingest]) / TICKS / elapsed,
         ingest_rss_mb=sum(rss for rss, _ in memory[:ingest]),
         ingest_pss_mb=sum(pss for _, pss in memory[:ingest]),
@@ -577,7 +621,8 @@ def run(args: argparse.Namespace) -> dict[str, list[Step]]:
                             args.per_process,
                             work,
                             detector,
-                            args.detector_refresh,
+                            args.ingest_per_process,
+                            detector_refresh=args.detector_refresh,
                         )
                         load = load_average()
                         ours = asyncio.run(
@@ -661,7 +706,8 @@ def print_tables(steps: dict[str, list[Step]]) -> None:
             )
         else:
             print(
-                f"{r.variant} x {r.cameras}: ingest workers {r.ingest_cpu_percent:.0f} % CPU, "
+                f"{r.variant} x {r.cameras}: ingest ({r.ingest_processes} processes) "
+                f"{r.ingest_cpu_percent:.0f} % CPU, "
                 f"{r.ingest_rss_mb:.0f} MB RSS / {r.ingest_pss_mb:.0f} MB PSS (the rest is "
                 f"analytics); detector {r.detector}; stage ms {r.stage_ms}; "
                 f"plate jobs dropped {r.plate_jobs_dropped}; distinct true plates read "
@@ -679,6 +725,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=30.0)
     parser.add_argument("--measure", type=float, default=60.0)
     parser.add_argument("--per-process", type=int, default=8, help="cameras per analytics process")
+    parser.add_argument(
+        "--ingest-per-process",
+        type=int,
+        default=8,
+        help="cameras per ingest process (safecity up: SAFECITY_INGEST_CAMERAS_PER_PROCESS, 8); "
+        "0: a process per camera, the layout before ingest groups",
+    )
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     parser.add_argument(
         "--variants",
@@ -696,7 +749,8 @@ def main() -> None:
         "--keep-stepping", action="store_true", help="measure every step, even past saturation"
     )
     args = parser.parse_args()
-    # safecity alone (--zm-cameras "") needs no ZoneMinder installed.
+    if args.ingest_per_process < 0:
+        raise SystemExit("--ingest-per-process must be 0 or more")
     check_prerequisites(args.models_dir, zoneminder=bool(counts(args.cameras or args.zm_cameras)))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     began, load = time.time(), load_average()

@@ -3,12 +3,10 @@ runs a private NATS server on a free port, and stops every child on SIGTERM."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -19,33 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import free_port
-
-SAFECITY = Path(sys.executable).with_name("safecity")
-
-
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Field 4 is the parent pid; the command name in field 2 may contain spaces.
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid:
-            found.add(int(entry.name))
-            found |= _children(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+from tests.support.processes import (
+    SAFECITY,
+    alive,
+    descendants,
+    killed_on_failure,
+    start_safecity,
+)
 
 
 def _get(url: str) -> tuple[int, dict[str, object]]:
@@ -128,17 +106,8 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         "SAFECITY_DEMO_VIDEO_CAMERAS": "1",
     }
     env.pop("SAFECITY_NATS_URL", None)
-    process = subprocess.Popen(
-        [str(SAFECITY), "demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # Its own process group, so a failed run can take every child down with it: an
-        # orphaned server holding the pipes would hang communicate() for the whole run.
-        start_new_session=True,
-    )
-    try:
+    process = start_safecity(["demo"], env)
+    with killed_on_failure(process):
         deadline = time.monotonic() + 60
         status = 0
         while time.monotonic() < deadline and process.poll() is None:
@@ -153,32 +122,23 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
             _, stderr = process.communicate(timeout=10) if process.poll() is not None else ("", "")
             pytest.fail(f"demo never became healthy (last status {status}): {stderr[-2000:]}")
         assert body["status"] == "ok"
-        children = _children(process.pid)
-        nats = [
-            pid
-            for pid in children
-            if "nats-server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode()
-        ]
+        children = descendants(process.pid)
+        nats = [pid for pid, command in children.items() if "nats-server" in command]
         assert nats, "the demo runs a private NATS server"
         cmdline = Path(f"/proc/{nats[0]}/cmdline").read_bytes().decode().split("\0")
         assert "4222" not in cmdline
         assert "127.0.0.1" in cmdline
         assert (tmp_path / "data" / "nats").is_dir()
-        assert any(
-            "mosquitto" in Path(f"/proc/{pid}/cmdline").read_bytes().decode() for pid in children
-        ), "the demo runs a private MQTT broker for site telemetry"
+        assert any("mosquitto" in command for command in children.values()), (
+            "the demo runs a private MQTT broker for site telemetry"
+        )
         token = _assert_simulated_gateways_report(env, port)
         _assert_simulated_camera_is_recorded(port, token)
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate(timeout=30)
     assert process.returncode == 0
     assert "user admin, password" in out
     password = (tmp_path / "data" / "keys" / "demo-admin-password").read_text().strip()
     assert password in out
     time.sleep(0.2)
-    assert not [pid for pid in children if _alive(pid)], "children outlived the demo"
+    assert not [pid for pid in children if alive(pid)], "children outlived the demo"

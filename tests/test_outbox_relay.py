@@ -90,3 +90,28 @@ async def test_committed_changes_are_relayed_once(
             row.payload.get("code") != "ROLLED-BACK"
             for row in session.scalars(select(OutboxMessage))
         )
+
+
+async def test_an_idle_relay_reads_without_taking_the_write_lock(
+    platform: Platform, world: World, nats: NatsServer
+) -> None:
+    if platform.engine.dialect.name != "sqlite":
+        pytest.skip("the database-wide write lock is SQLite's")
+    bus = await NatsBus.connect(nats.url)
+    try:
+        assert await relay_once(platform, bus) == 6  # the world's three sites and cameras
+        # Another writer holds the lock (a long alert batch, an import). Polling an empty
+        # outbox must neither wait for it (10 s busy timeout) nor fail with "locked".
+        with platform.engine.connect() as writer, writer.begin():
+            assert await relay_once(platform, bus) == 0
+        with platform.transaction() as session:
+            platform.registry.update_camera(
+                session,
+                system_principal("tests"),
+                world.cameras["PSH-TC2"],
+                CameraUpdate(status="online"),
+                expected_version=None,
+            )
+        assert await relay_once(platform, bus) == 1  # work found again once there is some
+    finally:
+        await bus.close()

@@ -221,16 +221,17 @@ def _bridge_listening(server: Server) -> bool:
 def _start_video_workers(
     stack: ExitStack, settings: Settings, platform: Platform, bus_url: str
 ) -> None:
-    """A deployment's cameras get what the demo's simulated cameras get: an ingest worker
-    each (health, recording as its mode says) and, where their analytics is enabled, a
+    """A deployment's cameras get what the demo's simulated cameras get: a place in an
+    ingest group (health, recording as its mode says) and, where their analytics is enabled, a
     place in an analytics group under the supervisor."""
-    from safecity.video_workers import registry_ingest_cameras, start_analytics, start_ingest
+    from safecity.video_workers import start_analytics, start_ingest
 
-    ingesting = start_ingest(stack, settings, bus_url, registry_ingest_cameras(platform))
+    ingesting = start_ingest(stack, settings, platform, bus_url).groups()
     groups = start_analytics(stack, settings, platform, bus_url).groups()
+    ingested = sum(len(members) for members in ingesting.values())
     analysed = sum(len(members) for members in groups.values())
     out.print(
-        f"ingest workers: {len(ingesting)} cameras; "
+        f"ingest workers: {ingested} cameras in {len(ingesting)} worker processes; "
         f"analytics: {analysed} cameras in {len(groups)} worker processes"
     )
 

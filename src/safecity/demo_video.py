@@ -1,8 +1,8 @@
-"""The demo's live video: simulated cameras served over RTSP, recorded by ingest workers.
+"""The demo's live video: simulated cameras served over RTSP, recorded by ingest groups.
 
 A few demo cameras get the synthetic city's clips as their streams (the registry is
-updated through its service, so the change is audited and announced); one ingest
-worker process per camera records them and reports health over the bus, exactly as
+updated through its service, so the change is audited and announced); ingest
+groups (several cameras a process) record them and reports health over the bus, exactly as
 on a real node. Rendered clips are cached in the data folder.
 """
 
@@ -22,11 +22,7 @@ from safecity.registry.models import Camera, District
 from safecity.registry.schemas import CameraUpdate
 from safecity.sim.counter import overlay_extent
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
-from safecity.video_workers import (
-    registry_ingest_cameras,
-    start_analytics,
-    start_ingest,
-)
+from safecity.video_workers import start_analytics, start_ingest
 from safecity.web.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -94,7 +90,7 @@ def start_demo_video(
                 expected_version=None,
             )
     # Ingest (health, recording as each registry entry says) as ``safecity up`` starts it.
-    start_ingest(stack, settings, bus_url, registry_ingest_cameras(platform, [c for _, c in codes]))
+    start_ingest(stack, settings, platform, bus_url, [c for _, c in codes])
     _start_analytics(stack, settings, platform, bus_url, codes)
     return [code for _, code in codes]
 

@@ -2,39 +2,39 @@
 
 ``safecity up`` and ``safecity demo`` start the same two kinds, from the registry:
 
-- one ingest worker process per camera (``python -m safecity.ingest``) with a main
-  stream URL and a status of installed, online or offline (not planned, in
-  maintenance or decommissioned), told its stream URL in its environment and its
-  recording mode on its command line. It reports the camera's health and records as
-  the mode says (``off``: health only); a later change of mode reaches the running
-  worker over the bus, but a camera added or given a stream later gets its worker at
-  the next start;
+- ingest groups (``ingest.groups.IngestGroups``, processes of several cameras each
+  under the same supervisor, ``python -m safecity.ingest --group NAME``) for every
+  camera with a main stream URL and a status of installed, online or offline (not
+  planned, in maintenance or decommissioned). Each camera's health is reported and it
+  is recorded as its mode says (``off``: health only); the groups follow the registry
+  on the bus: a camera installed or given a stream later joins a group at once, one
+  decommissioned leaves, a new stream URL or recording mode reaches its group;
 - analytics groups (``analytics.groups.CameraGroups``, processes of several cameras
   each under a supervisor that restarts them) for every camera whose analytics is
   enabled and whose stream URL is known, following later configuration changes on the
   bus (a camera enabled later joins a group at once).
 
 Stream URLs are decrypted from the registry in this (control-plane) process and reach
-a worker only through its environment (ingest) or the pipe to its stdin (analytics),
-never a bus subject, command line or log. Everything started is stopped by the
-``ExitStack`` it was registered on.
+a worker only through the pipe to its stdin, never a bus subject, command line,
+environment or log. Everything started is stopped by the ``ExitStack`` it was
+registered on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from safecity.analytics.groups import CameraGroups, GroupCommand
-from safecity.core import processes
+from safecity.contracts.ingest import RecordingMode
 from safecity.core.settings import Settings
+from safecity.ingest.groups import IngestCamera, IngestGroups
 from safecity.ingest.worker import STREAM_URL_ENV
 from safecity.registry.models import Camera
 from safecity.web.platform import Platform
@@ -43,24 +43,13 @@ log = logging.getLogger(__name__)
 
 SEGMENT_SECONDS = 10
 RECORDED_STATUSES = ("installed", "online", "offline")
-
-
-@dataclass(frozen=True)
-class IngestCamera:
-    """One camera for an ingest worker: code, stream URL (with credentials), recording mode."""
-
-    code: str
-    stream_url: str
-    recording_mode: str
-
-    def __repr__(self) -> str:  # never the URL: it may carry a password
-        return f"IngestCamera(code={self.code!r}, recording_mode={self.recording_mode!r})"
+_RECORDING_MODE: TypeAdapter[RecordingMode] = TypeAdapter(RecordingMode)
 
 
 def registry_ingest_cameras(
     platform: Platform, codes: Sequence[str] | None = None
 ) -> list[IngestCamera]:
-    """The registry's cameras that get an ingest worker (or those of ``codes``), by code."""
+    """The registry's cameras that are ingested (or those of ``codes``), by code."""
     query = select(Camera).where(
         Camera.main_stream_enc.is_not(None),
         Camera.status.in_(RECORDED_STATUSES),
@@ -74,37 +63,53 @@ def registry_ingest_cameras(
     for code, stored, mode in found:
         url = platform.registry.cipher.decrypt(stored) if stored else ""
         if url:
-            cameras_found.append(IngestCamera(code, url, mode))
+            cameras_found.append(IngestCamera(code, url, _RECORDING_MODE.validate_python(mode)))
     return cameras_found
 
 
 def start_ingest(
-    stack: ExitStack, settings: Settings, bus_url: str, cameras: Sequence[IngestCamera]
-) -> list[str]:
-    """One ingest worker process per camera, stopped (SIGTERM, then SIGKILL) with the stack;
-    returns the codes started."""
-    for camera in cameras:
-        env = {**os.environ, STREAM_URL_ENV: camera.stream_url}
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "safecity.ingest",
-                "--camera-id",
-                camera.code,
-                "--media-root",
-                str(settings.media_dir),
-                "--bus-url",
-                bus_url,
-                "--segment-seconds",
-                str(SEGMENT_SECONDS),
-                "--recording-mode",
-                camera.recording_mode,
-            ],
-            env=env,
-        )
-        stack.callback(processes.terminate, worker, 10)
-    return [camera.code for camera in cameras]
+    stack: ExitStack,
+    settings: Settings,
+    platform: Platform,
+    bus_url: str,
+    codes: Sequence[str] | None = None,
+) -> IngestGroups:
+    """Ingest groups for the registry's cameras (or only those of ``codes``), following
+    later registry changes on the bus; stopped with the stack (each group closes its
+    segments)."""
+    folder = settings.data_dir / "ingest"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "safecity.ingest",
+        "--media-root",
+        str(settings.media_dir),
+        "--bus-url",
+        bus_url,
+        "--segment-seconds",
+        str(SEGMENT_SECONDS),
+    ]
+    env = {key: value for key, value in os.environ.items() if key != STREAM_URL_ENV}
+    wanted = None if codes is None else frozenset(codes)
+
+    def resolve(code: str) -> IngestCamera | None:
+        found = registry_ingest_cameras(platform, [code])
+        return found[0] if found else None
+
+    groups = IngestGroups(
+        GroupCommand(argv=argv, env=env, log_dir=folder),
+        resolve,
+        per_process=settings.ingest_cameras_per_process,
+        only=None if wanted is None else wanted.__contains__,
+    )
+    groups.start()
+    stack.callback(groups.stop)
+    for camera in registry_ingest_cameras(platform, codes):
+        groups.apply(camera)
+    # Not waited for, as analytics: the cameras placed above already run.
+    groups.follow(bus_url, timeout=None)
+    return groups
 
 
 def start_analytics(

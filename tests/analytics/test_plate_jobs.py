@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,30 @@ class _Answers:
 
         return PlateJob(camera, IMAGE, (x, 0, width, 40), deliver, tries=tries)
 
+    def wait_for(self, count: int) -> None:
+        """Until ``count`` jobs are answered, or 5 s (the assertions after it then fail)."""
+        for _ in range(100):
+            if len(self.got) >= count:
+                return
+            threading.Event().wait(0.05)
+
+
+@contextmanager
+def _running(
+    reader: Any, capacity: int = 4, **options: Any
+) -> Iterator[tuple[SharedPlateReader, _Answers]]:
+    """A started shared reader around ``reader`` and a fresh answer book; stopped on exit."""
+    shared = SharedPlateReader(reader, capacity=capacity, **options)
+    shared.start()
+    try:
+        yield shared, _Answers()
+    finally:
+        shared.stop()
+
 
 def test_a_full_queue_drops_its_oldest_job_tells_its_camera_and_counts_it() -> None:
     reader = _GatedReader()
-    shared = SharedPlateReader(reader, capacity=2)
-    answers = _Answers()
-    shared.start()
-    try:
+    with _running(reader, capacity=2) as (shared, answers):
         shared.submit(answers.job("cam-a", 1))  # taken by the reader thread, which waits
         assert reader.started.wait(5)
         for camera, x in (("cam-a", 2), ("cam-b", 3), ("cam-b", 4), ("cam-a", 5)):
@@ -71,12 +89,7 @@ def test_a_full_queue_drops_its_oldest_job_tells_its_camera_and_counts_it() -> N
         assert answers.got == {("cam-a", 2): None, ("cam-b", 3): None}
         assert (shared.dropped("cam-a"), shared.dropped("cam-b")) == (1, 1)
         reader.gate.set()
-        for _ in range(100):
-            if len(answers.got) == 5:
-                break
-            threading.Event().wait(0.05)
-    finally:
-        shared.stop()
+        answers.wait_for(5)
     assert [r.text for r in answers.got[("cam-a", 1)] or []] == ["LEA1"]
     assert [r.text for r in answers.got[("cam-b", 4)] or []] == ["LEA4"]
     assert [r.text for r in answers.got[("cam-a", 5)] or []] == ["LEA5"]
@@ -87,10 +100,7 @@ def test_a_full_queue_drops_its_oldest_job_tells_its_camera_and_counts_it() -> N
 
 def test_a_vehicle_not_read_yet_goes_before_another_reading_of_one_already_read() -> None:
     reader = _GatedReader()
-    shared = SharedPlateReader(reader, capacity=2)
-    answers = _Answers()
-    shared.start()
-    try:
+    with _running(reader, capacity=2) as (shared, answers):
         shared.submit(answers.job("cam-a", 1))
         assert reader.started.wait(5)
         shared.submit(answers.job("cam-a", 2, tries=3))
@@ -102,12 +112,7 @@ def test_a_vehicle_not_read_yet_goes_before_another_reading_of_one_already_read(
         shared.submit(answers.job("cam-a", 5, tries=2))
         assert answers.got == {("cam-a", 2): None, ("cam-a", 5): None}
         reader.gate.set()
-        for _ in range(100):
-            if len(answers.got) == 4:
-                break
-            threading.Event().wait(0.05)
-    finally:
-        shared.stop()
+        answers.wait_for(4)
     # The first try (4) is read before the second reading of a track (3).
     assert [region[0] for region in reader.seen if region] == [1, 4, 3]
     assert (shared.dropped("cam-a"), shared.dropped("cam-b")) == (2, 0)
@@ -115,10 +120,7 @@ def test_a_vehicle_not_read_yet_goes_before_another_reading_of_one_already_read(
 
 def test_among_first_tries_the_best_frame_is_read_first_and_a_waiting_job_can_be_upgraded() -> None:
     reader = _GatedReader()
-    shared = SharedPlateReader(reader, capacity=4)
-    answers = _Answers()
-    shared.start()
-    try:
+    with _running(reader, capacity=4) as (shared, answers):
         shared.submit(answers.job("cam-a", 1))
         assert reader.started.wait(5)  # in the reader's hands: no longer replaceable
         assert not shared.replace(_tracked(answers, "cam-a", 9, track=1, quality=5.0))
@@ -130,12 +132,7 @@ def test_among_first_tries_the_best_frame_is_read_first_and_a_waiting_job_can_be
         assert shared.replace(_tracked(answers, "cam-a", 5, track=2, quality=40.0))
         assert shared.waiting() == 3
         reader.gate.set()
-        for _ in range(100):
-            if len(answers.got) == 4:
-                break
-            threading.Event().wait(0.05)
-    finally:
-        shared.stop()
+        answers.wait_for(4)
     assert [region[0] for region in reader.seen if region] == [1, 5, 3, 4]
     assert ("cam-a", 2) not in answers.got  # replaced: never read, never reported dropped
     assert shared.dropped("cam-a") == 0
@@ -163,18 +160,10 @@ def test_a_full_queue_drops_a_job_queued_behind_another_of_its_camera_without_er
 def test_a_read_that_raises_is_answered_empty_and_the_reader_goes_on() -> None:
     reader = _GatedReader()
     reader.gate.set()
-    shared = SharedPlateReader(reader, capacity=4)
-    answers = _Answers()
-    shared.start()
-    try:
+    with _running(reader) as (shared, answers):
         shared.submit(answers.job("cam-a", 1, width=13))
         shared.submit(answers.job("cam-a", 2))
-        for _ in range(100):
-            if len(answers.got) == 2:
-                break
-            threading.Event().wait(0.05)
-    finally:
-        shared.stop()
+        answers.wait_for(2)
     assert answers.got[("cam-a", 1)] == []
     assert [r.text for r in answers.got[("cam-a", 2)] or []] == ["LEA2"]
     assert shared.failures == 1
@@ -189,17 +178,9 @@ def test_the_reader_thread_runs_at_a_lower_priority_than_the_analysis() -> None:
             return []
 
     reader = _Niceness()
-    shared = SharedPlateReader(reader, niceness=5)
-    answers = _Answers()
-    shared.start()
-    try:
+    with _running(reader, niceness=5) as (shared, answers):
         shared.submit(answers.job("cam-a", 1))
-        for _ in range(100):
-            if answers.got:
-                break
-            threading.Event().wait(0.05)
-    finally:
-        shared.stop()
+        answers.wait_for(1)
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert reader.seen == min(19, mine + 5)
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from safecity.analytics.groups import CameraGroups, GroupCommand
-from safecity.analytics.supervisor import WorkerLaunch, WorkerSupervisor
 from safecity.bus import NatsBus, NatsServer
 from safecity.contracts.analytics_config import (
     AnalyticsConfigChanged,
     AnalyticsWorkerStats,
     CameraAnalyticsConfig,
 )
+from safecity.ingest.supervisor import WorkerLaunch, WorkerSupervisor
 from safecity.sim.truth import GroundTruth
 from tests.analytics.support import Inbox
 

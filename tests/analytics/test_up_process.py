@@ -1,7 +1,8 @@
 """`safecity up --config deployment.yaml` as an engineer runs it: the deployment's camera gets
-an ingest worker and, its analytics being enabled, a place in an analytics group that
+a place in an ingest group and, its analytics being enabled, a place in an analytics group that
 analyses its stream and reports on the bus; Ctrl-C (SIGINT to the whole process group)
-stops everything with status 0, and no analytics group dies or is restarted on the way."""
+stops everything with status 0, and no ingest or analytics group dies or is restarted on the
+way."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -32,10 +31,10 @@ from safecity.web.platform import build_platform
 from tests.analytics.support import Inbox
 from tests.conftest import TEST_SECRET
 from tests.support.postgres import free_port
+from tests.support.processes import descendants, killed_on_failure, start_safecity
 
 pytestmark = pytest.mark.nats
 
-SAFECITY = Path(sys.executable).with_name("safecity")
 CAMERA = "PSH-T001"
 
 
@@ -83,22 +82,6 @@ def _enable_analytics(settings: Settings, deployment: Path) -> None:
         platform.dispose()
 
 
-def _children(pid: int) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if parent == pid:
-            found[int(entry.name)] = cmdline.replace("\0", " ")
-            found |= _children(int(entry.name))
-    return found
-
-
 async def _reports(bus_url: str) -> Inbox:
     bus = await NatsBus.connect(bus_url, fetch_wait_seconds=0.25)
     inbox = Inbox()
@@ -135,46 +118,41 @@ def test_up_runs_the_deployments_ingest_and_analytics_and_stops_cleanly_on_ctrl_
     }
     env.pop("SAFECITY_NATS_URL", None)
     _enable_analytics(Settings(data_dir=data, secret_key=TEST_SECRET), deployment)
-    process = subprocess.Popen(
-        [str(SAFECITY), "up", "--config", str(deployment)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group: SIGINT to the group is a terminal's Ctrl-C
-    )
+    process = start_safecity(["up", "--config", str(deployment)], env)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
     reader.start()
     children: dict[int, str] = {}
-    try:
+    with killed_on_failure(process):
         deadline = time.monotonic() + 90
         while not any(line.startswith("ingest workers:") for line in lines):
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, lines
             time.sleep(0.2)
-        assert "ingest workers: 1 cameras; analytics: 1 cameras in 1 worker processes\n" in lines
+        assert (
+            "ingest workers: 1 cameras in 1 worker processes; "
+            "analytics: 1 cameras in 1 worker processes\n"
+        ) in lines
         bus_url = next(line.split()[1] for line in lines if line.startswith("bus: "))
         asyncio.run(_reports(bus_url))
-        children = _children(process.pid)
+        children = descendants(process.pid)
         commands = list(children.values())
-        assert any("safecity.ingest" in c and CAMERA in c for c in commands), commands
+        assert any("safecity.ingest" in c and "--group ingest-1" in c for c in commands), commands
         assert any("safecity.analytics" in c and "--group group-1" in c for c in commands)
         # The stream URL is on no command line.
         assert not any(str(clip) in c for c in commands)
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate(timeout=30)
     assert process.returncode == 0, stderr[-3000:]
     assert "restarting" not in stderr, stderr[-3000:]
     group_log = (data / "analytics" / "group-1.log").read_text()
     assert f"camera {CAMERA} joined the group" in group_log
     assert f"camera {CAMERA} left the group" in group_log
     assert "Fatal Python error" not in group_log
+    ingest_log = (data / "ingest" / "ingest-1.log").read_text()
+    assert f"camera {CAMERA} joined the group" in ingest_log
+    assert f"camera {CAMERA} left the group" in ingest_log
+    assert "Fatal Python error" not in ingest_log
     time.sleep(0.2)
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "children outlived up"
 
@@ -196,15 +174,8 @@ def test_up_on_a_control_plane_node_starts_no_video_workers(
     }
     env.pop("SAFECITY_NATS_URL", None)
     _enable_analytics(Settings(data_dir=data, secret_key=TEST_SECRET), deployment)
-    process = subprocess.Popen(
-        [str(SAFECITY), "up", "--config", str(deployment)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
+    process = start_safecity(["up", "--config", str(deployment)], env)
+    with killed_on_failure(process):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
             with (
@@ -213,16 +184,11 @@ def test_up_on_a_control_plane_node_starts_no_video_workers(
             ):
                 break  # the web server listens: everything up starts has started
             time.sleep(0.3)
-        commands = list(_children(process.pid).values())
+        commands = list(descendants(process.pid).values())
         assert any("nats-server" in c for c in commands), commands
         assert not any("safecity.ingest" in c or "safecity.analytics" in c for c in commands)
         os.killpg(process.pid, signal.SIGINT)
         out, _ = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate(timeout=30)
     assert process.returncode == 0
     assert "safecity is serving" in out
     assert "ingest workers" not in out

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +25,7 @@ from safecity.analytics.plates import FuseReads, PlateReaderLike
 from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
 from safecity.bus.errors import BusError
 from safecity.core.logging import configure_logging, scrub_credentials
+from safecity.ingest.control import command_lines
 
 logger = logging.getLogger(__name__)
 
@@ -66,29 +66,6 @@ def plate_reader(threads: int = 1) -> tuple[PlateReaderLike | None, FuseReads | 
     # default pool (a thread per core) would oversubscribe them many times over.
     reader = plates.PlateReader(rules=plates.FormatRules.default(), threads=threads)
     return reader, plates.fuse_reads
-
-
-def command_lines(source: BinaryIO) -> Iterator[bytes]:
-    """The lines of ``source``, read from its file descriptor when it has one.
-
-    The thread reading commands is still blocked reading when the process stops on a
-    signal. Blocked in ``sys.stdin.buffer`` it would hold the buffered reader's lock, and
-    the interpreter, which closes stdin as it shuts down, aborts on that lock (SIGABRT,
-    "could not acquire lock for <_io.BufferedReader name='<stdin>'> at interpreter
-    shutdown"), so a group stopped by Ctrl-C died with -6 and was restarted. Reading the
-    descriptor with ``os.read`` holds no lock of the interpreter's."""
-    try:
-        descriptor = source.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        yield from source  # an in-memory source (tests): no descriptor, nothing blocks
-        return
-    pending = b""
-    while chunk := os.read(descriptor, 65536):
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        yield from lines
-    if pending:
-        yield pending
 
 
 def _follow_commands(

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     )
     video_workers: bool = Field(
         True,
-        description="safecity up runs an ingest worker per registered camera and the analytics "
+        description="safecity up runs the ingest of every registered camera and the analytics "
         "groups of enabled cameras beside the web server; false for a control-plane node "
         "whose cameras are ingested and analysed elsewhere.",
     )
@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         le=64,
         description="Cameras analysed by one analytics worker process (they share its plate "
         "reader and libraries); a crash takes down this many cameras until the restart.",
+    )
+    ingest_cameras_per_process: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Cameras recorded and health-checked by one ingest worker process (they "
+        "share its interpreter, PyAV and bus connection; each keeps its own threads and is "
+        "restarted alone if it fails); a crash of the process stops this many until its restart.",
     )
     demo_analytics_detector: str | None = Field(
         None,

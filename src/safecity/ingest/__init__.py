@@ -9,7 +9,10 @@ through bounded drop-oldest queues, facts published on the bus as contracts
   ``salvage_partial_segments`` keeps what a crash left in the open one.
 - ``HealthMonitor``: open problems per camera, with a hook for image checks.
 - ``IngestWorker``: reader + recorder + health for one camera, on a bus;
-  ``python -m safecity.ingest`` runs it as a process.
+  ``python -m safecity.ingest --camera-id`` runs one as a process.
+- ``IngestGroup``: several cameras' workers in one process, each restarted alone if it
+  fails (``python -m safecity.ingest --group``); ``IngestGroups`` places cameras in such
+  processes under the shared ``WorkerSupervisor`` and follows the registry.
 """
 
 from safecity.ingest.frames import DropOldestQueue, Frame

@@ -1,7 +1,9 @@
-"""``python -m safecity.ingest``: run one camera's ingest worker as a process."""
+"""``python -m safecity.ingest``: one camera (``--camera-id``, its stream URL in the
+environment) or a group of cameras (``--group NAME``, told its cameras on stdin)."""
 
 import sys
 
-from safecity.ingest.worker import main
+from safecity.ingest import group_main, worker
 
-sys.exit(main())
+grouped = any(arg == "--group" or arg.startswith("--group=") for arg in sys.argv[1:])
+sys.exit(group_main.main() if grouped else worker.main())

@@ -28,6 +28,7 @@ RECORDING_FAILED = "recording_failed"
 STORAGE_FULL = "storage_full"
 CHECK_FAILED = "check_failed"
 CLOCK_DRIFT = "clock_drift"
+INGEST_CRASHED = "ingest_crashed"  # a camera's worker in a group failed; it is restarted
 # As the onboarding check: beyond this, footage times and evidence disagree noticeably.
 MAX_CLOCK_OFFSET_SECONDS = 5.0
 

@@ -149,6 +149,7 @@ class IngestWorker:
         self._motion = MotionDetector() if self._recorder is not None else None
         self._subscriptions: list[Subscription] = []
         self._mode_version = 0
+        self._reading = False
         self._reader = CameraReader(
             config.camera_id,
             url,
@@ -178,6 +179,11 @@ class IngestWorker:
     def recorder(self) -> SegmentRecorder | None:
         return self._recorder
 
+    @property
+    def reader_died(self) -> bool:
+        """The reader's thread ended though nobody stopped it (an error it did not expect)."""
+        return self._reading and not self._reader.is_alive()
+
     def health(self) -> CameraHealth:
         recorder = self._recorder.stats() if self._recorder is not None else None
         return self._monitor.report(self._reader.stats(), recorder)
@@ -192,6 +198,7 @@ class IngestWorker:
             for message in salvaged:
                 self._closed.put_nowait(message)
         self._reader.start()
+        self._reading = True
         tasks = [
             asyncio.create_task(self._publish_segments(), name="publish-segments"),
             asyncio.create_task(self._report_health(stop), name="report-health"),
@@ -206,6 +213,7 @@ class IngestWorker:
             for subscription in self._subscriptions:
                 await subscription.stop()
             # The reader closes the open segment as it stops; its message is queued.
+            self._reading = False
             await asyncio.to_thread(self._reader.stop)
             for task in tasks[1:]:
                 task.cancel()
@@ -304,8 +312,14 @@ class IngestWorker:
             message.mode,
             message.version,
         )
-        recorder.set_mode(message.mode)
-        self._reader.set_decode(self._decode_for(message.mode))
+        self.set_recording_mode(message.mode)
+
+    def set_recording_mode(self, mode: RecordingMode) -> None:
+        """Record as ``mode`` says from now on (a worker built to record at all)."""
+        if self._recorder is None or self._recorder.mode == mode:
+            return
+        self._recorder.set_mode(mode)
+        self._reader.set_decode(self._decode_for(mode))
 
     # -- health -----------------------------------------------------------------------------
 

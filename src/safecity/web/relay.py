@@ -19,6 +19,7 @@ from safecity.contracts.base import Message
 from safecity.contracts.ingest import RecordingModeChanged
 from safecity.contracts.registry import CameraChanged, SiteChanged
 from safecity.core.clock import utcnow
+from safecity.db.engine import read_only
 from safecity.db.outbox import OutboxMessage
 from safecity.web.platform import Platform
 
@@ -37,7 +38,19 @@ IDLE_SECONDS = 0.5
 KEEP_PUBLISHED = timedelta(days=1)
 
 
+def _anything_pending(platform: Platform) -> bool:
+    # Polled twice a second: a plain read, so an idle relay never takes (or waits for)
+    # the database's write lock that alert stores and requests need.
+    with read_only(platform.engine) as session:
+        first = session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.published_at.is_(None)).limit(1)
+        )
+        return first is not None
+
+
 def _pending(platform: Platform) -> list[tuple[int, Message]]:
+    if not _anything_pending(platform):
+        return []
     with platform.transaction() as session:
         rows = session.scalars(
             select(OutboxMessage)

@@ -112,3 +112,44 @@ def test_the_callers_image_is_not_changed(pk_reader: PlateReader) -> None:
     before = image.copy()
     pk_reader.read(image)
     assert np.array_equal(image, before)
+
+
+def _stamp(image: np.ndarray, text: str, origin: tuple[int, int]) -> None:
+    """A camera's on-screen text: white with a dark outline, as DVRs print it."""
+    for colour, thickness in (((0, 0, 0), 4), ((255, 255, 255), 1)):
+        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thickness)
+
+
+def test_a_cameras_date_and_time_stamps_are_never_read_as_plates(us_reader: PlateReader) -> None:
+    # The US rules: their generic shape takes digits alone, so the digits of a clock time
+    # would pass as a registration if the stamp were not recognised as one.
+    design = generate_plate(np.random.default_rng(5), "car")
+    scene, _ = _scene(design, 40, 5)
+    image = np.zeros((420, 640, 3), np.uint8)
+    image[:] = 90
+    image[120:380, 200:580] = scene
+    _stamp(image, "2014-06-17 08:38:22", (6, 18))  # the usual corner stamp
+    _stamp(image, "2014-05-13", (520, 395))  # a second stamp: a date over a time
+    _stamp(image, "06:43:07", (530, 413))
+    reads = us_reader.read(image)
+    assert reads, "no read"
+    assert reads[0].text == design.registration
+    for read in reads:
+        cx, cy = read.box.centre
+        assert not (cy < 30 and cx < 200), read  # nothing from the corner stamp
+        assert not (cy > 380 and cx > 500), read  # nor from the date-over-time block
+
+
+def test_overlay_text_is_a_separated_date_or_a_clock_time() -> None:
+    from safecity.vision.plates.overlay import inside_overlay, is_overlay_text, overlay_zone
+
+    for stamp in ("2014-06-17 08:38:22", "2014/05/13", "13.05.2014", "06:43607", "7 : 05"):
+        assert is_overlay_text(stamp), stamp
+    for plate in ("LEA-1234", "ABC 123", "KP 2019 1234", "PB-08-2014", "20140617"):
+        assert not is_overlay_text(plate), plate
+    zone = overlay_zone((10, 10, 100, 20))
+    assert zone.as_tuple() == (0, 0, 140, 54)
+    from safecity.vision.plates.result import PixelBox
+
+    assert inside_overlay(PixelBox(40, 35, 30, 12), [zone])  # the line just under the stamp
+    assert not inside_overlay(PixelBox(40, 80, 30, 12), [zone])

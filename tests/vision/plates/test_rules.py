@@ -88,6 +88,11 @@ CASES = [
     (US, ["California", "5VCF203", "dmv.ca.gov"], "5VCF203", "us-DLLLDDD"),
     (US, ["TEXAS", "CDL-4461"], "CDL4461", "us-LLLDDDD"),
     (US, ["NEW YORK", "K2 AB7"], "K2AB7", "generic"),
+    # US plates print O and zero alike: filed as zero, whichever the recogniser saw.
+    (US, ["MLOC2S"], "ML0C2S", "generic"),
+    (US, ["OSG719"], "0SG719", "us-LLLDDD"),
+    # Elsewhere the letter O is a letter.
+    (BR, ["OKA2B47"], "OKA2B47", "br-mercosul"),
 ]
 
 
@@ -106,6 +111,7 @@ def test_interpretation(rules: FormatRules, lines: list[str], text: str, rule: s
         (PK, ["000014"]),  # digits only: Pakistani registrations always have letters
         (BR, ["DIADEMA"]),
         (US, ["TEXAS"]),
+        (US, ["GOPENSKE"]),  # filed O as zero would give it the digit a registration needs
         (PK, []),
     ],
 )
@@ -125,6 +131,14 @@ def test_the_recognisers_own_alternative_beats_the_look_alike_table() -> None:
     found = interpret([LineRead(tokens=(tokens,), raw="")], PK)
     assert found is not None
     assert found.text == "LEB3636"
+
+
+def test_same_characters_must_be_one_letter_or_digit_each() -> None:
+    with pytest.raises(ValueError, match="same_characters"):
+        FormatRules(rules=(), same_characters={"O": "00"})
+    with pytest.raises(ValueError, match="same_characters"):
+        FormatRules(rules=(), same_characters={"-": "0"})
+    assert FormatRules(rules=(), same_characters={"O": "0"}).file_as("OO7") == "007"
 
 
 def test_the_builtin_sets_load_and_are_named() -> None:

@@ -21,6 +21,7 @@ from safecity.vision.detectors.base import (
 from safecity.vision.detectors.layouts import Decoded, decode_yolov5, decode_yolov8, decode_yolox
 from safecity.vision.detectors.letterbox import letterbox
 from safecity.vision.detectors.manifest import ModelManifest
+from safecity.vision.onnx_runtime import cpu_session_options
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,8 @@ class OnnxYoloDetector:
                 "onnx_yolo needs onnxruntime, which is not installed"
             ) from exc
         path = manifest.file if manifest.file.is_absolute() else base / manifest.file
-        options = onnxruntime.SessionOptions()
         # One analysed frame at a time per worker: more threads only fight the other workers.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        options = cpu_session_options(onnxruntime, threads)
         try:
             session = onnxruntime.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]

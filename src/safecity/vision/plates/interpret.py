@@ -65,7 +65,18 @@ def interpret(lines: Sequence[LineRead], rules: FormatRules) -> Interpretation |
         )
         if best is None or found.cost < best.cost - 1e-9:
             best = found
-    return best
+    if best is None or not rules.same_characters:
+        return best
+    # Filed only now: mapped before matching, a word's O would count as the digit a
+    # generic registration needs ("GOPENSKE" on a truck would pass as "G0PENSKE"). The
+    # rule named is the one the recogniser's own characters matched.
+    return Interpretation(
+        text=rules.file_as(best.text),
+        lines=tuple(rules.file_as(line) for line in best.lines),
+        rule=best.rule,
+        confidence=best.confidence,
+        cost=best.cost,
+    )
 
 
 def _seen_words(lines: Sequence[LineRead], rules: FormatRules) -> frozenset[str]:

@@ -20,7 +20,6 @@ camera pipelines in one process.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -30,6 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from safecity.vision.onnx_runtime import LoadOnce, cpu_session_options
 from safecity.vision.plates.lattice import Alphabet, LineRead, decode_line
 
 Image = npt.NDArray[np.uint8]
@@ -102,17 +102,7 @@ class TextEngine:
             raise ValueError(f"threads must be 0 (ONNX Runtime's default) or more, got {threads}")
         self._threads = threads
         self._model_dir = model_dir
-        self._lock = threading.Lock()
-        self._loaded: _Loaded | None = None
-
-    def _load(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._lock:
-            if self._loaded is None:
-                self._loaded = self._open()
-            return self._loaded
+        self._loaded = LoadOnce(self._open)
 
     def _open(self) -> _Loaded:
         try:
@@ -125,16 +115,9 @@ class TextEngine:
                 "rapidocr-onnxruntime and onnxruntime must be installed; run scripts/setup.sh"
             ) from exc
         folder = self._model_dir or shipped_model_dir()
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Inputs change size every call: an arena would keep the largest one for good.
-        options.enable_cpu_mem_arena = False
-        options.inter_op_num_threads = 1
-        if self._threads > 0:
-            options.intra_op_num_threads = self._threads
-        # A spinning idle pool burns a core that other cameras need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = cpu_session_options(ort, self._threads, memory_arena=False)
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         sessions = []
         for name in (_DETECTOR_FILE, _RECOGNISER_FILE):
             path = folder / name
@@ -161,7 +144,7 @@ class TextEngine:
 
     def warm_up(self) -> None:
         """Load the models now (else on the first call)."""
-        self._load()
+        self._loaded.get()
 
     def detect(self, image: Image, scale: float = 1.0) -> list[TextBox]:
         """Text lines in a BGR image, top to bottom, in the image's pixels.
@@ -170,7 +153,7 @@ class TextEngine:
         stride): its cost grows with those pixels, and it finds text lines a few
         pixels high upwards, so callers shrink large images and enlarge small ones.
         """
-        loaded = self._load()
+        loaded = self._loaded.get()
         height, width = image.shape[:2]
         limit = _DET_MAX_SIDE / max(height, width)
         scale = min(scale, limit)
@@ -196,7 +179,7 @@ class TextEngine:
         """Read each BGR line image (one text line each)."""
         if not lines:
             return []
-        loaded = self._load()
+        loaded = self._loaded.get()
         name = loaded.recogniser.get_inputs()[0].name
         results: list[LineRead] = []
         for line in lines:

@@ -14,6 +14,7 @@ from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine, crop_quad
+from safecity.vision.plates.overlay import inside_overlay, is_overlay_text, overlay_zone
 from safecity.vision.plates.regions import plate_regions
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
 from safecity.vision.plates.rules import FormatRules
@@ -166,9 +167,12 @@ class PlateReader:
         budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
         reads = self._read_cues(bgr) if one_vehicle and self.cues_first else []
         if not reads:
-            reads = self._read_image(bgr, self._scale(bgr, one_vehicle), budget, one_vehicle)
+            overlays: list[PixelBox] = []
+            scale = self._scale(bgr, one_vehicle)
+            reads = self._read_image(bgr, scale, budget, one_vehicle, overlays)
             if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
-                reads = self._read_proposals(bgr, reads, budget, one_vehicle)
+                reads = self._read_proposals(bgr, reads, budget, one_vehicle, overlays)
+            reads = [read for read in reads if not inside_overlay(read.box, overlays)]
         return [
             PlateRead(
                 text=read.text,
@@ -189,14 +193,26 @@ class PlateReader:
         return min(1.0, self.image_side / longest)
 
     def _read_image(
-        self, bgr: Image, scale: float, budget: _Budget, one_vehicle: bool
+        self,
+        bgr: Image,
+        scale: float,
+        budget: _Budget,
+        one_vehicle: bool,
+        overlays: list[PixelBox],
     ) -> list[PlateRead]:
         boxes = self._engine.detect(bgr, scale=scale)
         found = candidates(boxes)[: self.max_candidates * 2]
-        return self._read_candidates(bgr, found, budget, stop_when_decisive=one_vehicle)
+        return self._read_candidates(
+            bgr, found, budget, stop_when_decisive=one_vehicle, overlays=overlays
+        )
 
     def _read_proposals(
-        self, bgr: Image, reads: list[PlateRead], budget: _Budget, one_vehicle: bool
+        self,
+        bgr: Image,
+        reads: list[PlateRead],
+        budget: _Budget,
+        one_vehicle: bool,
+        overlays: list[PixelBox],
     ) -> list[PlateRead]:
         """Enlarge plate-like regions the detector passed over and read them again."""
         added: list[PlateRead] = []
@@ -207,13 +223,17 @@ class PlateReader:
             probe = PixelBox(x, y, w, h)
             if any(_covers(read.box, probe) for read in reads + added):
                 continue
+            if inside_overlay(probe, overlays):
+                continue
             x0, y0 = max(0, x - w // 2), max(0, y - h)
             x1, y1 = min(width, x + w + w // 2), min(height, y + 2 * h)
             crop = np.ascontiguousarray(bgr[y0:y1, x0:x1])
             # The detector sees the proposal with its plate about _ZOOM_HEIGHT px high;
             # the recogniser reads the lines it finds from the crop's own pixels.
             scale = min(_MAX_ZOOM, max(1.0, _ZOOM_HEIGHT / max(h, 1)))
-            found = self._read_image(crop, scale, budget, one_vehicle)
+            stamps: list[PixelBox] = []
+            found = self._read_image(crop, scale, budget, one_vehicle, stamps)
+            overlays.extend(PixelBox(x0 + z.x, y0 + z.y, z.w, z.h) for z in stamps)
             if found:
                 read = found[0]
                 bx, by, bw, bh = read.box.as_tuple()
@@ -237,7 +257,11 @@ class PlateReader:
             np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
         )
         found = self._read_candidates(
-            bgr, [Candidate((whole,))], _Budget(len(_VARIANTS)), stop_when_decisive=True
+            bgr,
+            [Candidate((whole,))],
+            _Budget(len(_VARIANTS)),
+            stop_when_decisive=True,
+            overlays=[],
         )
         return found[0] if found else None
 
@@ -248,11 +272,14 @@ class PlateReader:
         budget: _Budget,
         *,
         stop_when_decisive: bool,
+        overlays: list[PixelBox],
     ) -> list[PlateRead]:
+        """The candidates' reads, most plausible first; each line found to be a camera's
+        date/time stamp adds its block to ``overlays`` and its candidate reads nothing."""
         scored: list[tuple[float, PlateRead]] = []
         cache: dict[tuple[int, int], LineRead] = {}
         for candidate in _plate_like_first(found):
-            best = self._read_candidate(image, candidate, cache, budget)
+            best = self._read_candidate(image, candidate, cache, budget, overlays)
             if best is None or best.confidence < self.min_confidence:
                 if budget.spent:
                     break
@@ -284,6 +311,7 @@ class PlateReader:
         candidate: Candidate,
         cache: dict[tuple[int, int], LineRead],
         budget: _Budget,
+        overlays: list[PixelBox],
     ) -> Interpretation | None:
         best: Interpretation | None = None
         if self._slots is not None:
@@ -306,6 +334,14 @@ class PlateReader:
                         budget.spend()
                         cache[key] = self._engine.recognise([crop])[0]
                 lines.append(cache[key])
+            stamps = [
+                line.bounds()
+                for line, read in zip(candidate.lines, lines, strict=True)
+                if is_overlay_text(read.raw)
+            ]
+            if stamps:
+                overlays.extend(overlay_zone(stamp) for stamp in stamps)
+                return None
             found = interpret(lines, self.rules)
             if found is not None and (best is None or _rank(found) > _rank(best)):
                 best = found

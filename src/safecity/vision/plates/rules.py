@@ -186,6 +186,12 @@ class FormatRules(BaseModel):
         description="look-alike letter -> digit pairs, used both ways when the recogniser "
         "offers no alternative of the needed class",
     )
+    same_characters: dict[str, str] = Field(
+        default_factory=dict,
+        description="characters the set's plates print alike, each filed as the one it maps "
+        "to (US: the letter O and the digit zero share a glyph on most plates, so no camera "
+        "can tell them apart; a read says zero for both)",
+    )
     confusion_cost: float = Field(
         2.0, ge=0, description="cost of a look-alike substitution the recogniser did not offer"
     )
@@ -204,7 +210,19 @@ class FormatRules(BaseModel):
         for letter, digit in self.confusions.items():
             if letter not in LATIN or digit not in DIGITS:
                 raise ValueError(f"confusion {letter!r}: {digit!r} must map a letter to a digit")
+        for source, target in self.same_characters.items():
+            if len(source) != 1 or len(target) != 1 or not {source, target} <= set(LATIN + DIGITS):
+                raise ValueError(
+                    f"same_characters {source!r}: {target!r} must map one letter or digit "
+                    "to another"
+                )
         return self
+
+    def file_as(self, text: str) -> str:
+        """``text`` written the way the set files it (:attr:`same_characters` applied)."""
+        if not self.same_characters:
+            return text
+        return "".join(self.same_characters.get(char, char) for char in text)
 
     @staticmethod
     def builtin(name: str) -> FormatRules:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from safecity.vision.onnx_runtime import LoadOnce, cpu_session_options
 from safecity.vision.plates.lattice import ALNUM, CharSlot, LineRead
 from safecity.vision.plates.ocr import EngineUnavailable, Image
 
@@ -142,24 +142,14 @@ class SlotRecogniser:
             raise ValueError(f"threads must be 0 (ONNX Runtime's default) or more, got {threads}")
         self._manifest_path = manifest
         self._threads = threads
-        self._lock = threading.Lock()
-        self._loaded: _Loaded | None = None
+        self._loaded = LoadOnce(self._open)
 
     def warm_up(self) -> None:
-        self._load()
+        self._loaded.get()
 
     @property
     def manifest(self) -> PlateModelManifest:
-        return self._load().manifest
-
-    def _load(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._lock:
-            if self._loaded is None:
-                self._loaded = self._open()
-            return self._loaded
+        return self._loaded.get().manifest
 
     def _open(self) -> _Loaded:
         manifest_path = self._manifest_path or shipped_manifest()
@@ -179,12 +169,7 @@ class SlotRecogniser:
             import onnxruntime as ort
         except ImportError as exc:
             raise EngineUnavailable("onnxruntime must be installed; run scripts/setup.sh") from exc
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.inter_op_num_threads = 1
-        if self._threads > 0:
-            options.intra_op_num_threads = self._threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = cpu_session_options(ort, self._threads)
         try:
             session = ort.InferenceSession(
                 content, sess_options=options, providers=["CPUExecutionProvider"]
@@ -198,7 +183,7 @@ class SlotRecogniser:
         """Read each BGR plate crop (a tight or loose box around one plate)."""
         if not crops:
             return []
-        loaded = self._load()
+        loaded = self._loaded.get()
         spec = loaded.manifest.input
         batch = np.stack([_prepare(crop, spec.height, spec.width) for crop in crops])
         probs = cast(npt.NDArray[np.float32], loaded.session.run(None, {spec.name: batch})[0])

@@ -1,8 +1,9 @@
-"""Runs analytics worker processes and restarts any that exits, with capped backoff.
+"""Runs worker processes and restarts any that exits, with capped backoff.
 
-A worker is one process (a group of cameras, see ``analytics.groups``): a
-worker that crashes on a bad stream or model takes only its own cameras down,
-and only until the supervisor starts it again. A worker that keeps crashing is
+A worker is one process (a group of cameras: ingest or analytics, placed by
+``ingest.process_groups.ProcessGroups``): a worker that crashes on a bad
+stream or model takes only its own cameras down, and only until the supervisor
+starts it again. A worker that keeps crashing is
 restarted after growing delays (``first_backoff`` doubling up to
 ``max_backoff``); one that ran for ``healthy_after`` seconds starts again from
 the shortest delay. Workers can be added and removed while it runs; a worker
@@ -92,9 +93,7 @@ class WorkerSupervisor:
         with self._lock:
             for worker in self._workers.values():
                 self._spawn(worker)
-        self._thread = threading.Thread(
-            target=self._watch, name="analytics-supervisor", daemon=True
-        )
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
         self._thread.start()
 
     def add(self, launch: WorkerLaunch) -> None:
@@ -207,14 +206,14 @@ class WorkerSupervisor:
             # A worker exits 0 only when signalled to stop: Ctrl-C reaches the whole
             # process group, and a worker restarted then would outlive its parent.
             worker.stopped = True
-            logger.info("analytics worker %s stopped on request", worker.launch.name)
+            logger.info("worker %s stopped on request", worker.launch.name)
             return
         if now - worker.started_at >= self._healthy_after:
             worker.backoff.reset()
         delay = worker.backoff.next_delay()
         worker.restart_at = now + delay
         logger.warning(
-            "analytics worker %s exited with %s; restarting in %.1f s",
+            "worker %s exited with %s; restarting in %.1f s",
             worker.launch.name,
             code,
             delay,
