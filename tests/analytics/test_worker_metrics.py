@@ -29,6 +29,8 @@ def _stats(camera: str, at: datetime, dropped: int) -> AnalyticsWorkerStats:
         plate_jobs_dropped=4,
         plate_jobs_answered=6,
         plate_frames_skipped={"clipped": 11, "settled": 5},
+        detector_runs={"new_motion": 9, "refresh": 20},
+        detector_frames_skipped=71,
         emitted_at=at,
     )
 
@@ -64,6 +66,10 @@ def test_newest_report_wins_and_a_silent_worker_is_down() -> None:
     skipped = "safecity_analytics_plate_frames_skipped_total"
     assert samples[(skipped, (*one, ("reason", "clipped")))] == 11
     assert samples[(skipped, (*one, ("reason", "settled")))] == 5
+    runs = "safecity_analytics_detector_runs_total"
+    assert samples[(runs, (*one, ("reason", "new_motion")))] == 9
+    assert samples[(runs, (*one, ("reason", "refresh")))] == 20
+    assert samples[("safecity_analytics_detector_frames_skipped_total", one)] == 71
 
 
 class _Subscription:

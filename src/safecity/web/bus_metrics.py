@@ -102,6 +102,16 @@ class AnalyticsWorkerGauges:
             "Frames of vehicle tracks not sent to the plate reader, by reason",
             labels=["camera", "reason"],
         )
+        detector_runs = CounterMetricFamily(
+            "safecity_analytics_detector_runs",
+            "Detector runs, by why the cadence ran it (new_motion, lost_lock, refresh, motion)",
+            labels=["camera", "reason"],
+        )
+        detector_skipped = CounterMetricFamily(
+            "safecity_analytics_detector_frames_skipped",
+            "Frames with motion or live tracks followed without running the detector",
+            labels=["camera"],
+        )
         stage = GaugeMetricFamily(
             "safecity_analytics_stage_milliseconds",
             "Mean milliseconds per analysed frame of one pipeline stage, recent window",
@@ -127,6 +137,9 @@ class AnalyticsWorkerGauges:
             jobs_dropped.add_metric([camera], stats.plate_jobs_dropped)
             for reason, count in sorted(stats.plate_frames_skipped.items()):
                 skipped.add_metric([camera, reason], count)
+            for reason, count in sorted(stats.detector_runs.items()):
+                detector_runs.add_metric([camera, reason], count)
+            detector_skipped.add_metric([camera], stats.detector_frames_skipped)
             for name, milliseconds in sorted(stats.stage_ms.items()):
                 stage.add_metric([camera, name], milliseconds)
             detector_failed.add_metric([camera], 1.0 if stats.detector_error else 0.0)
@@ -141,6 +154,8 @@ class AnalyticsWorkerGauges:
             jobs_read,
             jobs_dropped,
             skipped,
+            detector_runs,
+            detector_skipped,
             stage,
             detector_failed,
         ]
