@@ -14,12 +14,20 @@ The first ``--warmup`` seconds of each run are not counted.
 
     .venv/bin/python bench/alert_latency.py [--consoles 1,50,200] [--rate 100]
         [--seconds 10] [--warmup 2] [--database-url postgresql://...]
+        [--no-browser] [--stages] [--page-probe] [--page-trace trace.json]
+
+``--stages`` times the server's side (see ``stage_probe.py``); ``--page-probe`` the
+page's: when chromium's renderer took each frame in (CDP), when the page's message
+handler started and how long it ran, when the row went in, when the next animation frame
+began, and the page's long tasks. ``--page-trace`` writes chromium's timeline trace
+(layout, paint, scripts) of the measured window, for chrome://tracing or Perfetto.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import re
 import resource
@@ -89,7 +97,40 @@ async def _console(
                     seen.setdefault(int(match.group(2)), now)
 
 
-async def _browser(base_url: str, opened: asyncio.Event, stop: asyncio.Event) -> list[list[Any]]:
+# With --page-probe: each console WebSocket message the page handles is timed (when its
+# handler started, how long it ran, which bench alerts it carried, when the next animation
+# frame began), and chromium's long tasks (over 50 ms on the page's main thread) are kept.
+PAGE_PROBE = """(() => {
+  const probe = { frames: [], longtasks: [] };
+  window.benchProbe = probe;
+  const seqs = /"title": ?"bench [0-9a-f]+-(\\d+)"/g;
+  const add = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    if (type !== "message") return add.call(this, type, listener, options);
+    return add.call(this, type, function (event) {
+      const started = performance.timeOrigin + performance.now();
+      listener.call(this, event);
+      const ended = performance.timeOrigin + performance.now();
+      const carried = [...String(event.data).matchAll(seqs)].map((m) => Number(m[1]));
+      const record = [started, ended, 0, carried];
+      probe.frames.push(record);
+      requestAnimationFrame(() => { record[2] = performance.timeOrigin + performance.now(); });
+    }, options);
+  };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      probe.longtasks.push([performance.timeOrigin + e.startTime, e.duration]);
+    }
+  }).observe({ type: "longtask", buffered: true });
+})();"""
+
+
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8"]
+
+
+async def _browser(
+    base_url: str, opened: asyncio.Event, stop: asyncio.Event, page_probe: bool, trace: str | None
+) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -97,17 +138,100 @@ async def _browser(base_url: str, opened: asyncio.Event, stop: asyncio.Event) ->
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         page = await (await browser.new_context()).new_page()
+        # The time chromium's network stack took each frame in (CDP), before the page's
+        # main thread got to it: tells a late server from a busy page.
+        received: list[tuple[float, str]] = []
+        clock: list[float] = []
+        if page_probe:
+            await page.add_init_script(PAGE_PROBE)
+            cdp = await page.context.new_cdp_session(page)
+
+            def on_handshake(event: dict[str, Any]) -> None:
+                if not clock:
+                    clock.append(event["wallTime"] - event["timestamp"])
+
+            def on_frame(event: dict[str, Any]) -> None:
+                received.append((event["timestamp"], event["response"]["payloadData"]))
+
+            cdp.on("Network.webSocketWillSendHandshakeRequest", on_handshake)
+            cdp.on("Network.webSocketFrameReceived", on_frame)
+            await cdp.send("Network.enable")
         await sign_in_async(page, base_url, "bench-operator", PASSWORD)
         await page.goto(f"{base_url}/console")
         await page.wait_for_selector("#console[data-ready='1'][data-feed='live']", timeout=60_000)
+        if trace:
+            await browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
         opened.set()
         await stop.wait()
+        if trace:
+            Path(trace).write_bytes(await browser.stop_tracing())
         shown: list[list[Any]] = await page.evaluate(
             """() => window.safecityConsole.shown.map(([id, at]) =>
                  [window.safecityConsole.alerts.get(id)?.title || "", at / 1000])"""
         )
+        probe: dict[str, Any] = {}
+        if page_probe:
+            probe = await page.evaluate("() => window.benchProbe")
+            offset = clock[0] if clock else 0.0
+            probe["network"] = [
+                [offset + at, [int(m.group(2)) for m in TITLE.finditer(text)]]
+                for at, text in received
+            ]
         await browser.close()
-        return shown
+        return {"shown": shown, "probe": probe}
+
+
+def page_stages(
+    probe: dict[str, Any],
+    published: dict[int, float],
+    counted: set[int],
+    shown: list[list[Any]],
+    run: str,
+) -> str:
+    """The browser's share of each counted alert's time, from the --page-probe records."""
+    first: dict[str, dict[int, float]] = {
+        "network": {},
+        "handler": {},
+        "shown": {},
+        "frame": {},
+    }
+    for at, seqs in probe.get("network", []):
+        for seq in seqs:
+            first["network"].setdefault(seq, at)
+    durations, sizes = [], []
+    for started, ended, frame_at, seqs in probe.get("frames", []):
+        durations.append((ended - started) / 1000)
+        if seqs:
+            sizes.append(len(seqs))
+        for seq in seqs:
+            first["handler"].setdefault(seq, started / 1000)
+            if frame_at:
+                first["frame"].setdefault(seq, frame_at / 1000)
+    for title, at in shown:
+        match = re.fullmatch(r"bench ([0-9a-f]+)-(\d+)", title)
+        if match and match.group(1) == run:
+            first["shown"].setdefault(int(match.group(2)), at)
+    lines = []
+    points = [("published", published), *first.items()]
+    for (name_a, a), (name_b, b) in itertools.pairwise(points):
+        gaps = [b[s] - a[s] for s in counted if s in a and s in b]
+        stats = summary(gaps)
+        lines.append(
+            f"  page: {name_a} -> {name_b}: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
+            f"max {stats['max']:.1f} ms ({len(gaps)} alerts)"
+        )
+    stats = summary(durations)
+    lines.append(
+        f"  page: message handler: {len(durations)} messages, {statistics.mean(sizes or [0]):.1f} "
+        f"alerts each, p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
+        f"max {stats['max']:.1f} ms, total {1000 * sum(durations):.0f} ms"
+    )
+    longtasks = [duration for _, duration in probe.get("longtasks", [])]
+    lines.append(
+        f"  page: long tasks: {len(longtasks)}, total {sum(longtasks):.0f} ms, "
+        f"max {max(longtasks or [0]):.0f} ms"
+    )
+    return "\n".join(lines)
 
 
 async def clients(args: argparse.Namespace) -> dict[str, Any]:
@@ -123,7 +247,9 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
     ]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
     opened, stop = asyncio.Event(), asyncio.Event()
-    browser = asyncio.create_task(_browser(args.base_url, opened, stop))
+    browser = asyncio.create_task(
+        _browser(args.base_url, opened, stop, args.page_probe, args.page_trace)
+    )
     if args.no_browser:
         browser.cancel()
         opened.set()
@@ -153,7 +279,8 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
     # The clients share the two cores with the server: how much of a core they took.
     client_cpu = (time.process_time() - cpu_at_start) / (time.monotonic() - wall_at_start)
     stop.set()
-    shown = [] if args.no_browser else await browser
+    page = {"shown": [], "probe": {}} if args.no_browser else await browser
+    shown = page["shown"]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -165,6 +292,9 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
         if match and match.group(1) == run and int(match.group(2)) in counted:
             in_browser.append(at - published[int(match.group(2))])
     return {
+        "page_stages": page_stages(page["probe"], published, set(counted), shown, run)
+        if args.page_probe
+        else "",
         "consoles": args.consoles,
         "rate": args.rate,
         "achieved_rate": total / publish_seconds,
@@ -182,7 +312,7 @@ async def clients(args: argparse.Namespace) -> dict[str, Any]:
 # -- the parent: the application --------------------------------------------------------------
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--consoles", default="1,50,200")
     parser.add_argument("--rate", type=float, default=100)
@@ -195,10 +325,20 @@ def main() -> None:
         action="store_true",
         help="time each stage in the server and list what overlapped the slowest alerts",
     )
+    parser.add_argument(
+        "--page-probe",
+        action="store_true",
+        help="time the console page's side: network, message handler, row, next frame",
+    )
+    parser.add_argument("--page-trace", help="write chromium's trace of the run to this file")
     parser.add_argument("--clients-only", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--ws-url", "--base-url", "--bus-url", "--token", "--cameras"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     if args.clients_only:
         args.consoles = int(args.consoles)
         print(json.dumps(asyncio.run(clients(args))))
@@ -244,6 +384,8 @@ def main() -> None:
                             f"--cameras={','.join(codes)}",
                             *(["--no-browser"] if args.no_browser else []),
                             *(["--stages"] if args.stages else []),
+                            *(["--page-probe"] if args.page_probe else []),
+                            *([f"--page-trace={args.page_trace}"] if args.page_trace else []),
                         ],
                         capture_output=True,
                         text=True,
@@ -260,6 +402,8 @@ def main() -> None:
                     result["wall_seconds"] = wall
                     results.append(result)
                     print(format_row(result), flush=True)
+                    if result["page_stages"]:
+                        print(result["page_stages"], flush=True)
                     if probe is not None:
                         published = {int(k): v for k, v in result["published"].items()}
                         print(probe.report(published, set(result["counted_seqs"])), flush=True)

@@ -12,7 +12,8 @@ from collections.abc import Collection, Sequence
 import pytest
 from tests.bus.bus_helpers import Harness, camera
 
-from safecity.contracts import CameraChanged
+from safecity.bus.errors import BusError
+from safecity.contracts import CameraChanged, SiteChanged
 
 CAMERA_SUBJECT = "safecity.registry.camera.changed"
 
@@ -122,6 +123,27 @@ async def test_a_batch_handler_that_raises_gets_every_message_again(harness: Har
     assert await collector.wait_for(4) == [1, 2, 1, 2]
     await _stays(collector, 4)
     assert (subscription.stats.handled, subscription.stats.failed) == (2, 2)
+
+
+async def ignore_sites(messages: Sequence[SiteChanged]) -> Collection[str]:
+    return ()
+
+
+async def test_a_batch_subscription_is_checked_as_a_single_one_is(harness: Harness) -> None:
+    bus = await harness.connect()
+    with pytest.raises(ValueError, match="durable name"):
+        await bus.subscribe_batch(CameraChanged, durable="has space", handler=BatchCollector())
+    with pytest.raises(ValueError, match="ack_wait_seconds"):
+        await bus.subscribe_batch(
+            CameraChanged, durable="no-wait", handler=BatchCollector(), ack_wait_seconds=0
+        )
+    # One durable name, one subject, whichever way each subscription consumes.
+    await bus.subscribe_batch(CameraChanged, durable="shared", handler=BatchCollector())
+    with pytest.raises(BusError, match=r"already reads safecity\.registry\.camera\.changed"):
+        await bus.subscribe_batch(SiteChanged, durable="shared", handler=ignore_sites)
+    await bus.close()
+    with pytest.raises(BusError, match="closed"):
+        await bus.subscribe_batch(CameraChanged, durable="late", handler=BatchCollector())
 
 
 async def test_a_batch_of_less_than_one_is_refused(harness: Harness) -> None:

@@ -10,7 +10,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic
 
-from safecity.bus.interface import BatchHandler, M, SubscriptionStats, redelivery_delay
+from safecity.bus.interface import (
+    BatchHandler,
+    M,
+    SubscriptionStats,
+    redelivery_delay,
+    validate_subscription,
+)
 from safecity.contracts.base import MessageDecodeError
 
 logger = logging.getLogger("safecity.bus")
@@ -43,31 +49,80 @@ class Delivery:
     sequence: int  # the stream's sequence number, for log lines
 
 
+@dataclass(frozen=True)
+class ConsumerSpec(Generic[M]):
+    """What one subscription consumes and how, checked once for both buses' ``subscribe``
+    and ``subscribe_batch``: build it with :meth:`one_at_a_time` or :meth:`batched`."""
+
+    model: type[M]
+    durable: str
+    subject: str  # the broker's filter: the type's subject, or one key's
+    ack_wait_seconds: float
+    handler: Callable[[M], Awaitable[None]] | None
+    batch_handler: BatchHandler[M] | None
+    max_batch: int  # 1 for a one-at-a-time handler
+
+    @classmethod
+    def one_at_a_time(
+        cls,
+        model: type[M],
+        *,
+        durable: str,
+        handler: Callable[[M], Awaitable[None]],
+        ack_wait_seconds: float,
+        key: str | None,
+    ) -> ConsumerSpec[M]:
+        return cls._checked(model, durable, ack_wait_seconds, key, handler, None, 1)
+
+    @classmethod
+    def batched(
+        cls,
+        model: type[M],
+        *,
+        durable: str,
+        handler: BatchHandler[M],
+        max_batch: int,
+        ack_wait_seconds: float,
+        key: str | None,
+    ) -> ConsumerSpec[M]:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        return cls._checked(model, durable, ack_wait_seconds, key, None, handler, max_batch)
+
+    @classmethod
+    def _checked(
+        cls,
+        model: type[M],
+        durable: str,
+        ack_wait_seconds: float,
+        key: str | None,
+        handler: Callable[[M], Awaitable[None]] | None,
+        batch_handler: BatchHandler[M] | None,
+        max_batch: int,
+    ) -> ConsumerSpec[M]:
+        validate_subscription(durable, ack_wait_seconds)
+        return cls(
+            model=model,
+            durable=durable,
+            subject=model.subject_filter(key),
+            ack_wait_seconds=ack_wait_seconds,
+            handler=handler,
+            batch_handler=batch_handler,
+            max_batch=max_batch,
+        )
+
+
 class LoopSubscription(ABC, Generic[M]):
     """One task per subscription that waits for deliveries and hands each to the handler."""
 
-    def __init__(
-        self,
-        *,
-        model: type[M],
-        durable: str,
-        handler: Callable[[M], Awaitable[None]] | None = None,
-        batch_handler: BatchHandler[M] | None = None,
-        max_batch: int = 1,
-        ack_wait_seconds: float,
-    ) -> None:
-        """Exactly one of ``handler`` (one message at a time) and ``batch_handler`` (up to
-        ``max_batch`` messages at once)."""
-        if (handler is None) == (batch_handler is None):
-            raise ValueError("give either a handler or a batch handler")
-        if max_batch < 1:
-            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
-        self._model = model
-        self._durable = durable
-        self._handler = handler
-        self._batch_handler = batch_handler
-        self._max_batch = max_batch if batch_handler is not None else 1
-        self._ack_wait = ack_wait_seconds
+    def __init__(self, spec: ConsumerSpec[M]) -> None:
+        self._model = spec.model
+        self._durable = spec.durable
+        self._subject = spec.subject
+        self._handler = spec.handler
+        self._batch_handler = spec.batch_handler
+        self._max_batch = spec.max_batch
+        self._ack_wait = spec.ack_wait_seconds
         self._handled = 0
         self._failed = 0
         self._rejected = 0

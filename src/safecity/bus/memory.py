@@ -18,15 +18,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from safecity.bus._consumer import Decision, Delivery, LoopSubscription, Verdict
+from safecity.bus._consumer import ConsumerSpec, Decision, Delivery, LoopSubscription, Verdict
 from safecity.bus.errors import BusError
-from safecity.bus.interface import (
-    BatchHandler,
-    M,
-    Subscription,
-    subject_matches,
-    validate_subscription,
-)
+from safecity.bus.interface import BatchHandler, M, Subscription, subject_matches
 from safecity.contracts.base import Message
 
 
@@ -150,23 +144,11 @@ class _MemorySubscription(LoopSubscription[M]):
         self,
         store: MemoryStore,
         state: _ConsumerState,
+        spec: ConsumerSpec[M],
         *,
-        model: type[M],
-        durable: str,
-        handler: Callable[[M], Awaitable[None]] | None = None,
-        batch_handler: BatchHandler[M] | None = None,
-        max_batch: int = 1,
-        ack_wait_seconds: float,
         on_stopped: Callable[[_MemorySubscription[M]], None],
     ) -> None:
-        super().__init__(
-            model=model,
-            durable=durable,
-            handler=handler,
-            batch_handler=batch_handler,
-            max_batch=max_batch,
-            ack_wait_seconds=ack_wait_seconds,
-        )
+        super().__init__(spec)
         self._store = store
         self._state = state
         self._wakeup = asyncio.Event()
@@ -257,18 +239,11 @@ class MemoryBus:
         key: str | None = None,
     ) -> Subscription:
         self._check_open()
-        validate_subscription(durable, ack_wait_seconds)
-        state = self._store.consumer(durable, model.subject_filter(key))
-        subscription = _MemorySubscription(
-            self._store,
-            state,
-            model=model,
-            durable=durable,
-            handler=handler,
-            ack_wait_seconds=ack_wait_seconds,
-            on_stopped=self._subscriptions.discard,
+        return self._start(
+            ConsumerSpec.one_at_a_time(
+                model, durable=durable, handler=handler, ack_wait_seconds=ack_wait_seconds, key=key
+            )
         )
-        return self._start(subscription)
 
     async def subscribe_batch(
         self,
@@ -281,21 +256,22 @@ class MemoryBus:
         key: str | None = None,
     ) -> Subscription:
         self._check_open()
-        validate_subscription(durable, ack_wait_seconds)
-        state = self._store.consumer(durable, model.subject_filter(key))
-        subscription = _MemorySubscription(
-            self._store,
-            state,
-            model=model,
-            durable=durable,
-            batch_handler=handler,
-            max_batch=max_batch,
-            ack_wait_seconds=ack_wait_seconds,
-            on_stopped=self._subscriptions.discard,
+        return self._start(
+            ConsumerSpec.batched(
+                model,
+                durable=durable,
+                handler=handler,
+                max_batch=max_batch,
+                ack_wait_seconds=ack_wait_seconds,
+                key=key,
+            )
         )
-        return self._start(subscription)
 
-    def _start(self, subscription: _MemorySubscription[M]) -> Subscription:
+    def _start(self, spec: ConsumerSpec[M]) -> Subscription:
+        state = self._store.consumer(spec.durable, spec.subject)
+        subscription = _MemorySubscription(
+            self._store, state, spec, on_stopped=self._subscriptions.discard
+        )
         self._subscriptions.add(subscription)
         subscription.start()
         return subscription

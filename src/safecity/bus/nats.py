@@ -34,9 +34,16 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from safecity.bus._consumer import Decision, Delivery, LoopSubscription, Verdict, logger
+from safecity.bus._consumer import (
+    ConsumerSpec,
+    Decision,
+    Delivery,
+    LoopSubscription,
+    Verdict,
+    logger,
+)
 from safecity.bus.errors import BusError, BusUnavailable
-from safecity.bus.interface import BatchHandler, M, Subscription, validate_subscription
+from safecity.bus.interface import BatchHandler, M, Subscription
 from safecity.contracts.base import SUBJECT_PREFIX, Message
 from safecity.core.logging import scrub_credentials
 
@@ -215,16 +222,11 @@ class NatsBus:
         key: str | None = None,
     ) -> Subscription:
         self._check_open()
-        validate_subscription(durable, ack_wait_seconds)
-        subscription = _NatsSubscription(
-            self,
-            model=model,
-            durable=durable,
-            handler=handler,
-            ack_wait_seconds=ack_wait_seconds,
-            subject=model.subject_filter(key),
+        return await self._start(
+            ConsumerSpec.one_at_a_time(
+                model, durable=durable, handler=handler, ack_wait_seconds=ack_wait_seconds, key=key
+            )
         )
-        return await self._start(subscription)
 
     async def subscribe_batch(
         self,
@@ -237,19 +239,19 @@ class NatsBus:
         key: str | None = None,
     ) -> Subscription:
         self._check_open()
-        validate_subscription(durable, ack_wait_seconds)
-        subscription = _NatsSubscription(
-            self,
-            model=model,
-            durable=durable,
-            batch_handler=handler,
-            max_batch=max_batch,
-            ack_wait_seconds=ack_wait_seconds,
-            subject=model.subject_filter(key),
+        return await self._start(
+            ConsumerSpec.batched(
+                model,
+                durable=durable,
+                handler=handler,
+                max_batch=max_batch,
+                ack_wait_seconds=ack_wait_seconds,
+                key=key,
+            )
         )
-        return await self._start(subscription)
 
-    async def _start(self, subscription: _NatsSubscription[M]) -> Subscription:
+    async def _start(self, spec: ConsumerSpec[M]) -> Subscription:
+        subscription = _NatsSubscription(self, spec)
         await subscription.attach()
         self._subscriptions.add(subscription)
         subscription.start()
@@ -480,28 +482,9 @@ class NatsBus:
 
 
 class _NatsSubscription(LoopSubscription[M]):
-    def __init__(
-        self,
-        bus: NatsBus,
-        *,
-        model: type[M],
-        durable: str,
-        handler: Callable[[M], Awaitable[None]] | None = None,
-        batch_handler: BatchHandler[M] | None = None,
-        max_batch: int = 1,
-        ack_wait_seconds: float,
-        subject: str,
-    ) -> None:
-        super().__init__(
-            model=model,
-            durable=durable,
-            handler=handler,
-            batch_handler=batch_handler,
-            max_batch=max_batch,
-            ack_wait_seconds=ack_wait_seconds,
-        )
+    def __init__(self, bus: NatsBus, spec: ConsumerSpec[M]) -> None:
+        super().__init__(spec)
         self._bus = bus
-        self._subject = subject
         self._pull: JetStreamContext.PullSubscription | None = None
         self._needs_check = False
         self._checked_at = 0.0
