@@ -42,6 +42,14 @@ def _nothing() -> None:
     return None
 
 
+# After a crash of the control plane, the alerts it had fetched but not acknowledged come
+# back this long after its last sign of life (JetStream's ack wait). At 30 s a stolen car
+# seen during a restart reached the operators half a minute late. A batch that takes longer
+# to store is not handed out twice: the consumer tells the broker it is still working every
+# third of this (``_keep_alive``), and a redelivered alert is folded in once anyway.
+ALERTS_ACK_WAIT_SECONDS = 5.0
+
+
 async def start_consumers(
     platform: Platform,
     bus: Bus,
@@ -50,7 +58,7 @@ async def start_consumers(
     alerts_url: str | None = None,
     wake: Callable[[], None] = _nothing,
     worker_gauges: AnalyticsWorkerGauges | None = None,
-    alerts_ack_wait_seconds: float = 30.0,
+    alerts_ack_wait_seconds: float = ALERTS_ACK_WAIT_SECONDS,
 ) -> Consumers:
     """``wake``: tells the outbox relay that a handler committed a message to send now.
     ``alerts_url``: the alert consumer gets a NATS connection of its own with a short
@@ -60,7 +68,8 @@ async def start_consumers(
     ``worker_gauges``: when given, analytics workers' periodic reports are kept there for
     ``/metrics`` (nothing is stored in the database).
     ``alerts_ack_wait_seconds``: how long the broker waits for the alert consumer's ack
-    before handing its messages to the next consumer (after a crash, say)."""
+    before handing its messages to the next consumer (after a crash, say; see
+    ``ALERTS_ACK_WAIT_SECONDS``)."""
     own: list[Bus] = []
     alerts_bus = bus
     if alerts_url is not None:
