@@ -9,17 +9,19 @@ Why stdin: a camera's stream URL carries its credentials. A pipe from the
 supervisor to its own child is private to those two processes: the URL is
 on no bus subject, no command line, in no environment (``/proc/<pid>/environ``)
 and in no log. The URL is a ``SecretStr`` so that printing a command never shows it.
+Removing a camera and the line format are the ingest groups' own (``ingest.control``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
-from safecity.contracts.ingest import CAMERA_ID_PATTERN
+from safecity.ingest.control import RemoveCamera, encode
+
+__all__ = ["COMMAND", "AddCamera", "RemoveCamera", "decode", "encode"]
 
 
 class AddCamera(BaseModel):
@@ -30,23 +32,8 @@ class AddCamera(BaseModel):
     stream_url: SecretStr = Field(min_length=1)
 
 
-class RemoveCamera(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    op: Literal["remove"] = "remove"
-    camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
-
-
 Command = Annotated[AddCamera | RemoveCamera, Field(discriminator="op")]
 COMMAND: TypeAdapter[AddCamera | RemoveCamera] = TypeAdapter(Command)
-
-
-def encode(command: AddCamera | RemoveCamera) -> bytes:
-    """One line of the protocol, with the stream URL in clear (for the pipe only)."""
-    payload = command.model_dump(mode="json")
-    if isinstance(command, AddCamera):
-        payload["stream_url"] = command.stream_url.get_secret_value()
-    return json.dumps(payload, separators=(",", ":")).encode() + b"\n"
 
 
 def decode(line: bytes) -> AddCamera | RemoveCamera:

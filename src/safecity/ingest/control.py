@@ -44,11 +44,13 @@ Command = Annotated[AddCamera | RemoveCamera, Field(discriminator="op")]
 COMMAND: TypeAdapter[AddCamera | RemoveCamera] = TypeAdapter(Command)
 
 
-def encode(command: AddCamera | RemoveCamera) -> bytes:
-    """One line of the protocol, with the stream URL in clear (for the pipe only)."""
+def encode(command: BaseModel) -> bytes:
+    """One line of a supervisor's protocol (this one or the analytics groups'), with its
+    secrets (the stream URL) in clear: for the pipe to the child only."""
     payload = command.model_dump(mode="json")
-    if isinstance(command, AddCamera):
-        payload["stream_url"] = command.stream_url.get_secret_value()
+    for name, value in command:
+        if isinstance(value, SecretStr):
+            payload[name] = value.get_secret_value()
     return json.dumps(payload, separators=(",", ":")).encode() + b"\n"
 
 
