@@ -8,13 +8,15 @@ a missing server fails them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from safecity.bus import NatsServer
+from safecity.bus import NatsBus, NatsServer
+from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
+from tests.analytics.support import Inbox
 from tests.ingest.clips import write_clip
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -67,3 +69,18 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
+    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture
+async def inbox(bus: NatsBus) -> Inbox:
+    received = Inbox()
+    await bus.subscribe(SegmentClosed, durable="test-segments", handler=received)
+    await bus.subscribe(CameraHealth, durable="test-health", handler=received)
+    return received

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from safecity.bus import NatsBus, NatsServer
+from safecity.bus import NatsBus
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.ingest.recorder import PARTIAL_SUFFIX
 from safecity.ingest.worker import IngestWorker, IngestWorkerConfig
+from tests.analytics.support import Inbox
 from tests.ingest.clips import decoded_frames
-from tests.ingest.test_worker import Inbox
 
 pytestmark = pytest.mark.nats
 
@@ -44,13 +44,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
-    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
-    yield connected
-    await connected.close()
 
 
 def config(camera_id: str, clip: Path, media_root: Path) -> IngestWorkerConfig:

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -29,28 +29,13 @@ from safecity.ingest.process_groups import GroupCommand
 from safecity.ingest.recorder import PARTIAL_SUFFIX
 from safecity.ingest.worker import IngestWorker, IngestWorkerConfig
 from safecity.sim.rtsp import RtspMount, free_port
+from tests.analytics.support import Inbox
 from tests.ingest.clips import decoded_frames
 from tests.ingest.conftest import RtspServerFactory
-from tests.ingest.test_worker import Inbox
 
 pytestmark = pytest.mark.nats
 
 PASSWORD = "Gr0up-Secret-Pw"
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
-    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
-    yield connected
-    await connected.close()
-
-
-@pytest.fixture
-async def inbox(bus: NatsBus) -> Inbox:
-    received = Inbox()
-    await bus.subscribe(SegmentClosed, durable="test-segments", handler=received)
-    await bus.subscribe(CameraHealth, durable="test-health", handler=received)
-    return received
 
 
 class Registry:

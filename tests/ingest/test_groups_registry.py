@@ -20,10 +20,10 @@ from safecity.sim.rtsp import RtspMount
 from safecity.video_workers import start_ingest
 from safecity.web.platform import Platform
 from safecity.web.relay import relay_once
+from tests.analytics.support import Inbox
 from tests.factories import World
 from tests.ingest.conftest import RtspServerFactory
 from tests.ingest.test_groups import assert_playable, segments_of
-from tests.ingest.test_worker import Inbox
 
 pytestmark = pytest.mark.nats
 

@@ -4,7 +4,6 @@ mode, and rule events reach only the worker of their own camera."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,18 +21,11 @@ from safecity.registry.models import Camera
 from safecity.registry.schemas import CameraUpdate
 from safecity.web.platform import Platform
 from safecity.web.relay import relay_once
+from tests.analytics.support import Inbox
 from tests.factories import World
 from tests.ingest.clips import decoded_frames
-from tests.ingest.test_worker import Inbox
 
 pytestmark = pytest.mark.nats
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
-    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
-    yield connected
-    await connected.close()
 
 
 def rule_event(camera_id: str) -> RuleEvent:

@@ -9,63 +9,26 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from safecity.bus import NatsBus, NatsServer
-from safecity.bus.interface import M
-from safecity.contracts.base import Message
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.ingest.frames import Frame
 from safecity.ingest.health import FrameProblem
 from safecity.ingest.recorder import PARTIAL_SUFFIX
 from safecity.ingest.worker import STREAM_URL_ENV, IngestWorker, IngestWorkerConfig
 from safecity.sim.rtsp import RtspMount, free_port
+from tests.analytics.support import Inbox
 from tests.ingest.clips import decoded_frames
 from tests.ingest.conftest import RtspServerFactory
 
 pytestmark = pytest.mark.nats
 
 PASSWORD = "W0rker-Secret-Pw"
-
-
-class Inbox:
-    """Every message of some types, as received from the bus."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._changed = asyncio.Event()
-
-    async def __call__(self, message: Message) -> None:
-        self.messages.append(message)
-        self._changed.set()
-
-    def of(self, kind: type[M]) -> list[M]:
-        return [message for message in self.messages if isinstance(message, kind)]
-
-    async def wait_until(self, condition: object, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
-            while not callable(condition) or not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
-    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
-    yield connected
-    await connected.close()
-
-
-@pytest.fixture
-async def inbox(bus: NatsBus) -> Inbox:
-    received = Inbox()
-    await bus.subscribe(SegmentClosed, durable="test-segments", handler=received)
-    await bus.subscribe(CameraHealth, durable="test-health", handler=received)
-    return received
 
 
 @pytest.fixture
