@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from safecity.vision.detections import Detections
 from safecity.vision.follow import BoxFollower, Grey, WorkFrame
+from safecity.vision.picture import Picture
 
 Reason = Literal["new_motion", "lost_lock", "refresh"]
 REASONS: tuple[Reason, ...] = ("new_motion", "lost_lock", "refresh")
@@ -113,10 +114,10 @@ class DetectorCadence:
             return np.zeros((0, 4), np.float32)
         return np.array([track.xyxy for track in self._tracks.values()], np.float32)
 
-    def plan(self, image_bgr: npt.NDArray[np.uint8], regions: Detections) -> Plan | None:
+    def plan(self, image: Picture | npt.NDArray[np.uint8], regions: Detections) -> Plan | None:
         """None when there is nothing to look at (no motion, no live track); otherwise
         whether the detector must run, or the tracks carried to this frame."""
-        self._frame = self._follower.prepare(image_bgr)
+        self._frame = self._follower.prepare(image)
         if not len(regions) and not self._tracks:
             self._dismiss(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
             return None

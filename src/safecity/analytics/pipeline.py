@@ -40,6 +40,7 @@ from safecity.contracts.base import Message
 from safecity.vision.detections import Detections
 from safecity.vision.detectors import Detector
 from safecity.vision.motion import MotionGate, union_box
+from safecity.vision.picture import Picture
 from safecity.vision.rules import Firing, Rule
 from safecity.vision.tracking import ObjectTracker
 from safecity.vision.zones import Polygon, inside_any
@@ -51,6 +52,7 @@ Publisher = Callable[[Message], None]
 VEHICLE_CLASSES = frozenset({"car", "bus", "truck", "motorcycle", "motorbike"})
 CLIP_BEFORE = timedelta(seconds=5)
 CLIP_AFTER = timedelta(seconds=5)
+_NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,22 @@ class CameraPipeline:
         self._cadence = self._new_cadence()
         return True
 
-    def process(self, image: npt.NDArray[np.uint8], at: datetime) -> None:
-        """Analyse one frame; a bad frame is counted and skipped, never raised."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] < 16 or image.shape[1] < 16:
+    def process(self, image: Picture | npt.NDArray[np.uint8], at: datetime) -> None:
+        """Analyse one frame (a Picture, or a BGR image); a bad frame is counted and
+        skipped, never raised."""
+        if isinstance(image, Picture):
+            picture = image
+        elif image.ndim != 3 or image.shape[2] != 3:
             self.counters.rejected_frames += 1
             self.counters.last_error = f"frame of unexpected shape {image.shape}"
             return
-        height, width = image.shape[:2]
+        else:
+            picture = Picture.from_bgr(image)
+        height, width = picture.shape
+        if height < 16 or width < 16:
+            self.counters.rejected_frames += 1
+            self.counters.last_error = f"frame of unexpected size {width}x{height}"
+            return
         if self._size != (width, height):
             # A new resolution: scale the zones to it and start the background afresh.
             self._size = (width, height)
@@ -141,9 +152,9 @@ class CameraPipeline:
                 self.plates.set_ignore(self._ignore)
         self.counters.frames += 1
         with self.timings.measure("motion"):
-            regions = self._motion.regions(image)
+            regions = self._motion.regions(picture)
         with self.timings.measure("detect"):
-            found = self._outside_ignored(self._objects(image, regions))
+            found = self._outside_ignored(self._objects(picture, regions))
         with self.timings.measure("track"):
             tracked = self._tracker.update(found)
             self._tracks = tracked
@@ -153,19 +164,29 @@ class CameraPipeline:
             firings = [fired for rule in self._rules for fired in rule.update(at, tracked)]
         with self.timings.measure("publish"):
             for fired in firings:
-                self._publish_event(fired, image, at)
+                self._publish_event(fired, self._colour(picture), at)
         if self.plates is not None:
             with self.timings.measure("plates"):
                 names = [class_name(int(c), self._classes) for c in tracked.class_id]
                 wanted = np.array(
                     [self.detector is None or name in VEHICLE_CLASSES for name in names], bool
                 )
+                vehicles = tracked[wanted]
+                # The stage reads pixels only inside vehicle boxes: with none, no colour.
+                pixels = self._colour(picture) if len(vehicles) else _NO_PIXELS
                 reads = self.plates.observe(
-                    at, image, tracked[wanted], [n for n, w in zip(names, wanted, strict=True) if w]
+                    at, pixels, vehicles, [n for n, w in zip(names, wanted, strict=True) if w]
                 )
                 for read in reads:
                     self.counters.plate_reads += 1
                     self.publisher(read)
+
+    def _colour(self, picture: Picture) -> npt.NDArray[np.uint8]:
+        """The frame in colour; converting it is timed as its own stage."""
+        if picture.has_colour:
+            return picture.bgr
+        with self.timings.measure("colour"):
+            return picture.bgr
 
     def flush(self) -> None:
         """Publish what open tracks have read so far (on stop)."""
@@ -180,7 +201,7 @@ class CameraPipeline:
             return found
         return found[~inside_any(self._ignore, found.centres())]
 
-    def _objects(self, image: npt.NDArray[np.uint8], regions: Detections) -> Detections:
+    def _objects(self, picture: Picture, regions: Detections) -> Detections:
         """What the tracker is given: the detector's objects, the live tracks followed to
         this frame, or (no model) the motion regions."""
         if self.detector is None:
@@ -188,9 +209,9 @@ class CameraPipeline:
         if self._cadence is None:
             if not len(regions):
                 return Detections.empty()  # no motion: nothing to look at
-            window = union_box(regions, image.shape[1], image.shape[0], minimum=96)
-            return self._detect(self.detector, image, window, regions, "motion")
-        plan = self._cadence.plan(image, regions)
+            window = union_box(regions, picture.width, picture.height, minimum=96)
+            return self._detect(self.detector, picture, window, regions, "motion")
+        plan = self._cadence.plan(picture, regions)
         if plan is None:
             return Detections.empty()
         if plan.run is None:
@@ -202,8 +223,8 @@ class CameraPipeline:
         where = Detections.merge(
             [regions, Detections.create(boxes, np.ones(len(boxes)), np.zeros(len(boxes)))]
         )
-        window = union_box(where, image.shape[1], image.shape[0], minimum=96)
-        found = self._detect(self.detector, image, window, regions, plan.run)
+        window = union_box(where, picture.width, picture.height, minimum=96)
+        found = self._detect(self.detector, picture, window, regions, plan.run)
         self._cadence.detected(regions, found)
         if window is not None and len(plan.still):
             # Still tracks the detector did not look at keep their place.
@@ -221,7 +242,7 @@ class CameraPipeline:
     def _detect(
         self,
         detector: Detector,
-        image: npt.NDArray[np.uint8],
+        picture: Picture,
         window: tuple[int, int, int, int] | None,
         regions: Detections,
         reason: str,
@@ -232,6 +253,7 @@ class CameraPipeline:
         runs = self.counters.detector_runs
         runs[reason] = runs.get(reason, 0) + 1
         x1, y1, x2, y2 = window
+        image = self._colour(picture)
         try:
             found = detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
         except Exception as exc:  # a failing model must not stop the camera's other stages

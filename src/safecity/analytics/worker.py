@@ -30,8 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from safecity.analytics.pipeline import CameraPipeline, PipelineCamera, build_pipeline
 from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plates import FuseReads, PlateReaderLike
@@ -41,6 +39,7 @@ from safecity.bus.interface import Bus
 from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
 from safecity.contracts.base import Message
 from safecity.core.logging import scrub_credentials
+from safecity.ingest.frames import picture_of
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.source import SourceKind, source_kind
 from safecity.vision.detectors import Detector, DetectorUnavailable, ModelError, load_detector
@@ -232,8 +231,8 @@ class CameraWorker:
             try:
                 self._apply_pending()
                 with self._timings.measure("decode"):
-                    image = np.asarray(frame.image.to_ndarray(format="bgr24"), dtype=np.uint8)
-                self._pipeline.process(image, frame.received_at)
+                    picture = picture_of(frame.image)
+                self._pipeline.process(picture, frame.received_at)
             except Exception:  # one bad frame must not end the camera's analysis
                 logger.exception("camera %s: frame %d failed", self.camera_id, frame.sequence)
                 self._pipeline.counters.rejected_frames += 1

@@ -17,6 +17,16 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 import av
+import numpy as np
+import numpy.typing as npt
+
+from safecity.vision.picture import Picture
+
+# Formats whose first plane is the picture's luma at full resolution.
+_PLANAR_LUMA = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
+)
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 
 T = TypeVar("T")
 
@@ -102,3 +112,20 @@ class DropOldestQueue(Generic[T]):
         with self._lock:
             self._closed = True
             self._ready.notify_all()
+
+
+def picture_of(image: av.VideoFrame) -> Picture:
+    """The decoded frame as analytics takes it: grey from its luma plane without any
+    conversion, colour converted only if a stage asks (``vision.picture``)."""
+
+    def to_bgr() -> npt.NDArray[np.uint8]:
+        return np.asarray(image.to_ndarray(format="bgr24"), dtype=np.uint8)
+
+    name = image.format.name
+    if name not in _PLANAR_LUMA:
+        return Picture.from_bgr(to_bgr())
+    plane = image.planes[0]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+    luma = rows[: image.height, : image.width]
+    limited = not name.startswith("yuvj") and image.color_range != _FULL_RANGE
+    return Picture.from_luma(luma, to_bgr, limited_range=limited)

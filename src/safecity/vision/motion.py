@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safecity.vision.detections import Detections
+from safecity.vision.picture import Picture, as_picture
 from safecity.vision.zones import Polygon, raster
 
 MOTION_CLASS_ID = -1
@@ -80,11 +81,11 @@ class MotionGate:
         self.global_changes = 0
         """Frames dismissed as a change of light rather than motion."""
 
-    def regions(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
-        """Boxes (full-frame pixels) of the regions that moved since the background."""
-        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            raise ValueError(f"expected a BGR image (H, W, 3), got shape {image_bgr.shape}")
-        height, width = image_bgr.shape[:2]
+    def regions(self, image: Picture | npt.NDArray[np.uint8]) -> Detections:
+        """Boxes (full-frame pixels) of the regions that moved since the background;
+        ``image`` is a Picture or a BGR image (H, W, 3)."""
+        picture = as_picture(image)
+        height, width = picture.shape
         if self._shape is not None and self._shape != (height, width):
             # A camera that changed resolution starts a new background.
             self._reset()
@@ -93,8 +94,7 @@ class MotionGate:
         if self._shape != (height, width):
             self._watched = self._watched_pixels(*work_size)
         self._shape = (height, width)
-        small = cv2.resize(image_bgr, work_size, interpolation=cv2.INTER_AREA)
-        grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        grey = cv2.GaussianBlur(picture.grey(work_size), (5, 5), 0)
         mask = self._model.apply(grey, learningRate=self._settings.learning_rate)
         self._frames += 1
         if self._frames <= self._settings.warmup_frames:
