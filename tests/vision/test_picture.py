@@ -57,7 +57,7 @@ def _decoded(images: list[npt.NDArray[np.uint8]], pix_fmt: str = "yuv420p") -> l
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
         out.mux(stream.encode())
     buffer.seek(0)
-    with av.open(buffer) as container:
+    with av.open(buffer, mode="r") as container:
         return list(container.decode(video=0))
 
 
@@ -100,8 +100,7 @@ def test_colour_is_converted_once_and_only_when_asked() -> None:
     assert calls == []
     assert picture.bgr is colour
     assert picture.bgr is colour
-    assert picture.has_colour
-    assert calls == [1]
+    assert calls == [1], "converted once, kept"
 
 
 def test_a_conversion_of_the_wrong_size_is_refused() -> None:
@@ -124,7 +123,7 @@ def test_motion_gate_sees_the_same_motion_in_decoded_frames_as_in_colour() -> No
     from_luma, from_colour = MotionGate(), MotionGate()
     for frame in decoded:
         by_luma = from_luma.regions(picture_of(frame))
-        by_colour = from_colour.regions(frame.to_ndarray(format="bgr24"))
+        by_colour = from_colour.regions(np.asarray(frame.to_ndarray(format="bgr24"), np.uint8))
         assert len(by_luma) == len(by_colour)
         if len(by_luma):
             assert np.abs(by_luma.xyxy - by_colour.xyxy).max() <= 8
