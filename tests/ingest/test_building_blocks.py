@@ -76,6 +76,17 @@ def test_sampler_thins_by_timestamp(
     assert sum(sampler.keep(t) for t in times) == expected
 
 
+@pytest.mark.parametrize(("source_fps", "target_fps"), [(10, 5), (25, 10), (15, 0.25), (10, 15)])
+def test_sampler_wants_exactly_what_it_would_keep(source_fps: float, target_fps: float) -> None:
+    sampler = FrameSampler(target_fps)
+    jitter = random.Random(5)
+    for i in range(round(20 * source_fps)):
+        seconds = i / source_fps + jitter.uniform(-0.003, 0.003)
+        asked = sampler.wants(seconds)
+        assert sampler.wants(seconds) == asked, "asking changes nothing"
+        assert sampler.keep(seconds) == asked
+
+
 def test_sampler_restarts_after_a_timestamp_jump() -> None:
     sampler = FrameSampler(1)
     assert sampler.keep(100.0)

@@ -122,6 +122,7 @@ async def test_a_running_worker_switches_recording_mode_without_a_restart(
     try:
         await inbox.wait_until(lambda: len(inbox.of(SegmentClosed)) >= 2, timeout=15)
         assert {s.kind for s in inbox.of(SegmentClosed)} == {"continuous"}
+        assert worker.reader.target_fps == config.health_check_fps == 0.25
 
         await bus.publish(RecordingModeChanged(camera_id="cam-live", mode="off", version=2))
         await until(lambda: mode() == "off")
@@ -136,6 +137,7 @@ async def test_a_running_worker_switches_recording_mode_without_a_restart(
 
         await bus.publish(RecordingModeChanged(camera_id="cam-live", mode="events", version=3))
         await until(lambda: mode() == "events")
+        assert worker.reader.target_fps == config.check_fps == 1.0  # motion samples faster
         await until(lambda: worker.reader.stats().frames_decoded > 0)  # motion needs frames
         # Another camera's rule event is not even delivered to this worker.
         await bus.publish(rule_event("cam-elsewhere"))

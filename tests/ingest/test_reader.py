@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -63,6 +64,22 @@ def test_target_fps_drops_decoded_frames_by_timestamp(
     assert frames[0].image.to_ndarray(format="gray").shape == (360, 640)
 
 
+def test_skipping_deblocking_decodes_the_same_frames_without_the_filter(clip: Path) -> None:
+    """The option reaches the decoder: every frame still arrives, key frames are exact
+    (nothing to predict from), predicted frames differ by the filter's smoothing only."""
+    _, filtered = read_all(str(clip), ReaderOptions(queue_size=1000))
+    _, unfiltered = read_all(str(clip), ReaderOptions(queue_size=1000, skip_deblocking=True))
+    assert len(unfiltered) == len(filtered) == 100
+    differences = []
+    for a, b in zip(filtered, unfiltered, strict=True):
+        grey_a = a.image.to_ndarray(format="gray").astype(np.int16)
+        grey_b = b.image.to_ndarray(format="gray").astype(np.int16)
+        differences.append(float(np.abs(grey_a - grey_b).mean()))
+    assert differences[0] > 0, "the deblocking filter applies inside key frames too"
+    assert any(d > 0 for d in differences[1:]), "the option did not reach the decoder"
+    assert max(differences) < 4, "beyond faint block edges, the pictures are the same"
+
+
 def test_key_frame_only_decodes_nothing_else(clip: Path) -> None:
     reader, frames = read_all(
         str(clip), ReaderOptions(decode=DecodeMode.KEY_FRAMES, queue_size=1000)
@@ -71,6 +88,51 @@ def test_key_frame_only_decodes_nothing_else(clip: Path) -> None:
     assert all(frame.key_frame for frame in frames)
     assert reader.stats().frames_decoded == 5
     assert reader.stats().packets == 100
+
+
+def test_key_frames_the_sampler_would_drop_are_not_decoded(clip: Path) -> None:
+    reader, frames = read_all(
+        str(clip),
+        ReaderOptions(decode=DecodeMode.KEY_FRAMES, target_fps=0.25, queue_size=1000),
+    )
+    assert [frame.pts_seconds for frame in frames] == [0.0, 4.0, 8.0]
+    stats = reader.stats()
+    assert stats.frames_decoded == 3, "the key frames at 2 s and 6 s were never decoded"
+    assert stats.packets == 100
+
+
+class _SlowDownAt:
+    """A packet sink that asks its reader for another frame rate at the ``at``-th packet."""
+
+    def __init__(self, at: int, fps: float) -> None:
+        self.reader: CameraReader | None = None
+        self._at, self._fps, self._seen = at, fps, 0
+
+    def stream_opened(self, stream: object) -> None:
+        pass
+
+    def packet(self, packet: object, received_at: object) -> None:
+        self._seen += 1
+        if self._seen == self._at and self.reader is not None:
+            self.reader.set_target_fps(self._fps)
+
+    def stream_closed(self, reason: str) -> None:
+        pass
+
+
+def test_the_frame_rate_changes_while_reading(clip: Path) -> None:
+    sink = _SlowDownAt(50, 1.0)  # after 5 s of the 10 fps clip
+    reader = CameraReader(
+        "cam-file", str(clip), ReaderOptions(target_fps=5.0, queue_size=1000), sinks=[sink]
+    )
+    sink.reader = reader
+    reader.run()
+    times = []
+    while (frame := reader.frames.get(0)) is not None:
+        times.append(frame.pts_seconds)
+    assert times == [i / 5 for i in range(25)] + [5.0, 6.0, 7.0, 8.0, 9.0]
+    with pytest.raises(ValueError, match="positive"):
+        reader.set_target_fps(0)
 
 
 def test_demux_only_decodes_nothing(clip: Path) -> None:

@@ -95,6 +95,7 @@ class CameraReader:
         # Asked for from another thread (a changed recording mode), taken up between packets.
         self._wanted_decode = self._options.decode
         self._sampler = FrameSampler(self._options.target_fps)
+        self._target_fps = self._wanted_fps = self._options.target_fps
         self._meter = RateMeter()
         self._clock_samples: deque[float] = deque(maxlen=_CLOCK_SAMPLES)
         self._guard = StallGuard(self._options.read_timeout_seconds)
@@ -154,6 +155,19 @@ class CameraReader:
         """Decode ``mode`` from the next packet on (thread-safe)."""
         with self._lock:
             self._wanted_decode = mode
+
+    @property
+    def target_fps(self) -> float | None:
+        """The frame rate asked for last (taken up from the next packet on)."""
+        with self._lock:
+            return self._wanted_fps
+
+    def set_target_fps(self, fps: float | None) -> None:
+        """Thin decoded frames to ``fps`` from the next packet on (thread-safe)."""
+        if fps is not None and fps <= 0:
+            raise ValueError("fps must be positive (or None for every frame)")
+        with self._lock:
+            self._wanted_fps = fps
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -259,7 +273,10 @@ class CameraReader:
             foreign.clear()
             self._guard.fed()
             with self._lock:
-                wanted = self._wanted_decode
+                wanted, wanted_fps = self._wanted_decode, self._wanted_fps
+            if wanted_fps != self._target_fps:
+                self._target_fps = wanted_fps
+                self._sampler = FrameSampler(wanted_fps)
             if wanted is not self._decode_mode:
                 self._decode_mode = wanted
                 self._configure_decoder(stream)
@@ -343,11 +360,23 @@ class CameraReader:
             context.thread_count = self._options.decoder_threads
             if self._options.decoder_threads > 1:
                 context.thread_type = "AUTO"
+            if self._options.skip_deblocking:
+                # Only an AVOption of the decoder: PyAV has no attribute for it.
+                context.options = {**context.options, "skip_loop_filter": "all"}
 
     def _decode(
         self, stream: VideoStream, packet: av.Packet[VideoStream], received_at: datetime | None
     ) -> None:
         if self._decode_mode is DecodeMode.NONE:
+            return
+        if (
+            self._decode_mode is DecodeMode.KEY_FRAMES
+            and packet.is_keyframe
+            and packet.pts is not None
+            and not self._sampler.wants(float(packet.pts * packet.time_base))
+        ):
+            # A key frame costs tens of milliseconds to decode (a whole picture): one the
+            # sampler would drop is not decoded at all. Key frames need no predecessor.
             return
         try:
             decoded = stream.codec_context.decode(packet)

@@ -29,6 +29,19 @@ class FrameSampler:
         self._last = None
         self._spacing = 0.0
 
+    def wants(self, seconds: float) -> bool:
+        """Whether ``keep(seconds)`` would keep the frame, without changing the schedule:
+        a reader asks before it pays for decoding a frame that would be thrown away."""
+        interval, due = self._interval, self._due
+        if interval is None or due is None:
+            return True
+        if not due - interval - _MAX_JUMP_SECONDS <= seconds <= due + _MAX_JUMP_SECONDS:
+            return True
+        spacing = self._spacing
+        if self._last is not None and 0 < seconds - self._last < _MAX_JUMP_SECONDS:
+            spacing = seconds - self._last
+        return seconds >= due - min(spacing, interval) / 2
+
     def keep(self, seconds: float) -> bool:
         """Whether the frame at ``seconds`` (stream or monotonic time) is handed on."""
         interval = self._interval

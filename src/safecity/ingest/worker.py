@@ -97,7 +97,16 @@ class IngestWorkerConfig(BaseModel):
         description="Frames decoded for image checks, when any are given (key frames are cheap).",
     )
     check_fps: float | None = Field(
-        default=1.0, gt=0, description="At most this many frames per second go to image checks."
+        default=1.0,
+        gt=0,
+        description="Events mode: at most this many frames a second go to motion and image "
+        "checks (motion starts a recording).",
+    )
+    health_check_fps: float | None = Field(
+        default=0.25,
+        gt=0,
+        description="Other modes: frames a second for image checks alone. Problems are "
+        "raised after 10-30 s of bad samples, and a 720p key frame costs tens of ms to decode.",
     )
     open_timeout_seconds: float = Field(default=5.0, gt=0, description="Limit for opening.")
     read_timeout_seconds: float = Field(
@@ -155,7 +164,7 @@ class IngestWorker:
             url,
             ReaderOptions(
                 decode=self._decode_for(config.recording_mode),
-                target_fps=config.check_fps,
+                target_fps=self._check_fps_for(config.recording_mode),
                 queue_size=2,
                 open_timeout_seconds=config.open_timeout_seconds,
                 read_timeout_seconds=config.read_timeout_seconds,
@@ -170,6 +179,9 @@ class IngestWorker:
         # Frames are decoded only for image checks or for motion in events mode.
         wants_frames = self._monitor.has_checks or (self._motion is not None and mode == "events")
         return self._config.check_decode if wants_frames else DecodeMode.NONE
+
+    def _check_fps_for(self, mode: RecordingMode) -> float | None:
+        return self._config.check_fps if mode == "events" else self._config.health_check_fps
 
     @property
     def reader(self) -> CameraReader:
@@ -320,6 +332,7 @@ class IngestWorker:
             return
         self._recorder.set_mode(mode)
         self._reader.set_decode(self._decode_for(mode))
+        self._reader.set_target_fps(self._check_fps_for(mode))
 
     # -- health -----------------------------------------------------------------------------
 
