@@ -62,6 +62,8 @@ from safecity.vision.plates import (
     normalise_text,
 )
 from safecity.vision.plates.reader import Recogniser
+from safecity.vision.plates.result import PlateRead
+from safecity.vision.plates.vehicle import Sighting, plate_sightings
 
 CONFIGS: dict[str, tuple[Recogniser, bool]] = {
     "ppocr": ("ppocr", False),
@@ -435,21 +437,47 @@ def _read_vehicle(
     method: PlateReader | Baseline | None, crops: list[tuple[np.ndarray, Box]], spent: list[float]
 ) -> str:
     """One vehicle's text from its sample frames: the reader's reads fused, or the
-    baseline's most frequent plate-shaped best line."""
-    reads = []
+    baseline's most frequent plate-shaped best line.
+
+    As in the pipeline's ANPR stage, the reader's readings that cannot be the vehicle's
+    plate (``vision.plates.vehicle``: text that stood still while the vehicle moved, text
+    above a plate's place on the vehicle) are dropped before fusion; of each frame the
+    first reading left is fused."""
+    per_frame: list[list[PlateRead]] = []
     texts: list[str] = []
     for frame, box in crops:
         start = time.perf_counter()
         if isinstance(method, PlateReader):
-            reads.extend(method.read(frame, region=(box.x, box.y, box.w, box.h))[:1])
+            per_frame.append(method.read(frame, region=(box.x, box.y, box.w, box.h)))
         elif method is not None:
             crop = frame[box.y : box.y + box.h, box.x : box.x + box.w]
             texts.extend(_shaped(method.lines(crop))[:1])
         spent.append((time.perf_counter() - start) * 1000)
     if isinstance(method, PlateReader):
-        fused = fuse_reads(reads)
+        fused = fuse_reads(_plate_reads(per_frame, [box for _, box in crops]))
         return fused.text if fused is not None else ""
     return max(set(texts), key=texts.count) if texts else ""
+
+
+def _plate_reads(per_frame: list[list[PlateRead]], boxes: list[Box]) -> list[PlateRead]:
+    """Each frame's first reading that may be the vehicle's plate."""
+    flat = [(index, read) for index, reads in enumerate(per_frame) for read in reads]
+    verdict = plate_sightings(
+        [
+            Sighting(
+                frame=float(index),
+                text=read.text,
+                plate_box=read.box.as_tuple(),
+                vehicle_box=(boxes[index].x, boxes[index].y, boxes[index].w, boxes[index].h),
+            )
+            for index, read in flat
+        ]
+    )
+    first: dict[int, PlateRead] = {}
+    for position in verdict.kept:
+        index, read = flat[position]
+        first.setdefault(index, read)
+    return [first[index] for index in sorted(first)]
 
 
 def _shaped(lines: list[tuple[str, float]]) -> list[str]:

@@ -42,8 +42,9 @@ class _GatedReader:
         if region is not None and region[2] == 13:
             raise ValueError("a crop the reader cannot take")
         x, y = (region[0], region[1]) if region else (0, 0)
-        # The plate moves with its vehicle (a still one would be rejected as display text).
-        return [OracleRead(f"LEA{x}", 0.9, (x + 10, y + 10, 20, 8))]
+        # The plate moves with its vehicle (a still one would be rejected as display text)
+        # and sits low on it, where plates are mounted (text higher up is dropped).
+        return [OracleRead(f"LEA{x}", 0.9, (x + 10, y + 60, 20, 8))]
 
 
 class _Answers:

@@ -23,10 +23,12 @@ Readings are fused when the track ends (unseen for ``end_after_seconds``), once
 they are confident, or after ``max_readings`` of them; one ``PlateRead`` leaves
 per track.
 
-Two guards keep text that is not a plate out: a reading whose box centre lies in
-one of the camera's ignore regions is dropped, and a fused read whose plate box
-stood still while its vehicle's box moved (the camera's on-screen name or clock
-read through a passing vehicle's box) is rejected. Both are counted.
+Three guards keep text that is not a plate out, all before fusion and all counted: a
+reading whose box centre lies in one of the camera's ignore regions is dropped; so
+are the readings of a text whose box stood still while its vehicle's box moved (the
+camera's on-screen name or clock read through a passing vehicle's box), and readings
+above a plate's place on the vehicle (``vision.plates.vehicle``). Dropping them
+before the vote, not rejecting the fused read, lets the plate's own readings decide.
 
 Reads go through a ``PlateJobSink`` (``analytics.plate_jobs``): by default the
 reader runs at once in the caller's thread; in a worker process the cameras
@@ -55,7 +57,7 @@ from safecity.analytics.plate_jobs import InlinePlateJobs, PlateJob, PlateJobSin
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
 from safecity.vision.detections import Detections
-from safecity.vision.plates.tracks import STATIONARY_MOVE, displacement
+from safecity.vision.plates.vehicle import Kept, Sighting, plate_sightings
 from safecity.vision.zones import Polygon, inside_any
 
 
@@ -187,7 +189,11 @@ class PlateStage:
         self.rejected = 0
         """Fused reads that were not a valid registration (garbage) and were dropped."""
         self.stationary = 0
-        """Fused reads dropped because the text stood still while its vehicle moved."""
+        """Tracks that lost readings because their text stood still while the vehicle moved
+        (dropped before fusion: the on-screen display read through a vehicle's box)."""
+        self.off_vehicle = 0
+        """Readings dropped before fusion because they lay above a plate's place on the
+        vehicle (``vision.plates.vehicle``: route boards, signs, the on-screen display)."""
         self.ignored = 0
         """Readings dropped because they lay in an ignore region."""
         self.jobs_dropped = 0
@@ -371,9 +377,10 @@ class PlateStage:
 
     def _settled(self, track: _TrackPlates) -> bool:
         """The track's readings fuse into a confident read that fits a plate format."""
-        if not track.sightings:
+        kept, _ = _plate_sightings(track.sightings)
+        if not kept:
             return False
-        fused = self._fuse([sighting.reading for sighting in track.sightings])
+        fused = self._fuse([sighting.reading for sighting in kept])
         return (
             fused is not None
             and str(getattr(fused, "rule", GENERIC_RULE) or GENERIC_RULE) != GENERIC_RULE
@@ -406,28 +413,28 @@ class PlateStage:
 
     def _publishable(self, track_id: int, track: _TrackPlates) -> list[PlateRead]:
         track.done = True
-        if not track.sightings:
+        kept, verdict = _plate_sightings(track.sightings)
+        self.stationary += int(verdict.stood_still > 0)
+        self.off_vehicle += verdict.off_vehicle
+        if not kept:
             return []
-        fused = self._fuse([sighting.reading for sighting in track.sightings])
+        fused = self._fuse([sighting.reading for sighting in kept])
         if fused is None:
             return []
-        if _text_stood_still(track.sightings, str(fused.text)):
-            self.stationary += 1
-            return []
-        best = max(track.sightings, key=lambda s: float(s.reading.confidence))
+        best = max(kept, key=lambda s: float(s.reading.confidence))
         bx, by, bw, bh = box_xywh(best.reading.box)
         try:
             message = PlateRead(
                 camera_id=self._camera_id,
                 at=best.at,
-                first_seen=track.sightings[0].at,
-                last_seen=track.sightings[-1].at,
+                first_seen=kept[0].at,
+                last_seen=kept[-1].at,
                 track_id=track_id,
                 text=str(fused.text),
                 confidence=min(1.0, max(0.0, float(fused.confidence))),
                 rule=str(getattr(fused, "rule", "generic") or "generic")[:40],
                 lines=tuple(str(line) for line in getattr(fused, "lines", ()))[:4],
-                frames=len(track.sightings),
+                frames=len(kept),
                 box=Box(x=max(0, bx), y=max(0, by), w=max(1, bw), h=max(1, bh)),
                 vehicle_class=track.class_name,
             )
@@ -455,12 +462,18 @@ class PlateStage:
         return bool(inside_any(self._ignore, np.array([[x, y]], dtype=np.float32))[0])
 
 
-def _text_stood_still(sightings: Sequence[_Sighting], text: str) -> bool:
-    """The fused text's box did not move across the track's frames while the vehicle did:
-    the text is in the picture (an on-screen display, a sign), not on the vehicle."""
-    same = [s for s in sightings if str(s.reading.text) == text] or list(sightings)
-    if len({s.at for s in same}) < 2:
-        return False
-    plate_moved = displacement([box_xywh(s.reading.box) for s in same])
-    vehicle_moved = displacement([s.vehicle_box for s in same])
-    return plate_moved < STATIONARY_MOVE <= vehicle_moved
+def _plate_sightings(sightings: Sequence[_Sighting]) -> tuple[list[_Sighting], Kept]:
+    """The sightings that may be the vehicle's plate (``vision.plates.vehicle``) and the
+    verdict on the others."""
+    verdict = plate_sightings(
+        [
+            Sighting(
+                frame=s.at.timestamp(),
+                text=str(s.reading.text),
+                plate_box=box_xywh(s.reading.box),
+                vehicle_box=s.vehicle_box,
+            )
+            for s in sightings
+        ]
+    )
+    return [sightings[index] for index in verdict.kept], verdict

@@ -19,6 +19,7 @@ from safecity.vision.plates.regions import plate_regions
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
 from safecity.vision.plates.rules import FormatRules
 from safecity.vision.plates.slots import SlotRead, SlotRecogniser
+from safecity.vision.plates.vehicle import on_vehicle
 
 _MIN_SIDE = 8
 _ZOOM_HEIGHT = 60.0
@@ -169,7 +170,8 @@ class PlateReader:
         if not reads:
             overlays: list[PixelBox] = []
             scale = self._scale(bgr, one_vehicle)
-            reads = self._read_image(bgr, scale, budget, one_vehicle, overlays)
+            vehicle = _whole(bgr) if one_vehicle else None
+            reads = self._read_image(bgr, scale, budget, one_vehicle, overlays, vehicle)
             if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
                 reads = self._read_proposals(bgr, reads, budget, one_vehicle, overlays)
             reads = [read for read in reads if not inside_overlay(read.box, overlays)]
@@ -199,9 +201,17 @@ class PlateReader:
         budget: _Budget,
         one_vehicle: bool,
         overlays: list[PixelBox],
+        vehicle: PixelBox | None = None,
     ) -> list[PlateRead]:
+        """The detector's candidates read; with ``vehicle`` (the region is one vehicle's
+        box), only those where a plate can sit on it (:func:`vehicle.on_vehicle`): text
+        higher up is a route board, a sign or the camera's on-screen name, and reading
+        it first would settle the region before its plate is read."""
         boxes = self._engine.detect(bgr, scale=scale)
-        found = candidates(boxes)[: self.max_candidates * 2]
+        found = candidates(boxes)
+        if vehicle is not None:
+            found = [c for c in found if on_vehicle(c.bounds(), vehicle.as_tuple())]
+        found = found[: self.max_candidates * 2]
         return self._read_candidates(
             bgr, found, budget, stop_when_decisive=one_vehicle, overlays=overlays
         )
@@ -222,6 +232,8 @@ class PlateReader:
                 break
             probe = PixelBox(x, y, w, h)
             if any(_covers(read.box, probe) for read in reads + added):
+                continue
+            if one_vehicle and not on_vehicle(probe.as_tuple(), _whole(bgr).as_tuple()):
                 continue
             if inside_overlay(probe, overlays):
                 continue
@@ -401,6 +413,11 @@ class _Budget:
 
     def spend(self) -> None:
         self.left -= 1
+
+
+def _whole(image: Image) -> PixelBox:
+    """The whole image as a box: a vehicle region's own box in its crop's pixels."""
+    return PixelBox(0, 0, int(image.shape[1]), int(image.shape[0]))
 
 
 def _decisive(reads: Sequence[PlateRead]) -> bool:

@@ -1,0 +1,100 @@
+"""Which of a vehicle track's readings can be its plate, before they are fused.
+
+A reader given a vehicle's box reads any text inside it. Two kinds of text in a
+vehicle box are not its plate, and fusing them with the plate's readings costs the
+vehicle its read (the fused length follows the most confident reads, so one
+confident ``CAM01`` outvotes a plate read once):
+
+- text high up the box. A plate is mounted on a bumper or a fender, in the lower
+  part of the vehicle seen from the front or the back; what is read in the top of
+  the box is a bus's route board, a shop sign behind a low car, or, most often, the
+  camera's own on-screen name or clock when the vehicle enters the picture and its
+  box is cut by the frame's top edge (the box then starts at the picture's top row,
+  where the on-screen display is burned in);
+- text that stands still while the vehicle moves: the on-screen display or a sign
+  read through the box in several frames.
+
+The reader applies :func:`on_vehicle` itself to the candidates of a vehicle region
+(a confident ``CAM01`` otherwise settles the region before its plate is read); the
+ANPR stage applies :func:`plate_sightings` to a track's readings before fusing them.
+
+Development (seeds 8501-8503, anpr view, never reported as test): the 8 reads of the
+on-screen display through vehicle boxes had their centre at 5-66 % of the box's height
+from its top (6 of them under 20 %), every plate read at 73 % or lower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from safecity.vision.plates.tracks import STATIONARY_MOVE, displacement
+
+XYWH = tuple[float, float, float, float]
+
+PLATE_LOWEST_TOP = 0.35
+"""A plate's centre lies at least this share of its vehicle box's height below the box's
+top. Kept far from the 0.73 the lowest development plate read had: a motorcycle's
+front plate sits higher on its box than a car's."""
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One reading of a track with the vehicle box it was read in (both (x, y, w, h) in
+    the frame's pixels) and the frame it came from."""
+
+    frame: float
+    text: str
+    plate_box: XYWH
+    vehicle_box: XYWH
+
+
+def on_vehicle(plate_box: XYWH, vehicle_box: XYWH) -> bool:
+    """The plate box's centre lies inside the vehicle box, below its top part."""
+    px, py, pw, ph = plate_box
+    vx, vy, vw, vh = vehicle_box
+    if vw <= 0 or vh <= 0:
+        return False
+    cx, cy = px + pw / 2, py + ph / 2
+    if not (vx <= cx <= vx + vw and vy <= cy <= vy + vh):
+        return False
+    return (cy - vy) / vh >= PLATE_LOWEST_TOP
+
+
+def still_texts(sightings: Sequence[Sighting]) -> set[str]:
+    """Texts read in two or more frames whose boxes did not move while the vehicle's did."""
+    still: set[str] = set()
+    for text in {sighting.text for sighting in sightings}:
+        same = [sighting for sighting in sightings if sighting.text == text]
+        if len({sighting.frame for sighting in same}) < 2:
+            continue
+        plate_moved = displacement([sighting.plate_box for sighting in same])
+        vehicle_moved = displacement([sighting.vehicle_box for sighting in same])
+        if plate_moved < STATIONARY_MOVE <= vehicle_moved:
+            still.add(text)
+    return still
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Indices of the sightings that may be the plate, and why the others were dropped."""
+
+    kept: tuple[int, ...]
+    stood_still: int
+    off_vehicle: int
+
+
+def plate_sightings(sightings: Sequence[Sighting]) -> Kept:
+    """The sightings that may be the vehicle's plate: not a text that stood still, not
+    read above the plate's place on the vehicle."""
+    still = still_texts(sightings)
+    kept: list[int] = []
+    stood_still = off_vehicle = 0
+    for index, sighting in enumerate(sightings):
+        if sighting.text in still:
+            stood_still += 1
+        elif not on_vehicle(sighting.plate_box, sighting.vehicle_box):
+            off_vehicle += 1
+        else:
+            kept.append(index)
+    return Kept(tuple(kept), stood_still, off_vehicle)
