@@ -235,3 +235,57 @@ def test_live_alerts_take_their_place_by_priority_then_age(
     assert keys == sorted(keys), "the queue is sorted by priority, then age"
     ours = [str(title) for *_, title in shown if str(title).startswith(f"Ordered {tag}")]
     assert ours == [f"Ordered {tag} {n}" for n in (1, 3, 2, 5, 0, 4)]
+
+
+def test_a_flood_holds_at_most_the_row_limit_and_refills_as_rows_leave(
+    page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    """The page holds ``console_queue_rows`` rows at most (20 here, the least allowed):
+    the least urgent beyond it are let go and counted, and come back once handled rows
+    leave room."""
+    platform = live_server.platform
+    settings = platform.settings
+    platform.settings = settings.model_copy(update={"console_queue_rows": 20})
+    try:
+        open_console(page, console, live_server)
+    finally:
+        platform.settings = settings
+    root = page.locator("#console")
+    expect(root).to_have_attribute("data-queue-rows", "20")
+    # Priority 5 only: no other test raises one, so the queue starts empty.
+    page.locator("#queue-filters select[name=priority]").select_option("5")
+    expect(root).to_have_attribute("data-alert-count", "0")
+    tag = uuid.uuid4().hex[:6]
+    camera = camera_in(live_server, "bannu")
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    publish(
+        console.bus_url,
+        *(
+            alert_message(
+                camera,
+                title=f"Flood {tag} {n:02d}",
+                priority=5,
+                at=start + timedelta(seconds=n),
+                correlation_key=f"flood:{tag}:{n}",
+            )
+            for n in range(22)
+        ),
+    )
+    expect(row(page, f"Flood {tag} 19")).to_be_visible()  # the oldest twenty are held
+    expect(root).to_have_attribute("data-alert-count", "20")
+    expect(root).to_have_attribute("data-alerts-beyond", "2")
+    expect(page.locator("#queue-count")).to_have_text("20 open (showing 20 of 22)")
+    for n in (20, 21):
+        expect(row(page, f"Flood {tag} {n}")).to_have_count(0)
+
+    for n in (0, 1):
+        handled = row(page, f"Flood {tag} {n:02d}")
+        handled.get_by_label("Reason to dismiss").select_option("misread_plate")
+        handled.get_by_role("button", name="Dismiss").click()
+        expect(handled).to_have_count(0)
+    # Two rows left: the queue is loaded again and the two let go come back.
+    for n in (20, 21):
+        expect(row(page, f"Flood {tag} {n}")).to_be_visible()
+    expect(root).to_have_attribute("data-alerts-beyond", "0")
+    expect(page.locator("#queue-count")).to_have_text("20 open")
+    assert browser_log.console_errors == []

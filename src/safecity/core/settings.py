@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         None,
         description="Map tile URL template ({z}/{x}/{y}) of the deployment's own tile server.",
     )
+    console_queue_rows: int = Field(
+        2000,
+        ge=20,
+        le=20_000,
+        description="Alert rows an operator console holds at most; beyond, the least urgent "
+        "are let go (and counted) until rows leave the queue.",
+    )
     session_ttl_minutes: int = Field(
         720, ge=5, le=24 * 60, description="A signed-in session ends this long after sign-in."
     )

@@ -65,6 +65,7 @@ def console_page(request: Request, platform: PlatformDep, principal: CurrentPrin
             "can_handle": principal.has_permission("alerts.handle"),
             "can_watch": principal.has_permission("footage.view"),
             "feeds": feeds,
+            "queue_rows": platform.settings.console_queue_rows,
         },
         principal=principal,
     )

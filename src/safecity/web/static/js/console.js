@@ -6,7 +6,8 @@
   "use strict";
   const OPEN = new Set(["new", "acknowledged", "escalated"]);
   const FINAL_INCIDENT = new Set(["closed", "cancelled", "duplicate", "hoax", "referred"]);
-  const QUEUE_LIMIT = 500;
+  const QUEUE_LIMIT = 500; // rows loaded from the API at once
+  const REFILL_MS = 2000; // after rows left, how soon the page asks for those it dropped
   const POLL_MS = 15000;
   const PKT_OFFSET_MS = 5 * 3600 * 1000; // Pakistan keeps no daylight saving
   const VIDEO_MARGIN_MS = 2 * 60 * 1000;
@@ -28,6 +29,12 @@
     const map = makeMap(root);
     // Where the map draws a unit, as [lat, lon] (null if not on the map): for tests.
     window.safecityConsole.unitAt = map.unitAt;
+    // Rows the page holds at most: a flood of live alerts (a camera firing all night) must
+    // not grow the page without bound. Beyond it the least urgent row is let go and
+    // counted; once rows leave, the queue is loaded again and the next ones come back.
+    const rowLimit = Number(root.dataset.queueRows) || 2000;
+    let beyond = 0; // open alerts in scope that the page does not hold
+    let refill = null;
     let queueLoaded = false;
     let mapLoaded = !root.dataset.features;
     let loadTicket = 0;
@@ -75,7 +82,8 @@
       for (const alert of body.items) upsert(alert, false, fragment);
       queue.appendChild(fragment);
       queueLoaded = true;
-      refreshCount(body.total);
+      beyond = Math.max(0, (body.total || 0) - alerts.size);
+      refreshCount();
       markReady();
     }
 
@@ -84,18 +92,37 @@
       queueError.hidden = false;
     }
 
-    function refreshCount(total) {
+    function refreshCount() {
       const n = alerts.size;
-      const more = total && total > n ? ` (showing ${n} of ${total})` : "";
+      const more = beyond > 0 ? ` (showing ${n} of ${n + beyond})` : "";
       countLabel.textContent = `${n} open${more}`;
       root.dataset.alertCount = String(n);
+      root.dataset.alertsBeyond = String(beyond);
+    }
+
+    function keepWithinLimit() {
+      while (rows.size > rowLimit && queue.lastElementChild) {
+        remove(Number(queue.lastElementChild.dataset.id));
+        beyond += 1;
+      }
+    }
+
+    function refillSoon() {
+      if (beyond === 0 || refill !== null) return;
+      refill = setTimeout(() => {
+        refill = null;
+        if (beyond > 0 && rows.size < rowLimit) loadQueue();
+      }, REFILL_MS);
     }
 
     function upsert(alert, live, fragment) {
       const known = alerts.get(alert.id);
       if (known && known.version > alert.version) return; // an older message overtaken
       if (!wanted(alert)) {
-        remove(alert.id);
+        if (rows.has(alert.id)) {
+          remove(alert.id);
+          refillSoon(); // room for one that was let go
+        }
         return;
       }
       alerts.set(alert.id, alert);
@@ -116,6 +143,7 @@
       if (fragment) fragment.appendChild(row);
       else place(row, alert);
       map.showAlert(alert);
+      if (live) keepWithinLimit();
     }
 
     function remove(id) {
