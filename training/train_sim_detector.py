@@ -264,6 +264,22 @@ def export(args: argparse.Namespace) -> None:
         dynamo=False,
     )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    classes = ", ".join(CLASSES)
+    (MODELS / f"{MODEL_NAME}.yaml").write_text(
+        "# The simulated-vehicle detector (MODEL_CARD.md): simulator renders only, not for\n"
+        "# real footage. Written by python -m training.train_sim_detector export.\n"
+        "backend: onnx_yolo\n"
+        f"file: {path.name}\n"
+        f"sha256: {digest}\n"
+        f"input_width: {INPUT_WIDTH}\n"
+        f"input_height: {INPUT_HEIGHT}\n"
+        "layout: yolov8\n"
+        f"classes: [{classes}]\n"
+        "licence: Apache-2.0 (safecity; trained on safecity's own simulator renders)\n"
+        f"confidence_threshold: {args.confidence}\n"
+        "nms_threshold: 0.45\n",
+        encoding="utf-8",
+    )
     print(f"{path}: {path.stat().st_size} bytes, sha256 {digest}")
 
 
@@ -280,7 +296,8 @@ def main() -> None:
     fit.add_argument("--batch", type=int, default=16)
     fit.add_argument("--lr", type=float, default=3e-3)
     fit.add_argument("--seed", type=int, default=1)
-    commands.add_parser("export", help="write the ONNX model into the package")
+    out = commands.add_parser("export", help="write the ONNX model and manifest into the package")
+    out.add_argument("--confidence", type=float, default=0.35, help="the manifest's threshold")
     args = parser.parse_args()
     {"generate": generate, "train": train, "export": export}[args.command](args)
 
