@@ -43,7 +43,7 @@ from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  
 
 BENCH_SEED_BASE = 940_000
 IOU_MATCH = 0.5
-COCO_VEHICLES = ("car", "motorcycle", "bus", "truck")
+COCO_VEHICLES = ("car", "motorbike", "bus", "truck")  # coco.names spells it so
 
 
 def iou_matrix(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
