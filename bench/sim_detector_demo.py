@@ -9,7 +9,7 @@ classes, plate reads, how many are a true plate of a vehicle that was on the cam
 vehicles with a plate read, and milliseconds per analysed frame (wall clock, the
 machine's load included).
 
-    nice .venv/bin/python bench/sim_detector_demo.py [--seconds 60]
+    nice .venv/bin/python bench/sim_detector_demo.py [--seconds 60] [--view anpr]
 """
 
 from __future__ import annotations
@@ -83,11 +83,21 @@ def run(clip: Path, plates: set[str], detector_name: str | None, media: Path) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--view", choices=("overview", "anpr"), default="overview", help="the demo's is overview"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         truth = render_city(
-            7, args.seconds, out / "sim", cameras=1, width=CLIP_WIDTH, height=CLIP_HEIGHT, fps=10
+            7,
+            args.seconds,
+            out / "sim",
+            cameras=1,
+            width=CLIP_WIDTH,
+            height=CLIP_HEIGHT,
+            fps=10,
+            view=args.view,
         )
         plates = {
             v.plate for v in truth.vehicles if any(a.camera_id == "cam-01" for a in v.appearances)
