@@ -23,6 +23,7 @@ from safecity.registry.schemas import CameraUpdate
 from safecity.sim.counter import overlay_extent
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
 from safecity.video_workers import start_analytics, start_ingest
+from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR
 from safecity.web.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -153,13 +154,19 @@ def _start_analytics(
         for camera_id, _ in codes:
             current = platform.analytics_config.get_config(session, admin, camera_id)
             default = demo_analytics_config(settings.demo_analytics_detector)
-            # A demo camera still on the default saved before ignore regions existed gets
-            # the new default; a configuration an engineer changed is left alone.
-            if current.version == 0 or current.config == default.model_copy(update={"ignore": ()}):
+            # A demo camera still on a default saved before ignore regions existed, or
+            # before the bundled detector, gets the new default; a configuration an
+            # engineer changed is left alone.
+            earlier = (
+                default.model_copy(update={"ignore": ()}),
+                demo_analytics_config(None),
+                demo_analytics_config(None).model_copy(update={"ignore": ()}),
+            )
+            if current.version == 0 or (current.config != default and current.config in earlier):
                 platform.analytics_config.update_config(
                     session, admin, camera_id, default, expected_version=current.version
                 )
-    start_analytics(stack, settings, platform, bus_url)
+    start_analytics(stack, settings, platform, bus_url, default_models_dir=BUNDLED_MODELS_DIR)
 
 
 def start_alert_drill(

@@ -27,6 +27,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 
 from pydantic import TypeAdapter
 from sqlalchemy import select
@@ -112,15 +113,11 @@ def start_ingest(
     return groups
 
 
-def start_analytics(
-    stack: ExitStack, settings: Settings, platform: Platform, bus_url: str
-) -> CameraGroups:
-    """Analytics groups for every camera whose analytics is enabled, following later
-    changes on the bus; stopped with the stack."""
-    with platform.sessions() as session:
-        enabled = platform.analytics_config.worker_configs(session)
-    folder = settings.data_dir / "analytics"
-    folder.mkdir(parents=True, exist_ok=True)
+def analytics_worker_argv(
+    settings: Settings, bus_url: str, *, default_models_dir: Path | None = None
+) -> list[str]:
+    """The command line of an analytics worker process; the operator's models folder
+    (``settings.analytics_models_dir``) wins over ``default_models_dir``."""
     argv = [
         sys.executable,
         "-m",
@@ -130,8 +127,30 @@ def start_analytics(
         "--bus-url",
         bus_url,
     ]
-    if settings.analytics_models_dir is not None:
-        argv += ["--models-dir", str(settings.analytics_models_dir)]
+    models_dir = settings.analytics_models_dir or default_models_dir
+    if models_dir is not None:
+        argv += ["--models-dir", str(models_dir)]
+    return argv
+
+
+def start_analytics(
+    stack: ExitStack,
+    settings: Settings,
+    platform: Platform,
+    bus_url: str,
+    *,
+    default_models_dir: Path | None = None,
+) -> CameraGroups:
+    """Analytics groups for every camera whose analytics is enabled, following later
+    changes on the bus; stopped with the stack.
+
+    The workers load detectors from ``settings.analytics_models_dir``; without one, from
+    ``default_models_dir`` (the demo passes the package's bundled models)."""
+    with platform.sessions() as session:
+        enabled = platform.analytics_config.worker_configs(session)
+    folder = settings.data_dir / "analytics"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = analytics_worker_argv(settings, bus_url, default_models_dir=default_models_dir)
     groups = CameraGroups(
         GroupCommand(argv=argv, env=dict(os.environ), log_dir=folder),
         registry_stream_url(platform),

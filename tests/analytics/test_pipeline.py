@@ -16,6 +16,8 @@ from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.contracts.base import Message
 from safecity.sim.truth import GroundTruth
+from safecity.vision.detectors import load_detector
+from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES
 from tests.analytics.support import CAMERA, OracleReader, fuse_by_vote, true_plates
 
 T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -210,3 +212,35 @@ def test_a_failing_detector_falls_back_to_motion_and_is_counted(
 def test_a_pipeline_needs_a_positive_rate(fps: float, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="greater than 0"):
         CameraAnalyticsConfig.model_validate({"analysed_fps": fps})
+
+
+def test_the_bundled_detector_hands_vehicle_tracks_to_the_plate_stage(
+    sim_clip: tuple[Path, GroundTruth], tmp_path: Path
+) -> None:
+    """What the demo runs: the simulated camera with the bundled sim-vehicles detector.
+    Its tracks carry the simulator's classes, all of them vehicles to the plate stage."""
+    clip, truth = sim_clip
+    detector = load_detector(BUNDLED_MODELS_DIR / f"{SIM_VEHICLES}.yaml")
+    published: list[Message] = []
+    reader = OracleReader(truth)
+    config = CameraAnalyticsConfig.model_validate({**CONFIG, "detector": SIM_VEHICLES})
+    pipeline = build_pipeline(
+        PipelineCamera(CAMERA, tmp_path, config, 1),
+        detector,
+        reader,
+        published.append,
+        fuse=fuse_by_vote,
+    )
+    run_clip(clip, pipeline)
+    reads = [m for m in published if isinstance(m, PlateRead)]
+    events = [m for m in published if isinstance(m, RuleEvent)]
+    assert reader.calls > 0
+    assert {e.object_class for e in events if e.kind != "crowd"} <= set(detector.classes)
+    assert {r.vehicle_class for r in reads} <= set(detector.classes)
+    plates = true_plates(truth)
+    assert {r.text for r in reads} <= set(plates)
+    sampled = {plate for plate, seen in plates.items() if seen}
+    read = {r.text for r in reads}
+    # Measured: 4 of the 8 vehicles read (motion tracks read all 8 in the test above);
+    # what the detector's tracks lose against motion regions is still to be found.
+    assert len(read & sampled) >= 3, sorted(sampled - read)

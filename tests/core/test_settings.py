@@ -132,3 +132,17 @@ def test_unknown_environment_names_reads_the_process_environment(
 ) -> None:
     monkeypatch.setenv("SAFECITY_LOGLEVEL", "DEBUG")
     assert unknown_environment_names() == ["SAFECITY_LOGLEVEL"]
+
+
+def test_the_demo_detects_with_the_bundled_model_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES
+
+    assert _settings(tmp_path).demo_analytics_detector == SIM_VEHICLES
+    assert (BUNDLED_MODELS_DIR / f"{SIM_VEHICLES}.yaml").is_file()
+    # An empty variable asks for motion tracking only.
+    monkeypatch.setenv("SAFECITY_DEMO_ANALYTICS_DETECTOR", "")
+    assert _settings(tmp_path).demo_analytics_detector is None
+    monkeypatch.setenv("SAFECITY_DEMO_ANALYTICS_DETECTOR", "yolox-nano")
+    assert _settings(tmp_path).demo_analytics_detector == "yolox-nano"

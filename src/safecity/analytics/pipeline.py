@@ -49,7 +49,9 @@ logger = logging.getLogger(__name__)
 
 Publisher = Callable[[Message], None]
 
-VEHICLE_CLASSES = frozenset({"car", "bus", "truck", "motorcycle", "motorbike"})
+# COCO's vehicle names and the simulator's (the bundled sim-vehicles detector adds van and
+# rickshaw): a track of any of these goes to the plate stage.
+VEHICLE_CLASSES = frozenset({"car", "van", "bus", "truck", "rickshaw", "motorcycle", "motorbike"})
 CLIP_BEFORE = timedelta(seconds=5)
 CLIP_AFTER = timedelta(seconds=5)
 _NO_PIXELS = np.zeros((0, 0, 3), np.uint8)

@@ -84,9 +84,12 @@ class Settings(BaseSettings):
         "restarted alone if it fails); a crash of the process stops this many until its restart.",
     )
     demo_analytics_detector: str | None = Field(
-        None,
-        description="Demo only: the detector (a manifest name in analytics_models_dir) the "
-        "simulated cameras' analytics use; empty tracks motion only, the lightest load.",
+        "sim-vehicles",
+        description="Demo only: the detector (a manifest name) the simulated cameras' "
+        "analytics use; empty tracks motion only, the lightest load. The default, "
+        "sim-vehicles, is shipped in the package and trained on the simulator's renders; it "
+        "is looked up in the package's models folder unless analytics_models_dir is set, "
+        "which then wins (copy the bundled manifest and model there to keep it).",
     )
     recording_quota_gb: float | None = Field(
         None,
@@ -177,6 +180,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level on stderr."
     )
+
+    @field_validator("demo_analytics_detector")
+    @classmethod
+    def _empty_detector_is_none(cls, value: str | None) -> str | None:
+        # SAFECITY_DEMO_ANALYTICS_DETECTOR= (empty) is how an operator asks for motion only.
+        return value or None
 
     @field_validator("data_dir")
     @classmethod
