@@ -54,7 +54,6 @@ Publisher = Callable[[Message], None]
 VEHICLE_CLASSES = frozenset({"car", "van", "bus", "truck", "rickshaw", "motorcycle", "motorbike"})
 CLIP_BEFORE = timedelta(seconds=5)
 CLIP_AFTER = timedelta(seconds=5)
-_NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class CameraPipeline:
                 )
                 vehicles = tracked[wanted]
                 # The stage reads pixels only inside vehicle boxes: with none, no colour.
-                pixels = self._colour(picture) if len(vehicles) else _NO_PIXELS
+                pixels = self._colour(picture) if len(vehicles) else picture
                 reads = self.plates.observe(
                     at, pixels, vehicles, [n for n, w in zip(names, wanted, strict=True) if w]
                 )

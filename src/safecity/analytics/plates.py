@@ -57,6 +57,7 @@ from safecity.analytics.plate_jobs import InlinePlateJobs, PlateJob, PlateJobSin
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
 from safecity.vision.detections import Detections
+from safecity.vision.picture import Picture
 from safecity.vision.plates.vehicle import Kept, Sighting, plate_sightings
 from safecity.vision.zones import Polygon, inside_any
 
@@ -216,13 +217,14 @@ class PlateStage:
     def observe(
         self,
         at: datetime,
-        image: npt.NDArray[np.uint8],
+        image: Picture | npt.NDArray[np.uint8],
         vehicles: Detections,
         class_names: Sequence[str],
     ) -> list[PlateRead]:
         """Score this frame for the vehicle tracks in it and offer the reader their best
         frames; returns the reads of tracks that finished (with the readings that came
-        back since the last frame)."""
+        back since the last frame). A Picture is converted to colour only if a vehicle
+        is in it."""
         finished = self._take_answers()
         if vehicles.tracker_id is not None:
             for row in range(len(vehicles)):
@@ -233,7 +235,8 @@ class PlateStage:
                 track.last_seen = at
                 track.frames += 1
                 x1, y1, x2, y2 = (int(v) for v in vehicles.xyxy[row])
-                self._hold(track_id, track, at, image, (x1, y1, x2, y2))
+                colour = image.bgr if isinstance(image, Picture) else image
+                self._hold(track_id, track, at, colour, (x1, y1, x2, y2))
         # Every track holding a frame is offered, tracks never read and best frames first:
         # one that left the picture while its last job was out still gets its best frame read.
         budget = self._max_per_frame
