@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from safecity.bus import NatsServer
+from safecity.bus import NatsBus, NatsServer
 from safecity.sim.truth import GroundTruth
 from safecity.web.app import create_app
 from safecity.web.platform import Platform
@@ -37,3 +37,10 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
+    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
+    yield connected
+    await connected.close()

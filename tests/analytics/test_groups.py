@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +44,6 @@ def changed(camera: str, version: int, **config: Any) -> AnalyticsConfigChanged:
         version=version,
         config=CameraAnalyticsConfig.model_validate({**PLAIN, **config}),
     )
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
-    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
-    yield connected
-    await connected.close()
 
 
 def _frames(inbox: Inbox, camera: str) -> int:

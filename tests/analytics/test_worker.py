@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
-from safecity.bus import NatsBus, NatsServer
+from safecity.bus import NatsBus
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import (
     AnalyticsConfigChanged,
@@ -35,13 +34,6 @@ def changed(version: int, config: dict[str, Any], camera: str = CAMERA) -> Analy
     return AnalyticsConfigChanged(
         camera_id=camera, version=version, config=CameraAnalyticsConfig.model_validate(config)
     )
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[NatsBus]:
-    connected = await NatsBus.connect(nats_server.url, fetch_wait_seconds=0.25)
-    yield connected
-    await connected.close()
 
 
 @pytest.fixture
