@@ -12,6 +12,7 @@ from the video element through a canvas.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -56,6 +57,7 @@ class Camera1:
     started: float  # time.monotonic() when the server answered: its timeline's start
     frames: int
     camera_id: int
+    clip: Path
 
 
 def all_key_frames(source: Path, target: Path) -> int:
@@ -107,7 +109,13 @@ def camera(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) ->
                 CameraUpdate(main_stream_url=url, sub_stream_url=url, privacy_masks=[]),
                 expected_version=None,
             )
-        yield Camera1(server=server, started=started, frames=frames, camera_id=camera_id)
+        yield Camera1(
+            server=server,
+            started=started,
+            frames=frames,
+            camera_id=camera_id,
+            clip=root / "intra.mp4",
+        )
     finally:
         server.stop()
 
@@ -275,6 +283,52 @@ def sign_in_here(page: Page, base_url: str, live_server: LiveServer) -> None:
     page.wait_for_load_state()
 
 
+def point_camera_at(live_server: LiveServer, camera_id: int, url: str) -> None:
+    with live_server.platform.transaction() as session:
+        live_server.platform.registry.update_camera(
+            session,
+            system_principal("tests"),
+            camera_id,
+            CameraUpdate(main_stream_url=url, sub_stream_url=url),
+            expected_version=None,
+        )
+
+
+def test_a_camera_that_drops_out_plays_again_when_it_comes_back(
+    page: Page,
+    live_server: LiveServer,
+    camera: Camera1,
+    ws_base_url: str,
+    tmp_path: Path,
+) -> None:
+    """A wall runs unattended: when a camera's stream goes away the tile says so and keeps
+    trying, and when the camera is back it plays again without anyone reloading the page."""
+    flaky = RtspServer([RtspMount("cam", camera.clip)], log_path=tmp_path / "rtsp.log")
+    flaky.start()
+    try:
+        point_camera_at(live_server, camera.camera_id, flaky.url("cam"))
+        sign_in_here(page, ws_base_url, live_server)
+        page.goto(f"{ws_base_url}/cameras/{camera.camera_id}/live")
+        video = page.locator("#live-video")
+        status = page.locator(".live-status")
+        expect(video).to_have_attribute("data-playing", "1", timeout=30_000)
+
+        flaky.stop()
+        expect(video).to_have_attribute("data-closed", re.compile(r"^10(00|06|11)$"))
+        expect(video).not_to_have_attribute("data-playing", "1")
+        expect(status).to_contain_text("Trying again in")
+        # Refused while the camera is away: the tile goes on trying, not giving up.
+        expect(video).to_have_attribute("data-retries", re.compile(r"^[2-9]|\d\d"), timeout=20_000)
+
+        flaky.start()
+        expect(video).to_have_attribute("data-playing", "1", timeout=45_000)
+        expect(status).to_have_text("Live")
+        assert video.get_attribute("data-closed") is None
+    finally:
+        flaky.stop()
+        point_camera_at(live_server, camera.camera_id, camera.server.url("cam"))
+
+
 def test_wall_shows_only_cameras_in_scope(
     page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str
 ) -> None:
@@ -286,7 +340,7 @@ def test_wall_shows_only_cameras_in_scope(
     expect(tiles).to_have_count(1)
     expect(tiles.first).to_have_attribute("data-live", f"/ws/live/{camera.camera_id}")
     expect(page.locator("#wall .live-tile.empty")).to_have_count(8)
-    expect(tiles.first).to_have_attribute("data-playing", "1", timeout=20_000)
+    expect(tiles.first).to_have_attribute("data-playing", "1", timeout=30_000)
 
 
 def test_wall_tiles_are_picked_by_code_and_the_address_brings_the_wall_back(

@@ -76,27 +76,55 @@
     return socket;
   }
 
+  // Closes after which the camera may come back: the stream ended, failed or the
+  // connection dropped. A refusal (sign-in, permission, no such camera) is final.
+  const RETRY_CODES = new Set([1000, 1001, 1006, 1011]);
+  const RETRY_MAX_SECONDS = 15;
+
   function player(video) {
     const tile = video.closest(".live-tile");
     const status = tile ? tile.querySelector(".live-status") : null;
-    const report = (message) => {
-      if (message.status && status) status.textContent = message.status;
-      if (message.closed !== undefined) video.dataset.closed = String(message.closed);
-    };
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const url = scheme + "//" + location.host + video.dataset.live;
+    let socket = null;
+    let failures = 0;
+    let leaving = false;
 
-    if (window.MediaSource) {
+    if (!window.MediaSource) {
+      if (status) status.textContent = "This browser cannot play live video (no Media Source Extensions).";
+      return;
+    }
+
+    // A wall runs unattended for a shift: a camera that drops out is tried again,
+    // waiting longer after each failure, until it plays or the page is left.
+    function retry(text) {
+      const wait = Math.min(RETRY_MAX_SECONDS, 2 ** failures);
+      failures += 1;
+      video.dataset.retries = String(failures);
+      if (status) status.textContent = text + " Trying again in " + wait + " s.";
+      setTimeout(() => { if (!leaving) connect(); }, wait * 1000);
+    }
+
+    function report(message) {
+      if (message.status && status) status.textContent = message.status;
+      if (message.closed === undefined) return;
+      video.dataset.closed = String(message.closed);
+      delete video.dataset.playing;
+      if (!leaving && RETRY_CODES.has(message.closed)) retry(message.status || "Stream ended.");
+    }
+
+    function connect() {
       // The page's policy must allow media-src blob: (Chromium checks it even for
       // a worker's MediaSourceHandle, so a worker would not avoid it).
       const source = new MediaSource();
+      const previous = video.src;
       video.src = URL.createObjectURL(source);
-      const socket = feed(source, url, report);
-      window.addEventListener("pagehide", () => socket.close());
-    } else {
-      report({ status: "This browser cannot play live video (no Media Source Extensions)." });
-      return;
+      if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
+      socket = feed(source, url, report);
     }
+
+    window.addEventListener("pagehide", () => { leaving = true; if (socket) socket.close(); });
+    connect();
 
     function chase() {
       const ranges = video.buffered;
@@ -109,7 +137,11 @@
     }
     video.addEventListener("progress", chase);
     setInterval(chase, 250);
-    video.addEventListener("playing", () => { video.dataset.playing = "1"; });
+    video.addEventListener("playing", () => {
+      failures = 0;
+      video.dataset.playing = "1";
+      delete video.dataset.closed;
+    });
   }
 
   document.addEventListener("DOMContentLoaded", () => {
