@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -235,6 +236,25 @@ def test_live_alerts_take_their_place_by_priority_then_age(
     assert keys == sorted(keys), "the queue is sorted by priority, then age"
     ours = [str(title) for *_, title in shown if str(title).startswith(f"Ordered {tag}")]
     assert ours == [f"Ordered {tag} {n}" for n in (1, 3, 2, 5, 0, 4)]
+
+
+def test_a_live_alert_is_highlighted_for_a_few_seconds_then_looks_like_the_rest(
+    page: Page, console: RunningConsole, live_server: LiveServer
+) -> None:
+    open_console(page, console, live_server)
+    tag = uuid.uuid4().hex[:6]
+    camera = camera_in(live_server, "bannu")
+    fresh = re.compile(r"\bfresh\b")
+    first, second = row(page, f"Earlier {tag}"), row(page, f"Later {tag}")
+    publish(console.bus_url, alert_message(camera, title=f"Earlier {tag}", priority=2))
+    expect(first).to_have_class(fresh)
+    time.sleep(3.0)
+    publish(console.bus_url, alert_message(camera, title=f"Later {tag}", priority=2))
+    expect(second).to_have_class(fresh)
+    # Each highlight ends on its own time, not all at once when the newest one ends.
+    expect(first).not_to_have_class(fresh, timeout=6_000)
+    expect(second).to_have_class(fresh)
+    expect(second).not_to_have_class(fresh, timeout=8_000)
 
 
 def test_a_flood_holds_at_most_the_row_limit_and_refills_as_rows_leave(

@@ -115,6 +115,31 @@
       }, REFILL_MS);
     }
 
+    // One sweep a second ends every highlight that is due: a timer per row re-styled
+    // the page once per live alert, hundreds of frames a minute in a busy hour.
+    const FRESH_MS = 4000;
+    const freshUntil = new Map();
+    let sweep = null;
+
+    function markFresh(row) {
+      row.classList.add("fresh");
+      freshUntil.set(row, Date.now() + FRESH_MS);
+      if (sweep === null) sweep = setInterval(endHighlights, 1000);
+    }
+
+    function endHighlights() {
+      const now = Date.now();
+      for (const [row, until] of freshUntil) {
+        if (until > now) continue;
+        row.classList.remove("fresh");
+        freshUntil.delete(row);
+      }
+      if (freshUntil.size === 0) {
+        clearInterval(sweep);
+        sweep = null;
+      }
+    }
+
     function upsert(alert, live, fragment) {
       const known = alerts.get(alert.id);
       if (known && known.version > alert.version) return; // an older message overtaken
@@ -136,10 +161,7 @@
         if (shown.length > 20000) shown.splice(0, 10000);
       }
       fill(row, alert);
-      if (live) {
-        row.classList.add("fresh");
-        setTimeout(() => row.classList.remove("fresh"), 4000);
-      }
+      if (live) markFresh(row);
       if (fragment) fragment.appendChild(row);
       else place(row, alert);
       map.showAlert(alert);
@@ -149,7 +171,7 @@
     function remove(id) {
       alerts.delete(id);
       const row = rows.get(id);
-      if (row) row.remove();
+      if (row) { row.remove(); freshUntil.delete(row); }
       rows.delete(id);
       map.removeAlert(id);
     }
