@@ -33,7 +33,7 @@ from safecity.analytics.main import plate_reader  # noqa: E402
 from safecity.analytics.pipeline import PipelineCamera, build_pipeline  # noqa: E402
 from safecity.contracts.analytics import PlateRead, RuleEvent  # noqa: E402
 from safecity.contracts.base import Message  # noqa: E402
-from safecity.demo_video import CLIP_HEIGHT, CLIP_WIDTH, demo_analytics_config  # noqa: E402
+from safecity.demo_video import VIEW_SIZES, demo_analytics_config  # noqa: E402
 from safecity.sim.render import render_city  # noqa: E402
 from safecity.vision.detectors import load_detector  # noqa: E402
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  # noqa: E402
@@ -84,7 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument(
-        "--view", choices=("overview", "anpr"), default="overview", help="the demo's is overview"
+        "--view",
+        choices=("overview", "anpr"),
+        default="overview",
+        help="the demo has both, each at its own size",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -94,8 +97,8 @@ def main() -> None:
             args.seconds,
             out / "sim",
             cameras=1,
-            width=CLIP_WIDTH,
-            height=CLIP_HEIGHT,
+            width=VIEW_SIZES[args.view][0],
+            height=VIEW_SIZES[args.view][1],
             fps=10,
             view=args.view,
         )

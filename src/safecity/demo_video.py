@@ -11,17 +11,20 @@ from __future__ import annotations
 import logging
 import secrets
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.core.settings import Settings
+from safecity.demo_hotlist import list_demo_vehicles
 from safecity.identity.system import system_principal
 from safecity.registry.models import Camera, District
 from safecity.registry.schemas import CameraUpdate
 from safecity.sim.counter import overlay_extent
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
+from safecity.sim.truth import CameraView, load_ground_truth
 from safecity.video_workers import start_analytics, start_ingest
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR
 from safecity.web.platform import Platform
@@ -31,22 +34,55 @@ CLIP_SECONDS = 120
 DRILL_EVERY_SECONDS = 12.0  # one simulated alert this often, give or take half
 DRILL_CAMERAS_PER_DISTRICT = 6
 FLEET_EVERY_SECONDS = 3.0  # each simulated unit reports its position this often
-CLIP_WIDTH, CLIP_HEIGHT = 640, 360
+CLIP_SEED = 7
+CLIP_FPS = 10
+VIEW_SIZES: dict[CameraView, tuple[int, int]] = {"anpr": (1280, 720), "overview": (640, 360)}
 OVERLAY_MARGIN = 0.02
 """Fraction of the frame's height added below the simulator's on-screen display band."""
 
 
-def _clips(settings: Settings, count: int) -> list[Path]:
+@dataclass(frozen=True)
+class DemoClip:
+    """One simulated camera's clip and how it was rendered."""
+
+    path: Path
+    view: CameraView
+    width: int
+    height: int
+
+
+def _render(settings: Settings, view: CameraView, count: int) -> tuple[list[DemoClip], Path]:
+    """``count`` clips of one view (cached in the data folder) and their ground truth."""
     from safecity.sim.render import render_city
 
-    folder = settings.data_dir / "sim" / f"seed7-{count}cams"
+    width, height = VIEW_SIZES[view]
+    folder = settings.data_dir / "sim" / f"seed{CLIP_SEED}-{view}-{count}cams-{width}x{height}"
+    truth = folder / "ground_truth.json"
     clips = sorted(folder.glob("*.mp4"))
-    if len(clips) < count or not (folder / "ground_truth.json").exists():
+    if len(clips) < count or not truth.exists():
         render_city(
-            7, CLIP_SECONDS, folder, cameras=count, width=CLIP_WIDTH, height=CLIP_HEIGHT, fps=10
+            CLIP_SEED,
+            CLIP_SECONDS,
+            folder,
+            cameras=count,
+            width=width,
+            height=height,
+            fps=CLIP_FPS,
+            view=view,
         )
         clips = sorted(folder.glob("*.mp4"))
-    return clips[:count]
+    return [DemoClip(path, view, width, height) for path in clips[:count]], truth
+
+
+def _clips(settings: Settings, count: int) -> tuple[list[DemoClip], Path]:
+    """Half the cameras (the first, when odd) zoomed on the lanes for number plates, the
+    rest overlooking the junction; returns the clips and the ANPR clips' ground truth.
+
+    An overview at 640x360 shows plates 3-9 px high, which nothing reads; the ANPR
+    view at 1280x720 shows them at about 20 px, as a real ANPR camera would."""
+    anpr, truth = _render(settings, "anpr", (count + 1) // 2)
+    overview = _render(settings, "overview", count // 2)[0] if count > 1 else []
+    return anpr + overview, truth
 
 
 def start_demo_video(
@@ -59,7 +95,7 @@ def start_demo_video(
     if reason is not None:
         log.warning("demo video disabled: %s", reason)
         return []
-    clips = _clips(settings, count)
+    clips, truth = _clips(settings, count)
     with platform.sessions() as session:
         cameras = session.scalars(
             select(Camera)
@@ -69,27 +105,30 @@ def start_demo_video(
         ).all()
         codes = [(camera.id, camera.code) for camera in cameras]
     password = secrets.token_urlsafe(12)
+    placed = list(zip(codes, clips, strict=False))
     mounts = [
-        RtspMount(code, clip, user="viewer", password=password)
-        for (_, code), clip in zip(codes, clips, strict=False)
+        RtspMount(code, clip.path, user="viewer", password=password) for (_, code), clip in placed
     ]
     server = RtspServer(mounts, log_path=settings.data_dir / "sim" / "rtsp.log")
     server.start()
     stack.callback(server.stop)
     admin = system_principal("demo video")
     with platform.transaction() as session:
-        for camera_id, code in codes:
+        for (camera_id, code), clip in placed:
             platform.registry.update_camera(
                 session,
                 admin,
                 camera_id,
                 CameraUpdate(
                     main_stream_url=server.url(code),
-                    resolution=(CLIP_WIDTH, CLIP_HEIGHT),
-                    fps=10,
+                    resolution=(clip.width, clip.height),
+                    fps=CLIP_FPS,
                 ),
                 expected_version=None,
             )
+        listed = list_demo_vehicles(session, platform.hotlists, admin, load_ground_truth(truth))
+    if listed:
+        log.info("demo hotlist: %s", ", ".join(listed))
     # Ingest (health, recording as each registry entry says) as ``safecity up`` starts it.
     start_ingest(stack, settings, platform, bus_url, [c for _, c in codes])
     _start_analytics(stack, settings, platform, bus_url, codes)
@@ -100,8 +139,9 @@ def overlay_band() -> float:
     """Bottom of the band (a fraction of the frame's height, from the top) where the
     simulator burns its frame counter, frame number and camera name, with a margin.
     The layout scales with the frame's height, so the fraction fits any resolution."""
-    _, _, _, band = overlay_extent(CLIP_WIDTH, CLIP_HEIGHT)
-    return min(1.0, band / CLIP_HEIGHT + OVERLAY_MARGIN)
+    width, height = VIEW_SIZES["overview"]
+    _, _, _, band = overlay_extent(width, height)
+    return min(1.0, band / height + OVERLAY_MARGIN)
 
 
 def demo_analytics_config(detector: str | None) -> CameraAnalyticsConfig:
