@@ -60,6 +60,17 @@ def _render(settings: Settings, view: CameraView, count: int) -> tuple[list[Demo
     truth = folder / "ground_truth.json"
     clips = sorted(folder.glob("*.mp4"))
     if len(clips) < count or not truth.exists():
+        # The web server starts listening only after this: say why the wait.
+        log.info(
+            "rendering %d simulated %s camera clip(s) at %dx%d, %d s each (first start only, "
+            "kept in %s)",
+            count,
+            view,
+            width,
+            height,
+            CLIP_SECONDS,
+            folder,
+        )
         render_city(
             CLIP_SEED,
             CLIP_SECONDS,
