@@ -13,6 +13,7 @@ import numpy.typing as npt
 from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
+from safecity.vision.plates.locator import PlateLocator
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine, crop_quad
 from safecity.vision.plates.overlay import inside_overlay, is_overlay_text, overlay_zone
 from safecity.vision.plates.regions import plate_regions
@@ -56,6 +57,11 @@ whole-plate model (:mod:`slots`), or the own model first with PP-OCR only when i
 not sure (no format rule fits, or its reading's probability is below ``_SLOTS_SURE``)."""
 RECOGNISERS: tuple[Recogniser, ...] = ("ppocr", "slots", "slots-first")
 _SLOTS_SURE = 0.8
+LocatorUse = Literal["off", "first", "only"]
+"""How a vehicle region uses the own plate locator (:mod:`locator`): not at all; first,
+its located plates read by the own model, the usual path only when that read is not
+sure; or only (no text detector, no PP-OCR)."""
+LOCATOR_USES: tuple[LocatorUse, ...] = ("off", "first", "only")
 # A candidate's box as the whole-plate model is given it: a text detector's lines hug
 # the characters, the model was trained on boxes around the whole plate, loose or tight.
 _SLOT_PADS = ((0.06, 0.15), (0.12, 0.45))
@@ -82,6 +88,13 @@ class PlateReader:
     ``cues_first`` reads a vehicle region's image-cue regions with the own model before
     running the detector, which then runs only if that read is not sure.
 
+    ``locator`` (:data:`LocatorUse`) makes a vehicle region go first through the own
+    plate locator (``plate_locator``, default the shipped model): each located plate is
+    cut out and read by the own whole-plate model; a sure read that fits a format rule
+    is the region's read. With ``"first"`` an unsure region then takes the usual path
+    (detector, ``recogniser``); with ``"only"`` the located reads are all there is. A
+    whole image (no region) never uses the locator, which was trained on vehicle regions.
+
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
     sessions. Give it ``threads=1`` and let the pipelines' threads supply the
@@ -104,6 +117,8 @@ class PlateReader:
         recogniser: Recogniser = "ppocr",
         slot_model: SlotRecogniser | None = None,
         cues_first: bool = False,
+        locator: LocatorUse = "off",
+        plate_locator: PlateLocator | None = None,
     ) -> None:
         if region_side < 32 or image_side < 32:
             raise ValueError("region_side and image_side must be at least 32 pixels")
@@ -128,19 +143,33 @@ class PlateReader:
             raise ValueError("cues_first needs the own plate model (recogniser other than ppocr)")
         self.cues_first = cues_first
         self.cue_regions = 3
+        if locator not in LOCATOR_USES:
+            raise ValueError(f"locator must be one of {LOCATOR_USES}, got {locator!r}")
+        self.locator: LocatorUse = locator
+        needs_slots = recogniser != "ppocr" or locator != "off"
         self._slots = (
             None
-            if recogniser == "ppocr"
+            if not needs_slots
             else slot_model
             if slot_model is not None
             else SlotRecogniser(threads=threads)
         )
+        self._locator = (
+            None
+            if locator == "off"
+            else plate_locator
+            if plate_locator is not None
+            else PlateLocator(threads=threads)
+        )
 
     def warm_up(self) -> None:
         """Load the OCR models now rather than on the first read."""
-        self._engine.warm_up()
+        if self.locator != "only":
+            self._engine.warm_up()
         if self._slots is not None:
             self._slots.warm_up()
+        if self._locator is not None:
+            self._locator.warm_up()
 
     def read(
         self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
@@ -166,8 +195,14 @@ class PlateReader:
             return []
         one_vehicle = region is not None
         budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
-        reads = self._read_cues(bgr) if one_vehicle and self.cues_first else []
-        if not reads:
+        reads: list[PlateRead] = []
+        if one_vehicle and self._locator is not None:
+            reads = self._read_located(bgr)
+            if self.locator == "first" and not _sure_slot_read(reads):
+                reads = []
+        if not reads and one_vehicle and self.cues_first:
+            reads = self._read_cues(bgr)
+        if not reads and not (one_vehicle and self.locator == "only"):
             overlays: list[PixelBox] = []
             scale = self._scale(bgr, one_vehicle)
             vehicle = _whole(bgr) if one_vehicle else None
@@ -326,7 +361,7 @@ class PlateReader:
         overlays: list[PixelBox],
     ) -> Interpretation | None:
         best: Interpretation | None = None
-        if self._slots is not None:
+        if self.recogniser != "ppocr":
             best, sure = self._read_slots(image, candidate)
             if self.recogniser == "slots" or sure:
                 return best
@@ -378,6 +413,26 @@ class PlateReader:
                 ]
         return []
 
+    def _read_located(self, bgr: Image) -> list[PlateRead]:
+        """A vehicle region's plates found by the own locator, each read by the own model;
+        most plausible first, reads the model is not sure of marked by a confidence below
+        ``_SLOTS_SURE`` or the generic rule (see :func:`_sure_slot_read`)."""
+        if self._locator is None:
+            return []
+        vehicle = _whole(bgr).as_tuple()
+        scored: list[tuple[float, PlateRead]] = []
+        for plate in self._locator.locate(bgr):
+            box = _clipped(plate.box, bgr)
+            if box is None or not on_vehicle(box.as_tuple(), vehicle):
+                continue
+            found, _ = self._read_slots(bgr, Candidate((TextBox(plate.quad),)))
+            if found is None or found.confidence < self.min_confidence:
+                continue
+            read = PlateRead(found.text, round(found.confidence, 4), box, found.lines, found.rule)
+            scored.append((_rank(found), read))
+        scored.sort(key=lambda item: -item[0])
+        return [read for _, read in scored]
+
     def _read_slots(self, image: Image, candidate: Candidate) -> tuple[Interpretation | None, bool]:
         """The whole-plate model's reading of the candidate (best of a tight and a loose
         box), and whether it is sure enough to skip PP-OCR."""
@@ -413,6 +468,21 @@ class _Budget:
 
     def spend(self) -> None:
         self.left -= 1
+
+
+def _sure_slot_read(reads: Sequence[PlateRead]) -> bool:
+    """The own model's best read of a region fits a format rule and the model was sure."""
+    return bool(reads) and reads[0].rule != GENERIC_RULE and reads[0].confidence >= _SLOTS_SURE
+
+
+def _clipped(box: PixelBox, image: Image) -> PixelBox | None:
+    """``box`` cut to the image; None when less than 2 pixels of it remain either way."""
+    x0, y0 = max(box.x, 0), max(box.y, 0)
+    x1 = min(box.x + box.w, int(image.shape[1]))
+    y1 = min(box.y + box.h, int(image.shape[0]))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return PixelBox(x0, y0, x1 - x0, y1 - y0)
 
 
 def _whole(image: Image) -> PixelBox:
