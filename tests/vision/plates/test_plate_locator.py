@@ -26,6 +26,7 @@ from safecity.vision.plates import FormatRules, PlateReader
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.locator import (
     MANIFEST_NAME,
+    LocatedPlate,
     PlateLocator,
     load_manifest,
     shipped_manifest,
@@ -211,8 +212,9 @@ def test_the_plate_is_found_in_most_vehicle_regions_of_unseen_renders(
         hits += any(value >= 0.5 for value in overlaps)
         first += bool(overlaps) and overlaps[0] >= 0.5
     assert len(regions) >= 40, len(regions)
-    # Measured with the shipped weights: HITS_MEASURED.
-    assert hits >= 0.8 * len(regions), (hits, len(regions))
+    # Measured with the shipped weights: 42 of 42 found, each as the first answer (median
+    # IoU 0.86; 40 of 42 at IoU >= 0.7). The floor leaves room for a retrained model.
+    assert hits >= 0.9 * len(regions), (hits, len(regions))
     assert first >= 0.95 * hits, (first, hits)
 
 
@@ -247,9 +249,70 @@ def test_the_reader_reads_located_plates_without_ppocr() -> None:
         moved = PixelBox(truth.x + 50, truth.y + 30, truth.w, truth.h)
         on_plate += reads[0].box.iou(moved) >= 0.3
         read_exactly += reads[0].text == text
-    # Measured with the shipped weights: READS_MEASURED.
-    assert read_exactly >= READ_FLOOR, (read_exactly, returned, len(regions))
+    # Measured with the shipped locator and the own model's weights of 2026-12-06
+    # (MODEL_CARD.md): 28 of 42 regions read, all on the plate, 8 exactly (AB45 four
+    # times, EW12 and JFR28 twice). The recogniser, not the locator, limits this: raise
+    # the floor when it is retrained on renders.
+    assert read_exactly >= 5, (read_exactly, returned, len(regions))
     assert on_plate >= 0.9 * returned, (on_plate, returned)
 
 
-READ_FLOOR = 1
+class _CountingEngine(_NoTextEngine):
+    """Records the PP-OCR detector passes and finds no text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detector_passes = 0
+
+    def detect(self, *args: object, **kwargs: object) -> list[TextBox]:
+        self.detector_passes += 1
+        return []
+
+
+class _FixedLocator(PlateLocator):
+    """Answers with given plates and counts its calls."""
+
+    def __init__(self, plates: list[LocatedPlate]) -> None:
+        super().__init__()
+        self.plates = plates
+        self.calls = 0
+
+    def locate(self, region: np.ndarray) -> list[LocatedPlate]:
+        self.calls += 1
+        return self.plates
+
+
+def test_the_locator_is_asked_only_for_vehicle_regions() -> None:
+    """A whole image is read the usual way: the locator learnt vehicle regions only."""
+    engine, locator = _CountingEngine(), _FixedLocator([])
+    reader = PlateReader(engine=engine, locator="first", plate_locator=locator, proposals=0)
+    image = np.full((200, 300, 3), 100, np.uint8)
+    assert reader.read(image) == []
+    assert (locator.calls, engine.detector_passes) == (0, 1)
+    assert reader.read(image, region=(10, 10, 200, 150)) == []
+    assert locator.calls == 1
+
+
+def test_where_the_locator_finds_nothing_first_falls_back_and_only_does_not() -> None:
+    engine, locator = _CountingEngine(), _FixedLocator([])
+    first = PlateReader(engine=engine, locator="first", plate_locator=locator, proposals=0)
+    image = np.full((200, 300, 3), 100, np.uint8)
+    assert first.read(image, region=(10, 10, 200, 150)) == []
+    assert engine.detector_passes == 1  # the whole region, the usual way
+    only = PlateReader(
+        engine=_NoTextEngine(), recogniser="slots", locator="only", plate_locator=locator
+    )
+    assert only.read(image, region=(10, 10, 200, 150)) == []
+
+
+def test_located_plates_above_a_plates_place_on_the_vehicle_are_not_read() -> None:
+    """A 'plate' in the region's top part (a route board, the camera's on-screen name) is
+    dropped before reading, as the reader drops text found there (vision.plates.vehicle)."""
+    high = np.array([[40, 5], [120, 5], [120, 25], [40, 25]], np.float32)
+    locator = _FixedLocator([LocatedPlate(high, 0.9)])
+    reader = PlateReader(
+        engine=_NoTextEngine(), recogniser="slots", locator="only", plate_locator=locator
+    )
+    image = np.full((200, 300, 3), 100, np.uint8)
+    assert reader.read(image, region=(0, 0, 200, 150)) == []
+    assert locator.calls == 1

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
-from safecity.vision.plates.locator import PlateLocator
+from safecity.vision.plates.locator import LocatedPlate, PlateLocator
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine, crop_quad
 from safecity.vision.plates.overlay import inside_overlay, is_overlay_text, overlay_zone
 from safecity.vision.plates.regions import plate_regions
@@ -197,9 +197,12 @@ class PlateReader:
         budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
         reads: list[PlateRead] = []
         if one_vehicle and self._locator is not None:
-            reads = self._read_located(bgr)
+            located = self._locate(bgr)
+            reads = self._read_located(bgr, located)
             if self.locator == "first" and not _sure_slot_read(reads):
-                reads = []
+                reads = self._read_located_text(bgr, located, budget)
+                if not _decisive(reads):
+                    reads = []
         if not reads and one_vehicle and self.cues_first:
             reads = self._read_cues(bgr)
         if not reads and not (one_vehicle and self.locator == "only"):
@@ -413,18 +416,27 @@ class PlateReader:
                 ]
         return []
 
-    def _read_located(self, bgr: Image) -> list[PlateRead]:
-        """A vehicle region's plates found by the own locator, each read by the own model;
-        most plausible first, reads the model is not sure of marked by a confidence below
-        ``_SLOTS_SURE`` or the generic rule (see :func:`_sure_slot_read`)."""
+    def _locate(self, bgr: Image) -> list[tuple[LocatedPlate, PixelBox]]:
+        """The plates the own locator finds in a vehicle region, most certain first, with
+        their boxes cut to the region; only those where a plate can sit on a vehicle."""
         if self._locator is None:
             return []
         vehicle = _whole(bgr).as_tuple()
-        scored: list[tuple[float, PlateRead]] = []
+        found = []
         for plate in self._locator.locate(bgr):
             box = _clipped(plate.box, bgr)
-            if box is None or not on_vehicle(box.as_tuple(), vehicle):
-                continue
+            if box is not None and on_vehicle(box.as_tuple(), vehicle):
+                found.append((plate, box))
+        return found
+
+    def _read_located(
+        self, bgr: Image, located: list[tuple[LocatedPlate, PixelBox]]
+    ) -> list[PlateRead]:
+        """The located plates, each read by the own model; most plausible first, reads the
+        model is not sure of marked by a confidence below ``_SLOTS_SURE`` or the generic
+        rule (see :func:`_sure_slot_read`)."""
+        scored: list[tuple[float, PlateRead]] = []
+        for plate, box in located:
             found, _ = self._read_slots(bgr, Candidate((TextBox(plate.quad),)))
             if found is None or found.confidence < self.min_confidence:
                 continue
@@ -432,6 +444,33 @@ class PlateReader:
             scored.append((_rank(found), read))
         scored.sort(key=lambda item: -item[0])
         return [read for _, read in scored]
+
+    def _read_located_text(
+        self, bgr: Image, located: list[tuple[LocatedPlate, PixelBox]], budget: _Budget
+    ) -> list[PlateRead]:
+        """The located plates read the PP-OCR way, but with the text detector run on a
+        small crop around each plate (enlarged to about ``_ZOOM_HEIGHT`` px a plate) in
+        place of the whole region: a few milliseconds instead of 12-21. Stops at the first
+        decisive read."""
+        height, width = bgr.shape[:2]
+        reads: list[PlateRead] = []
+        for _, box in located[:2]:
+            if budget.spent:
+                break
+            x, y, w, h = box.as_tuple()
+            x0, y0 = max(0, x - w // 4), max(0, y - h // 2)
+            x1, y1 = min(width, x + w + w // 4), min(height, y + h + h // 2)
+            crop = np.ascontiguousarray(bgr[y0:y1, x0:x1])
+            if min(crop.shape[:2]) < _MIN_SIDE:
+                continue
+            scale = min(_MAX_ZOOM, max(1.0, _ZOOM_HEIGHT / max(h, 1)))
+            for read in self._read_image(crop, scale, budget, True, []):
+                bx, by, bw, bh = read.box.as_tuple()
+                moved = PixelBox(x0 + bx, y0 + by, bw, bh)
+                reads.append(PlateRead(read.text, read.confidence, moved, read.lines, read.rule))
+            if _decisive(reads):
+                break
+        return sorted(reads, key=lambda read: not _decisive([read]))
 
     def _read_slots(self, image: Image, candidate: Candidate) -> tuple[Interpretation | None, bool]:
         """The whole-plate model's reading of the candidate (best of a tight and a loose
