@@ -27,9 +27,10 @@ Reader configurations (``--recognisers``, default all of them, in the same run):
 ``slots-first`` (the own model, PP-OCR's recogniser only where it is unsure) and
 ``cues+slots-first`` (in a vehicle region, image-cue regions read by the own model
 first; the detector only when that is unsure), ``locator+ppocr`` (in a vehicle region the
-own plate locator, models/PLATE_LOCATOR.md, and the own model first; the PP-OCR path only
-when that is unsure), ``locator+slots-first`` (the same with ``slots-first`` behind it) and
-``locator-only`` (the locator and the own model, no detector or PP-OCR at all).
+own plate locator, models/PLATE_LOCATOR.md, and the own model first; where that is unsure,
+PP-OCR on a small crop around each located plate; the whole region only where nothing is
+located), ``locator+slots-first`` (the same with ``slots-first`` reading PP-OCR's lines)
+and ``locator-only`` (the locator and the own model, no detector or PP-OCR at all).
 
 Every method runs with one ONNX Runtime thread. To measure another version of
 the reader with the same script (before/after), put its source first on the

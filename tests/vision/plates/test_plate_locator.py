@@ -31,7 +31,7 @@ from safecity.vision.plates.locator import (
     load_manifest,
     shipped_manifest,
 )
-from safecity.vision.plates.ocr import TextBox, TextEngine
+from safecity.vision.plates.ocr import Image, TextBox, TextEngine
 from safecity.vision.plates.result import PixelBox
 from safecity.vision.plates.slots import ModelInvalid
 
@@ -221,10 +221,10 @@ def test_the_plate_is_found_in_most_vehicle_regions_of_unseen_renders(
 class _NoTextEngine(TextEngine):
     """Fails the test if the reader reaches PP-OCR."""
 
-    def detect(self, *args: object, **kwargs: object) -> list[TextBox]:
+    def detect(self, image: Image, scale: float = 1.0) -> list[TextBox]:
         raise AssertionError("the locator-only path must not run PP-OCR's detector")
 
-    def recognise(self, *args: object, **kwargs: object) -> list[LineRead]:
+    def recognise(self, lines: list[Image]) -> list[LineRead]:
         raise AssertionError("the locator-only path must not run PP-OCR's recogniser")
 
     def warm_up(self) -> None:
@@ -264,7 +264,7 @@ class _CountingEngine(_NoTextEngine):
         super().__init__()
         self.detector_passes = 0
 
-    def detect(self, *args: object, **kwargs: object) -> list[TextBox]:
+    def detect(self, image: Image, scale: float = 1.0) -> list[TextBox]:
         self.detector_passes += 1
         return []
 
@@ -316,3 +316,30 @@ def test_located_plates_above_a_plates_place_on_the_vehicle_are_not_read() -> No
     image = np.full((200, 300, 3), 100, np.uint8)
     assert reader.read(image, region=(0, 0, 200, 150)) == []
     assert locator.calls == 1
+
+
+class _ShapeEngine(_NoTextEngine):
+    """Records the size of every image PP-OCR's detector is given; finds no text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+    def detect(self, image: Image, scale: float = 1.0) -> list[TextBox]:
+        self.shapes.append(image.shape)
+        return []
+
+
+def test_first_gives_ppocr_the_located_plate_not_the_whole_region() -> None:
+    """Where the own model is not sure (a blank 'plate'), ``first`` runs PP-OCR's detector
+    on a small crop around the located plate only; finding nothing there, it does not scan
+    the whole region (nor read the image-cue proposals)."""
+    plate = np.array([[80, 110], [140, 110], [140, 125], [80, 125]], np.float32)
+    engine, locator = _ShapeEngine(), _FixedLocator([LocatedPlate(plate, 0.9)])
+    reader = PlateReader(engine=engine, locator="first", plate_locator=locator)
+    image = np.full((200, 300, 3), 100, np.uint8)
+    assert reader.read(image, region=(0, 0, 220, 150)) == []
+    assert len(engine.shapes) == 1, engine.shapes
+    height, width = engine.shapes[0][:2]
+    # The 60 x 15 plate with a quarter of its width and half its height each side.
+    assert (height, width) == (15 + 2 * 7, 60 + 2 * 15)

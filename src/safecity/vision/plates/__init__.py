@@ -35,8 +35,8 @@ How a read is made:
    (:mod:`locator`, ``models/PLATE_LOCATOR.md``, about a millisecond a vehicle region;
    trained on simulator renders only): its plates are read by the own whole-plate
    model, then, if that is not sure, by PP-OCR on a small crop around each located
-   plate, and only then the usual way; ``locator="only"`` stops after the own model.
-   The default stays ``"off"``.
+   plate instead of the whole region (the usual way only where nothing is located);
+   ``locator="only"`` stops after the own model. The default stays ``"off"``.
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with
    contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`reader`).

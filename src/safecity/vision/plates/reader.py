@@ -58,9 +58,10 @@ not sure (no format rule fits, or its reading's probability is below ``_SLOTS_SU
 RECOGNISERS: tuple[Recogniser, ...] = ("ppocr", "slots", "slots-first")
 _SLOTS_SURE = 0.8
 LocatorUse = Literal["off", "first", "only"]
-"""How a vehicle region uses the own plate locator (:mod:`locator`): not at all; first,
-its located plates read by the own model, the usual path only when that read is not
-sure; or only (no text detector, no PP-OCR)."""
+"""How a vehicle region uses the own plate locator (:mod:`locator`): not at all; first
+(its located plates read by the own model, then, where that is not sure, by PP-OCR on a
+small crop around each located plate; the whole region the usual way only when nothing
+is located); or only (the own model reads the located plates; no PP-OCR at all)."""
 LOCATOR_USES: tuple[LocatorUse, ...] = ("off", "first", "only")
 # A candidate's box as the whole-plate model is given it: a text detector's lines hug
 # the characters, the model was trained on boxes around the whole plate, loose or tight.
@@ -91,9 +92,11 @@ class PlateReader:
     ``locator`` (:data:`LocatorUse`) makes a vehicle region go first through the own
     plate locator (``plate_locator``, default the shipped model): each located plate is
     cut out and read by the own whole-plate model; a sure read that fits a format rule
-    is the region's read. With ``"first"`` an unsure region then takes the usual path
-    (detector, ``recogniser``); with ``"only"`` the located reads are all there is. A
-    whole image (no region) never uses the locator, which was trained on vehicle regions.
+    is the region's read. With ``"first"`` an unsure read sends the located plates to
+    PP-OCR instead, its detector on a small crop around each plate rather than on the
+    whole region (``recogniser`` reads the lines it finds), and a region where nothing
+    is located takes the usual path; with ``"only"`` the own model's reads are all there
+    is. A whole image (no region) never uses the locator, which learnt vehicle regions.
 
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
@@ -199,10 +202,13 @@ class PlateReader:
         if one_vehicle and self._locator is not None:
             located = self._locate(bgr)
             reads = self._read_located(bgr, located)
-            if self.locator == "first" and not _sure_slot_read(reads):
+            if self.locator == "first" and located and not _sure_slot_read(reads):
+                # The locator is trusted: where its plates hold no text PP-OCR can read,
+                # a pass over the whole region finds none either (measured on development
+                # renders, docs/BENCHMARKS.md) and would only add its cost.
                 reads = self._read_located_text(bgr, located, budget)
-                if not _decisive(reads):
-                    reads = []
+                if not reads:
+                    return []
         if not reads and one_vehicle and self.cues_first:
             reads = self._read_cues(bgr)
         if not reads and not (one_vehicle and self.locator == "only"):
@@ -448,10 +454,9 @@ class PlateReader:
     def _read_located_text(
         self, bgr: Image, located: list[tuple[LocatedPlate, PixelBox]], budget: _Budget
     ) -> list[PlateRead]:
-        """The located plates read the PP-OCR way, but with the text detector run on a
-        small crop around each plate (enlarged to about ``_ZOOM_HEIGHT`` px a plate) in
-        place of the whole region: a few milliseconds instead of 12-21. Stops at the first
-        decisive read."""
+        """The located plates (the two most certain) read the PP-OCR way, but with the text
+        detector run on a small crop around each plate (enlarged to about ``_ZOOM_HEIGHT``
+        px a plate) in place of the whole region. Stops at the first decisive read."""
         height, width = bgr.shape[:2]
         reads: list[PlateRead] = []
         for _, box in located[:2]:
