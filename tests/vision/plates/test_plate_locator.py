@@ -22,7 +22,7 @@ from safecity.sim.geometry import bounding_box
 from safecity.sim.render import city_options
 from safecity.sim.truth import CameraView, Lighting
 from safecity.sim.views import plate_occluded
-from safecity.vision.plates import FormatRules, PlateReader
+from safecity.vision.plates import FormatRules, InvalidImage, PlateReader
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.locator import (
     MANIFEST_NAME,
@@ -343,3 +343,16 @@ def test_first_gives_ppocr_the_located_plate_not_the_whole_region() -> None:
     height, width = engine.shapes[0][:2]
     # The 60 x 15 plate with a quarter of its width and half its height each side.
     assert (height, width) == (15 + 2 * 7, 60 + 2 * 15)
+
+
+def test_the_reader_with_the_locator_handles_garbage_like_without() -> None:
+    locator = _FixedLocator([])
+    reader = PlateReader(
+        engine=_NoTextEngine(), recogniser="slots", locator="only", plate_locator=locator
+    )
+    image = np.full((200, 300, 3), 100, np.uint8)
+    assert reader.read(image, region=(10, 10, 5, 100)) == []  # under 8 px wide
+    assert reader.read(image, region=(400, 10, 50, 50)) == []  # outside the image
+    assert locator.calls == 0
+    with pytest.raises(InvalidImage):
+        reader.read(np.zeros((50, 50), np.float32), region=(0, 0, 40, 40))
