@@ -26,7 +26,11 @@ Reader configurations (``--recognisers``, default all of them, in the same run):
 ``slots`` (the detector, then the project's own whole-plate model, models/MODEL_CARD.md),
 ``slots-first`` (the own model, PP-OCR's recogniser only where it is unsure) and
 ``cues+slots-first`` (in a vehicle region, image-cue regions read by the own model
-first; the detector only when that is unsure).
+first; the detector only when that is unsure), ``locator+ppocr`` (in a vehicle region the
+own plate locator, models/PLATE_LOCATOR.md, and the own model first; where that is unsure,
+PP-OCR on a small crop around each located plate; the whole region only where nothing is
+located), ``locator+slots-first`` (the same with ``slots-first`` reading PP-OCR's lines)
+and ``locator-only`` (the locator and the own model, no detector or PP-OCR at all).
 
 Every method runs with one ONNX Runtime thread. To measure another version of
 the reader with the same script (before/after), put its source first on the
@@ -61,26 +65,33 @@ from safecity.vision.plates import (
     fuse_reads,
     normalise_text,
 )
-from safecity.vision.plates.reader import Recogniser
+from safecity.vision.plates.reader import LocatorUse, Recogniser
 from safecity.vision.plates.result import PlateRead
 from safecity.vision.plates.vehicle import Sighting, plate_sightings
 
-CONFIGS: dict[str, tuple[Recogniser, bool]] = {
-    "ppocr": ("ppocr", False),
-    "slots": ("slots", False),
-    "slots-first": ("slots-first", False),
-    "cues+slots-first": ("slots-first", True),
+CONFIGS: dict[str, tuple[Recogniser, bool, LocatorUse]] = {
+    "ppocr": ("ppocr", False, "off"),
+    "slots": ("slots", False, "off"),
+    "slots-first": ("slots-first", False, "off"),
+    "cues+slots-first": ("slots-first", True, "off"),
+    "locator+ppocr": ("ppocr", False, "first"),
+    "locator+slots-first": ("slots-first", False, "first"),
+    "locator-only": ("slots", False, "only"),
 }
-"""Reader configurations by name: (recogniser, cues_first). ``ppocr`` is PP-OCR's line
+"""Reader configurations by name: (recogniser, cues_first, locator). ``ppocr`` is PP-OCR's line
 recogniser after PP-OCR's detector (the reader before the own model); ``slots`` the own
 whole-plate model after the detector; ``slots-first`` the own model with PP-OCR
 recognition where it is unsure; ``cues+slots-first`` in a vehicle region first the
-image-cue regions read by the own model, the detector only when that is unsure."""
+image-cue regions read by the own model, the detector only when that is unsure;
+``locator+...`` the own plate locator and model first in a vehicle region (a whole photo
+is read as without it), ``locator-only`` nothing else."""
 
 
 def _reader(rules: FormatRules, config: str) -> PlateReader:
-    recogniser, cues_first = CONFIGS[config]
-    reader = PlateReader(rules=rules, threads=1, recogniser=recogniser, cues_first=cues_first)
+    recogniser, cues_first, locator = CONFIGS[config]
+    reader = PlateReader(
+        rules=rules, threads=1, recogniser=recogniser, cues_first=cues_first, locator=locator
+    )
     reader.warm_up()  # load the models outside the timing
     return reader
 

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from pydantic import ValidationError
 
@@ -52,19 +52,37 @@ def _parser() -> argparse.ArgumentParser:
         help="plate jobs waiting for the group's one reader; beyond it the oldest is dropped",
     )
     parser.add_argument("--plate-threads", type=int, default=1, help="ONNX Runtime threads")
+    parser.add_argument(
+        "--plate-locator",
+        choices=("off", "first", "only"),
+        default="off",
+        help="vehicle regions through the own plate locator and plate model first (first), "
+        "or through nothing else (only); see safecity.vision.plates.reader",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-def plate_reader(threads: int = 1) -> tuple[PlateReaderLike | None, FuseReads | None]:
-    """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None)."""
+def plate_reader(
+    threads: int = 1, locator: Literal["off", "first", "only"] = "off"
+) -> tuple[PlateReaderLike | None, FuseReads | None]:
+    """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None).
+
+    ``locator`` ("off", "first" or "only"): how vehicle regions use the own plate locator
+    (``PlateReader(locator=...)``); the own plate model reads what it locates."""
     try:
         from safecity.vision import plates  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None, None
     # Few ONNX Runtime threads: several worker processes share the cores, and each one's
     # default pool (a thread per core) would oversubscribe them many times over.
-    reader = plates.PlateReader(rules=plates.FormatRules.default(), threads=threads)
+    if locator not in ("off", "first", "only"):
+        raise ValueError(f"locator must be off, first or only, got {locator!r}")
+    reader = plates.PlateReader(
+        rules=plates.FormatRules.default(),
+        threads=threads,
+        locator=locator,
+    )
     return reader, plates.fuse_reads
 
 
@@ -114,7 +132,7 @@ async def _serve(args: argparse.Namespace, source: BinaryIO) -> None:
             stats_interval_seconds=args.stats_interval,
             plate_queue_size=args.plate_queue,
         ),
-        plate_reader=lambda: plate_reader(args.plate_threads),
+        plate_reader=lambda: plate_reader(args.plate_threads, args.plate_locator),
     )
     commands = threading.Thread(
         target=_follow_commands, args=(source, group, loop, stop), name="commands", daemon=True

@@ -31,6 +31,12 @@ How a read is made:
    one detector pass (plus one per image-cue proposal, :mod:`regions`, only when
    nothing decisive was read), at most ``max_line_reads`` recogniser calls, and a
    vehicle region stops at its first confident read that fits a format rule.
+   ``PlateReader(locator="first")`` asks the project's own plate locator first
+   (:mod:`locator`, ``models/PLATE_LOCATOR.md``, about a millisecond a vehicle region;
+   trained on simulator renders only): its plates are read by the own whole-plate
+   model, then, if that is not sure, by PP-OCR on a small crop around each located
+   plate instead of the whole region (the usual way only where nothing is located);
+   ``locator="only"`` stops after the own model. The default stays ``"off"``.
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with
    contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`reader`).

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
+from safecity.vision.plates.locator import LocatedPlate, PlateLocator
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine, crop_quad
 from safecity.vision.plates.overlay import inside_overlay, is_overlay_text, overlay_zone
 from safecity.vision.plates.regions import plate_regions
@@ -56,9 +57,20 @@ whole-plate model (:mod:`slots`), or the own model first with PP-OCR only when i
 not sure (no format rule fits, or its reading's probability is below ``_SLOTS_SURE``)."""
 RECOGNISERS: tuple[Recogniser, ...] = ("ppocr", "slots", "slots-first")
 _SLOTS_SURE = 0.8
+LocatorUse = Literal["off", "first", "only"]
+"""How a vehicle region uses the own plate locator (:mod:`locator`): not at all; first
+(its located plates read by the own model, then, where that is not sure, by PP-OCR on a
+small crop around each located plate; the whole region the usual way only when nothing
+is located); or only (the own model reads the located plates; no PP-OCR at all)."""
+LOCATOR_USES: tuple[LocatorUse, ...] = ("off", "first", "only")
 # A candidate's box as the whole-plate model is given it: a text detector's lines hug
 # the characters, the model was trained on boxes around the whole plate, loose or tight.
 _SLOT_PADS = ((0.06, 0.15), (0.12, 0.45))
+# A located plate's quad is the whole plate already: margins kept inside the range the
+# model was trained on (up to 18 % of the width, 30 % of the height outside). On
+# development renders: 10 vehicles read exactly, 18 wrongly, against 8 and 20 with the
+# text-line margins above (docs/BENCHMARKS.md).
+_LOCATED_PADS = ((0.06, 0.15), (0.12, 0.30))
 
 
 class PlateReader:
@@ -82,6 +94,15 @@ class PlateReader:
     ``cues_first`` reads a vehicle region's image-cue regions with the own model before
     running the detector, which then runs only if that read is not sure.
 
+    ``locator`` (:data:`LocatorUse`) makes a vehicle region go first through the own
+    plate locator (``plate_locator``, default the shipped model): each located plate is
+    cut out and read by the own whole-plate model; a sure read that fits a format rule
+    is the region's read. With ``"first"`` an unsure read sends the located plates to
+    PP-OCR instead, its detector on a small crop around each plate rather than on the
+    whole region (``recogniser`` reads the lines it finds), and a region where nothing
+    is located takes the usual path; with ``"only"`` the own model's reads are all there
+    is. A whole image (no region) never uses the locator, which learnt vehicle regions.
+
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
     sessions. Give it ``threads=1`` and let the pipelines' threads supply the
@@ -104,6 +125,8 @@ class PlateReader:
         recogniser: Recogniser = "ppocr",
         slot_model: SlotRecogniser | None = None,
         cues_first: bool = False,
+        locator: LocatorUse = "off",
+        plate_locator: PlateLocator | None = None,
     ) -> None:
         if region_side < 32 or image_side < 32:
             raise ValueError("region_side and image_side must be at least 32 pixels")
@@ -128,19 +151,33 @@ class PlateReader:
             raise ValueError("cues_first needs the own plate model (recogniser other than ppocr)")
         self.cues_first = cues_first
         self.cue_regions = 3
+        if locator not in LOCATOR_USES:
+            raise ValueError(f"locator must be one of {LOCATOR_USES}, got {locator!r}")
+        self.locator: LocatorUse = locator
+        needs_slots = recogniser != "ppocr" or locator != "off"
         self._slots = (
             None
-            if recogniser == "ppocr"
+            if not needs_slots
             else slot_model
             if slot_model is not None
             else SlotRecogniser(threads=threads)
         )
+        self._locator = (
+            None
+            if locator == "off"
+            else plate_locator
+            if plate_locator is not None
+            else PlateLocator(threads=threads)
+        )
 
     def warm_up(self) -> None:
         """Load the OCR models now rather than on the first read."""
-        self._engine.warm_up()
+        if self.locator != "only":
+            self._engine.warm_up()
         if self._slots is not None:
             self._slots.warm_up()
+        if self._locator is not None:
+            self._locator.warm_up()
 
     def read(
         self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
@@ -166,8 +203,20 @@ class PlateReader:
             return []
         one_vehicle = region is not None
         budget = _Budget(self.max_region_line_reads if one_vehicle else self.max_line_reads)
-        reads = self._read_cues(bgr) if one_vehicle and self.cues_first else []
-        if not reads:
+        reads: list[PlateRead] = []
+        if one_vehicle and self._locator is not None:
+            located = self._locate(bgr)
+            reads = self._read_located(bgr, located)
+            if self.locator == "first" and located and not _sure_slot_read(reads):
+                # The locator is trusted: where its plates hold no text PP-OCR can read,
+                # a pass over the whole region finds none either (measured on development
+                # renders, docs/BENCHMARKS.md) and would only add its cost.
+                reads = self._read_located_text(bgr, located, budget)
+                if not reads:
+                    return []
+        if not reads and one_vehicle and self.cues_first:
+            reads = self._read_cues(bgr)
+        if not reads and not (one_vehicle and self.locator == "only"):
             overlays: list[PixelBox] = []
             scale = self._scale(bgr, one_vehicle)
             vehicle = _whole(bgr) if one_vehicle else None
@@ -326,7 +375,7 @@ class PlateReader:
         overlays: list[PixelBox],
     ) -> Interpretation | None:
         best: Interpretation | None = None
-        if self._slots is not None:
+        if self.recogniser != "ppocr":
             best, sure = self._read_slots(image, candidate)
             if self.recogniser == "slots" or sure:
                 return best
@@ -378,13 +427,73 @@ class PlateReader:
                 ]
         return []
 
-    def _read_slots(self, image: Image, candidate: Candidate) -> tuple[Interpretation | None, bool]:
+    def _locate(self, bgr: Image) -> list[tuple[LocatedPlate, PixelBox]]:
+        """The plates the own locator finds in a vehicle region, most certain first, with
+        their boxes cut to the region; only those where a plate can sit on a vehicle."""
+        if self._locator is None:
+            return []
+        vehicle = _whole(bgr).as_tuple()
+        found = []
+        for plate in self._locator.locate(bgr):
+            box = _clipped(plate.box, bgr)
+            if box is not None and on_vehicle(box.as_tuple(), vehicle):
+                found.append((plate, box))
+        return found
+
+    def _read_located(
+        self, bgr: Image, located: list[tuple[LocatedPlate, PixelBox]]
+    ) -> list[PlateRead]:
+        """The located plates, each read by the own model; most plausible first, reads the
+        model is not sure of marked by a confidence below ``_SLOTS_SURE`` or the generic
+        rule (see :func:`_sure_slot_read`)."""
+        scored: list[tuple[float, PlateRead]] = []
+        for plate, box in located:
+            found, _ = self._read_slots(bgr, Candidate((TextBox(plate.quad),)), _LOCATED_PADS)
+            if found is None or found.confidence < self.min_confidence:
+                continue
+            read = PlateRead(found.text, round(found.confidence, 4), box, found.lines, found.rule)
+            scored.append((_rank(found), read))
+        scored.sort(key=lambda item: -item[0])
+        return [read for _, read in scored]
+
+    def _read_located_text(
+        self, bgr: Image, located: list[tuple[LocatedPlate, PixelBox]], budget: _Budget
+    ) -> list[PlateRead]:
+        """The located plates (the two most certain) read the PP-OCR way, but with the text
+        detector run on a small crop around each plate (enlarged to about ``_ZOOM_HEIGHT``
+        px a plate) in place of the whole region. Stops at the first decisive read."""
+        height, width = bgr.shape[:2]
+        reads: list[PlateRead] = []
+        for _, box in located[:2]:
+            if budget.spent:
+                break
+            x, y, w, h = box.as_tuple()
+            x0, y0 = max(0, x - w // 4), max(0, y - h // 2)
+            x1, y1 = min(width, x + w + w // 4), min(height, y + h + h // 2)
+            crop = np.ascontiguousarray(bgr[y0:y1, x0:x1])
+            if min(crop.shape[:2]) < _MIN_SIDE:
+                continue
+            scale = min(_MAX_ZOOM, max(1.0, _ZOOM_HEIGHT / max(h, 1)))
+            for read in self._read_image(crop, scale, budget, True, []):
+                bx, by, bw, bh = read.box.as_tuple()
+                moved = PixelBox(x0 + bx, y0 + by, bw, bh)
+                reads.append(PlateRead(read.text, read.confidence, moved, read.lines, read.rule))
+            if _decisive(reads):
+                break
+        return sorted(reads, key=lambda read: not _decisive([read]))
+
+    def _read_slots(
+        self,
+        image: Image,
+        candidate: Candidate,
+        pads: tuple[tuple[float, float], ...] = _SLOT_PADS,
+    ) -> tuple[Interpretation | None, bool]:
         """The whole-plate model's reading of the candidate (best of a tight and a loose
-        box), and whether it is sure enough to skip PP-OCR."""
+        box, grown by ``pads``), and whether it is sure enough to skip PP-OCR."""
         if self._slots is None:
             return None, False
         quad = _candidate_quad(candidate)
-        crops = [crop_quad(image, quad, pad_x, pad_y) for pad_x, pad_y in _SLOT_PADS]
+        crops = [crop_quad(image, quad, pad_x, pad_y) for pad_x, pad_y in pads]
         crops = [crop for crop in crops if min(crop.shape[:2]) >= 2]
         best: tuple[float, Interpretation, SlotRead] | None = None
         for read in self._slots.read(crops):
@@ -413,6 +522,21 @@ class _Budget:
 
     def spend(self) -> None:
         self.left -= 1
+
+
+def _sure_slot_read(reads: Sequence[PlateRead]) -> bool:
+    """The own model's best read of a region fits a format rule and the model was sure."""
+    return bool(reads) and reads[0].rule != GENERIC_RULE and reads[0].confidence >= _SLOTS_SURE
+
+
+def _clipped(box: PixelBox, image: Image) -> PixelBox | None:
+    """``box`` cut to the image; None when less than 2 pixels of it remain either way."""
+    x0, y0 = max(box.x, 0), max(box.y, 0)
+    x1 = min(box.x + box.w, int(image.shape[1]))
+    y1 = min(box.y + box.h, int(image.shape[0]))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return PixelBox(x0, y0, x1 - x0, y1 - y0)
 
 
 def _whole(image: Image) -> PixelBox:
