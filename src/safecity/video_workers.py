@@ -126,6 +126,8 @@ def analytics_worker_argv(
         str(settings.media_dir),
         "--bus-url",
         bus_url,
+        "--plate-locator",
+        settings.analytics_plate_locator,
     ]
     models_dir = settings.analytics_models_dir or default_models_dir
     if models_dir is not None:

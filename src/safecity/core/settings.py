@@ -75,6 +75,14 @@ class Settings(BaseSettings):
         description="Cameras analysed by one analytics worker process (they share its plate "
         "reader and libraries); a crash takes down this many cameras until the restart.",
     )
+    analytics_plate_locator: Literal["off", "first", "only"] = Field(
+        "off",
+        description="How analytics workers read a vehicle's plate: off, PP-OCR's text "
+        "detector over the vehicle region; first, the project's own plate locator finds the "
+        "plate (about 1 ms) and PP-OCR reads only there; only, the locator and the own plate "
+        "model alone, no PP-OCR (cheapest). Both models are trained on simulator renders "
+        "only (vision/plates/models/*.md).",
+    )
     ingest_cameras_per_process: int = Field(
         8,
         ge=1,
