@@ -22,7 +22,6 @@ import numpy as np
 import numpy.typing as npt
 
 from safecity.sim.city import build_city
-from safecity.sim.counter import overlay_extent
 from safecity.sim.frame import CameraRenderer
 from safecity.sim.render import city_options
 from safecity.sim.truth import CameraView, Lighting
@@ -77,9 +76,21 @@ def jittered_box(
     return cx - w * sw / 2, cy - h * sh / 2, w * sw, h * sh
 
 
-def plate_cover(views: list[ObjectView], index: int, frame_wh: tuple[int, int]) -> float:
+def overlay_mask(renderer: CameraRenderer, frame_index: int) -> npt.NDArray[np.bool_]:
+    """The pixels the on-screen display (counter strip, frame number, camera label) draws
+    over frame ``frame_index``: drawn on a mid-grey frame, whatever changed.
+    (``safecity.sim.counter.overlay_extent`` is a conservative band of the whole width,
+    which would call every plate in the frame's top eighth hidden.)"""
+    rig = renderer.site.rig
+    probe = np.full((rig.height, rig.width, 3), 128, np.uint8)
+    renderer._overlay(probe, frame_index, frame_index / renderer.city.fps)
+    return np.asarray((probe != 128).any(axis=2))
+
+
+def plate_cover(views: list[ObjectView], index: int, overlay: npt.NDArray[np.bool_]) -> float:
     """Share of view ``index``'s plate that nearer objects (drawn after it) or the on-screen
-    text cover, from their polygons (the simulator draws far to near)."""
+    display cover, from their polygons (the simulator draws far to near) and the
+    display's drawn pixels."""
     quad = views[index].plate_quad
     if quad is None:
         return 1.0
@@ -97,8 +108,11 @@ def plate_cover(views: list[ObjectView], index: int, frame_wh: tuple[int, int]) 
             continue
         for pixels, _ in nearer.polygons:
             cv2.fillPoly(cover, [np.round(pixels - (x0, y0)).astype(np.int32)], 1)
-    ox, oy, ow, oh = overlay_extent(*frame_wh)
-    cover[max(oy - y0, 0) : max(oy + oh - y0, 0), max(ox - x0, 0) : max(ox + ow - x0, 0)] = 1
+    frame_h, frame_w = overlay.shape
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x0 + w, frame_w), min(y0 + h, frame_h)
+    if cx1 > cx0 and cy1 > cy0:
+        cover[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] |= overlay[cy0:cy1, cx0:cx1]
     area = int(plate.sum())
     return float((plate & cover).sum()) / area if area else 1.0
 
@@ -194,8 +208,9 @@ def city_regions(
             image, views = renderer.render(index)
             if rng.random() < 0.75:
                 image = compress(image, int(rng.integers(25, 90)))
+            overlay = overlay_mask(renderer, index)
             plates = [
-                (view_.plate_quad, plate_cover(views, i, size))
+                (view_.plate_quad, plate_cover(views, i, overlay))
                 for i, view_ in enumerate(views)
                 if view_.plate_quad is not None and view_.vehicle is not None
             ]

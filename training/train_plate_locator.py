@@ -393,11 +393,11 @@ def main() -> None:
     fit.add_argument("--corner-weight", type=float, default=2.0)
     fit.add_argument("--threads", type=int, default=1)
     fit.add_argument("--every", type=int, default=500, help="checkpoint every n steps")
-    fit.add_argument("--threshold", type=float, default=0.3, help="validation peak threshold")
+    fit.add_argument("--threshold", type=float, default=0.5, help="validation peak threshold")
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out = commands.add_parser("export", help="write the ONNX model and manifest into the package")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
-    out.add_argument("--threshold", type=float, default=0.3, help="the manifest's threshold")
+    out.add_argument("--threshold", type=float, default=0.5, help="the manifest's threshold")
     args = parser.parse_args()
     {"generate": generate, "train": train, "export": export}[args.command](args)
 
