@@ -341,6 +341,8 @@ class Safecity:
     ingest_per_process: int = 8
     """Cameras per ingest process; 0: a process per camera, as before ingest groups."""
     detector_refresh: float | None = None
+    plate_locator: str = "off"
+    """How the workers' plate reader finds plates (``--plate-locator`` of the worker)."""
 
 
 async def measure_safecity(
@@ -373,6 +375,7 @@ async def measure_safecity(
                 f"--bus-url={setup.bus_url}",
                 f"--models-dir={setup.models_dir}",
                 f"--stats-interval={STATS_SECONDS}",
+                f"--plate-locator={setup.plate_locator}",
                 "--log-level=WARNING",
             ],
             env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -637,6 +640,7 @@ def run(args: argparse.Namespace) -> dict[str, list[Step]]:
                             detector,
                             args.ingest_per_process,
                             detector_refresh=args.detector_refresh,
+                            plate_locator=args.plate_locator,
                         )
                         load = load_average()
                         ours = asyncio.run(
@@ -759,6 +763,13 @@ def main() -> None:
         type=float,
         help="safecity's detector_refresh_seconds (default: the configuration's; 0 runs the "
         "detector on every analysed frame with motion, as before the cadence)",
+    )
+    parser.add_argument(
+        "--plate-locator",
+        choices=("off", "first", "only"),
+        default="off",
+        help="safecity's plate reader: PP-OCR over the vehicle region (off), the own plate "
+        "locator then PP-OCR on the plate (first), locator and own plate model only (only)",
     )
     parser.add_argument(
         "--keep-stepping", action="store_true", help="measure every step, even past saturation"
