@@ -124,14 +124,16 @@ def _synthetic_sets(
 
 def _sim_sets(args: argparse.Namespace) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, ...]:
     """(training, validation) crops from the simulator's renders, or (None, None) when the
-    run uses none. The last ``--sim-validation`` chunks are held out for validation."""
+    run uses none. The first ``--sim-validation`` chunks (seeds 932000 onwards) are held
+    out for validation, so a run resumed with more chunks generated validates on the
+    same crops."""
     if args.sim_share <= 0:
         return None, None
     chunks = sorted(Path(args.sim_data).glob("sim-*.npz"))
-    if len(chunks) <= args.sim_validation:
-        raise SystemExit(f"{len(chunks)} render-crop chunks in {args.sim_data}: generate-sim")
     held = args.sim_validation
-    return _load(chunks[:-held] if held else chunks), (_load(chunks[-held:]) if held else None)
+    if len(chunks) <= held:
+        raise SystemExit(f"{len(chunks)} render-crop chunks in {args.sim_data}: generate-sim")
+    return _load(chunks[held:]), (_load(chunks[:held]) if held else None)
 
 
 def _describe(
@@ -355,6 +357,11 @@ def export(args: argparse.Namespace) -> None:
         "opset": OPSET,
         "training_steps": int(state["step"]),
         "validation_exact": round(float(state["validation_exact"]), 4),
+        **(
+            {"render_validation_exact": round(float(state["render_validation_exact"]), 4)}
+            if state.get("render_validation_exact") is not None
+            else {}
+        ),
         "licence": "Apache-2.0 (the safecity project's own weights, trained on generated data)",
     }
     (out / "plate_recogniser.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -404,7 +411,7 @@ def main() -> None:
         "--sim-share", type=float, default=0.0, help="share of each batch from render crops"
     )
     fit.add_argument(
-        "--sim-validation", type=int, default=1, help="render-crop chunks held out (the last)"
+        "--sim-validation", type=int, default=1, help="render-crop chunks held out (the first)"
     )
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out = commands.add_parser("export", help="ONNX and manifest into the package")
