@@ -67,14 +67,21 @@ def load_onnx_weights(model: PlateRecogniser, path: Path, samples: torch.Tensor)
                     f"{tuple(conv.weight.shape)}"
                 )
             conv.weight.copy_(weight)
-            norm.running_mean.zero_()
-            norm.running_var.fill_(1.0 - norm.eps)
+            mean, var = _running_stats(norm)
+            mean.zero_()
+            var.fill_(1.0 - norm.eps)
             norm.weight.fill_(1.0)
             norm.bias.copy_(weights[bias_name])
         for name, parameter in model.head.named_parameters():
             parameter.copy_(weights[f"head.{name}"])
         _measure_batch_norms(model, convs, norms, samples)
     return model
+
+
+def _running_stats(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    if norm.running_mean is None or norm.running_var is None:
+        raise ValueError("the network's batch norms must track running statistics")
+    return norm.running_mean, norm.running_var
 
 
 def _measure_batch_norms(
@@ -104,8 +111,9 @@ def _measure_batch_norms(
         outputs = torch.cat(seen[index])
         mean = outputs.mean(dim=(0, 2, 3))
         var = outputs.var(dim=(0, 2, 3))
-        norm.running_mean.copy_(mean)
-        norm.running_var.copy_(var)
+        running_mean, running_var = _running_stats(norm)
+        running_mean.copy_(mean)
+        running_var.copy_(var)
         norm.weight.copy_(torch.sqrt(var + norm.eps))
         norm.bias.add_(mean)
     model.train()

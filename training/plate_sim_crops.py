@@ -127,7 +127,8 @@ def legible_plates(views: list[ObjectView], width: int, height: int) -> list[Pla
             continue
         nearer = [other.box for other in views[index + 1 :] if other.box is not None]
         nearer.append(overlay_extent(width, height))
-        if plate_occluded(bounding_box(quad, width, height), nearer):
+        plate_box = bounding_box(quad, width, height)
+        if plate_box is None or plate_occluded(plate_box, nearer):
             continue
         found.append(PlateInFrame(quad.copy(), vehicle.plate.registration, plate_height, blur))
     return found
