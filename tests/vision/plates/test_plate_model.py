@@ -260,7 +260,7 @@ def _render_plate_crops(seed: int) -> list[tuple[np.ndarray, str]]:
     return crops
 
 
-def test_plates_of_an_unseen_simulator_render_are_mostly_read(model: SlotRecogniser) -> None:
+def test_plates_of_unseen_simulator_renders_are_read_as_measured(model: SlotRecogniser) -> None:
     """The cameras' own plates (the fast path for a plate locator's crops): ten cities
     never rendered for training, both views, day, dusk and night, motion blur included.
 
