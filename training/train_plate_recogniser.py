@@ -26,6 +26,8 @@ import torch
 from torch import nn
 
 from training.plate_model import CLASSES, PlateRecogniser
+from training.plate_onnx_weights import load_onnx_weights
+from training.plate_sim_crops import TRAIN_SEEDS, generate_sim_chunk
 from training.plate_synth import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, SLOTS, generate_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,24 @@ def generate(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         generate_chunk(seed, args.chunk_size, path)
         print(f"{path.name}: seed {seed}, {time.perf_counter() - start:.0f} s", flush=True)
+
+
+SIM_SEEDS_PER_CHUNK = 10
+
+
+def generate_sim(args: argparse.Namespace) -> None:
+    """Crops from the simulator's renders: chunk i holds training seeds 10 i to 10 i + 9."""
+    folder = Path(args.sim_data)
+    seeds = list(TRAIN_SEEDS)
+    for index in range(args.first, args.chunks):
+        path = folder / f"sim-{index:03d}.npz"
+        chunk = seeds[index * SIM_SEEDS_PER_CHUNK : (index + 1) * SIM_SEEDS_PER_CHUNK]
+        if path.exists() or not chunk:
+            continue
+        start = time.perf_counter()
+        count = generate_sim_chunk(chunk, path)
+        took = time.perf_counter() - start
+        print(f"{path.name}: seeds {chunk[0]}-{chunk[-1]}, {count} crops, {took:.0f} s", flush=True)
 
 
 def _load(paths: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,6 +111,56 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return batch
 
 
+def _synthetic_sets(
+    args: argparse.Namespace,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """(training, validation) synthetic plates."""
+    folder = Path(args.data)
+    chunks = sorted(folder.glob("chunk-*.npz"))[: args.chunks]
+    if len(chunks) < args.chunks:
+        raise SystemExit(f"{len(chunks)} data chunks in {folder}, {args.chunks} wanted: generate")
+    return _load(chunks), _load([folder / "validation.npz"])
+
+
+def _sim_sets(args: argparse.Namespace) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, ...]:
+    """(training, validation) crops from the simulator's renders, or (None, None) when the
+    run uses none. The first ``--sim-validation`` chunks (seeds 932000 onwards) are held
+    out for validation, so a run resumed with more chunks generated validates on the
+    same crops."""
+    if args.sim_share <= 0:
+        return None, None
+    chunks = sorted(Path(args.sim_data).glob("sim-*.npz"))
+    held = args.sim_validation
+    if len(chunks) <= held:
+        raise SystemExit(f"{len(chunks)} render-crop chunks in {args.sim_data}: generate-sim")
+    return _load(chunks[held:]), (_load(chunks[:held]) if held else None)
+
+
+def _describe(
+    synthetic: int,
+    renders: int,
+    validation: int,
+    render_validation: tuple[torch.Tensor, torch.Tensor] | None,
+) -> None:
+    held = 0 if render_validation is None else len(render_validation[0])
+    print(
+        f"{synthetic} synthetic and {renders} render-crop training samples, {validation} "
+        f"synthetic and {held} render-crop validation",
+        flush=True,
+    )
+
+
+def _batch_indices(
+    sizes: tuple[int, int], batch: int, share: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices into the synthetic and the render-crop sets for one batch, ``share`` of
+    it (rounded) from the render crops."""
+    from_sim = round(batch * share) if sizes[1] else 0
+    synth = torch.randint(0, sizes[0], (batch - from_sim,), generator=generator)
+    sim = torch.randint(0, max(sizes[1], 1), (from_sim,), generator=generator)
+    return synth, sim
+
+
 def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     # Denormal floats in weights and gradients slow CPU arithmetic: flushing them to zero
@@ -98,26 +168,22 @@ def train(args: argparse.Namespace) -> None:
     # shipped run's checkpoint (the shipped weights were trained without this).
     torch.set_flush_denormal(True)
     _seed(args.seed)
-    folder = Path(args.data)
-    chunks = sorted(folder.glob("chunk-*.npz"))[: args.chunks]
-    if len(chunks) < args.chunks:
-        raise SystemExit(f"{len(chunks)} data chunks in {folder}, {args.chunks} wanted: generate")
-    x, y = _load(chunks)
-    vx, vy = _load([folder / "validation.npz"])
-    print(f"{len(x)} training samples, {len(vx)} validation", flush=True)
+    (x, y), (vx, vy) = _synthetic_sets(args)
+    sim, sim_validation = _sim_sets(args)
+    sx, sy = sim if sim is not None else (x[:0], y[:0])
+    _describe(len(x), len(sx), len(vx), sim_validation)
     model = PlateRecogniser()
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=0.15
+        optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=args.warmup
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     generator = torch.Generator().manual_seed(args.seed)
     checkpoint = Path(args.checkpoint)
     step = _resume(checkpoint, model, optimiser, schedule, generator)
     if step == 0 and args.init_from:
-        # A further cycle: the weights of an earlier run, a fresh optimiser and schedule.
-        model.load_state_dict(torch.load(args.init_from, weights_only=False)["model"])
-        print(f"weights from {args.init_from}", flush=True)
+        _init_weights(model, Path(args.init_from), x, sx, args.seed)
+        _report(model, 0, (vx, vy), sim_validation)
     model.train()
     started = time.perf_counter()
     running = 0.0
@@ -125,10 +191,14 @@ def train(args: argparse.Namespace) -> None:
     anneal_from = stop - args.anneal if args.stop_at else stop
     anneal_lr = _one_cycle_lr(args, anneal_from)
     while step < stop:
-        index = torch.randint(0, len(x), (args.batch,), generator=generator)
-        batch = _augment(x[index], generator)
+        synth_index, sim_index = _batch_indices(
+            (len(x), len(sx)), args.batch, args.sim_share, generator
+        )
+        images = torch.cat([x[synth_index], sx[sim_index]])
+        labels = torch.cat([y[synth_index], sy[sim_index]])
+        batch = _augment(images, generator)
         logits = model.logits(batch)
-        loss = loss_fn(logits.reshape(-1, CLASSES), y[index].reshape(-1))
+        loss = loss_fn(logits.reshape(-1, CLASSES), labels.reshape(-1))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -145,18 +215,61 @@ def train(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             print(f"step {step}: loss {running:.3f}, {rate:.2f} s/step", flush=True)
         if step % args.every == 0 or step == stop:
-            exact, per_slot = _exact(model, vx, vy)
-            print(f"step {step}: validation exact {exact:.3f}, per slot {per_slot:.4f}", flush=True)
-            state = {
-                "model": model.state_dict(),
-                "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(),
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "step": step,
-                "validation_exact": exact,
-            }
-            _save(state, checkpoint)
+            exact, sim_exact = _report(model, step, (vx, vy), sim_validation)
+            state = _state(model, optimiser, schedule, generator, step)
+            _save(
+                {**state, "validation_exact": exact, "render_validation_exact": sim_exact},
+                checkpoint,
+            )
+
+
+def _init_weights(
+    model: PlateRecogniser, source: Path, x: torch.Tensor, sx: torch.Tensor, seed: int
+) -> None:
+    """A further cycle: the weights of an earlier run (a checkpoint, or the exported ONNX
+    file whose batch-norm statistics are re-measured on training images), a fresh
+    optimiser and schedule."""
+    if source.suffix == ".onnx":
+        pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        load_onnx_weights(model, source, torch.cat([x[pick[:2048]], sx[:1024]]))
+    else:
+        model.load_state_dict(torch.load(source, weights_only=False)["model"])
+    print(f"weights from {source}", flush=True)
+
+
+def _state(
+    model: PlateRecogniser,
+    optimiser: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    generator: torch.Generator,
+    step: int,
+) -> dict[str, object]:
+    """What a checkpoint holds to resume the run exactly."""
+    return {
+        "model": model.state_dict(),
+        "optimiser": optimiser.state_dict(),
+        "schedule": schedule.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "step": step,
+    }
+
+
+def _report(
+    model: PlateRecogniser,
+    step: int,
+    synthetic: tuple[torch.Tensor, torch.Tensor],
+    renders: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[float, float | None]:
+    """Prints and returns the exact share on synthetic and held-out render validation."""
+    exact, per_slot = _exact(model, *synthetic)
+    line = f"step {step}: validation exact {exact:.3f}, per slot {per_slot:.4f}"
+    sim_exact = None
+    if renders is not None:
+        sim_exact, sim_slot = _exact(model, *renders)
+        line += f"; renders exact {sim_exact:.3f}, per slot {sim_slot:.4f}"
+    print(line, flush=True)
+    return exact, sim_exact
 
 
 def _seed(seed: int) -> None:
@@ -190,7 +303,7 @@ def _one_cycle_lr(args: argparse.Namespace, step: int) -> float:
     """The one-cycle schedule's learning rate after ``step`` steps."""
     probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        probe, max_lr=args.lr, total_steps=args.steps, pct_start=0.15
+        probe, max_lr=args.lr, total_steps=args.steps, pct_start=args.warmup
     )
     for _ in range(min(step, args.steps - 1)):
         probe.step()
@@ -244,6 +357,11 @@ def export(args: argparse.Namespace) -> None:
         "opset": OPSET,
         "training_steps": int(state["step"]),
         "validation_exact": round(float(state["validation_exact"]), 4),
+        **(
+            {"render_validation_exact": round(float(state["render_validation_exact"]), 4)}
+            if state.get("render_validation_exact") is not None
+            else {}
+        ),
         "licence": "Apache-2.0 (the safecity project's own weights, trained on generated data)",
     }
     (out / "plate_recogniser.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -261,6 +379,10 @@ def main() -> None:
     gen.add_argument("--first", type=int, default=0, help="first chunk (to split the work)")
     gen.add_argument("--chunk-size", type=int, default=5000)
     gen.add_argument("--data", default=str(WORK / "data"))
+    sim = commands.add_parser("generate-sim", help="cut plate crops from simulator renders")
+    sim.add_argument("--chunks", type=int, default=len(TRAIN_SEEDS) // SIM_SEEDS_PER_CHUNK)
+    sim.add_argument("--first", type=int, default=0, help="first chunk (to split the work)")
+    sim.add_argument("--sim-data", default=str(WORK / "sim"))
     fit = commands.add_parser("train", help="train (resumes from --checkpoint)")
     fit.add_argument("--chunks", type=int, default=24)
     fit.add_argument("--data", default=str(WORK / "data"))
@@ -279,14 +401,26 @@ def main() -> None:
     )
     fit.add_argument("--anneal", type=int, default=500)
     fit.add_argument(
-        "--init-from", default="", help="start from this checkpoint's weights (a new cycle)"
+        "--init-from",
+        default="",
+        help="start from this checkpoint's (or exported .onnx file's) weights: a new cycle",
+    )
+    fit.add_argument("--warmup", type=float, default=0.15, help="share of steps warming up")
+    fit.add_argument("--sim-data", default=str(WORK / "sim"))
+    fit.add_argument(
+        "--sim-share", type=float, default=0.0, help="share of each batch from render crops"
+    )
+    fit.add_argument(
+        "--sim-validation", type=int, default=1, help="render-crop chunks held out (the first)"
     )
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out = commands.add_parser("export", help="ONNX and manifest into the package")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out.add_argument("--out", default=str(MODELS))
     args = parser.parse_args()
-    {"generate": generate, "train": train, "export": export}[args.command](args)
+    {"generate": generate, "generate-sim": generate_sim, "train": train, "export": export}[
+        args.command
+    ](args)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,15 @@ import cv2
 import numpy as np
 import pytest
 
+from safecity.sim.city import build_city
+from safecity.sim.counter import overlay_extent
+from safecity.sim.frame import CameraRenderer
+from safecity.sim.geometry import bounding_box
 from safecity.sim.plate_render import draw_plate
 from safecity.sim.plates import PlateDesign, generate_plate
-from safecity.sim.truth import VehicleClass
+from safecity.sim.render import city_options
+from safecity.sim.truth import CameraView, Lighting, VehicleClass
+from safecity.sim.views import plate_occluded
 from safecity.vision.plates import FormatRules, PlateReader
 from safecity.vision.plates.slots import (
     MANIFEST_NAME,
@@ -134,11 +140,12 @@ def test_a_manifest_that_is_not_json_is_refused(tmp_path: Path) -> None:
 def test_fresh_simulated_plates_are_read_far_above_chance(model: SlotRecogniser) -> None:
     """180 plates of every province and layout, 14-40 px high, never seen in training.
 
-    Measured with the shipped weights (MODEL_CARD.md: 16,400 steps, 23 % exact on its
-    synthetic validation set): 93 of 180 plates exact and 841 of 1,016 characters right in
-    their slot (83 %); the first, 2,400-step weights read 4 and 396 (39 %). Chance is under
-    3 % a character, so an untrained, corrupt or wrongly wired model fails the floors, and
-    so do the first weights. Raise both floors when better weights are shipped.
+    Measured with the shipped weights (MODEL_CARD.md: render crops mixed in, 24.5 % exact
+    on its synthetic validation set): 101 of 180 plates exact and 873 of 1,016 characters
+    right in their slot (86 %); the synthetic-only 16,400-step weights before them read 93
+    and 841 (83 %), the first, 2,400-step weights 4 and 396 (39 %). Chance is under 3 % a
+    character, so an untrained, corrupt or wrongly wired model fails the floors, and so do
+    the first weights. Raise both floors when better weights are shipped.
     """
     exact = right = total = 0
     for seed in range(5000, 5180):
@@ -148,14 +155,14 @@ def test_fresh_simulated_plates_are_read_far_above_chance(model: SlotRecogniser)
         exact += text == design.registration
         right += sum(a == b for a, b in zip(text, design.registration, strict=False))
         total += len(design.registration)
-    assert right >= 0.75 * total, (right, total)
-    assert exact >= 70, exact
+    assert right >= 0.8 * total, (right, total)
+    assert exact >= 85, exact
 
 
 def test_two_line_plates_come_out_upper_line_then_lower(model: SlotRecogniser) -> None:
     """Pakistani two-line plates carry the letters above the digits: a read in upper-then-
     lower order starts with a letter and ends with a digit (measured 40 of 40 with the
-    shipped weights, though few are exact yet)."""
+    shipped weights, though few are exact yet: 9 of 40)."""
     designs = [
         design
         for seed in range(6000, 6200)
@@ -202,3 +209,74 @@ def test_cue_localisation_needs_the_own_model() -> None:
 def test_an_unknown_recogniser_is_refused() -> None:
     with pytest.raises(ValueError, match="recogniser"):
         PlateReader(recogniser="tesseract")  # type: ignore[arg-type]
+
+
+LIGHTINGS: tuple[Lighting, ...] = ("day", "dusk", "night")
+RENDER_SEEDS = range(5400, 5410)
+"""Cities rendered only by the test below: training used seeds 932000-932199."""
+
+
+def _render_plate_crops(seed: int) -> list[tuple[np.ndarray, str]]:
+    """Ground-truth plate crops of a fresh render: each plate at least 12 px tall, wholly
+    in the frame and overlapped by nothing, boxed with 8 % of its width and 25 % of its
+    height around it, from frames JPEG-compressed like a decoded stream."""
+    view: CameraView = "anpr" if seed % 2 == 0 else "overview"
+    lighting = LIGHTINGS[seed % 3]
+    width, height = (1280, 720) if seed % 4 != 3 else (640, 360)
+    options = city_options(
+        seed, 20, cameras=1, width=width, height=height, fps=10, lighting=lighting, view=view
+    )
+    city = build_city(options)
+    renderer = CameraRenderer(city, city.cameras[0])
+    crops: list[tuple[np.ndarray, str]] = []
+    for index in range(5, city.frame_count, 10):
+        image, views = renderer.render(index)
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 60])
+        assert ok
+        frame = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        assert frame is not None
+        for position, seen in enumerate(views):
+            quad = seen.plate_quad
+            if quad is None or seen.vehicle is None:
+                continue
+            x0, y0 = quad.min(axis=0)
+            x1, y1 = quad.max(axis=0)
+            if x0 < 0 or y0 < 0 or x1 > width or y1 > height or y1 - y0 < 12:
+                continue
+            nearer = [other.box for other in views[position + 1 :] if other.box is not None]
+            nearer.append(overlay_extent(width, height))
+            plate_box = bounding_box(quad, width, height)
+            if plate_box is None or plate_occluded(plate_box, nearer):
+                continue
+            grow_x, grow_y = 0.08 * (x1 - x0), 0.25 * (y1 - y0)
+            box = (
+                max(int(x0 - grow_x), 0),
+                max(int(y0 - grow_y), 0),
+                min(int(np.ceil(x1 + grow_x)), width),
+                min(int(np.ceil(y1 + grow_y)), height),
+            )
+            crop = frame[box[1] : box[3], box[0] : box[2]]
+            crops.append((np.ascontiguousarray(crop), seen.vehicle.plate.registration))
+    return crops
+
+
+def test_plates_of_unseen_simulator_renders_are_read_as_measured(model: SlotRecogniser) -> None:
+    """The cameras' own plates (the fast path for a plate locator's crops): ten cities
+    never rendered for training, both views, day, dusk and night, motion blur included.
+
+    Measured (2026-12-07): 124 crops; the shipped weights (trained with render crops,
+    MODEL_CARD.md) read 31 exactly, the earlier synthetic-only weights 26; neither is sure
+    (confidence >= 0.8, the reader's ``_SLOTS_SURE``) of any wrong read. Far from "most":
+    many of these plates are small, blurred or glared over. The floor sits between the
+    two weights; raise it when better weights are shipped.
+    """
+    crops = [crop for seed in RENDER_SEEDS for crop in _render_plate_crops(seed)]
+    reads = model.read([image for image, _ in crops])
+    exact = sum(read.text == plate for read, (_, plate) in zip(reads, crops, strict=True))
+    sure_wrong = sum(
+        read.text != plate and read.confidence >= 0.8
+        for read, (_, plate) in zip(reads, crops, strict=True)
+    )
+    assert len(crops) >= 100, len(crops)
+    assert exact >= 28, (exact, len(crops))
+    assert sure_wrong == 0, (sure_wrong, len(crops))
