@@ -341,7 +341,7 @@ class Safecity:
     ingest_per_process: int = 8
     """Cameras per ingest process; 0: a process per camera, as before ingest groups."""
     detector_refresh: float | None = None
-    plate_locator: str = "off"
+    plate_locator: str = "first"
     """How the workers' plate reader finds plates (``--plate-locator`` of the worker)."""
 
 
@@ -767,7 +767,7 @@ def main() -> None:
     parser.add_argument(
         "--plate-locator",
         choices=("off", "first", "only"),
-        default="off",
+        default="first",
         help="safecity's plate reader: PP-OCR over the vehicle region (off), the own plate "
         "locator then PP-OCR on the plate (first), locator and own plate model only (only)",
     )

@@ -1,4 +1,4 @@
-"""The analytics worker's plate reader: the locator setting, off unless asked for."""
+"""The analytics worker's plate reader: the locator setting, the locator first unless told."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from safecity.analytics.main import _parser, plate_reader
 from safecity.vision.plates import PlateReader
 
 
-def test_the_worker_reads_plates_without_the_locator_by_default() -> None:
-    reader, fuse = plate_reader()
+def test_the_worker_locates_plates_first_by_default() -> None:
+    args = _parser().parse_args(["--media-root", "media"])
+    assert args.plate_locator == "first"
+    reader, fuse = plate_reader(args.plate_threads, args.plate_locator)
     assert isinstance(reader, PlateReader)
     assert fuse is not None
-    assert reader.locator == "off"
-    assert _parser().parse_args(["--media-root", "media"]).plate_locator == "off"
+    assert reader.locator == "first"
 
 
 @pytest.mark.parametrize("use", ["first", "only"])

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--plate-locator",
         choices=("off", "first", "only"),
-        default="off",
+        default="first",
         help="vehicle regions through the own plate locator and plate model first (first), "
         "or through nothing else (only); see safecity.vision.plates.reader",
     )
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def plate_reader(
-    threads: int = 1, locator: Literal["off", "first", "only"] = "off"
+    threads: int = 1, locator: Literal["off", "first", "only"] = "first"
 ) -> tuple[PlateReaderLike | None, FuseReads | None]:
     """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None).
 
