@@ -252,8 +252,6 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             prepared.admin_password,
         )
         platform.ready = True
-        scheme = "https" if settings.tls_certfile else "http"
-        out.print(f"safecity is serving on {scheme}://{settings.host}:{settings.port}")
         out.print(f"data folder: {settings.data_dir}")
         out.print(f"bus: {bus_url}")
         if prepared.mqtt is not None:
@@ -282,6 +280,11 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         if demo and prepared.mqtt is not None:
             _start_simulated_gateways(stack, settings, platform, server, prepared.mqtt)
+        # Said last: the demo's first start renders its camera clips before this point,
+        # and an address printed earlier would refuse connections for that minute.
+        scheme = "https" if settings.tls_certfile else "http"
+        out.print(f"safecity is serving on {scheme}://{settings.host}:{settings.port}")
+        sys.stdout.flush()
         # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal; by then the
         # server has stopped, and leaving this block stops NATS and the database.
         with contextlib.suppress(KeyboardInterrupt):
