@@ -16,7 +16,6 @@ shapes against the manifest: a corrupt, replaced or mismatched file raises
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -28,10 +27,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from safecity.vision.onnx_runtime import LoadOnce, cpu_session_options
-from safecity.vision.plates.ocr import EngineUnavailable, Image, Quad
+from safecity.vision.onnx_runtime import LoadOnce
+from safecity.vision.plates.ocr import Image, Quad
 from safecity.vision.plates.result import PixelBox
-from safecity.vision.plates.slots import ModelInvalid
+from safecity.vision.plates.slots import ModelInvalid, checked_session
 
 MANIFEST_NAME = "plate_locator.json"
 INPUT_SIDE = 128
@@ -183,27 +182,7 @@ class PlateLocator:
         manifest_path = self._manifest_path or shipped_manifest()
         manifest = load_manifest(manifest_path)
         model_path = manifest_path.parent / manifest.file
-        try:
-            content = model_path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ModelInvalid(f"plate locator file missing: {model_path}") from exc
-        digest = hashlib.sha256(content).hexdigest()
-        if digest != manifest.sha256:
-            raise ModelInvalid(
-                f"plate locator {model_path} has sha256 {digest}, its manifest says "
-                f"{manifest.sha256}: the file is corrupt or not the one described"
-            )
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise EngineUnavailable("onnxruntime must be installed; run scripts/setup.sh") from exc
-        options = cpu_session_options(ort, self._threads)
-        try:
-            session = ort.InferenceSession(
-                content, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelInvalid(f"plate locator {model_path} cannot be loaded: {exc}") from exc
+        session = checked_session("plate locator", model_path, manifest.sha256, self._threads)
         _check_shapes(session, manifest, model_path)
         return _Loaded(session, manifest)
 

@@ -124,6 +124,32 @@ class SlotRead:
         return self.line.text
 
 
+def checked_session(what: str, model_path: Path, sha256: str, threads: int) -> Any:
+    """An ONNX Runtime session of the model file whose SHA-256 its manifest gives; a missing,
+    corrupt or unloadable file raises :class:`ModelInvalid` naming ``what`` it is."""
+    try:
+        content = model_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ModelInvalid(f"{what} file missing: {model_path}") from exc
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != sha256:
+        raise ModelInvalid(
+            f"{what} {model_path} has sha256 {digest}, its manifest says "
+            f"{sha256}: the file is corrupt or not the one described"
+        )
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise EngineUnavailable("onnxruntime must be installed; run scripts/setup.sh") from exc
+    options = cpu_session_options(ort, threads)
+    try:
+        return ort.InferenceSession(
+            content, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelInvalid(f"{what} {model_path} cannot be loaded: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class _Loaded:
     session: Any
@@ -155,27 +181,7 @@ class SlotRecogniser:
         manifest_path = self._manifest_path or shipped_manifest()
         manifest = load_manifest(manifest_path)
         model_path = manifest_path.parent / manifest.file
-        try:
-            content = model_path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ModelInvalid(f"plate model file missing: {model_path}") from exc
-        digest = hashlib.sha256(content).hexdigest()
-        if digest != manifest.sha256:
-            raise ModelInvalid(
-                f"plate model {model_path} has sha256 {digest}, its manifest says "
-                f"{manifest.sha256}: the file is corrupt or not the one described"
-            )
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise EngineUnavailable("onnxruntime must be installed; run scripts/setup.sh") from exc
-        options = cpu_session_options(ort, self._threads)
-        try:
-            session = ort.InferenceSession(
-                content, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelInvalid(f"plate model {model_path} cannot be loaded: {exc}") from exc
+        session = checked_session("plate model", model_path, manifest.sha256, self._threads)
         _check_shapes(session, manifest, model_path)
         return _Loaded(session, manifest)
 
