@@ -45,8 +45,17 @@ def _assert_simulated_camera_is_recorded(port: int, token: str) -> None:
             body: dict[str, object] = json.loads(response.read())
             return body
 
-    cameras = get("/api/v1/cameras?q=PSH-C0001")["items"]
-    assert isinstance(cameras, list)
+    # The clip renders first (about 25 s on a quiet machine), then the camera's stream
+    # address is pointed at the simulator's RTSP server and 10 s segments follow.
+    deadline = time.monotonic() + 180
+    cameras: list[dict[str, str]] = []
+    while time.monotonic() < deadline:
+        listed_cameras = get("/api/v1/cameras?q=PSH-C0001")["items"]
+        assert isinstance(listed_cameras, list)
+        cameras = listed_cameras
+        if cameras[0]["main_stream"].startswith("rtsp://***@127.0.0.1:"):
+            break
+        time.sleep(1)
     assert cameras[0]["main_stream"].startswith("rtsp://***@127.0.0.1:")
     now = datetime.now(UTC)
     window = urllib.parse.urlencode(
@@ -122,6 +131,10 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
             _, stderr = process.communicate(timeout=10) if process.poll() is not None else ("", "")
             pytest.fail(f"demo never became healthy (last status {status}): {stderr[-2000:]}")
         assert body["status"] == "ok"
+        # A first start answers at once and renders its camera clip meanwhile.
+        sim = tmp_path / "data" / "sim"
+        assert not list(sim.glob("seed7-anpr-*/ground_truth.json")), "served only after rendering"
+        assert list(sim.glob("seed7-anpr-*.partial")), "the clip is being rendered"
         children = descendants(process.pid)
         nats = [pid for pid, command in children.items() if "nats-server" in command]
         assert nats, "the demo runs a private NATS server"
@@ -138,6 +151,8 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "user admin, password" in out
+    assert out.index("rendering their clips") < out.index("serving on")
+    assert "simulated cameras streaming and recorded: PSH-" in out
     password = (tmp_path / "data" / "keys" / "demo-admin-password").read_text().strip()
     assert password in out
     time.sleep(0.2)

@@ -260,13 +260,20 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             out.print(f"demo sign-in: user admin, password {admin_password}", highlight=False)
         sys.stdout.flush()
         if demo:
-            from safecity.demo_video import start_demo_video
+            from safecity.demo_video import DemoVideo
 
-            streaming = start_demo_video(
-                stack, settings, platform, bus_url, settings.demo_video_cameras
-            )
-            if streaming:
-                out.print(f"simulated cameras streaming and recorded: {', '.join(streaming)}")
+            def streaming(codes: list[str]) -> None:
+                out.print(f"simulated cameras streaming and recorded: {', '.join(codes)}")
+                sys.stdout.flush()
+
+            video = DemoVideo(settings, platform, bus_url, settings.demo_video_cameras, streaming)
+            if video.rendering:
+                out.print(
+                    "simulated cameras: rendering their clips (first start only, about a "
+                    "minute); they stream once ready"
+                )
+            if video.start():
+                stack.callback(video.stop)
             from safecity.demo_video import start_alert_drill
 
             drilled = start_alert_drill(stack, settings, platform, bus_url)
@@ -280,8 +287,8 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
         server = build_server(platform, bus_url=bus_url, mqtt=prepared.mqtt)
         if demo and prepared.mqtt is not None:
             _start_simulated_gateways(stack, settings, platform, server, prepared.mqtt)
-        # Said last: the demo's first start renders its camera clips before this point,
-        # and an address printed earlier would refuse connections for that minute.
+        # Said last, when the server is about to answer: an address printed earlier
+        # would refuse connections while the database, NATS and workers start.
         scheme = "https" if settings.tls_certfile else "http"
         out.print(f"safecity is serving on {scheme}://{settings.host}:{settings.port}")
         sys.stdout.flush()

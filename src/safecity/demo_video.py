@@ -2,111 +2,128 @@
 
 A few demo cameras get the synthetic city's clips as their streams (the registry is
 updated through its service, so the change is audited and announced); ingest
-groups (several cameras a process) record them and reports health over the bus, exactly as
-on a real node. Rendered clips are cached in the data folder.
+groups (several cameras a process) record them and report health over the bus, exactly as
+on a real node, and analytics groups analyse them. Rendered clips are cached in the data
+folder (``demo_clips``).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.core.settings import Settings
+from safecity.demo_clips import CLIP_FPS, VIEW_SIZES, ClipRenderer, DemoClip, demo_clip_sets
 from safecity.demo_hotlist import list_demo_vehicles
 from safecity.identity.system import system_principal
 from safecity.registry.models import Camera, District
 from safecity.registry.schemas import CameraUpdate
 from safecity.sim.counter import overlay_extent
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
-from safecity.sim.truth import CameraView, load_ground_truth
+from safecity.sim.truth import load_ground_truth
 from safecity.video_workers import start_analytics, start_ingest
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR
 from safecity.web.platform import Platform
 
 log = logging.getLogger(__name__)
-CLIP_SECONDS = 120
 DRILL_EVERY_SECONDS = 12.0  # one simulated alert this often, give or take half
 DRILL_CAMERAS_PER_DISTRICT = 6
 FLEET_EVERY_SECONDS = 3.0  # each simulated unit reports its position this often
-CLIP_SEED = 7
-CLIP_FPS = 10
-VIEW_SIZES: dict[CameraView, tuple[int, int]] = {"anpr": (1280, 720), "overview": (640, 360)}
 OVERLAY_MARGIN = 0.02
 """Fraction of the frame's height added below the simulator's on-screen display band."""
 
 
-@dataclass(frozen=True)
-class DemoClip:
-    """One simulated camera's clip and how it was rendered."""
+class DemoVideo:
+    """The demo's simulated cameras, started in the background so that the web server
+    answers at once: on a first start their clips are rendered first (``demo_clips``),
+    then the RTSP server, the registry's stream addresses, the demo hotlist, ingest and
+    analytics start as ``start_demo_video`` says. ``stop`` ends whichever stage is
+    running and everything started."""
 
-    path: Path
-    view: CameraView
-    width: int
-    height: int
+    def __init__(
+        self,
+        settings: Settings,
+        platform: Platform,
+        bus_url: str,
+        count: int,
+        on_started: Callable[[list[str]], None],
+    ) -> None:
+        self._settings = settings
+        self._platform = platform
+        self._bus_url = bus_url
+        self._sets = demo_clip_sets(settings.data_dir, count) if count > 0 else []
+        self._renderer = ClipRenderer(self._sets)
+        self._on_started = on_started
+        self._stack = ExitStack()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
+    @property
+    def rendering(self) -> bool:
+        """True while a first start still has clips to render."""
+        return bool(self._renderer.missing())
 
-def _render(settings: Settings, view: CameraView, count: int) -> tuple[list[DemoClip], Path]:
-    """``count`` clips of one view (cached in the data folder) and their ground truth."""
-    from safecity.sim.render import render_city
+    def start(self) -> bool:
+        """Start in the background; False when there is nothing to start."""
+        if not self._sets:
+            return False
+        reason = gstreamer_unavailable_reason()
+        if reason is not None:
+            log.warning("demo video disabled: %s", reason)
+            return False
+        self._thread = threading.Thread(target=self._run, name="demo-video", daemon=True)
+        self._thread.start()
+        return True
 
-    width, height = VIEW_SIZES[view]
-    folder = settings.data_dir / "sim" / f"seed{CLIP_SEED}-{view}-{count}cams-{width}x{height}"
-    truth = folder / "ground_truth.json"
-    clips = sorted(folder.glob("*.mp4"))
-    if len(clips) < count or not truth.exists():
-        # The web server starts listening only after this: say why the wait.
-        log.info(
-            "rendering %d simulated %s camera clip(s) at %dx%d, %d s each (first start only, "
-            "kept in %s)",
-            count,
-            view,
-            width,
-            height,
-            CLIP_SECONDS,
-            folder,
-        )
-        render_city(
-            CLIP_SEED,
-            CLIP_SECONDS,
-            folder,
-            cameras=count,
-            width=width,
-            height=height,
-            fps=CLIP_FPS,
-            view=view,
-        )
-        clips = sorted(folder.glob("*.mp4"))
-    return [DemoClip(path, view, width, height) for path in clips[:count]], truth
+    def _run(self) -> None:
+        try:
+            if not self._renderer.render():
+                return
+            with self._lock:
+                if self._stopping:
+                    return
+                clips = [clip for clip_set in self._sets for clip in clip_set.clips()]
+                codes = start_demo_video(
+                    self._stack,
+                    self._settings,
+                    self._platform,
+                    self._bus_url,
+                    clips,
+                    self._sets[0].ground_truth,
+                )
+            self._on_started(codes)
+        except Exception:
+            # The rest of the demo (console, drill, fleet) goes on without video.
+            log.exception("the demo's simulated cameras did not start")
 
-
-def _clips(settings: Settings, count: int) -> tuple[list[DemoClip], Path]:
-    """Half the cameras (the first, when odd) zoomed on the lanes for number plates, the
-    rest overlooking the junction; returns the clips and the ANPR clips' ground truth.
-
-    An overview at 640x360 shows plates 3-9 px high, which nothing reads; the ANPR
-    view at 1280x720 shows them at about 20 px, as a real ANPR camera would."""
-    anpr, truth = _render(settings, "anpr", (count + 1) // 2)
-    overview = _render(settings, "overview", count // 2)[0] if count > 1 else []
-    return anpr + overview, truth
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+        self._renderer.cancel()
+        if self._thread is not None:
+            self._thread.join()
+        self._stack.close()
 
 
 def start_demo_video(
-    stack: ExitStack, settings: Settings, platform: Platform, bus_url: str, count: int
+    stack: ExitStack,
+    settings: Settings,
+    platform: Platform,
+    bus_url: str,
+    clips: list[DemoClip],
+    truth: Path,
 ) -> list[str]:
-    """Serve ``count`` simulated cameras and record them; returns the camera codes."""
-    if count <= 0:
-        return []
-    reason = gstreamer_unavailable_reason()
-    if reason is not None:
-        log.warning("demo video disabled: %s", reason)
-        return []
-    clips, truth = _clips(settings, count)
+    """Serve the rendered clips as simulated cameras and record and analyse them;
+    ``truth`` is the ANPR clips' ground truth, for the demo hotlist. Returns the camera
+    codes."""
     with platform.sessions() as session:
         cameras = session.scalars(
             select(Camera)

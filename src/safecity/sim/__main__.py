@@ -1,0 +1,6 @@
+"""``python -m safecity.sim``: the ``safecity sim`` commands without the rest of the CLI
+(the demo renders its first clips this way, in child processes it can stop)."""
+
+from safecity.sim.cli import sim_app
+
+sim_app(prog_name="python -m safecity.sim")
