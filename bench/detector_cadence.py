@@ -100,7 +100,7 @@ def street_frames(shared: Path) -> Iterator[Frame]:
 
 
 def sim_config() -> CameraAnalyticsConfig:
-    from safecity.demo_video import demo_analytics_config
+    from safecity.demo.analytics import demo_analytics_config
 
     return demo_analytics_config("yolox-nano")
 

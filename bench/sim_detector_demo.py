@@ -33,8 +33,8 @@ from safecity.analytics.main import plate_reader  # noqa: E402
 from safecity.analytics.pipeline import PipelineCamera, build_pipeline  # noqa: E402
 from safecity.contracts.analytics import PlateRead, RuleEvent  # noqa: E402
 from safecity.contracts.base import Message  # noqa: E402
-from safecity.demo_clips import VIEW_SIZES  # noqa: E402
-from safecity.demo_video import demo_analytics_config  # noqa: E402
+from safecity.demo.analytics import demo_analytics_config  # noqa: E402
+from safecity.demo.clips import VIEW_SIZES  # noqa: E402
 from safecity.sim.render import render_city  # noqa: E402
 from safecity.vision.detectors import load_detector  # noqa: E402
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  # noqa: E402

@@ -243,7 +243,7 @@ def analytics_config(
     """The demo's analytics configuration (road zone, counting line, wrong way, crowd,
     the on-screen display ignored) with plates on, at 5 analysed fps; ``detector_refresh``
     replaces its ``detector_refresh_seconds`` (0: the detector on every frame with motion)."""
-    from safecity.demo_video import demo_analytics_config
+    from safecity.demo.analytics import demo_analytics_config
 
     config = demo_analytics_config(detector)
     if detector_refresh is not None:

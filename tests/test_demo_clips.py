@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from safecity.demo_clips import ClipRenderer, ClipSet, RenderFailed, demo_clip_sets
+from safecity.demo.clips import ClipRenderer, ClipSet, RenderFailed, demo_clip_sets
 from tests.support.processes import alive
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
-from safecity.demo_hotlist import (
+from safecity.demo.hotlist import (
     DEMO_AGENCY,
     MAX_GLARE,
     MAX_MOTION_BLUR,

@@ -260,7 +260,7 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
             out.print(f"demo sign-in: user admin, password {admin_password}", highlight=False)
         sys.stdout.flush()
         if demo:
-            from safecity.demo_video import DemoVideo
+            from safecity.demo.cameras import DemoVideo
 
             def streaming(codes: list[str]) -> None:
                 out.print(f"simulated cameras streaming and recorded: {', '.join(codes)}")
@@ -274,11 +274,11 @@ def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
                 )
             if video.start():
                 stack.callback(video.stop)
-            from safecity.demo_video import start_alert_drill
+            from safecity.demo.activity import start_alert_drill
 
             drilled = start_alert_drill(stack, settings, platform, bus_url)
             out.print(f"alert drill: simulated alerts on {drilled} cameras for the console")
-            from safecity.demo_video import start_fleet
+            from safecity.demo.activity import start_fleet
 
             units = start_fleet(stack, settings, platform)
             out.print(f"demo fleet: {units} simulated units patrol and answer incidents")

@@ -25,7 +25,7 @@ from safecity.analytics.plates import PlateStage
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import AnalyticsConfigChanged, CameraAnalyticsConfig
 from safecity.contracts.base import Message
-from safecity.demo_video import demo_analytics_config, overlay_band
+from safecity.demo.analytics import demo_analytics_config, overlay_band
 from safecity.sim.counter import overlay_extent, read_counter
 from safecity.sim.truth import GroundTruth
 from safecity.vision.detections import Detections
