@@ -30,13 +30,19 @@ def start_safecity(args: list[str], env: dict[str, str]) -> subprocess.Popen[str
 
 @contextlib.contextmanager
 def killed_on_failure(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
-    """Whatever the block raises, the process group is gone afterwards."""
+    """Whatever the block raises, the process group is gone afterwards, and so are the
+    children that run in sessions of their own (the private NATS server does, so that a
+    terminal's Ctrl-C does not stop the bus first)."""
     try:
         yield process
     finally:
         if process.poll() is None:
+            children = descendants(process.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             process.communicate(timeout=30)
 
 
