@@ -73,6 +73,40 @@ def test_plate_search_needs_a_purpose_and_records_it(
     assert bad_mode.json()["error"]["field"] == "mode"
 
 
+def test_plate_search_takes_a_minimum_confidence(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    store_read(platform, plate_read("PSH-TC1", "LEB3656", confidence=0.97))
+    store_read(platform, plate_read("PSH-TC1", "LEB3658", confidence=0.42))
+    make_user(platform, "inv", ["investigator"], districts=["peshawar"])
+    headers = {**_bearer(platform, "inv"), "X-Purpose": PURPOSE}
+    every = client.get("/api/v1/plates?plate=LEB*", headers=headers).json()
+    assert sorted(item["text"] for item in every["items"]) == ["LEB3656", "LEB3658"]
+    sure = client.get("/api/v1/plates?plate=LEB*&min_confidence=0.9", headers=headers)
+    assert sure.status_code == 200, sure.text
+    assert [item["text"] for item in sure.json()["items"]] == ["LEB3656"]
+    assert sure.json()["total"] == 1
+    for wrong in ("1.5", "-1", "high"):
+        refused = client.get(f"/api/v1/plates?plate=LEB*&min_confidence={wrong}", headers=headers)
+        assert refused.status_code == 422, wrong
+        assert refused.json()["error"]["field"] == "min_confidence"
+    # The page takes a percentage, keeps it in the form and says what is wrong with it.
+    page_headers = _bearer(platform, "inv")
+    page = client.get(f"/plates?plate=LEB*&confidence=90&purpose={PURPOSE}", headers=page_headers)
+    assert page.status_code == 200
+    assert '<td class="plate">LEB3656</td>' in page.text
+    assert '<td class="plate">LEB3658</td>' not in page.text
+    assert 'name="confidence" value="90"' in page.text
+    for wrong in ("abc", "150"):
+        page = client.get(
+            f"/plates?plate=LEB*&confidence={wrong}&purpose={PURPOSE}", headers=page_headers
+        )
+        assert page.status_code == 422
+        assert "minimum confidence: a percentage from 0 to 100" in page.text
+        assert f'name="confidence" value="{wrong}"' in page.text
+        assert "plate-results" not in page.text
+
+
 def test_images_are_served_by_id_through_the_filter_and_audited(
     client: TestClient, platform: Platform, world: World
 ) -> None:

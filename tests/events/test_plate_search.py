@@ -155,3 +155,37 @@ def test_searching_needs_the_permission(platform: Platform, reads: dict[str, int
     engineer = make_user(platform, "eng", ["engineer"], districts=["peshawar"])
     with platform.transaction() as session, pytest.raises(PermissionDenied):
         platform.events.search_plates(session, engineer, PlateSearch(plate="LE*"), purpose=PURPOSE)
+
+
+def test_a_minimum_confidence_leaves_out_uncertain_reads_and_is_audited(
+    platform: Platform, world: World
+) -> None:
+    from tests.factories import principal_of
+
+    for text, confidence in (("LEB3656", 0.97), ("LE83656", 0.41), ("LEA1234", 0.9)):
+        store_read(platform, plate_read("PSH-TC1", text, confidence=confidence))
+    make_user(platform, "psh-inv", ["investigator"], districts=["peshawar"])
+    assert _texts(platform, "psh-inv", "LE*") == ["LE83656", "LEA1234", "LEB3656"]
+    assert _texts(platform, "psh-inv", "LE*", min_confidence=0.9) == ["LEA1234", "LEB3656"]
+    assert _texts(platform, "psh-inv", "LEB3656", "fuzzy", min_confidence=0.5) == ["LEB3656"]
+    assert _texts(platform, "psh-inv", None, min_confidence=0.0) == [
+        "LE83656",
+        "LEA1234",
+        "LEB3656",
+    ]
+    assert _texts(platform, "psh-inv", None, min_confidence=1.0) == []
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "plate_read", AuditRecord.action == "search")
+            .order_by(AuditRecord.seq.desc())
+        ).first()
+    assert record is not None
+    assert "min_confidence=1" in record.summary, record.summary
+    principal = principal_of(platform, "psh-inv")
+    for wrong in (-0.1, 1.5, 90.0):
+        with platform.transaction() as session, pytest.raises(InvalidInput) as caught:
+            platform.events.search_plates(
+                session, principal, PlateSearch(min_confidence=wrong), purpose=PURPOSE
+            )
+        assert caught.value.field == "min_confidence"

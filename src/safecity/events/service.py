@@ -45,6 +45,9 @@ class PlateSearch:
     district: str | None = None  # district slug
     since: datetime | None = None
     until: datetime | None = None
+    min_confidence: float | None = None
+    """Only reads fused at this confidence (0 to 1) or more: an investigator who wants
+    the reads to act on leaves out the uncertain ones, which hold most misreads."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,12 @@ class EventService:
             stmt = stmt.where(PlateReadRecord.at < search.until)
         if search.since and search.until and search.until <= search.since:
             raise InvalidInput("the end of the range must be after its start", field="until")
+        if search.min_confidence is not None:
+            if not 0.0 <= search.min_confidence <= 1.0:
+                raise InvalidInput(
+                    "the minimum confidence is a share from 0 to 1", field="min_confidence"
+                )
+            stmt = stmt.where(PlateReadRecord.confidence >= search.min_confidence)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(
             session.scalars(
@@ -285,6 +294,10 @@ class EventService:
                 ("district", search.district),
                 ("since", search.since.isoformat() if search.since else None),
                 ("until", search.until.isoformat() if search.until else None),
+                (
+                    "min_confidence",
+                    f"{search.min_confidence:g}" if search.min_confidence is not None else None,
+                ),
             )
             if value
         )

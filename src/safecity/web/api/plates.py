@@ -87,6 +87,10 @@ def search_plates(
     district: Annotated[str | None, Query(max_length=64, description="District slug")] = None,
     since: Annotated[datetime | None, Query(description="From (ISO 8601; UTC if no zone)")] = None,
     until: Annotated[datetime | None, Query(description="Until (ISO 8601; UTC if no zone)")] = None,
+    min_confidence: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="Only reads of this fused confidence (0 to 1) or more"),
+    ] = None,
 ) -> Paginated[PlateReadPublic]:
     """Reads of cameras in your scope, newest first; every search is audited with its purpose."""
     search = PlateSearch(
@@ -96,6 +100,7 @@ def search_plates(
         district=district or None,
         since=as_utc(since) if since else None,
         until=as_utc(until) if until else None,
+        min_confidence=min_confidence,
     )
     with platform.transaction() as session:
         rows, total = platform.events.search_plates(

@@ -30,6 +30,19 @@ PAGE_SIZE = 50
 MODES: tuple[SearchMode, ...] = ("wildcard", "exact", "fuzzy")
 
 
+def _share(text: str) -> float | None:
+    """A minimum confidence typed as a percentage, as a share from 0 to 1."""
+    if not text.strip():
+        return None
+    try:
+        percent = float(text)
+    except ValueError as exc:
+        raise ValueError("minimum confidence: a percentage from 0 to 100") from exc
+    if not 0.0 <= percent <= 100.0:
+        raise ValueError("minimum confidence: a percentage from 0 to 100")
+    return percent / 100.0
+
+
 def _pkt(text: str, field: str) -> datetime | None:
     """A time typed in Pakistan time (the form's datetime-local), as UTC."""
     if not text:
@@ -51,11 +64,12 @@ def plates_page(
     district: str = "",
     since: str = "",
     until: str = "",
+    confidence: str = "",
     purpose: str = "",
     offset: int = 0,
 ) -> Response:
     principal.require("plates.search")
-    asked = any((plate, camera, district, since, until, purpose))
+    asked = any((plate, camera, district, since, until, confidence, purpose))
     error, items, total = "", [], 0
     form = {
         "plate": plate,
@@ -64,6 +78,7 @@ def plates_page(
         "district": district,
         "since": since,
         "until": until,
+        "confidence": confidence,
         "purpose": purpose,
     }
     with platform.transaction() as session:
@@ -77,6 +92,7 @@ def plates_page(
                 district=district or None,
                 since=_pkt(since, "since"),
                 until=_pkt(until, "until"),
+                min_confidence=_share(confidence),
             )
             with platform.transaction() as session:
                 rows, total = platform.events.search_plates(
