@@ -42,6 +42,17 @@ def _texts(
         return sorted(r.text for r in rows)
 
 
+def _last_search_audit(platform: Platform) -> AuditRecord:
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "plate_read", AuditRecord.action == "search")
+            .order_by(AuditRecord.seq.desc())
+        ).first()
+    assert record is not None
+    return record
+
+
 @pytest.fixture
 def reads(platform: Platform, world: World) -> dict[str, int]:
     stored = {}
@@ -129,13 +140,7 @@ def test_every_search_is_audited_with_its_purpose_and_needs_one(
     principal = principal_of(platform, "psh-inv")
     with platform.transaction() as session:
         platform.events.search_plates(session, principal, PlateSearch(plate="LE*"), purpose=PURPOSE)
-    with platform.sessions() as session:
-        record = session.scalars(
-            select(AuditRecord)
-            .where(AuditRecord.object_type == "plate_read", AuditRecord.action == "search")
-            .order_by(AuditRecord.seq.desc())
-        ).first()
-    assert record is not None
+    record = _last_search_audit(platform)
     assert (record.actor_name, record.purpose, record.district) == (
         "psh-inv",
         PURPOSE,
@@ -174,13 +179,7 @@ def test_a_minimum_confidence_leaves_out_uncertain_reads_and_is_audited(
         "LEB3656",
     ]
     assert _texts(platform, "psh-inv", None, min_confidence=1.0) == []
-    with platform.sessions() as session:
-        record = session.scalars(
-            select(AuditRecord)
-            .where(AuditRecord.object_type == "plate_read", AuditRecord.action == "search")
-            .order_by(AuditRecord.seq.desc())
-        ).first()
-    assert record is not None
+    record = _last_search_audit(platform)
     assert "min_confidence=1" in record.summary, record.summary
     principal = principal_of(platform, "psh-inv")
     for wrong in (-0.1, 1.5, 90.0):
