@@ -258,3 +258,38 @@ def test_a_parked_car_stays_tracked_and_the_stopped_vehicle_rule_fires_once(
     assert mine[0].value >= 3
     # Still (within the rule's few pixels) from the last 10 px of its approach on.
     assert mine[0].at >= T0 + timedelta(seconds=(parked_from - 1 + 15) / 5)
+
+
+class _ShapeRecorder:
+    """A detector that finds the street's car by its true box and notes what it is shown."""
+
+    name = "recorder"
+    classes = ("car",)
+
+    def __init__(self, shots: list[Shot]) -> None:
+        self._shots = shots
+        self.index = 0
+        self.shapes: list[tuple[int, ...]] = []
+
+    def detect(self, image_bgr: np.ndarray) -> Detections:
+        self.shapes.append(image_bgr.shape)
+        car = self._shots[self.index].car
+        if car is None:
+            return Detections.empty()
+        return Detections.create([list(car)], [0.9], [0])
+
+
+@pytest.mark.parametrize("refresh", [0.0, 1.0])
+def test_the_detector_is_shown_the_whole_picture(
+    street: list[Shot], tmp_path: Path, refresh: float
+) -> None:
+    """A window around the motion cut vehicles whose motion covered only part of them,
+    and their cut boxes broke their tracks; the detector's input has a fixed size, so
+    the whole picture costs no more."""
+    recorder = _ShapeRecorder(street)
+    pipeline = _pipeline(recorder, tmp_path, refresh, [])
+    for index, shot in enumerate(street):
+        recorder.index = index
+        pipeline.process(shot.image, T0 + timedelta(seconds=index / 5))
+    assert recorder.shapes, "the detector ran"
+    assert set(recorder.shapes) == {street[0].image.shape}

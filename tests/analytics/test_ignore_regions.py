@@ -36,6 +36,7 @@ from tests.analytics.test_pipeline import CONFIG, T0, _truth_crossings, run_clip
 from tests.factories import World, make_user, token_for
 
 WIDTH, HEIGHT = 640, 360
+BLOCK = (20, 200, 240)
 OSD_BOTTOM = overlay_extent(WIDTH, HEIGHT)[3]
 CAMERA_NAME = "CAM01"
 OSD_BAND = round(overlay_band(), 4)
@@ -135,8 +136,8 @@ def test_an_ignore_region_over_the_display_forms_no_object_and_reads_nothing_the
     assert not [e for e in events if e.rule == "osd intrusion"]
     for event in events:
         if event.box is not None:
-            # No object's centre lies in the ignored band.
-            assert event.box.y + event.box.h / 2 > OSD_BAND * HEIGHT, event
+            # No object stands (bottom centre of its box) in the ignored band.
+            assert event.box.y + event.box.h > OSD_BAND * HEIGHT, event
     assert not [r for r in reads if _is_osd_text(r.text)], [r.text for r in reads]
     assert all(r.box is not None and r.box.y + r.box.h / 2 > OSD_BAND * HEIGHT for r in reads)
     # The vehicles are still counted and read.
@@ -314,24 +315,27 @@ def test_an_ignore_region_round_trips_through_the_api_and_shows_in_the_editor(
     assert 'ignore: "ignore"' in script
 
 
-class _CornerDetector:
-    """Finds a 'car' in the top-left corner of whatever window it is shown, and one at the
-    window's bottom: with the window reaching into the band, the first lies in it."""
+class _BandDetector:
+    """Finds the moving yellow block, and a 'car' standing in the band right above it
+    (so both move, and the tracker keeps both)."""
 
-    name = "corner"
+    name = "band"
     classes = ("car",)
 
     def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
-        height = image_bgr.shape[0]
+        ys, xs = np.nonzero(np.all(image_bgr == BLOCK, axis=2))
+        if not len(xs):
+            return Detections.empty()
+        x1, y1, x2, y2 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
         return Detections.create(
-            np.array([[0, 0, 60, 20], [10, height - 40, 70, height - 5]], np.float32),
+            np.array([[x1, 0, x1 + 60, 20], [x1, y1, x2, y2]], np.float32),
             np.array([0.9, 0.9], np.float32),
             np.array([0, 0], np.int32),
         )
 
 
 @pytest.mark.parametrize("ignore", [False, True])
-def test_detections_centred_in_an_ignore_region_are_dropped(ignore: bool, tmp_path: Path) -> None:
+def test_detections_standing_in_an_ignore_region_are_dropped(ignore: bool, tmp_path: Path) -> None:
     config = CameraAnalyticsConfig.model_validate(
         {
             "enabled": True,
@@ -342,12 +346,57 @@ def test_detections_centred_in_an_ignore_region_are_dropped(ignore: bool, tmp_pa
     )
     published: list[Message] = []
     pipeline = build_pipeline(
-        PipelineCamera(CAMERA, tmp_path, config, 1), _CornerDetector(), None, published.append
+        PipelineCamera(CAMERA, tmp_path, config, 1), _BandDetector(), None, published.append
     )
     for step in range(20):
         frame = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
-        # A block moving along just below the band: the detector's window reaches into it.
-        frame[40:110, 100 + 10 * step : 160 + 10 * step] = (20, 200, 240)
+        # A block moving along just below the band.
+        frame[40:110, 100 + 10 * step : 160 + 10 * step] = BLOCK
         pipeline.process(frame, T0 + timedelta(seconds=step / 5))
     fired = [m for m in published if isinstance(m, RuleEvent)]
     assert bool(fired) is not ignore
+
+
+class _EnteringDetector:
+    """Finds the moving block as a vehicle coming in under the top edge of the picture:
+    its box runs from the edge (the vehicle is cut there) down to the block's bottom."""
+
+    name = "entering"
+    classes = ("car",)
+
+    def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
+        ys, xs = np.nonzero(np.all(image_bgr == BLOCK, axis=2))
+        if not len(xs):
+            return Detections.empty()
+        x1, x2, y2 = int(xs.min()), int(xs.max()) + 1, int(ys.max()) + 1
+        return Detections.create(
+            np.array([[x1, 0, x2, y2]], np.float32),
+            np.array([0.9], np.float32),
+            np.array([0], np.int32),
+        )
+
+
+def test_a_vehicle_cut_by_the_top_edge_below_the_band_is_kept(tmp_path: Path) -> None:
+    """Its box's centre lies in the band over the display, but it stands below it. (The
+    motion gate drops its motion, mostly inside the band; another vehicle's, lower down,
+    has the detector look.)"""
+    config = CameraAnalyticsConfig.model_validate(
+        {"enabled": True, "ignore": [IGNORE_OSD], "detector_refresh_seconds": 0}
+    )
+    pipeline = build_pipeline(
+        PipelineCamera(CAMERA, tmp_path, config, 1), _EnteringDetector(), None, lambda _: None
+    )
+    band = OSD_BAND * HEIGHT
+    tracked = 0
+    for step in range(12):
+        frame = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
+        bottom = int(band) + 20 + 3 * step
+        frame[0:bottom, 200 + 8 * step : 280 + 8 * step] = BLOCK
+        frame[250:330, 100 + 12 * step : 200 + 12 * step] = 160
+        pipeline.process(frame, T0 + timedelta(seconds=step / 5))
+        tracks = pipeline.tracks
+        if len(tracks):
+            _, y1, _, y2 = tracks.xyxy[0]
+            assert (y1 + y2) / 2 < band < y2, "a box centred in the band, standing below it"
+            tracked += 1
+    assert tracked >= 8

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from safecity.vision.detections import Detections
-from safecity.vision.motion import MOTION_CLASS_ID, MotionGate, MotionSettings, union_box
+from safecity.vision.motion import MOTION_CLASS_ID, MotionGate, MotionSettings
 from safecity.vision.tracking import ObjectTracker
 from safecity.vision.zones import Polygon
 
@@ -47,14 +47,6 @@ def test_a_still_scene_has_no_motion_and_a_new_resolution_restarts_the_backgroun
         MotionSettings(work_width=4)
 
 
-def test_union_box_pads_and_clips() -> None:
-    regions = Detections.create([[10, 10, 30, 30], [50, 40, 60, 50]], [1, 1], [-1, -1])
-    assert union_box(regions, 55, 100, padding=0.0) == (5, 10, 55, 50)  # shifted, not cut
-    assert union_box(regions, 640, 360, padding=0.0, minimum=96) == (0, 0, 96, 96)
-    assert union_box(regions, 64, 48, minimum=96) == (0, 0, 64, 48)
-    assert union_box(Detections.empty(), 640, 360) is None
-
-
 def test_tracker_keeps_ids_and_never_touches_its_input() -> None:
     tracker = ObjectTracker(frame_rate=5)
     ids = []
@@ -73,6 +65,45 @@ def test_tracker_keeps_ids_and_never_touches_its_input() -> None:
     assert len({frame[2] for frame in ids[1:]}) == 1
     assert ids[-1][0] != ids[-1][2]
     assert len(tracker.update(Detections.empty())) == 0
+
+
+def test_a_vehicle_entering_at_the_top_keeps_its_detections_while_it_is_tracked() -> None:
+    """Cut by the picture's top edge, the box grows taller every frame at a constant
+    width; ByteTrack's Kalman estimate then runs far wider than the box (its aspect
+    ratio's velocity), and supervision's own pairing (IoU over 0.5 with the estimate)
+    dropped the detection in frames 4 and 5 though the track had taken it."""
+    tracker = ObjectTracker(frame_rate=5)
+    boxes, bottom = [], 60.0
+    for step in range(5):
+        boxes.append([380 - 4 * step, 0, 720 + 4 * step, bottom])
+        bottom += 30 + 8 * step
+    ids = []
+    for box in boxes:
+        tracked = tracker.update(Detections.create([box], [0.6], [0]))
+        assert len(tracked) == 1, f"the detection of {box} was dropped"
+        np.testing.assert_array_equal(tracked.xyxy, np.array([box], np.float32))
+        ids.append(int(tracked.tracker_id[0]))  # type: ignore[index]
+    assert len(set(ids)) == 1
+
+
+def test_side_by_side_vehicles_are_paired_with_their_own_tracks_and_boxes() -> None:
+    tracker = ObjectTracker(frame_rate=5)
+    seen: dict[int, set[int]] = {0: set(), 1: set()}
+    for step in range(6):
+        y = 100 + 30 * step
+        left = [200, y, 330, y + 90]
+        right = [340, y + 5, 470, y + 95]
+        found = Detections.create([right, left], [0.7, 0.8], [1, 0])
+        tracked = tracker.update(found)
+        assert len(tracked) == 2
+        # The detector's boxes come back, in the order given, each with its class.
+        np.testing.assert_array_equal(tracked.xyxy, found.xyxy)
+        assert tracked.class_id.tolist() == [1, 0]
+        assert tracked.tracker_id is not None
+        seen[1].add(int(tracked.tracker_id[0]))
+        seen[0].add(int(tracked.tracker_id[1]))
+    assert len(seen[0]) == len(seen[1]) == 1
+    assert seen[0] != seen[1]
 
 
 def _with_clock(image: np.ndarray, tick: int) -> np.ndarray:

@@ -136,6 +136,21 @@ def test_stillness_rules_fire_once_after_the_time(kind: type[StoppedVehicle]) ->
     assert fired[0][1].kind == kind.kind
 
 
+def test_a_large_parked_car_whose_box_jitters_fires_once_and_a_real_move_counts() -> None:
+    """A detector's box around a parked car 150 px tall shifts by up to 10 px from run to
+    run; that is not the car moving off and stopping again. Moving 40 px is."""
+    rule = StoppedVehicle("no stopping", ZONE, 2, max_movement=8)
+    fired: list[tuple[int, Firing]] = []
+    for index in range(40):
+        at = T0 + timedelta(seconds=index / 5)
+        dx = (-6.0, 7.0, 0.0, 9.0)[index % 4] + (40.0 if index >= 25 else 0.0)
+        box = [150 + dx, 130, 250 + dx, 280]
+        parked = Detections.create([box], [0.8], [2], [7])
+        fired.extend((index, f) for f in rule.update(at, parked))
+    # Once after 2 s still, and once more 2 s after the 40 px move at frame 25.
+    assert [index for index, _ in fired] == [10, 35]
+
+
 def test_a_moving_vehicle_never_counts_as_stopped() -> None:
     rule = StoppedVehicle("no stopping", ZONE, 1, max_movement=5)
     assert run(rule, [[p] for p in walk(1, (110, 200), (290, 200), 20)]) == []

@@ -84,11 +84,6 @@ class Plan:
 
     run: Reason | None
     carried: Detections = field(default_factory=Detections.empty)
-    moving: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 4), np.float32))
-    """Boxes of the live tracks with motion over them (where a detector run must look)."""
-    still: Detections = field(default_factory=Detections.empty)
-    """Live tracks with no motion over them, unchanged: a run that does not look at them
-    (``new_motion``, ``lost_lock``) hands them to the tracker beside its own objects."""
 
 
 class DetectorCadence:
@@ -124,12 +119,11 @@ class DetectorCadence:
         self._since_run += 1
         boxes = self.live_boxes()
         moving = _coverage(boxes, regions.xyxy) > 0
-        still = self._rows(np.flatnonzero(~moving), boxes)
         if self._since_run >= self.settings.refresh_frames:
-            return Plan("refresh", moving=boxes, still=still)
+            return Plan("refresh")
         carried = self._carry(self._frame, boxes, moving)
         if carried is None:
-            return Plan("lost_lock", moving=boxes[moving], still=still)
+            return Plan("lost_lock")
         by_tracks = _coverage(regions.xyxy, _widened(carried.xyxy, self.settings.widen))
         near = _widened(self._dismissed, self.settings.widen)
         by_either = _coverage(
@@ -144,7 +138,7 @@ class DetectorCadence:
         )
         grown = _areas(regions.xyxy[blobs]) > self.settings.regrow * checked
         if np.any(by_either < self.settings.covered) or np.any(grown):
-            return Plan("new_motion", moving=boxes[moving], still=still)
+            return Plan("new_motion")
         self._dismiss(regions.xyxy[blobs], checked)
         return Plan(None, carried)
 

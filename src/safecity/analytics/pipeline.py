@@ -5,10 +5,20 @@ live track explains, when a moving track cannot be followed, and at least every
 ``detector_refresh_seconds``; on the frames in between the live tracks are followed
 without it and handed to the tracker with their class and last confidence.
 
+The detector looks at the whole picture when it runs. It used to look at a window
+around the motion, but motion regions often cover only part of a vehicle, and a box
+cut by the window's edge changes shape from frame to frame, which breaks its track:
+on the simulator's ANPR view a third of the vehicles' plate-in-view frames had no
+track, and the plate stage never saw them (bench/anpr_pipeline.py,
+docs/BENCHMARKS.md). The detector's input has a fixed size, so the whole picture
+costs what a window costs.
+
 The camera's ignore regions (its on-screen clock and name, say) are masked in the
-motion gate (a region of foreground mostly inside one is dropped), detections
-centred in them are dropped, and the ANPR stage drops readings there, so nothing
-is formed or read in them.
+motion gate (a region of foreground mostly inside one is dropped), detections that
+stand in them (the bottom centre of the box, where a vehicle meets the road) are
+dropped, and the ANPR stage drops readings there, so nothing is formed or read in
+them. A vehicle cut by the picture's top edge has its box's centre high up, inside a
+band over the on-screen display, long after it has come into view below it.
 
 ``build_pipeline`` composes it from what it is given (the camera's
 configuration, a detector or None, a plate reader or None, and a publisher);
@@ -39,7 +49,7 @@ from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.contracts.base import Message
 from safecity.vision.detections import Detections
 from safecity.vision.detectors import Detector
-from safecity.vision.motion import MotionGate, union_box
+from safecity.vision.motion import MotionGate
 from safecity.vision.picture import Picture
 from safecity.vision.rules import Firing, Rule
 from safecity.vision.tracking import ObjectTracker
@@ -197,10 +207,10 @@ class CameraPipeline:
                 self.publisher(read)
 
     def _outside_ignored(self, found: Detections) -> Detections:
-        """The detections whose box centre lies in no ignore region."""
+        """The detections that stand (box's bottom centre) in no ignore region."""
         if not self._ignore or not len(found):
             return found
-        return found[~inside_any(self._ignore, found.centres())]
+        return found[~inside_any(self._ignore, found.anchors())]
 
     def _objects(self, picture: Picture, regions: Detections) -> Detections:
         """What the tracker is given: the detector's objects, the live tracks followed to
@@ -210,62 +220,30 @@ class CameraPipeline:
         if self._cadence is None:
             if not len(regions):
                 return Detections.empty()  # no motion: nothing to look at
-            window = union_box(regions, picture.width, picture.height, minimum=96)
-            return self._detect(self.detector, picture, window, regions, "motion")
+            return self._detect(self.detector, picture, regions, "motion")
         plan = self._cadence.plan(picture, regions)
         if plan is None:
             return Detections.empty()
         if plan.run is None:
             self.counters.detector_skipped += 1
             return plan.carried
-        # Look where things move and at the tracks that move; a refresh looks at every
-        # live track (a still one too: is it still there?).
-        boxes = plan.moving
-        where = Detections.merge(
-            [regions, Detections.create(boxes, np.ones(len(boxes)), np.zeros(len(boxes)))]
-        )
-        window = union_box(where, picture.width, picture.height, minimum=96)
-        found = self._detect(self.detector, picture, window, regions, plan.run)
+        found = self._detect(self.detector, picture, regions, plan.run)
         self._cadence.detected(regions, found)
-        if window is not None and len(plan.still):
-            # Still tracks the detector did not look at keep their place.
-            x1, y1, x2, y2 = window
-            centres = plan.still.centres()
-            outside = (
-                (centres[:, 0] < x1)
-                | (centres[:, 0] > x2)
-                | (centres[:, 1] < y1)
-                | (centres[:, 1] > y2)
-            )
-            found = Detections.merge([found, plan.still[outside]])
         return found
 
     def _detect(
-        self,
-        detector: Detector,
-        picture: Picture,
-        window: tuple[int, int, int, int] | None,
-        regions: Detections,
-        reason: str,
+        self, detector: Detector, picture: Picture, regions: Detections, reason: str
     ) -> Detections:
-        """The detector's objects in ``window`` (motion ``regions`` if the detector fails)."""
-        if window is None:
-            return Detections.empty()
+        """The detector's objects in the picture (motion ``regions`` if the detector fails)."""
         runs = self.counters.detector_runs
         runs[reason] = runs.get(reason, 0) + 1
-        x1, y1, x2, y2 = window
-        image = self._colour(picture)
         try:
-            found = detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
+            return detector.detect(self._colour(picture))
         except Exception as exc:  # a failing model must not stop the camera's other stages
             self.counters.detector_errors += 1
             self.counters.last_error = f"detector: {exc}"[:300]
             logger.warning("camera %s: detector failed: %s", self.camera.camera_id, exc)
             return regions
-        if not len(found):
-            return found
-        shift = np.array([x1, y1, x1, y1], dtype=np.float32)
-        return Detections.create(found.xyxy + shift, found.confidence, found.class_id)
 
     def _publish_event(self, fired: Firing, image: npt.NDArray[np.uint8], at: datetime) -> None:
         height, width = image.shape[:2]

@@ -140,33 +140,3 @@ class MotionGate:
         ignored = raster([shape.scaled(width, height) for shape in self._ignore], width, height)
         watched: npt.NDArray[np.bool_] = ~ignored
         return watched
-
-
-def _span(low: float, high: float, limit: int, padding: float, minimum: int) -> tuple[int, int]:
-    """[low, high] padded and widened to ``minimum`` (shifted away from the frame's edges)."""
-    pad = (high - low) * padding
-    low, high = low - pad, high + pad
-    if high - low < minimum:
-        grow = (minimum - (high - low)) / 2
-        low, high = low - grow, high + grow
-    if low < 0:
-        low, high = 0, high - low
-    if high > limit:
-        low, high = low - (high - limit), limit
-    return max(0, int(low)), min(limit, int(np.ceil(high)))
-
-
-def union_box(
-    regions: Detections, width: int, height: int, *, padding: float = 0.15, minimum: int = 0
-) -> tuple[int, int, int, int] | None:
-    """One box (x1, y1, x2, y2) around every region, padded, at least ``minimum`` pixels
-    a side where the frame allows, inside the frame; None if there are no regions."""
-    if not len(regions):
-        return None
-    x1, x2 = _span(
-        float(regions.xyxy[:, 0].min()), float(regions.xyxy[:, 2].max()), width, padding, minimum
-    )
-    y1, y2 = _span(
-        float(regions.xyxy[:, 1].min()), float(regions.xyxy[:, 3].max()), height, padding, minimum
-    )
-    return x1, y1, x2, y2

@@ -1,8 +1,17 @@
 """Multi-object tracking with supervision's ByteTrack, behind an adapter that never mutates.
 
-supervision's ``ByteTrack.update_with_detections`` writes ``tracker_id`` into
-the object it is given; the adapter hands it a private copy and returns a new
-:class:`Detections`, so the caller's value stays as it was.
+The association (two rounds, Kalman prediction, lost and re-found tracks) is
+supervision's ``ByteTrack.update_with_tensors``. Which detection each of its tracks
+is, the adapter decides itself rather than through ``update_with_detections``: that
+keeps a detection only where the IoU between it and its track's Kalman estimate
+exceeds 0.5, and the estimate lags a vehicle that moves fast for its size, shrinks
+as it leaves the picture or grows as it nears the camera. At 5 analysed frames a
+second it dropped the detections of tracked vehicles in about half the frames where
+their plates were in view (bench/anpr_pipeline.py, docs/BENCHMARKS.md), and those
+frames never reached the plate reader. The adapter pairs the tracks with the
+detections by the largest IoU, one to one, down to ``MIN_PAIRING_IOU``, and returns
+the detector's boxes, never the estimates. It returns a new :class:`Detections`; the
+caller's value stays as it was.
 """
 
 from __future__ import annotations
@@ -10,8 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from safecity.vision.detections import Detections
+
+MIN_PAIRING_IOU = 0.2
+"""Least IoU between a detection and the Kalman estimate of the track it updated. The
+estimate is pulled most of the way to the detection, so a pair under this is not one;
+two vehicles side by side are told apart by the one-to-one pairing, largest IoU first."""
 
 
 class ObjectTracker:
@@ -39,18 +54,25 @@ class ObjectTracker:
         )
 
     def update(self, detections: Detections) -> Detections:
-        """The detections that belong to a track, each with its ``tracker_id``."""
-        private = self._supervision.Detections(
-            xyxy=np.array(detections.xyxy, dtype=np.float32),
-            confidence=np.array(detections.confidence, dtype=np.float32),
-            class_id=np.array(detections.class_id, dtype=np.int64),
-        )
-        tracked = self._tracker.update_with_detections(private)
-        if len(tracked) == 0:
+        """The detections that belong to a track, each with its ``tracker_id``, in the
+        order given."""
+        xyxy = np.array(detections.xyxy, dtype=np.float32).reshape(-1, 4)
+        confidence = np.array(detections.confidence, dtype=np.float32).reshape(-1, 1)
+        tracks = self._tracker.update_with_tensors(np.hstack((xyxy, confidence)))
+        if not tracks or not len(xyxy):
             return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
+        estimates = np.array([track.tlbr for track in tracks], dtype=np.float32)
+        overlap = self._supervision.box_iou_batch(xyxy, estimates)
+        rows, columns = linear_sum_assignment(overlap, maximize=True)
+        paired = sorted(
+            (int(row), int(column))
+            for row, column in zip(rows, columns, strict=True)
+            if overlap[row, column] >= MIN_PAIRING_IOU
+        )
+        if not paired:
+            return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
+        kept = np.array([row for row, _ in paired])
+        ids = np.array([tracks[column].external_track_id for _, column in paired])
         return Detections.create(
-            tracked.xyxy,
-            tracked.confidence if tracked.confidence is not None else np.ones(len(tracked)),
-            tracked.class_id if tracked.class_id is not None else np.full(len(tracked), -1),
-            tracked.tracker_id,
+            detections.xyxy[kept], detections.confidence[kept], detections.class_id[kept], ids
         )

@@ -20,8 +20,16 @@ class _Still:
     fired: bool = False
 
 
+MOVEMENT_SHARE = 0.15
+"""Share of the box's height that still counts as standing still: a detector's box around
+the same parked car shifts by several pixels from one run to the next (the more, the
+larger the car), and a fixed few pixels read that as the car moving off and stopping
+again, so the rule fired twice for one stop."""
+
+
 class _Stillness:
-    """Fires once when a track has stayed within ``max_movement`` pixels for ``seconds``."""
+    """Fires once when a track has stayed within ``max_movement`` pixels (or 15 % of its
+    box's height, if more) for ``seconds``."""
 
     kind = ""
 
@@ -47,14 +55,16 @@ class _Stillness:
     def update(self, at: datetime, tracked: Detections) -> list[Firing]:
         wanted = self._classes.mask(tracked)
         anchors = tracked.anchors()
+        heights = tracked.xyxy[:, 3] - tracked.xyxy[:, 1]
         if self._zone is not None and len(tracked):
             wanted = wanted & self._zone.contains(anchors)
         fired = []
         for row, track in tracked_rows(tracked, wanted):
             x, y = float(anchors[row, 0]), float(anchors[row, 1])
+            tolerance = max(self._max_movement, MOVEMENT_SHARE * float(heights[row]))
             self._memory.touch(track, at)
             still = self._memory.states.get(track)
-            if still is None or np.hypot(x - still.x, y - still.y) > self._max_movement:
+            if still is None or np.hypot(x - still.x, y - still.y) > tolerance:
                 self._memory.states[track] = _Still(since=at, x=x, y=y)
                 continue
             held = (at - still.since).total_seconds()

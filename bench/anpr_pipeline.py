@@ -1,0 +1,232 @@
+"""Plate accuracy of the analytics pipeline itself on simulated video, per vehicle.
+
+``anpr_accuracy.py --crops`` hands the reader each vehicle's ground-truth boxes and
+frames; this runs what a camera's worker runs (``analytics.pipeline``: the demo's
+configuration, the bundled sim-vehicles detector with its cadence, ByteTrack, the ANPR
+stage choosing frames and fusing a track's reads, the real plate reader on one
+thread) on every second frame of each render's cameras (5 analysed fps of 10), and
+compares the published ``PlateRead`` messages with ``ground_truth.json``:
+
+- a vehicle counts if its whole plate is in view in at least one ground-truth sample
+  of that camera (the crops bench's vehicles);
+- read exactly: a read of that camera carries its registration and overlaps its time
+  on the camera; read wrongly: not read exactly, but a read whose text is no vehicle
+  of that camera overlaps its time;
+- false reads: reads whose text is no vehicle on that camera, per camera-hour of video.
+
+Frames are stepped in order (no clock, no dropping), so the counts do not depend on the
+machine's load; the milliseconds do.
+
+    nice .venv/bin/python bench/anpr_pipeline.py --seeds 8501,8502,8503 --locator first,only
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import av
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from safecity.analytics.main import plate_reader  # noqa: E402
+from safecity.analytics.pipeline import PipelineCamera, build_pipeline  # noqa: E402
+from safecity.contracts.analytics import PlateRead  # noqa: E402
+from safecity.contracts.base import Message  # noqa: E402
+from safecity.demo.analytics import demo_analytics_config  # noqa: E402
+from safecity.ingest.frames import picture_of  # noqa: E402
+from safecity.sim.render import render_city  # noqa: E402
+from safecity.sim.truth import Appearance, GroundTruth  # noqa: E402
+from safecity.vision.detectors import load_detector  # noqa: E402
+from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  # noqa: E402
+
+T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
+FPS = 10
+EVERY = 2
+Locator = Literal["off", "first", "only"]
+
+
+@dataclass
+class Tally:
+    """Vehicles, exact and wrong reads of one group."""
+
+    vehicles: int = 0
+    exact: int = 0
+    wrong: int = 0
+
+    def add(self, exact: bool, wrong: bool) -> None:
+        self.vehicles += 1
+        self.exact += int(exact)
+        self.wrong += int(wrong)
+
+
+@dataclass
+class Outcome:
+    """One reader configuration over every render."""
+
+    groups: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    reads: int = 0
+    false_reads: int = 0
+    camera_seconds: float = 0.0
+    ms_per_frame: list[float] = field(default_factory=list)
+    wrong_confidence: list[float] = field(default_factory=list)
+    right_confidence: list[float] = field(default_factory=list)
+
+
+def _bucket(height: float | None) -> str:
+    if height is None:
+        return "unknown"
+    for upper, label in ((12, "< 12 px"), (20, "12-20 px"), (30, "20-30 px"), (45, "30-45 px")):
+        if height < upper:
+            return label
+    return ">= 45 px"
+
+
+def _window(appearance: Appearance) -> tuple[datetime, datetime]:
+    return (
+        T0 + timedelta(seconds=appearance.first_frame / FPS),
+        T0 + timedelta(seconds=appearance.last_frame / FPS),
+    )
+
+
+def _overlaps(read: PlateRead, window: tuple[datetime, datetime]) -> bool:
+    return read.first_seen <= window[1] and read.last_seen >= window[0]
+
+
+def _run_camera(clip: Path, locator: Locator, media: Path, spent: list[float]) -> list[PlateRead]:
+    detector = load_detector(BUNDLED_MODELS_DIR / f"{SIM_VEHICLES}.yaml")
+    reader, fuse = plate_reader(1, locator)
+    published: list[Message] = []
+    pipeline = build_pipeline(
+        PipelineCamera("cam", media, demo_analytics_config(SIM_VEHICLES), 1),
+        detector,
+        reader,
+        published.append,
+        fuse=fuse,
+    )
+    with av.open(str(clip)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index % EVERY:
+                continue
+            start = time.perf_counter()
+            pipeline.process(picture_of(frame), T0 + timedelta(seconds=index / FPS))
+            spent.append((time.perf_counter() - start) * 1000)
+    pipeline.flush()
+    return [message for message in published if isinstance(message, PlateRead)]
+
+
+def _score(truth: GroundTruth, camera_id: str, reads: list[PlateRead], outcome: Outcome) -> None:
+    on_camera = [
+        (vehicle, appearance)
+        for vehicle in truth.vehicles
+        for appearance in vehicle.appearances
+        if appearance.camera_id == camera_id
+    ]
+    plates = {vehicle.plate for vehicle, _ in on_camera}
+    outcome.reads += len(reads)
+    for read in reads:
+        if read.text in plates:
+            outcome.right_confidence.append(read.confidence)
+        else:
+            outcome.false_reads += 1
+            outcome.wrong_confidence.append(read.confidence)
+    for vehicle, appearance in on_camera:
+        if not any(not sample.plate_occluded for sample in appearance.samples):
+            continue
+        window = _window(appearance)
+        near = [read for read in reads if _overlaps(read, window)]
+        exact = any(read.text == vehicle.plate for read in near)
+        wrong = not exact and any(read.text not in plates for read in near)
+        for key in (
+            "all",
+            f"height {_bucket(appearance.plate_height_px)}",
+            f"lighting {appearance.lighting}",
+        ):
+            outcome.groups[key].add(exact, wrong)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="8501,8502,8503", help="render seeds, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30.0, help="simulated seconds a render")
+    parser.add_argument("--cameras", type=int, default=2)
+    parser.add_argument("--view", choices=("anpr", "overview"), default="anpr")
+    parser.add_argument(
+        "--locator", default="first,only", help="plate reader paths (off, first, only), in turn"
+    )
+    args = parser.parse_args()
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    locators: list[Locator] = []
+    for name in args.locator.split(","):
+        if name not in ("off", "first", "only"):
+            parser.error(f"--locator: off, first or only, not {name!r}")
+        locators.append(name)
+    outcomes = {locator: Outcome() for locator in locators}
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder)
+            truth = render_city(
+                seed, args.seconds, out / "sim", cameras=args.cameras, fps=FPS, view=args.view
+            )
+            for camera in truth.cameras:
+                for locator in locators:
+                    outcome = outcomes[locator]
+                    reads = _run_camera(
+                        out / "sim" / camera.file, locator, out / "media", outcome.ms_per_frame
+                    )
+                    outcome.camera_seconds += args.seconds
+                    _score(truth, camera.id, reads, outcome)
+    label = f"seeds {args.seeds}, {args.view}, {args.seconds:g} s x {args.cameras} cameras"
+    print(
+        "| render | plate reader | vehicles | read exactly | read wrongly | reads | "
+        "false reads (per camera-hour) | ms a frame median / p90 |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for locator, outcome in outcomes.items():
+        tally = outcome.groups["all"]
+        share = f"{100 * tally.exact / tally.vehicles:.0f} %" if tally.vehicles else "-"
+        per_hour = outcome.false_reads * 3600 / outcome.camera_seconds
+        spent = outcome.ms_per_frame
+        print(
+            f"| {label} | {locator} | {tally.vehicles} | {tally.exact} ({share}) | "
+            f"{tally.wrong} | {outcome.reads} | {outcome.false_reads} ({per_hour:.0f}) | "
+            f"{statistics.median(spent):.1f} / {_percentile(spent, 0.9):.1f} |"
+        )
+    print()
+    print("| plate reader | group | vehicles | read exactly | read wrongly |")
+    print("|---|---|---:|---:|---:|")
+    for locator, outcome in outcomes.items():
+        for key in sorted(outcome.groups):
+            if key != "all":
+                tally = outcome.groups[key]
+                print(f"| {locator} | {key} | {tally.vehicles} | {tally.exact} | {tally.wrong} |")
+    print()
+    print("| plate reader | confidence of right reads p10 / p50 / p90 | of false reads |")
+    print("|---|---|---|")
+    for locator, outcome in outcomes.items():
+        right, wrong = outcome.right_confidence, outcome.wrong_confidence
+        print(
+            f"| {locator} | "
+            + " / ".join(f"{_percentile(right, q):.2f}" for q in (0.1, 0.5, 0.9))
+            + " | "
+            + " / ".join(f"{_percentile(wrong, q):.2f}" for q in (0.1, 0.5, 0.9))
+            + " |"
+        )
+
+
+if __name__ == "__main__":
+    main()
