@@ -54,10 +54,9 @@ _GOOD_ENOUGH = 0.93
 # A whole image's top read, when it is not decisive, is looked at again (see
 # PlateReader._second_look): its surroundings detected again at these scales (the
 # detector then fits the line afresh), each line read with every variant above and
-# with no margin at all, within this many line recognitions.
+# with no margin at all, within the line reads the call has left.
 _SECOND_LOOK_SCALES = (1.0, 2.0)
 _SECOND_LOOK_VARIANTS = (*_VARIANTS, _Variant(0.0, 0.0, contrast=False))
-_SECOND_LOOK_READS = 16
 
 Recogniser = Literal["ppocr", "slots", "slots-first"]
 """Which model reads a plate candidate: PP-OCR's line recogniser, the project's own
@@ -87,7 +86,9 @@ class PlateReader:
     ``rules`` decides which texts count as registrations (Pakistan by default).
     ``max_candidates`` bounds the plates returned per image; ``proposals`` how many
     plate-like regions found by image cues (:mod:`regions`) the detector passed over
-    are enlarged and read again (small, distant plates); ``threads`` the ONNX Runtime
+    are enlarged and read again (small, distant plates; with ``proposals=0`` a whole image
+    where nothing was read is not searched again with its contrast evened out either);
+    ``threads`` the ONNX Runtime
     threads per call (default 1; 0: ONNX Runtime's default, every core).
 
     The work per call is bounded: the detector sees a vehicle region scaled to about
@@ -96,10 +97,10 @@ class PlateReader:
     ``max_line_reads`` line images are recognised (``max_region_line_reads`` in a
     vehicle region, read many times per track), and a vehicle region stops at its
     first confident read that fits a format rule (a vehicle carries one plate). A whole
-    image gets a second, bounded look where the first was not enough: when nothing was
-    read, a detector pass over the image with its contrast evened out; when the top read
-    is not decisive, its surroundings detected and read again several ways, the reads
-    voting on the registration (:mod:`consensus`).
+    image gets a second look, within the same line reads, where the first was not
+    enough: when nothing was read, a detector pass over the image with its contrast
+    evened out; when the top read is not decisive, its surroundings detected and read
+    again several ways, the reads voting on the registration (:mod:`consensus`).
 
     ``recogniser`` picks the model that reads a candidate (:data:`Recogniser`);
     ``slot_model`` is the own model to use (default: the one shipped in the package);
@@ -237,7 +238,7 @@ class PlateReader:
                 reads = self._read_proposals(bgr, reads, budget, one_vehicle, overlays)
             reads = [read for read in reads if not inside_overlay(read.box, overlays)]
             if not one_vehicle:
-                reads = self._look_again(bgr, reads, scale, overlays)
+                reads = self._look_again(bgr, reads, scale, budget, overlays)
         return [
             PlateRead(
                 text=read.text,
@@ -320,38 +321,45 @@ class PlateReader:
         return reads + [read for read in added if all(read.text != r.text for r in reads)]
 
     def _look_again(
-        self, bgr: Image, reads: list[PlateRead], scale: float, overlays: list[PixelBox]
+        self,
+        bgr: Image,
+        reads: list[PlateRead],
+        scale: float,
+        budget: _Budget,
+        overlays: list[PixelBox],
     ) -> list[PlateRead]:
         """A whole image's reads after a second, costlier look where the first was not
         enough: nothing read at all, the image searched again with its contrast evened out
         (:meth:`_read_equalised`); a top read that is not decisive, read again several ways
         and put to a vote (:meth:`_second_look`, not for the own model alone). A vehicle
         region never comes here: it is read many times per track, and fusion already
-        votes over those reads."""
-        if not reads:
-            reads = self._read_equalised(bgr, scale, overlays)
-        if reads and self.recogniser != "slots" and not _decisive(reads[:1]):
-            looked = self._second_look(bgr, reads[0])
+        votes over those reads. Both spend what is left of the call's line reads; the
+        contrast-evened pass is a search for a plate the detector passed over, so, like the
+        image-cue proposals, it is off with ``proposals=0``."""
+        if not reads and self.proposals > 0 and not budget.spent:
+            reads = self._read_equalised(bgr, scale, budget, overlays)
+        unsure = bool(reads) and not _decisive(reads[:1])
+        if unsure and self.recogniser != "slots" and not budget.spent:
+            looked = self._second_look(bgr, reads[0], budget)
             reads = [looked, *(read for read in reads[1:] if read.text != looked.text)]
         return reads
 
     def _read_equalised(
-        self, bgr: Image, scale: float, overlays: list[PixelBox]
+        self, bgr: Image, scale: float, budget: _Budget, overlays: list[PixelBox]
     ) -> list[PlateRead]:
         """A whole image where nothing was read, searched again with its contrast evened
         out (:func:`equalise_image`): the detector passes over a plate whose characters
         barely stand out from it (a dark or dirty plate, a hazy or backlit photo) as the
         recogniser misreads one (the contrast variant). The lines it finds are read from
-        the image's own pixels, within a fresh ``max_line_reads``."""
+        the image's own pixels."""
         boxes = self._engine.detect(equalise_image(bgr), scale=scale)
         found = candidates(boxes)[: self.max_candidates * 2]
-        budget = _Budget(self.max_line_reads)
         reads = self._read_candidates(
             bgr, found, budget, stop_when_decisive=False, overlays=overlays
         )
         return [read for read in reads if not inside_overlay(read.box, overlays)]
 
-    def _second_look(self, bgr: Image, first: PlateRead) -> PlateRead:
+    def _second_look(self, bgr: Image, first: PlateRead, budget: _Budget) -> PlateRead:
         """``first`` (a read that is not decisive) read again several ways, and the
         registration most of the reads agree on (:func:`consensus.consensus`).
 
@@ -369,7 +377,6 @@ class PlateReader:
         if min(crop.shape[:2]) < _MIN_SIDE:
             return first
         probe = PixelBox(x - x0, y - y0, w, h)
-        budget = _Budget(_SECOND_LOOK_READS)
         reads = [first]
         for scale in _SECOND_LOOK_SCALES:
             found = candidates(self._engine.detect(crop, scale=scale))
