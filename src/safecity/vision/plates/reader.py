@@ -55,7 +55,7 @@ _GOOD_ENOUGH = 0.93
 # PlateReader._second_look): its surroundings detected again at these scales (the
 # detector then fits the line afresh), each line read with every variant above and
 # with no margin at all, within the line reads the call has left.
-_SECOND_LOOK_SCALES = (1.0, 2.0)
+_SECOND_LOOK_SCALES = (1.0, 1.5, 2.0)
 _SECOND_LOOK_VARIANTS = (*_VARIANTS, _Variant(0.0, 0.0, contrast=False))
 
 Recogniser = Literal["ppocr", "slots", "slots-first"]
