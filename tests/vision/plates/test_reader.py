@@ -10,6 +10,7 @@ from safecity.sim.plate_render import draw_plate
 from safecity.sim.plates import PlateDesign, generate_plate
 from safecity.sim.truth import VehicleClass
 from safecity.vision.plates import InvalidImage, PlateReader
+from safecity.vision.plates.ocr import TextEngine
 
 CLASSES: tuple[VehicleClass, ...] = ("car", "car", "van", "motorcycle", "bus")
 
@@ -153,3 +154,56 @@ def test_overlay_text_is_a_separated_date_or_a_clock_time() -> None:
 
     assert inside_overlay(PixelBox(40, 35, 30, 12), [zone])  # the line just under the stamp
     assert not inside_overlay(PixelBox(40, 80, 30, 12), [zone])
+
+
+def _faint_plate_in_shade(design: PlateDesign, seed: int) -> np.ndarray:
+    """The plate, 40 px high, dark and faint (5 % of its contrast) in the shaded half of a
+    bright scene: a backlit photo, where global contrast hides the plate's characters."""
+    plate = draw_plate(design).astype(np.float32)
+    scale = 40 / plate.shape[0]
+    small = cv2.resize(plate, (round(plate.shape[1] * scale), 40), interpolation=cv2.INTER_AREA)
+    faint = (25 + (small - small.mean()) * 0.05).clip(0, 255).astype(np.uint8)
+    rng = np.random.default_rng(seed)
+    scene = rng.normal(200, 25, size=(360, 640, 3)).clip(0, 255).astype(np.uint8)
+    scene[:, :320] = rng.normal(60, 10, size=(360, 320, 3)).clip(0, 255).astype(np.uint8)
+    scene[160:200, 240 : 240 + faint.shape[1]] = faint
+    return scene
+
+
+@pytest.mark.parametrize("seed", [205, 206, 209])
+def test_a_faint_plate_the_detector_passes_over_is_found_with_contrast_evened(
+    pk_reader: PlateReader, seed: int
+) -> None:
+    design = generate_plate(np.random.default_rng(seed), "car")
+    image = _faint_plate_in_shade(design, seed)
+    # The detector alone finds no text in the image as it is ...
+    assert TextEngine().detect(image) == []
+    # ... the reader looks again with the contrast evened out and reads the plate.
+    reads = pk_reader.read(image)
+    assert reads, "no read"
+    assert reads[0].text == design.registration
+    cx, cy = reads[0].box.centre
+    assert 240 <= cx <= 240 + 4 * 40, reads[0].box
+    assert 160 <= cy <= 200, reads[0].box
+
+
+@pytest.mark.parametrize(
+    ("seed", "height", "blur"), [(436, 18, 1.0), (451, 30, 1.8), (459, 18, 1.0)]
+)
+def test_an_unsure_read_of_a_small_blurred_plate_is_settled_by_a_second_look(
+    pk_reader: PlateReader, seed: int, height: int, blur: float
+) -> None:
+    """Small and blurred plates whose first read drops or changes a character (YO9866 for
+    YWY9866, TON5971, QX280): read again from crops of their surroundings, most of the
+    reads agree on the registration."""
+    design = generate_plate(np.random.default_rng(seed), CLASSES[seed % len(CLASSES)])
+    image, (x, y) = _scene(
+        design, height if design.layout == "one_line" else int(height * 1.6), seed
+    )
+    image = cv2.GaussianBlur(image, (0, 0), blur)
+    reads = pk_reader.read(image)
+    assert reads, "no read"
+    assert reads[0].text == design.registration
+    cx, cy = reads[0].box.centre
+    assert x <= cx <= x + 5 * height, reads[0].box
+    assert y <= cy <= y + 2 * height, reads[0].box

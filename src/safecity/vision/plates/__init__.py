@@ -54,6 +54,10 @@ How a read is made:
    of the wrong class becomes the best character of the right class that the
    recogniser considered, else its look-alike (O/0, I/1, B/8, S/5, Z/2, G/6)
    (:mod:`interpret`, :mod:`rules`).
+   A whole image (not a vehicle region) whose top read is not decisive is looked at
+   again: the detector re-run on the plate's surroundings at three scales, each line read
+   with four crops, and the registration most reads agree on wins (:mod:`consensus`);
+   an image where nothing was read is searched once more with its contrast evened out.
 5. **Fuse**: :func:`fuse_reads` votes character by character over a track's
    reads, weighted by confidence (:mod:`fusion`); :class:`PlateTracks` links
    reads across video frames (:mod:`tracks`).

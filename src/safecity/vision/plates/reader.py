@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from safecity.vision.plates.consensus import consensus
 from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
@@ -50,6 +51,12 @@ _VARIANTS = (
     _Variant(0.12, 0.12, contrast=True),
 )
 _GOOD_ENOUGH = 0.93
+# A whole image's top read, when it is not decisive, is looked at again (see
+# PlateReader._second_look): its surroundings detected again at these scales (the
+# detector then fits the line afresh), each line read with every variant above and
+# with no margin at all, within the line reads the call has left.
+_SECOND_LOOK_SCALES = (1.0, 1.5, 2.0)
+_SECOND_LOOK_VARIANTS = (*_VARIANTS, _Variant(0.0, 0.0, contrast=False))
 
 Recogniser = Literal["ppocr", "slots", "slots-first"]
 """Which model reads a plate candidate: PP-OCR's line recogniser, the project's own
@@ -79,7 +86,9 @@ class PlateReader:
     ``rules`` decides which texts count as registrations (Pakistan by default).
     ``max_candidates`` bounds the plates returned per image; ``proposals`` how many
     plate-like regions found by image cues (:mod:`regions`) the detector passed over
-    are enlarged and read again (small, distant plates); ``threads`` the ONNX Runtime
+    are enlarged and read again (small, distant plates; with ``proposals=0`` a whole image
+    where nothing was read is not searched again with its contrast evened out either);
+    ``threads`` the ONNX Runtime
     threads per call (default 1; 0: ONNX Runtime's default, every core).
 
     The work per call is bounded: the detector sees a vehicle region scaled to about
@@ -87,7 +96,11 @@ class PlateReader:
     recogniser still reads each line from the full-resolution pixels), at most
     ``max_line_reads`` line images are recognised (``max_region_line_reads`` in a
     vehicle region, read many times per track), and a vehicle region stops at its
-    first confident read that fits a format rule (a vehicle carries one plate).
+    first confident read that fits a format rule (a vehicle carries one plate). A whole
+    image gets a second look, within the same line reads, where the first was not
+    enough: when nothing was read, a detector pass over the image with its contrast
+    evened out; when the top read is not decisive, its surroundings detected and read
+    again several ways, the reads voting on the registration (:mod:`consensus`).
 
     ``recogniser`` picks the model that reads a candidate (:data:`Recogniser`);
     ``slot_model`` is the own model to use (default: the one shipped in the package);
@@ -224,6 +237,8 @@ class PlateReader:
             if self.proposals > 0 and not (one_vehicle and _decisive(reads)):
                 reads = self._read_proposals(bgr, reads, budget, one_vehicle, overlays)
             reads = [read for read in reads if not inside_overlay(read.box, overlays)]
+            if not one_vehicle:
+                reads = self._look_again(bgr, reads, scale, budget, overlays)
         return [
             PlateRead(
                 text=read.text,
@@ -305,6 +320,118 @@ class PlateReader:
         # The detector's own reads rank first: a proposal only adds what it passed over.
         return reads + [read for read in added if all(read.text != r.text for r in reads)]
 
+    def _look_again(
+        self,
+        bgr: Image,
+        reads: list[PlateRead],
+        scale: float,
+        budget: _Budget,
+        overlays: list[PixelBox],
+    ) -> list[PlateRead]:
+        """A whole image's reads after a second, costlier look where the first was not
+        enough: nothing read at all, the image searched again with its contrast evened out
+        (:meth:`_read_equalised`); a top read that is not decisive, read again several ways
+        and put to a vote (:meth:`_second_look`, not for the own model alone). A vehicle
+        region never comes here: it is read many times per track, and fusion already
+        votes over those reads. Both spend what is left of the call's line reads; the
+        contrast-evened pass is a search for a plate the detector passed over, so, like the
+        image-cue proposals, it is off with ``proposals=0``."""
+        if not reads and self.proposals > 0 and not budget.spent:
+            reads = self._read_equalised(bgr, scale, budget, overlays)
+        unsure = bool(reads) and not _decisive(reads[:1])
+        if unsure and self.recogniser != "slots" and not budget.spent:
+            looked = self._second_look(bgr, reads[0], budget)
+            reads = [looked, *(read for read in reads[1:] if read.text != looked.text)]
+        return reads
+
+    def _read_equalised(
+        self, bgr: Image, scale: float, budget: _Budget, overlays: list[PixelBox]
+    ) -> list[PlateRead]:
+        """A whole image where nothing was read, searched again with its contrast evened
+        out (:func:`equalise_image`): the detector passes over a plate whose characters
+        barely stand out from it (a dark or dirty plate, a hazy or backlit photo) as the
+        recogniser misreads one (the contrast variant). The lines it finds are read from
+        the image's own pixels."""
+        boxes = self._engine.detect(equalise_image(bgr), scale=scale)
+        found = candidates(boxes)[: self.max_candidates * 2]
+        reads = self._read_candidates(
+            bgr, found, budget, stop_when_decisive=False, overlays=overlays
+        )
+        return [read for read in reads if not inside_overlay(read.box, overlays)]
+
+    def _second_look(self, bgr: Image, first: PlateRead, budget: _Budget) -> PlateRead:
+        """``first`` (a read that is not decisive) read again several ways, and the
+        registration most of the reads agree on (:func:`consensus.consensus`).
+
+        PP-OCR reads one plate differently from crop to crop, and where the first read was
+        not sure its error is more often one such crop's than the plate's: the plate's
+        surroundings (half its width either side, its height above and below) go to the
+        detector again at each of ``_SECOND_LOOK_SCALES``, every candidate there that
+        covers the first read is read with each of ``_SECOND_LOOK_VARIANTS``, and each
+        reading votes, the first read included. The box stays the first read's."""
+        height, width = bgr.shape[:2]
+        x, y, w, h = first.box.as_tuple()
+        x0, y0 = max(0, x - w // 2), max(0, y - h)
+        x1, y1 = min(width, x + w + w // 2), min(height, y + 2 * h)
+        crop = np.ascontiguousarray(bgr[y0:y1, x0:x1])
+        if min(crop.shape[:2]) < _MIN_SIDE:
+            return first
+        probe = PixelBox(x - x0, y - y0, w, h)
+        reads = [first]
+        for scale in _SECOND_LOOK_SCALES:
+            found = candidates(self._engine.detect(crop, scale=scale))
+            cache: dict[tuple[int, int], LineRead] = {}
+            for candidate in _plate_like_first(found):
+                if not _covers(PixelBox(*candidate.bounds()), probe):
+                    continue
+                for index, variant in enumerate(_SECOND_LOOK_VARIANTS):
+                    lines = self._line_reads(crop, candidate, index, variant, cache, budget)
+                    if lines is None:
+                        break
+                    interpretation = interpret(lines, self.rules)
+                    if interpretation is None:
+                        continue
+                    if interpretation.confidence < self.min_confidence:
+                        continue
+                    reads.append(
+                        PlateRead(
+                            text=interpretation.text,
+                            confidence=round(interpretation.confidence, 4),
+                            box=first.box,
+                            lines=interpretation.lines,
+                            rule=interpretation.rule,
+                        )
+                    )
+        return consensus(reads)
+
+    def _line_reads(
+        self,
+        image: Image,
+        candidate: Candidate,
+        index: int,
+        variant: _Variant,
+        cache: dict[tuple[int, int], LineRead],
+        budget: _Budget,
+    ) -> list[LineRead] | None:
+        """The candidate's lines read with ``variant`` (number ``index``, the cache key),
+        each line recognised once; None when the budget ran out first."""
+        lines = []
+        for line in candidate.lines:
+            key = (id(line), index)
+            if key not in cache:
+                if budget.spent:
+                    return None
+                crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y)
+                if crop.size == 0:
+                    cache[key] = LineRead(tokens=(), raw="")
+                else:
+                    if variant.contrast:
+                        crop = normalise_contrast(crop)
+                    budget.spend()
+                    cache[key] = self._engine.recognise([crop])[0]
+            lines.append(cache[key])
+        return lines
+
     def read_crop(self, crop: npt.NDArray[np.generic]) -> PlateRead | None:
         """Read an image that is already one plate (tight crop, one or more lines)."""
         bgr = as_bgr(crop)
@@ -380,21 +507,9 @@ class PlateReader:
             if self.recogniser == "slots" or sure:
                 return best
         for index, variant in enumerate(_VARIANTS):
-            lines = []
-            for line in candidate.lines:
-                key = (id(line), index)
-                if key not in cache:
-                    if budget.spent:
-                        return best
-                    crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y)
-                    if crop.size == 0:
-                        cache[key] = LineRead(tokens=(), raw="")
-                    else:
-                        if variant.contrast:
-                            crop = normalise_contrast(crop)
-                        budget.spend()
-                        cache[key] = self._engine.recognise([crop])[0]
-                lines.append(cache[key])
+            lines = self._line_reads(image, candidate, index, variant, cache, budget)
+            if lines is None:
+                return best
             stamps = [
                 line.bounds()
                 for line, read in zip(candidate.lines, lines, strict=True)
@@ -593,6 +708,15 @@ def normalise_contrast(crop: Image) -> Image:
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 8))
     equalised = clahe.apply(grey)
     return cast(Image, cv2.cvtColor(equalised, cv2.COLOR_GRAY2BGR))
+
+
+def equalise_image(bgr: Image) -> Image:
+    """The image with its lightness contrast-limited and equalised in 8 x 8 tiles (colour
+    kept): local contrast raised where it is low, so faint text stands out."""
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    lab[:, :, 0] = clahe.apply(np.ascontiguousarray(lab[:, :, 0]))
+    return cast(Image, cv2.cvtColor(lab, cv2.COLOR_LAB2BGR))
 
 
 def as_bgr(image: object) -> Image:
