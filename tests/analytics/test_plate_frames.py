@@ -27,18 +27,30 @@ def _textured(seed: int = 1) -> npt.NDArray[np.uint8]:
     return np.random.default_rng(seed).integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
 
 
+def test_a_box_too_narrow_for_a_readable_plate_is_no_candidate() -> None:
+    assert frame_quality(_textured(), (200, 100, 230, 200), min_width=40) is Skip.SMALL
+
+
 @pytest.mark.parametrize(
-    ("xyxy", "expected"),
+    ("cut_box", "width", "whole_box"),
     [
-        ((0, 100, 120, 200), Skip.CLIPPED),  # cut by the left edge
-        ((540, 100, 640, 200), Skip.CLIPPED),  # cut by the right edge
-        ((200, 100, 230, 200), Skip.SMALL),  # too narrow for a readable plate
+        ((-30, 100, 120, 200), 120, (200, 100, 320, 200)),  # cut by the left edge
+        ((540, 100, 670, 200), 100, (300, 100, 400, 200)),  # cut by the right edge
     ],
 )
-def test_a_box_cut_by_the_edge_or_too_narrow_is_no_candidate(
-    xyxy: tuple[int, int, int, int], expected: Skip
+def test_a_box_cut_by_a_side_stays_a_candidate_at_half_its_quality(
+    cut_box: tuple[int, int, int, int], width: int, whole_box: tuple[int, int, int, int]
 ) -> None:
-    assert frame_quality(_textured(), xyxy, min_width=40) is expected
+    """Its plate, in the middle of the vehicle, is often whole; a whole frame of a
+    vehicle as wide goes first."""
+    image = _textured()
+    cut = frame_quality(image, cut_box, min_width=40)
+    whole = frame_quality(image, whole_box, min_width=40)
+    assert isinstance(cut, FrameQuality)
+    assert isinstance(whole, FrameQuality)
+    assert (cut.cut_at_side, cut.width) == (True, width)
+    assert not whole.cut_at_side
+    assert cut.score < 0.6 * whole.score
 
 
 def test_a_box_cut_by_the_top_or_bottom_stays_a_candidate_the_bottom_at_a_discount() -> None:
@@ -146,7 +158,6 @@ def test_a_busy_reader_reads_the_best_frame_seen_not_the_first_one_offered(
             at = T0 + timedelta(seconds=step / 5)
             reads += stage.observe(at, image, _approach(step), ["car"])
         assert stage.superseded >= 3
-        assert stage.skipped["clipped"] >= 2
         reader.gate.set()
         at = T0 + timedelta(seconds=2)
         for _ in range(100):
@@ -157,7 +168,8 @@ def test_a_busy_reader_reads_the_best_frame_seen_not_the_first_one_offered(
             threading.Event().wait(0.05)
     finally:
         shared.stop()
-    # Ours was read once, on its widest frame not cut by the edge (step 5: 160 px).
+    # Ours was read once, on its widest frame not cut by the edge (step 5: 160 px; the
+    # wider frames cut by the right edge count half).
     ours = [r for r in reader.regions if r != (100, 100, 100, 80)]
     assert ours == [(420, 210, 160, 128)]
     assert [r.text for r in reads] == ["LEB1234"]
@@ -208,12 +220,43 @@ def test_an_unsure_read_is_tried_again_up_to_the_cap_and_further_frames_are_coun
     assert reads[0].frames == 3
 
 
-def test_a_vehicle_cut_by_the_frame_edge_is_not_read(tmp_path: Path) -> None:
+class _EdgeReader(_PlateReader):
+    """Reads the plate at the region's left end: cut by the picture's edge when the
+    region is."""
+
+    def read(
+        self, image_bgr: npt.NDArray[np.uint8], region: tuple[int, int, int, int] | None = None
+    ) -> list[OracleRead]:
+        assert region is not None
+        self.regions.append(region)
+        x, y, w, h = region
+        return [OracleRead("EB1234", 0.95, (x, y + h - 20, w // 3, 12), rule="generic")]
+
+
+def test_a_vehicle_cut_by_the_side_is_read_but_a_plate_at_the_edge_is_dropped(
+    tmp_path: Path,
+) -> None:
+    # The plate in the middle of the vehicle, whole: read and published.
     reader = _PlateReader()
     stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path)
     image = _textured()
+    reads = []
     for step in range(4):
         at = T0 + timedelta(seconds=step / 5)
-        stage.observe(at, image, _vehicle(0, 100, 150, 200), ["car"])
-    assert reader.regions == []
-    assert stage.skipped["clipped"] == 4
+        reads += stage.observe(at, image, _vehicle(-40, 100, 150, 200), ["car"])
+    reads += stage.flush()
+    assert reader.regions
+    assert all(region[0] == 0 for region in reader.regions)
+    assert [r.text for r in reads] == ["LEB1234"]
+    assert stage.skipped["plate_at_edge"] == 0
+    # A plate that touches the picture's edge may be half a plate: dropped and counted.
+    edge = _EdgeReader()
+    stage = PlateStage("cam-a", edge, fuse_by_vote, tmp_path)
+    reads = []
+    for step in range(4):
+        at = T0 + timedelta(seconds=step / 5)
+        reads += stage.observe(at, image, _vehicle(-40, 100, 150, 200), ["car"])
+    reads += stage.flush()
+    assert edge.regions
+    assert reads == []
+    assert stage.skipped["plate_at_edge"] == len(edge.regions)

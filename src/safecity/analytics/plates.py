@@ -5,7 +5,7 @@ below (``PlateReader.read(image, region=...)`` and ``fuse_reads(...)``), so
 the reader can be swapped or absent.
 
 Which frames are read: every frame of a track is scored (``plate_frames``: the
-box wide enough and not cut by the picture's edge, then width times sharpness) and
+box wide enough, then width times sharpness, less for a box cut by an edge) and
 the track holds its best frame so far. When the track has no job with the reader,
 its held frame is submitted if the track was never read, if the frame is clearly
 better (``reread_gain``) than the best frame read, or if ``reread_after_seconds``
@@ -16,8 +16,8 @@ picture still gets its held frame read when its last job comes back. A track is
 read at most ``max_attempts`` times, and not again once its fused readings are a
 confident read that fits a plate format (``confident``); one with no format rule
 keeps being tried up to the cap. What is not read is counted by reason
-(``skipped``: clipped, small, settled, capped; ``superseded``: waiting jobs
-replaced by a better frame).
+(``skipped``: small, settled, capped, and readings of a plate at the picture's side;
+``superseded``: waiting jobs replaced by a better frame).
 
 Readings are fused when the track ends (unseen for ``end_after_seconds``), once
 they are confident, or after ``max_readings`` of them; one ``PlateRead`` leaves
@@ -52,7 +52,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
-from safecity.analytics.plate_frames import Skip, frame_quality
+from safecity.analytics.plate_frames import Skip, at_side, frame_quality
 from safecity.analytics.plate_jobs import InlinePlateJobs, PlateJob, PlateJobSink
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
@@ -202,11 +202,12 @@ class PlateStage:
         self.jobs_answered = 0
         """Plate jobs the reader ran and answered."""
         self.skipped: dict[str, int] = dict.fromkeys(
-            [*(reason.value for reason in Skip), "settled", "capped"], 0
+            [*(reason.value for reason in Skip), "settled", "capped", "plate_at_edge"], 0
         )
-        """Frames of vehicle tracks not offered to the reader, by reason: the box is cut
-        by the picture's edge or too narrow, the track already has a confident read, or
-        it was read its ``max_attempts`` times."""
+        """Frames of vehicle tracks not offered to the reader, by reason: the box is too
+        narrow, the track already has a confident read, or it was read its
+        ``max_attempts`` times; and readings dropped because their plate touched the
+        picture's left or right edge (half a plate reads as another registration)."""
         self.superseded = 0
         """Waiting jobs replaced by a better frame of the same track before they ran."""
 
@@ -363,6 +364,9 @@ class PlateStage:
                 bx, by, bw, bh = box_xywh(reading.box)
                 if self._in_ignored_region(bx + bw / 2, by + bh / 2):
                     self.ignored += 1
+                    continue
+                if at_side((bx, by, bw, bh), asked.image.shape[1]):
+                    self.skipped["plate_at_edge"] += 1
                     continue
                 track.sightings.append(
                     _Sighting(
