@@ -23,6 +23,7 @@ machine's load; the milliseconds do.
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import tempfile
@@ -42,7 +43,11 @@ from safecity.analytics.main import plate_reader  # noqa: E402
 from safecity.analytics.pipeline import PipelineCamera, build_pipeline  # noqa: E402
 from safecity.contracts.analytics import PlateRead  # noqa: E402
 from safecity.contracts.base import Message  # noqa: E402
-from safecity.demo.analytics import demo_analytics_config  # noqa: E402
+
+try:
+    from safecity.demo.analytics import demo_analytics_config
+except ImportError:  # a version before safecity.demo, measured with PYTHONPATH (before/after)
+    demo_analytics_config = importlib.import_module("safecity.demo_video").demo_analytics_config
 from safecity.ingest.frames import picture_of  # noqa: E402
 from safecity.sim.render import render_city  # noqa: E402
 from safecity.sim.truth import Appearance, GroundTruth  # noqa: E402
