@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from training.plate_model import ARCHITECTURES, CLASSES, NARROW, PlateRecogniser, Widths, widen_from
-from training.plate_onnx_weights import load_onnx_weights
+from training.plate_onnx_weights import load_onnx_weights, onnx_widths, store_weights_in_half
 from training.plate_sim_crops import (
     DEPLOYMENT_SEEDS,
     TRAIN_SEEDS,
@@ -289,10 +289,9 @@ def _init_weights(
     """A further cycle: the weights of an earlier run (a checkpoint, or the exported ONNX
     file whose batch-norm statistics are re-measured on training images), a fresh
     optimiser and schedule. Weights of a narrower network are widened into ``model``
-    (:func:`training.plate_model.widen_from`); an exported file is always the narrow
-    network, the only one exported before widths were recorded."""
+    (:func:`training.plate_model.widen_from`)."""
     if source.suffix == ".onnx":
-        earlier = PlateRecogniser(NARROW)
+        earlier = PlateRecogniser(onnx_widths(source))
         pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         load_onnx_weights(earlier, source, torch.cat([x[pick[:2048]], sx[:1024]]))
     else:
@@ -418,6 +417,8 @@ def export(args: argparse.Namespace) -> None:
         opset_version=OPSET,
         dynamo=False,
     )
+    if args.half_weights:
+        store_weights_in_half(target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     manifest = {
         "name": "safecity plate recogniser",
@@ -517,6 +518,12 @@ def main() -> None:
     out = commands.add_parser("export", help="ONNX and manifest into the package")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out.add_argument("--out", default=str(MODELS))
+    out.add_argument(
+        "--half-weights",
+        action="store_true",
+        help="store the weights as float16, cast to float32 when the session loads "
+        "(half the file; the network still computes in float32)",
+    )
     args = parser.parse_args()
     {"generate": generate, "generate-sim": generate_sim, "train": train, "export": export}[
         args.command
