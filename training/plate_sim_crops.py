@@ -49,6 +49,9 @@ LIGHTINGS: tuple[Lighting, ...] = ("day", "dusk", "night")
 SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (640, 360))
 TRAIN_SEEDS = range(932_000, 932_200)
 """Cities rendered for training; never used for anything else."""
+DEPLOYMENT_SEEDS = range(934_000, 935_000)
+"""Further training cities, all rendered as analytics sees the videos (ANPR view,
+1280x720, H.264 near the recorder's crf 23); never used for anything else."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ def plan_for(seed: int) -> RenderPlan:
     both frame sizes, 10 and 15 fps (motion blur is per frame interval), and the H.264
     round trip of the recorded videos for most seeds."""
     rng = np.random.default_rng([seed, 77])
+    if seed in DEPLOYMENT_SEEDS:
+        lighting = LIGHTINGS[int(rng.integers(0, 3))]
+        fps = 10 if rng.random() < 0.6 else 15
+        crf = int(rng.choice([20, 23, 23, 26]))
+        return RenderPlan(seed, "anpr", lighting, SIZES[0], fps, "h264", crf)
     view: CameraView = "anpr" if rng.random() < 0.65 else "overview"
     lighting = LIGHTINGS[int(rng.integers(0, 3))]
     small = rng.random() < (0.4 if view == "anpr" else 0.15)
@@ -83,6 +91,12 @@ def plan_for(seed: int) -> RenderPlan:
     else:
         codec, quality = "raw", 100
     return RenderPlan(seed, view, lighting, size, fps, codec, quality)
+
+
+def is_deployment_condition(seed: int) -> bool:
+    """Is city ``seed`` rendered as analytics sees the videos: ANPR view, 1280x720, H.264?"""
+    plan = plan_for(seed)
+    return plan.view == "anpr" and plan.size == SIZES[0] and plan.codec == "h264"
 
 
 @dataclass(frozen=True)

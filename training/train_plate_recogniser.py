@@ -25,9 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.plate_model import CLASSES, PlateRecogniser
-from training.plate_onnx_weights import load_onnx_weights
-from training.plate_sim_crops import TRAIN_SEEDS, generate_sim_chunk
+from training.plate_model import ARCHITECTURES, CLASSES, NARROW, PlateRecogniser, Widths, widen_from
+from training.plate_onnx_weights import load_onnx_weights, onnx_widths, store_weights_in_half
+from training.plate_sim_crops import (
+    DEPLOYMENT_SEEDS,
+    TRAIN_SEEDS,
+    generate_sim_chunk,
+    is_deployment_condition,
+)
 from training.plate_synth import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, SLOTS, generate_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,11 +65,14 @@ SIM_SEEDS_PER_CHUNK = 10
 
 
 def generate_sim(args: argparse.Namespace) -> None:
-    """Crops from the simulator's renders: chunk i holds training seeds 10 i to 10 i + 9."""
+    """Crops from the simulator's renders: chunk i holds training seeds 10 i to 10 i + 9
+    (``sim-*.npz``), or with ``--deployment`` the seeds rendered only as analytics sees
+    them (``deploy-*.npz``)."""
     folder = Path(args.sim_data)
-    seeds = list(TRAIN_SEEDS)
+    seeds = list(DEPLOYMENT_SEEDS if args.deployment else TRAIN_SEEDS)
+    prefix = "deploy" if args.deployment else "sim"
     for index in range(args.first, args.chunks):
-        path = folder / f"sim-{index:03d}.npz"
+        path = folder / f"{prefix}-{index:03d}.npz"
         chunk = seeds[index * SIM_SEEDS_PER_CHUNK : (index + 1) * SIM_SEEDS_PER_CHUNK]
         if path.exists() or not chunk:
             continue
@@ -83,6 +91,18 @@ def _load(paths: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.from_numpy(np.concatenate(images)).unsqueeze(1)
     y = torch.from_numpy(np.concatenate(labels))
     return x, y
+
+
+def _deployment_mask(paths: list[Path]) -> torch.Tensor:
+    """Per render crop of ``paths`` (in ``_load``'s order): drawn as analytics sees the
+    videos (ANPR view, 1280x720, H.264)?"""
+    masks = []
+    for path in paths:
+        with np.load(path) as data:
+            seeds = data["seed"]
+        verdict = {int(seed): is_deployment_condition(int(seed)) for seed in np.unique(seeds)}
+        masks.append(np.array([verdict[int(seed)] for seed in seeds], bool))
+    return torch.from_numpy(np.concatenate(masks))
 
 
 def _exact(model: PlateRecogniser, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -122,43 +142,80 @@ def _synthetic_sets(
     return _load(chunks), _load([folder / "validation.npz"])
 
 
-def _sim_sets(args: argparse.Namespace) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, ...]:
+RenderSet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""Render crops: images, slot labels, and whether each is of the deployment condition."""
+
+
+def _sim_sets(args: argparse.Namespace) -> tuple[RenderSet | None, RenderSet | None]:
     """(training, validation) crops from the simulator's renders, or (None, None) when the
     run uses none. The first ``--sim-validation`` chunks (seeds 932000 onwards) are held
     out for validation, so a run resumed with more chunks generated validates on the
-    same crops."""
+    same crops; every ``deploy-*`` chunk trains."""
     if args.sim_share <= 0:
         return None, None
-    chunks = sorted(Path(args.sim_data).glob("sim-*.npz"))
+    folder = Path(args.sim_data)
+    chunks = sorted(folder.glob("sim-*.npz"))
     held = args.sim_validation
     if len(chunks) <= held:
         raise SystemExit(f"{len(chunks)} render-crop chunks in {args.sim_data}: generate-sim")
-    return _load(chunks[held:]), (_load(chunks[:held]) if held else None)
+    training = chunks[held:] + sorted(folder.glob("deploy-*.npz"))
+    validation = chunks[:held]
+    train_set = (*_load(training), _deployment_mask(training))
+    return train_set, ((*_load(validation), _deployment_mask(validation)) if held else None)
 
 
 def _describe(
     synthetic: int,
-    renders: int,
+    renders: RenderSet | None,
     validation: int,
-    render_validation: tuple[torch.Tensor, torch.Tensor] | None,
+    render_validation: RenderSet | None,
 ) -> None:
     held = 0 if render_validation is None else len(render_validation[0])
+    count = 0 if renders is None else len(renders[0])
+    deployed = 0 if renders is None else int(renders[2].sum())
     print(
-        f"{synthetic} synthetic and {renders} render-crop training samples, {validation} "
-        f"synthetic and {held} render-crop validation",
+        f"{synthetic} synthetic and {count} render-crop training samples ({deployed} of "
+        f"the deployment condition), {validation} synthetic and {held} render-crop "
+        "validation",
         flush=True,
     )
 
 
 def _batch_indices(
-    sizes: tuple[int, int], batch: int, share: float, generator: torch.Generator
+    synthetic: int,
+    pools: tuple[torch.Tensor, torch.Tensor],
+    batch: int,
+    shares: tuple[float, float],
+    generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices into the synthetic and the render-crop sets for one batch, ``share`` of
-    it (rounded) from the render crops."""
-    from_sim = round(batch * share) if sizes[1] else 0
-    synth = torch.randint(0, sizes[0], (batch - from_sim,), generator=generator)
-    sim = torch.randint(0, max(sizes[1], 1), (from_sim,), generator=generator)
+    """Indices into the synthetic and the render-crop sets for one batch: ``shares[0]``
+    of it (rounded) from the render crops, and ``shares[1]`` of those from the
+    deployment-condition pool ``pools[1]`` (the rest from all render crops ``pools[0]``).
+    With a deployment share of 0 the draws are those of the runs before it existed."""
+    everything, deployed = pools
+    from_sim = round(batch * shares[0]) if len(everything) else 0
+    from_deployed = round(from_sim * shares[1]) if len(deployed) else 0
+    synth = torch.randint(0, synthetic, (batch - from_sim,), generator=generator)
+    sim = torch.randint(
+        0, max(len(everything), 1), (from_sim - from_deployed,), generator=generator
+    )
+    if from_deployed:
+        pick = torch.randint(0, len(deployed), (from_deployed,), generator=generator)
+        sim = torch.cat([everything[sim], deployed[pick]])
+    else:
+        sim = everything[sim] if len(everything) else sim
     return synth, sim
+
+
+def _fresh_optimiser(
+    model: PlateRecogniser, args: argparse.Namespace
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.OneCycleLR]:
+    """AdamW (weight decay 1e-4) on a one-cycle schedule of ``--steps`` to ``--lr``."""
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=args.warmup
+    )
+    return optimiser, schedule
 
 
 def train(args: argparse.Namespace) -> None:
@@ -170,19 +227,22 @@ def train(args: argparse.Namespace) -> None:
     _seed(args.seed)
     (x, y), (vx, vy) = _synthetic_sets(args)
     sim, sim_validation = _sim_sets(args)
-    sx, sy = sim if sim is not None else (x[:0], y[:0])
-    _describe(len(x), len(sx), len(vx), sim_validation)
-    model = PlateRecogniser()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=args.warmup
+    sx, sy, deployment = (
+        sim if sim is not None else (x[:0], y[:0], torch.zeros(0, dtype=torch.bool))
     )
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    pools = (torch.arange(len(sx)), torch.nonzero(deployment).flatten())
+    _describe(len(x), sim, len(vx), sim_validation)
+    widths = ARCHITECTURES[args.arch]
+    model = PlateRecogniser(widths)
+    optimiser, schedule = _fresh_optimiser(model, args)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.smoothing)
     generator = torch.Generator().manual_seed(args.seed)
     checkpoint = Path(args.checkpoint)
     step = _resume(checkpoint, model, optimiser, schedule, generator)
     if step == 0 and args.init_from:
-        _init_weights(model, Path(args.init_from), x, sx, args.seed)
+        model = _init_weights(model, Path(args.init_from), x, sx, args.seed)
+        # The optimiser was made for the parameters the network had before loading.
+        optimiser, schedule = _fresh_optimiser(model, args)
         _report(model, 0, (vx, vy), sim_validation)
     model.train()
     started = time.perf_counter()
@@ -192,7 +252,7 @@ def train(args: argparse.Namespace) -> None:
     anneal_lr = _one_cycle_lr(args, anneal_from)
     while step < stop:
         synth_index, sim_index = _batch_indices(
-            (len(x), len(sx)), args.batch, args.sim_share, generator
+            len(x), pools, args.batch, (args.sim_share, args.deploy_share), generator
         )
         images = torch.cat([x[synth_index], sx[sim_index]])
         labels = torch.cat([y[synth_index], sy[sim_index]])
@@ -225,16 +285,30 @@ def train(args: argparse.Namespace) -> None:
 
 def _init_weights(
     model: PlateRecogniser, source: Path, x: torch.Tensor, sx: torch.Tensor, seed: int
-) -> None:
+) -> PlateRecogniser:
     """A further cycle: the weights of an earlier run (a checkpoint, or the exported ONNX
     file whose batch-norm statistics are re-measured on training images), a fresh
-    optimiser and schedule."""
+    optimiser and schedule. Weights of a narrower network are widened into ``model``
+    (:func:`training.plate_model.widen_from`)."""
     if source.suffix == ".onnx":
+        earlier = PlateRecogniser(onnx_widths(source))
         pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-        load_onnx_weights(model, source, torch.cat([x[pick[:2048]], sx[:1024]]))
+        load_onnx_weights(earlier, source, torch.cat([x[pick[:2048]], sx[:1024]]))
     else:
-        model.load_state_dict(torch.load(source, weights_only=False)["model"])
+        state = torch.load(source, weights_only=False)
+        earlier = PlateRecogniser(_widths_of(state))
+        earlier.load_state_dict(state["model"])
     print(f"weights from {source}", flush=True)
+    if earlier.widths == model.widths:
+        return earlier
+    print(f"widened from {earlier.widths} to {model.widths}", flush=True)
+    return widen_from(model, earlier)
+
+
+def _widths_of(state: dict[str, object]) -> Widths:
+    """The network's widths recorded in a checkpoint (the narrow network before they were)."""
+    raw = state.get("widths")
+    return NARROW if raw is None else Widths.from_dict(dict(raw))  # type: ignore[call-overload]
 
 
 def _state(
@@ -247,6 +321,7 @@ def _state(
     """What a checkpoint holds to resume the run exactly."""
     return {
         "model": model.state_dict(),
+        "widths": model.widths.as_dict(),
         "optimiser": optimiser.state_dict(),
         "schedule": schedule.state_dict(),
         "generator": generator.get_state(),
@@ -259,15 +334,19 @@ def _report(
     model: PlateRecogniser,
     step: int,
     synthetic: tuple[torch.Tensor, torch.Tensor],
-    renders: tuple[torch.Tensor, torch.Tensor] | None,
+    renders: RenderSet | None,
 ) -> tuple[float, float | None]:
     """Prints and returns the exact share on synthetic and held-out render validation."""
     exact, per_slot = _exact(model, *synthetic)
     line = f"step {step}: validation exact {exact:.3f}, per slot {per_slot:.4f}"
     sim_exact = None
     if renders is not None:
-        sim_exact, sim_slot = _exact(model, *renders)
+        images, labels, deployment = renders
+        sim_exact, sim_slot = _exact(model, images, labels)
         line += f"; renders exact {sim_exact:.3f}, per slot {sim_slot:.4f}"
+        if bool(deployment.any()):
+            deployed, _ = _exact(model, images[deployment], labels[deployment])
+            line += f"; deployment condition exact {deployed:.3f}"
     print(line, flush=True)
     return exact, sim_exact
 
@@ -321,7 +400,7 @@ def _save(state: dict[str, object], checkpoint: Path) -> None:
 
 def export(args: argparse.Namespace) -> None:
     state = torch.load(Path(args.checkpoint), weights_only=False)
-    model = PlateRecogniser()
+    model = PlateRecogniser(_widths_of(state))
     model.load_state_dict(state["model"])
     model.eval()
     out = Path(args.out)
@@ -338,6 +417,8 @@ def export(args: argparse.Namespace) -> None:
         opset_version=OPSET,
         dynamo=False,
     )
+    if args.half_weights:
+        store_weights_in_half(target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     manifest = {
         "name": "safecity plate recogniser",
@@ -383,6 +464,11 @@ def main() -> None:
     sim.add_argument("--chunks", type=int, default=len(TRAIN_SEEDS) // SIM_SEEDS_PER_CHUNK)
     sim.add_argument("--first", type=int, default=0, help="first chunk (to split the work)")
     sim.add_argument("--sim-data", default=str(WORK / "sim"))
+    sim.add_argument(
+        "--deployment",
+        action="store_true",
+        help="render the deployment-condition seeds (ANPR view, 1280x720, H.264) instead",
+    )
     fit = commands.add_parser("train", help="train (resumes from --checkpoint)")
     fit.add_argument("--chunks", type=int, default=24)
     fit.add_argument("--data", default=str(WORK / "data"))
@@ -413,10 +499,31 @@ def main() -> None:
     fit.add_argument(
         "--sim-validation", type=int, default=1, help="render-crop chunks held out (the first)"
     )
+    fit.add_argument(
+        "--deploy-share",
+        type=float,
+        default=0.0,
+        help="share of each batch's render crops drawn from the deployment condition "
+        "(ANPR view, 1280x720, H.264) rather than from all of them",
+    )
+    fit.add_argument("--arch", choices=sorted(ARCHITECTURES), default="narrow")
+    fit.add_argument(
+        "--smoothing",
+        type=float,
+        default=0.05,
+        help="label smoothing; a slot's best probability cannot usefully exceed "
+        "1 - smoothing (36/37), so ten slots' product stays under (1 - smoothing)^10",
+    )
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out = commands.add_parser("export", help="ONNX and manifest into the package")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out.add_argument("--out", default=str(MODELS))
+    out.add_argument(
+        "--half-weights",
+        action="store_true",
+        help="store the weights as float16, cast to float32 when the session loads "
+        "(half the file; the network still computes in float32)",
+    )
     args = parser.parse_args()
     {"generate": generate, "generate-sim": generate_sim, "train": train, "export": export}[
         args.command

@@ -140,12 +140,13 @@ def test_a_manifest_that_is_not_json_is_refused(tmp_path: Path) -> None:
 def test_fresh_simulated_plates_are_read_far_above_chance(model: SlotRecogniser) -> None:
     """180 plates of every province and layout, 14-40 px high, never seen in training.
 
-    Measured with the shipped weights (MODEL_CARD.md: render crops mixed in, 24.5 % exact
-    on its synthetic validation set): 101 of 180 plates exact and 873 of 1,016 characters
-    right in their slot (86 %); the synthetic-only 16,400-step weights before them read 93
-    and 841 (83 %), the first, 2,400-step weights 4 and 396 (39 %). Chance is under 3 % a
-    character, so an untrained, corrupt or wrongly wired model fails the floors, and so do
-    the first weights. Raise both floors when better weights are shipped.
+    Measured with the shipped weights (MODEL_CARD.md: the wider network, 28.0 % exact on
+    its synthetic validation set): 123 of 180 plates exact and 911 of 1,016 characters
+    right in their slot (90 %); the weights before them (render crops mixed in) read 101
+    and 873 (86 %), the synthetic-only 16,400-step weights 93 and 841 (83 %), the first,
+    2,400-step weights 4 and 396 (39 %). Chance is under 3 % a character, so an untrained,
+    corrupt or wrongly wired model fails the floors, and so do all earlier weights. Raise
+    both floors when better weights are shipped.
     """
     exact = right = total = 0
     for seed in range(5000, 5180):
@@ -155,14 +156,14 @@ def test_fresh_simulated_plates_are_read_far_above_chance(model: SlotRecogniser)
         exact += text == design.registration
         right += sum(a == b for a, b in zip(text, design.registration, strict=False))
         total += len(design.registration)
-    assert right >= 0.8 * total, (right, total)
-    assert exact >= 85, exact
+    assert right >= 0.88 * total, (right, total)
+    assert exact >= 112, exact
 
 
 def test_two_line_plates_come_out_upper_line_then_lower(model: SlotRecogniser) -> None:
     """Pakistani two-line plates carry the letters above the digits: a read in upper-then-
     lower order starts with a letter and ends with a digit (measured 40 of 40 with the
-    shipped weights, though few are exact yet: 9 of 40)."""
+    shipped weights, though only half are exact yet: 21 of 40)."""
     designs = [
         design
         for seed in range(6000, 6200)
@@ -264,11 +265,12 @@ def test_plates_of_unseen_simulator_renders_are_read_as_measured(model: SlotReco
     """The cameras' own plates (the fast path for a plate locator's crops): ten cities
     never rendered for training, both views, day, dusk and night, motion blur included.
 
-    Measured (2026-12-07): 124 crops; the shipped weights (trained with render crops,
-    MODEL_CARD.md) read 31 exactly, the earlier synthetic-only weights 26; neither is sure
-    (confidence >= 0.8, the reader's ``_SLOTS_SURE``) of any wrong read. Far from "most":
-    many of these plates are small, blurred or glared over. The floor sits between the
-    two weights; raise it when better weights are shipped.
+    Measured (2026-12-07): 124 crops; the shipped weights (the wider network, MODEL_CARD.md)
+    read 54 exactly, 14 of them sure (confidence >= 0.8, the reader's ``_SLOTS_SURE``);
+    the weights before them (trained with render crops) 31, the synthetic-only weights 26;
+    none is sure of any wrong read. Far from "most": many of these plates are small,
+    blurred or glared over. The floor sits between the shipped and the previous weights;
+    raise it when better weights are shipped.
     """
     crops = [crop for seed in RENDER_SEEDS for crop in _render_plate_crops(seed)]
     reads = model.read([image for image, _ in crops])
@@ -278,5 +280,5 @@ def test_plates_of_unseen_simulator_renders_are_read_as_measured(model: SlotReco
         for read, (_, plate) in zip(reads, crops, strict=True)
     )
     assert len(crops) >= 100, len(crops)
-    assert exact >= 28, (exact, len(crops))
+    assert exact >= 42, (exact, len(crops))
     assert sure_wrong == 0, (sure_wrong, len(crops))
