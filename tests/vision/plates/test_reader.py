@@ -207,3 +207,26 @@ def test_an_unsure_read_of_a_small_blurred_plate_is_settled_by_a_second_look(
     cx, cy = reads[0].box.centre
     assert x <= cx <= x + 5 * height, reads[0].box
     assert y <= cy <= y + 2 * height, reads[0].box
+
+
+def test_an_unsure_own_reading_never_outranks_what_pp_ocr_reads() -> None:
+    """In ``slots-first`` the own model's reading, when unsure (below 0.8), is only a
+    fallback: a plausible Punjab-format reading at 0.79 ranks above PP-OCR's right
+    reading that fits only the generic rule, and once the own model's confidence could
+    reach that high it took four US development photos from PP-OCR."""
+    from safecity.vision.plates.interpret import Interpretation
+    from safecity.vision.plates.rules import FormatRules
+
+    canvas = np.full((200, 420, 3), 90, np.uint8)
+    cv2.rectangle(canvas, (60, 70), (360, 140), (255, 255, 255), -1)
+    cv2.putText(canvas, "7XQ4821", (75, 125), cv2.FONT_HERSHEY_SIMPLEX, 1.8, (0, 0, 0), 4)
+    reader = PlateReader(rules=FormatRules.default(), recogniser="slots-first")
+    plain = PlateReader(rules=FormatRules.default())
+    assert [r.text for r in plain.read(canvas)][:1] == ["7XQ4821"], "PP-OCR reads it"
+
+    def unsure_own(*_: object, **__: object) -> tuple[Interpretation, bool]:
+        return Interpretation("LEB1234", ("LEB1234",), "pk-punjab", 0.79, 0.0), False
+
+    reader._read_slots = unsure_own  # type: ignore[method-assign]
+    # In a vehicle region (no second look over the whole image to vote it right).
+    assert [r.text for r in reader.read(canvas, region=(0, 0, 420, 200))][:1] == ["7XQ4821"]

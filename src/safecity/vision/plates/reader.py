@@ -501,15 +501,20 @@ class PlateReader:
         budget: _Budget,
         overlays: list[PixelBox],
     ) -> Interpretation | None:
-        best: Interpretation | None = None
+        unsure: Interpretation | None = None
         if self.recogniser != "ppocr":
-            best, sure = self._read_slots(image, candidate)
+            own, sure = self._read_slots(image, candidate)
             if self.recogniser == "slots" or sure:
-                return best
+                return own
+            # An unsure own reading is a fallback only: once the own model's confidence
+            # could reach a format rule's bonus, its unsure reads outranked PP-OCR's right
+            # ones that fit only the generic rule (4 US development photos).
+            unsure = own
+        best: Interpretation | None = None
         for index, variant in enumerate(_VARIANTS):
             lines = self._line_reads(image, candidate, index, variant, cache, budget)
             if lines is None:
-                return best
+                break
             stamps = [
                 line.bounds()
                 for line, read in zip(candidate.lines, lines, strict=True)
@@ -523,7 +528,7 @@ class PlateReader:
                 best = found
             if best is not None and best.rule != GENERIC_RULE and best.confidence >= _GOOD_ENOUGH:
                 break
-        return best
+        return best if best is not None else unsure
 
     def _read_cues(self, bgr: Image) -> list[PlateRead]:
         """A vehicle region read without the text detector: the plate-like regions found
