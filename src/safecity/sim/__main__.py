@@ -3,4 +3,5 @@
 
 from safecity.sim.cli import sim_app
 
-sim_app(prog_name="python -m safecity.sim")
+if __name__ == "__main__":  # importing the module (the import-boundary tests do) runs nothing
+    sim_app(prog_name="python -m safecity.sim")
