@@ -105,9 +105,9 @@ def config(plates: bool) -> CameraAnalyticsConfig:
     """The demo's rules, with its ignore region over the simulator's on-screen display
     (frame counter and camera name change every frame: motion, and text a plate reader
     would read), as an engineer sets it on a real camera's clock."""
-    from safecity.sim.counter import overlay_extent
+    from safecity.demo.analytics import overlay_band
 
-    band = round(overlay_extent(640, 360)[3] / 360 + 0.02, 4)
+    band = round(overlay_band(), 4)
     return CameraAnalyticsConfig.model_validate(
         {
             "enabled": True,
