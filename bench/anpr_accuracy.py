@@ -65,7 +65,8 @@ from safecity.vision.plates import (
     fuse_reads,
     normalise_text,
 )
-from safecity.vision.plates.reader import LocatorUse, Recogniser
+from safecity.vision.plates.candidate_reader import Recogniser
+from safecity.vision.plates.located import LocatorUse
 from safecity.vision.plates.result import PlateRead
 from safecity.vision.plates.vehicle import Sighting, plate_sightings
 

@@ -10,7 +10,7 @@ above and below), with each model's :class:`~safecity.vision.plates.slots.SlotRe
 Prints markdown tables: exact reads by plate height, lighting and the vehicle's motion
 blur; the confidence of right and wrong reads; and, per confidence threshold, how many
 right and wrong reads reach it (the reader trusts a read of the own model at
-``_SLOTS_SURE`` in ``safecity.vision.plates.reader``).
+``SLOTS_SURE`` in ``safecity.vision.plates.slot_reads``).
 
 Run (development seeds only; never the seeds reserved for evaluation):
     .venv/bin/python bench/plate_crops.py --seeds 8501,8502,8503 \\

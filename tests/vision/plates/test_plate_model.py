@@ -266,7 +266,7 @@ def test_plates_of_unseen_simulator_renders_are_read_as_measured(model: SlotReco
     never rendered for training, both views, day, dusk and night, motion blur included.
 
     Measured (2026-12-07): 124 crops; the shipped weights (the wider network, MODEL_CARD.md)
-    read 54 exactly, 14 of them sure (confidence >= 0.8, the reader's ``_SLOTS_SURE``);
+    read 54 exactly, 14 of them sure (confidence >= 0.8, the reader's ``slot_reads.SLOTS_SURE``);
     the weights before them (trained with render crops) 31, the synthetic-only weights 26;
     none is sure of any wrong read. Far from "most": many of these plates are small,
     blurred or glared over. The floor sits between the shipped and the previous weights;

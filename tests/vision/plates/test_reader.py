@@ -209,11 +209,14 @@ def test_an_unsure_read_of_a_small_blurred_plate_is_settled_by_a_second_look(
     assert y <= cy <= y + 2 * height, reads[0].box
 
 
-def test_an_unsure_own_reading_never_outranks_what_pp_ocr_reads() -> None:
+def test_an_unsure_own_reading_never_outranks_what_pp_ocr_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """In ``slots-first`` the own model's reading, when unsure (below 0.8), is only a
     fallback: a plausible Punjab-format reading at 0.79 ranks above PP-OCR's right
     reading that fits only the generic rule, and once the own model's confidence could
     reach that high it took four US development photos from PP-OCR."""
+    from safecity.vision.plates import candidate_reader
     from safecity.vision.plates.interpret import Interpretation
     from safecity.vision.plates.rules import FormatRules
 
@@ -227,6 +230,7 @@ def test_an_unsure_own_reading_never_outranks_what_pp_ocr_reads() -> None:
     def unsure_own(*_: object, **__: object) -> tuple[Interpretation, bool]:
         return Interpretation("LEB1234", ("LEB1234",), "pk-punjab", 0.79, 0.0), False
 
-    reader._read_slots = unsure_own  # type: ignore[method-assign]
+    # Every own-model reading of a candidate becomes this unsure one.
+    monkeypatch.setattr(candidate_reader, "read_slots", unsure_own)
     # In a vehicle region (no second look over the whole image to vote it right).
     assert [r.text for r in reader.read(canvas, region=(0, 0, 420, 200))][:1] == ["7XQ4821"]

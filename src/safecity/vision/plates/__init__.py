@@ -39,7 +39,7 @@ How a read is made:
    ``locator="only"`` stops after the own model. The default stays ``"off"``.
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with
-   contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`reader`).
+   contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`candidate_reader`).
 3. **Recognise**: the recogniser's per-step probabilities are decoded onto
    A-Z0-9 only, keeping each character's alternatives (:mod:`lattice`).
    ``PlateReader(recogniser="slots")`` reads each candidate instead with the
@@ -57,17 +57,19 @@ How a read is made:
    A whole image (not a vehicle region) whose top read is not decisive is looked at
    again: the detector re-run on the plate's surroundings at three scales, each line read
    with four crops, and the registration most reads agree on wins (:mod:`consensus`);
-   an image where nothing was read is searched once more with its contrast evened out.
+   an image where nothing was read is searched once more with its contrast evened out
+   (both :mod:`second_look`).
 5. **Fuse**: :func:`fuse_reads` votes character by character over a track's
    reads, weighted by confidence (:mod:`fusion`); :class:`PlateTracks` links
    reads across video frames (:mod:`tracks`).
 """
 
 from safecity.vision.plates.fusion import fuse_reads
+from safecity.vision.plates.image import InvalidImage
 from safecity.vision.plates.interpret import Interpretation, interpret, normalise_text
 from safecity.vision.plates.lattice import CharSlot, LineRead
 from safecity.vision.plates.ocr import EngineUnavailable, TextEngine
-from safecity.vision.plates.reader import InvalidImage, PlateReader
+from safecity.vision.plates.reader import PlateReader
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
 from safecity.vision.plates.rules import FormatRule, FormatRules, GenericShape, RuleCatalogue
 from safecity.vision.plates.tracks import PlateTracks, TrackRead
