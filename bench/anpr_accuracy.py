@@ -46,7 +46,6 @@ import argparse
 import hashlib
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -56,7 +55,6 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from safecity.sim.render import render_city
 from safecity.sim.truth import Box, CameraView, GroundTruth
 from safecity.vision.plates import (
     FormatRules,
@@ -69,6 +67,7 @@ from safecity.vision.plates.candidate_reader import Recogniser
 from safecity.vision.plates.located import LocatorUse
 from safecity.vision.plates.result import PlateRead
 from safecity.vision.plates.vehicle import Sighting, plate_sightings
+from sim_renders import camera_visits, decode_frames, rendered, video_frames
 
 CONFIGS: dict[str, tuple[Recogniser, bool, LocatorUse]] = {
     "ppocr": ("ppocr", False, "off"),
@@ -232,10 +231,7 @@ def _reader_tracks(
 ) -> list[_Track]:
     tracks = PlateTracks(max_gap=max(every * 4, 8))
     found: list[_Track] = []
-    capture = cv2.VideoCapture(str(video))
-    index = 0
-    ok, frame = capture.read()
-    while ok:
+    for index, frame in video_frames(video):
         if index % every == 0:
             start = time.perf_counter()
             reads = reader.read(frame)
@@ -243,9 +239,6 @@ def _reader_tracks(
             for item in tracks.update(index, reads):
                 if not item.stationary:
                     found.append(_Track(item.read.text, item.first_frame, item.last_frame))
-        index += 1
-        ok, frame = capture.read()
-    capture.release()
     found += [
         _Track(i.read.text, i.first_frame, i.last_frame)
         for i in tracks.finish()
@@ -260,10 +253,7 @@ def _baseline_tracks(
     """Each distinct plate-shaped best line (4-8 characters, letters and digits) as a 'track'
     spanning the frames where it was the best line."""
     spans: dict[str, list[int]] = {}
-    capture = cv2.VideoCapture(str(video))
-    index = 0
-    ok, frame = capture.read()
-    while ok:
+    for index, frame in video_frames(video):
         if index % every == 0:
             start = time.perf_counter()
             lines = baseline.lines(frame)
@@ -273,9 +263,6 @@ def _baseline_tracks(
                 if shaped:
                     spans.setdefault(text, []).append(index)
                     break
-        index += 1
-        ok, frame = capture.read()
-    capture.release()
     return [_Track(text, min(frames), max(frames)) for text, frames in spans.items()]
 
 
@@ -331,15 +318,15 @@ def sim_section(
     print("|---|---|---:|---:|---:|---:|---:|")
     breakdowns: list[tuple[str, str, dict[str, list[int]]]] = []
     for seed, view in renders:
-        with tempfile.TemporaryDirectory() as folder:
-            truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
+        with rendered(seed, seconds, view) as render:
+            truth = render.truth
             hours = seconds * len(truth.cameras) / 3600
             for method in ("baseline", *readers):
                 rows: dict[str, list[int]] = {}
                 false = 0
                 spent: list[float] = []
                 for camera in truth.cameras:
-                    video = Path(folder) / camera.file
+                    video = render.video(camera)
                     tracks = (
                         _reader_tracks(readers[method], video, every, spent)
                         if method in readers
@@ -356,25 +343,11 @@ def sim_section(
     print()
     print("| render | method | group | vehicles | read exactly |")
     print("|---|---|---|---:|---:|")
-    for render, method, rows in breakdowns:
+    for label, method, rows in breakdowns:
         for key in sorted(rows):
             if key != "all":
                 total, hits = rows[key]
-                print(f"| {render} | {method} | {key} | {total} | {hits} |")
-
-
-def _decode(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
-    frames: dict[int, np.ndarray] = {}
-    capture = cv2.VideoCapture(str(video))
-    index = 0
-    ok, frame = capture.read()
-    while ok and len(frames) < len(wanted):
-        if index in wanted:
-            frames[index] = frame
-        index += 1
-        ok, frame = capture.read()
-    capture.release()
-    return frames
+                print(f"| {label} | {method} | {key} | {total} | {hits} |")
 
 
 def _crop_rows(rows: dict[str, list[int]], keys: list[str], hit: bool, wrong: bool) -> None:
@@ -398,17 +371,11 @@ def crops_section(
     rows: dict[str, dict[str, list[int]]] = {method: {} for method in methods}
     times: dict[str, list[float]] = {method: [] for method in methods}
     for seed in seeds:
-        with tempfile.TemporaryDirectory() as folder:
-            truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
-            for camera in truth.cameras:
-                visits = [
-                    (vehicle, appearance)
-                    for vehicle in truth.vehicles
-                    for appearance in vehicle.appearances
-                    if appearance.camera_id == camera.id
-                ]
+        with rendered(seed, seconds, view) as render:
+            for camera in render.truth.cameras:
+                visits = camera_visits(render.truth, camera.id)
                 wanted = {s.frame for _, a in visits for s in a.samples if not s.plate_occluded}
-                frames = _decode(Path(folder) / camera.file, wanted)
+                frames = decode_frames(render.video(camera), wanted)
                 for vehicle, appearance in visits:
                     samples = [s for s in appearance.samples if s.frame in frames]
                     if not samples:

@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from safecity.sim.render import render_city
 from safecity.sim.truth import CameraView
 from safecity.vision.plates.slots import SlotRead, SlotRecogniser, shipped_manifest
+from sim_renders import decode_frames, rendered, whole_plate_samples
 
 VIEWS: tuple[CameraView, ...] = ("anpr", "overview")
 THRESHOLDS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -50,37 +48,15 @@ class PlateCrop:
     view: CameraView
 
 
-def _decode(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
-    frames: dict[int, np.ndarray] = {}
-    capture = cv2.VideoCapture(str(video))
-    index = 0
-    ok, frame = capture.read()
-    while ok and len(frames) < len(wanted):
-        if index in wanted:
-            frames[index] = frame
-        index += 1
-        ok, frame = capture.read()
-    capture.release()
-    return frames
-
-
 def plate_crops(
     seed: int, view: CameraView, seconds: float, margin_x: float, margin_y: float
 ) -> list[PlateCrop]:
     """Every unoccluded whole-plate sample of a fresh render of ``seed``, boxed with margins."""
     crops: list[PlateCrop] = []
-    with tempfile.TemporaryDirectory() as folder:
-        truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
-        for camera in truth.cameras:
-            visits = [
-                (vehicle, appearance, sample)
-                for vehicle in truth.vehicles
-                for appearance in vehicle.appearances
-                if appearance.camera_id == camera.id
-                for sample in appearance.samples
-                if sample.plate_box is not None and not sample.plate_occluded
-            ]
-            frames = _decode(Path(folder) / camera.file, {sample.frame for _, _, sample in visits})
+    with rendered(seed, seconds, view) as render:
+        for camera in render.truth.cameras:
+            visits = whole_plate_samples(render.truth, camera.id)
+            frames = decode_frames(render.video(camera), {sample.frame for _, _, sample in visits})
             for vehicle, appearance, sample in visits:
                 box = sample.plate_box
                 if box is None or sample.frame not in frames:

@@ -17,31 +17,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-import cv2
 import numpy as np
 
-from safecity.sim.render import render_city
 from safecity.sim.truth import CameraView
 from safecity.vision.plates.locator import PlateLocator
 from safecity.vision.plates.result import PixelBox
-
-
-def _decode(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
-    frames: dict[int, np.ndarray] = {}
-    capture = cv2.VideoCapture(str(video))
-    index = 0
-    ok, frame = capture.read()
-    while ok and len(frames) < len(wanted):
-        if index in wanted:
-            frames[index] = frame
-        index += 1
-        ok, frame = capture.read()
-    capture.release()
-    return frames
+from sim_renders import decode_frames, rendered, whole_plate_samples
 
 
 def _bucket(height: float | None) -> str:
@@ -88,19 +71,12 @@ def measure(
     spent: list[float] = []
     for view in views:
         for seed in seeds:
-            with tempfile.TemporaryDirectory() as folder:
-                truth = render_city(seed, seconds, Path(folder), cameras=2, fps=10, view=view)
-                for camera in truth.cameras:
-                    samples = [
-                        (appearance, sample)
-                        for vehicle in truth.vehicles
-                        for appearance in vehicle.appearances
-                        if appearance.camera_id == camera.id
-                        for sample in appearance.samples
-                        if not sample.plate_occluded and sample.plate_box is not None
-                    ]
-                    frames = _decode(Path(folder) / camera.file, {s.frame for _, s in samples})
-                    for appearance, sample in samples:
+            with rendered(seed, seconds, view) as render:
+                for camera in render.truth.cameras:
+                    samples = whole_plate_samples(render.truth, camera.id)
+                    wanted = {sample.frame for _, _, sample in samples}
+                    frames = decode_frames(render.video(camera), wanted)
+                    for _, appearance, sample in samples:
                         if sample.frame not in frames or sample.plate_box is None:
                             continue
                         frame = frames[sample.frame]
