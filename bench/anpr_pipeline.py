@@ -26,7 +26,6 @@ import argparse
 import importlib
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -49,10 +48,10 @@ try:
 except ImportError:  # a version before safecity.demo, measured with PYTHONPATH (before/after)
     demo_analytics_config = importlib.import_module("safecity.demo_video").demo_analytics_config
 from safecity.ingest.frames import picture_of  # noqa: E402
-from safecity.sim.render import render_city  # noqa: E402
 from safecity.sim.truth import Appearance, GroundTruth  # noqa: E402
 from safecity.vision.detectors import load_detector  # noqa: E402
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  # noqa: E402
+from sim_renders import camera_visits, rendered  # noqa: E402
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
 FPS = 10
@@ -130,12 +129,7 @@ def _run_camera(clip: Path, locator: Locator, media: Path, spent: list[float]) -
 
 
 def _score(truth: GroundTruth, camera_id: str, reads: list[PlateRead], outcome: Outcome) -> None:
-    on_camera = [
-        (vehicle, appearance)
-        for vehicle in truth.vehicles
-        for appearance in vehicle.appearances
-        if appearance.camera_id == camera_id
-    ]
+    on_camera = camera_visits(truth, camera_id)
     plates = {vehicle.plate for vehicle, _ in on_camera}
     outcome.reads += len(reads)
     for read in reads:
@@ -182,19 +176,15 @@ def main() -> None:
         locators.append(name)
     outcomes = {locator: Outcome() for locator in locators}
     for seed in seeds:
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder)
-            truth = render_city(
-                seed, args.seconds, out / "sim", cameras=args.cameras, fps=FPS, view=args.view
-            )
-            for camera in truth.cameras:
+        with rendered(seed, args.seconds, args.view, cameras=args.cameras, fps=FPS) as render:
+            for camera in render.truth.cameras:
                 for locator in locators:
                     outcome = outcomes[locator]
                     reads = _run_camera(
-                        out / "sim" / camera.file, locator, out / "media", outcome.ms_per_frame
+                        render.video(camera), locator, render.folder / "media", outcome.ms_per_frame
                     )
                     outcome.camera_seconds += args.seconds
-                    _score(truth, camera.id, reads, outcome)
+                    _score(render.truth, camera.id, reads, outcome)
     label = f"seeds {args.seeds}, {args.view}, {args.seconds:g} s x {args.cameras} cameras"
     print(
         "| render | plate reader | vehicles | read exactly | read wrongly | reads | "
