@@ -25,6 +25,7 @@ from safecity.contracts.base import Message
 from safecity.sim.truth import GroundTruth
 from safecity.vision.detections import Detections
 from safecity.vision.detectors import Detector, load_detector
+from safecity.vision.motion import MotionSettings
 from tests.analytics.street_sequence import Shot, parking_sequence, street_sequence
 from tests.analytics.support import CAMERA
 from tests.vision.test_detectors import yolox_manifest
@@ -106,10 +107,13 @@ def test_the_detector_runs_on_far_fewer_frames_and_each_car_keeps_one_track(
 
     # The legacy pipeline runs the detector on every frame with motion; the cadence on
     # well under half of them, and the frames between are counted as skipped.
-    assert before.counters.detector_runs == {"motion": _runs(before)}
+    # Both look at the whole picture on the frames the motion gate learns its background on.
+    start = MotionSettings().warmup_frames
+    assert before.counters.detector_runs == {"start": start, "motion": _runs(before) - start}
     assert _runs(pipeline) < 0.5 * _runs(before), (pipeline.counters, before.counters)
     assert pipeline.counters.detector_skipped >= _runs(before) - _runs(pipeline) - 10
-    assert set(pipeline.counters.detector_runs) <= {"new_motion", "lost_lock", "refresh"}
+    assert set(pipeline.counters.detector_runs) <= {"start", "new_motion", "lost_lock", "refresh"}
+    assert pipeline.counters.detector_runs["start"] == start
     assert pipeline.counters.detector_runs["refresh"] > 0
     assert pipeline.counters.rejected_frames == 0
 
@@ -193,14 +197,18 @@ class _CountingDetector:
         return Detections.empty()
 
 
-def test_without_motion_and_tracks_the_detector_never_runs(tmp_path: Path) -> None:
+def test_without_motion_and_tracks_the_detector_runs_only_while_the_gate_learns(
+    tmp_path: Path,
+) -> None:
+    """The motion gate reports nothing on its first frames (it has no background yet), so
+    the detector looks at those; after them, a still picture costs no detector run."""
     detector = _CountingDetector()
     pipeline = _pipeline(detector, tmp_path, 1.0, [])
     still = np.full((360, 640, 3), 90, np.uint8)
     for index in range(30):
         pipeline.process(still, T0 + timedelta(seconds=index / 5))
-    assert detector.calls == 0
-    assert pipeline.counters.detector_runs == {}
+    assert detector.calls == MotionSettings().warmup_frames
+    assert pipeline.counters.detector_runs == {"start": MotionSettings().warmup_frames}
     assert pipeline.counters.detector_skipped == 0
 
 

@@ -260,3 +260,31 @@ def test_a_vehicle_cut_by_the_side_is_read_but_a_plate_at_the_edge_is_dropped(
     assert edge.regions
     assert reads == []
     assert stage.skipped["plate_at_edge"] == len(edge.regions)
+
+
+def test_a_track_is_read_from_its_first_frame_once_confirmed_and_a_stray_box_never(
+    tmp_path: Path,
+) -> None:
+    """The tracker hands a new track's first frame over as unconfirmed: the stage holds it
+    but reads nothing until the track is confirmed, then reads the better of its frames
+    (here the first, a vehicle going away). A box never confirmed (a duplicate detection)
+    costs no read and publishes nothing."""
+    reader = _PlateReader()
+    stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path)
+    image = _textured()
+    first = Detections.merge(
+        [_vehicle(200, 150, 360, 280, track=7), _vehicle(380, 150, 430, 200, track=9)]
+    )
+    reads = stage.observe(T0, image, first, ["car", "car"], unconfirmed={7, 9})
+    assert reader.regions == []
+    reads += stage.observe(
+        T0 + timedelta(seconds=0.2), image, _vehicle(220, 120, 330, 210, track=7), ["car"]
+    )
+    assert reader.regions == [(200, 150, 160, 130)]
+    at = T0 + timedelta(seconds=0.4)
+    for _ in range(10):
+        at += timedelta(seconds=0.2)
+        reads += stage.observe(at, image, Detections.empty(), [])
+    assert [(r.text, r.track_id) for r in reads] == [("LEB1234", 7)]
+    assert stage.skipped["unconfirmed"] == 1
+    assert len(reader.regions) == 1

@@ -153,7 +153,7 @@ async def test_a_slow_camera_drops_its_oldest_frames_and_counts_them(
     # Detector runs and frames the tracks were followed through are counted, by reason.
     runs = sum(final.detector_runs.values())
     assert runs > 0
-    assert set(final.detector_runs) <= {"new_motion", "lost_lock", "refresh"}
+    assert set(final.detector_runs) <= {"start", "new_motion", "lost_lock", "refresh"}
     assert runs + final.detector_frames_skipped <= final.frames_analysed
     # Every frame handed on was either analysed, dropped, or still queued at the stop.
     assert delivered - final.frames_dropped - final.frames_analysed <= 2 + 1

@@ -106,6 +106,68 @@ def test_side_by_side_vehicles_are_paired_with_their_own_tracks_and_boxes() -> N
     assert seen[0] != seen[1]
 
 
+def _fast_vehicle(step: int) -> list[float]:
+    """A vehicle near the camera at 5 analysed fps: it moves 70 % of its height a frame,
+    so two frames' boxes overlap at an IoU of about 0.18."""
+    y = 20 + 84 * step
+    return [300, y, 420, y + 120]
+
+
+@pytest.mark.parametrize(("buffer", "confirmed"), [(0.0, False), (0.3, True)])
+def test_a_fast_vehicle_is_confirmed_only_with_buffered_boxes(
+    buffer: float, confirmed: bool
+) -> None:
+    """A new track has no velocity yet: ByteTrack matches its second box by IoU with the
+    first alone (over about 0.3 at this confidence), so a vehicle that moves most of its
+    size between analysed frames started a new unconfirmed track every frame and was
+    never handed on. Grown by 30 % a side, consecutive boxes overlap enough."""
+    tracker = ObjectTracker(frame_rate=5, buffer=buffer)
+    tracker.update(Detections.create([[560, 20, 600, 60]], [0.9], [2]))  # see the next test
+    outputs, ids = [], set()
+    for step in range(4):
+        tracked = tracker.update(Detections.create([_fast_vehicle(step)], [0.8], [0]))
+        outputs.append(len(tracked))
+        if len(tracked):
+            np.testing.assert_array_equal(tracked.xyxy, [_fast_vehicle(step)])
+            ids.add(int(tracked.tracker_id[0]))  # type: ignore[index]
+    if confirmed:
+        assert outputs == [0, 1, 1, 1]
+        assert len(ids) == 1
+    else:
+        assert outputs == [0, 0, 0, 0]
+    with pytest.raises(ValueError, match="buffer"):
+        ObjectTracker(frame_rate=5, buffer=-0.1)
+
+
+def test_a_new_track_is_tentative_on_its_first_frame_with_the_id_it_keeps() -> None:
+    """The rules see confirmed tracks only; the plate stage may also see a track's first
+    frame (``tentative``), with the id the track keeps once confirmed. A stray box seen
+    once stays tentative and is gone on the next frame."""
+    tracker = ObjectTracker(frame_rate=5)
+    first = tracker.update(Detections.create([[100, 100, 200, 180]], [0.9], [0]))
+    assert len(first) == 1  # ByteTrack confirms what it sees on its very first frame...
+    tracker = ObjectTracker(frame_rate=5)
+    tracker.update(Detections.create([[500, 50, 560, 90]], [0.9], [2]))  # ...so start busy
+    car, stray = [100, 100, 200, 180], [300, 200, 340, 240]
+    confirmed = tracker.update(
+        Detections.create([[500, 52, 560, 92], car, stray], [0.9, 0.8, 0.7], [2, 0, 1])
+    )
+    tentative = tracker.tentative
+    assert confirmed.class_id.tolist() == [2]
+    assert tentative.class_id.tolist() == [0, 1]
+    np.testing.assert_array_equal(tentative.xyxy, [car, stray])
+    assert tentative.tracker_id is not None
+    assert confirmed.tracker_id is not None
+    car_id = int(tentative.tracker_id[0])
+    assert car_id not in confirmed.tracker_id.tolist()
+    confirmed = tracker.update(
+        Detections.create([[500, 54, 560, 94], [104, 104, 204, 184]], [0.9, 0.8], [2, 0])
+    )
+    assert confirmed.tracker_id is not None
+    assert car_id in confirmed.tracker_id.tolist()
+    assert len(tracker.tentative) == 0
+
+
 def _with_clock(image: np.ndarray, tick: int) -> np.ndarray:
     """An on-screen clock top left: a strip of blocks whose shades change every frame."""
     out = image.copy()

@@ -84,7 +84,8 @@ class PipelineCounters:
     plate_reads: int = 0
     detector_errors: int = 0
     detector_runs: dict[str, int] = field(default_factory=dict)
-    """Detector runs by reason (``analytics.cadence.REASONS``, or "motion" with refresh 0)."""
+    """Detector runs by reason (``analytics.cadence.REASONS``, "motion" with refresh 0, or
+    "start" while the motion gate learns its first background)."""
     detector_skipped: int = 0
     """Frames with motion or live tracks that the tracks were followed through instead."""
     last_error: str | None = None
@@ -178,15 +179,23 @@ class CameraPipeline:
                 self._publish_event(fired, self._colour(picture), at)
         if self.plates is not None:
             with self.timings.measure("plates"):
-                names = [class_name(int(c), self._classes) for c in tracked.class_id]
+                # New tracks too, from their first frame: a vehicle coming in under the
+                # picture's edge may show its plate whole on one or two analysed frames.
+                tentative = self._tracker.tentative
+                candidates = Detections.merge([tracked, tentative])
+                names = [class_name(int(c), self._classes) for c in candidates.class_id]
                 wanted = np.array(
                     [self.detector is None or name in VEHICLE_CLASSES for name in names], bool
                 )
-                vehicles = tracked[wanted]
+                vehicles = candidates[wanted]
                 # The stage reads pixels only inside vehicle boxes: with none, no colour.
                 pixels = self._colour(picture) if len(vehicles) else picture
                 reads = self.plates.observe(
-                    at, pixels, vehicles, [n for n, w in zip(names, wanted, strict=True) if w]
+                    at,
+                    pixels,
+                    vehicles,
+                    [n for n, w in zip(names, wanted, strict=True) if w],
+                    unconfirmed=_ids(tentative),
                 )
                 for read in reads:
                     self.counters.plate_reads += 1
@@ -217,18 +226,24 @@ class CameraPipeline:
         this frame, or (no model) the motion regions."""
         if self.detector is None:
             return regions  # no model: motion regions are the objects
-        if self._cadence is None:
+        plan = self._cadence.plan(picture, regions) if self._cadence is not None else None
+        if self._motion.warming_up:
+            # No background yet, so no motion to go by, and a worker (re)started mid-traffic
+            # would miss the vehicles already in view: the detector looks on these frames.
+            found = self._detect(self.detector, picture, regions, "start")
+        elif self._cadence is None:
             if not len(regions):
                 return Detections.empty()  # no motion: nothing to look at
             return self._detect(self.detector, picture, regions, "motion")
-        plan = self._cadence.plan(picture, regions)
-        if plan is None:
+        elif plan is None:
             return Detections.empty()
-        if plan.run is None:
+        elif plan.run is None:
             self.counters.detector_skipped += 1
             return plan.carried
-        found = self._detect(self.detector, picture, regions, plan.run)
-        self._cadence.detected(regions, found)
+        else:
+            found = self._detect(self.detector, picture, regions, plan.run)
+        if self._cadence is not None:
+            self._cadence.detected(regions, found)
         return found
 
     def _detect(
@@ -283,6 +298,12 @@ class CameraPipeline:
         )
         self.counters.events += 1
         self.publisher(event)
+
+
+def _ids(detections: Detections) -> frozenset[int]:
+    if detections.tracker_id is None:
+        return frozenset()
+    return frozenset(int(i) for i in detections.tracker_id.tolist())
 
 
 def build_pipeline(

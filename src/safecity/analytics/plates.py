@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -140,6 +140,9 @@ class _TrackPlates:
     """Quality of the best frame read so far (0: never read)."""
     last_asked_at: datetime | None = None
     """Time of the last frame submitted (None: never)."""
+    confirmed: bool = False
+    """The tracker has confirmed the track (seen on two frames): until then its best
+    frame is held, not read, and a track that ends unconfirmed publishes nothing."""
 
 
 class PlateStage:
@@ -162,6 +165,7 @@ class PlateStage:
         reread_gain: float = 1.2,
         reread_after_seconds: float = 0.4,
         confident: float = CONFIDENT,
+        alone_below: float = 0.0,
     ) -> None:
         self._camera_id = camera_id
         if jobs is None:
@@ -178,6 +182,7 @@ class PlateStage:
         self._reread_gain = reread_gain
         self._reread_after = reread_after_seconds
         self._confident = confident
+        self._alone_below = alone_below
         self._end_after = end_after_seconds
         self._min_width = min_box_width
         # OCR costs tens of milliseconds a call: a track gets a bounded number of tries
@@ -202,12 +207,21 @@ class PlateStage:
         self.jobs_answered = 0
         """Plate jobs the reader ran and answered."""
         self.skipped: dict[str, int] = dict.fromkeys(
-            [*(reason.value for reason in Skip), "settled", "capped", "plate_at_edge"], 0
+            [
+                *(reason.value for reason in Skip),
+                "settled",
+                "capped",
+                "plate_at_edge",
+                "unconfirmed",
+                "unsure_alone",
+            ],
+            0,
         )
         """Frames of vehicle tracks not offered to the reader, by reason: the box is too
         narrow, the track already has a confident read, or it was read its
-        ``max_attempts`` times; and readings dropped because their plate touched the
-        picture's left or right edge (half a plate reads as another registration)."""
+        ``max_attempts`` times; readings dropped because their plate touched the
+        picture's left or right edge (half a plate reads as another registration); and
+        tracks that ended unconfirmed (a stray box, seen on one frame only)."""
         self.superseded = 0
         """Waiting jobs replaced by a better frame of the same track before they ran."""
 
@@ -221,11 +235,17 @@ class PlateStage:
         image: Picture | npt.NDArray[np.uint8],
         vehicles: Detections,
         class_names: Sequence[str],
+        unconfirmed: Collection[int] = (),
     ) -> list[PlateRead]:
         """Score this frame for the vehicle tracks in it and offer the reader their best
         frames; returns the reads of tracks that finished (with the readings that came
         back since the last frame). A Picture is converted to colour only if a vehicle
-        is in it."""
+        is in it.
+
+        ``unconfirmed``: ids of tracks the tracker has not confirmed yet (their first
+        frame). Their frames are scored and held, so a plate seen whole only as the
+        vehicle comes in is read once the track is confirmed; a stray box (a duplicate
+        detection) is never confirmed and costs no read."""
         finished = self._take_answers()
         if vehicles.tracker_id is not None:
             for row in range(len(vehicles)):
@@ -235,13 +255,18 @@ class PlateStage:
                 )
                 track.last_seen = at
                 track.frames += 1
+                track.confirmed = track.confirmed or track_id not in unconfirmed
                 x1, y1, x2, y2 = (int(v) for v in vehicles.xyxy[row])
                 colour = image.bgr if isinstance(image, Picture) else image
                 self._hold(track_id, track, at, colour, (x1, y1, x2, y2))
         # Every track holding a frame is offered, tracks never read and best frames first:
         # one that left the picture while its last job was out still gets its best frame read.
         budget = self._max_per_frame
-        holding = [(t.attempts, -t.held.quality, t) for t in self._tracks.values() if t.held]
+        holding = [
+            (t.attempts, -t.held.quality, t)
+            for t in self._tracks.values()
+            if t.held and t.confirmed
+        ]
         for _, _, track in sorted(holding, key=lambda entry: entry[:2]):
             if track.done:
                 continue
@@ -420,6 +445,9 @@ class PlateStage:
 
     def _publishable(self, track_id: int, track: _TrackPlates) -> list[PlateRead]:
         track.done = True
+        if not track.confirmed:
+            self.skipped["unconfirmed"] += 1
+            return []
         kept, verdict = _plate_sightings(track.sightings)
         self.stationary += int(verdict.stood_still > 0)
         self.off_vehicle += verdict.off_vehicle
@@ -427,6 +455,10 @@ class PlateStage:
             return []
         fused = self._fuse([sighting.reading for sighting in kept])
         if fused is None:
+            return []
+        agreeing = sum(str(s.reading.text) == str(fused.text) for s in kept)
+        if agreeing < 2 and float(fused.confidence) < self._alone_below:
+            self.skipped["unsure_alone"] += 1
             return []
         best = max(kept, key=lambda s: float(s.reading.confidence))
         bx, by, bw, bh = box_xywh(best.reading.box)

@@ -81,6 +81,12 @@ class MotionGate:
         self.global_changes = 0
         """Frames dismissed as a change of light rather than motion."""
 
+    @property
+    def warming_up(self) -> bool:
+        """True until the background has been fed ``warmup_frames`` frames (no regions yet:
+        the gate cannot tell what moved)."""
+        return self._frames <= self._settings.warmup_frames
+
     def regions(self, image: Picture | npt.NDArray[np.uint8]) -> Detections:
         """Boxes (full-frame pixels) of the regions that moved since the background;
         ``image`` is a Picture or a BGR image (H, W, 3)."""

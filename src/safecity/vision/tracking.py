@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from safecity.vision.detections import Detections
@@ -27,6 +28,23 @@ MIN_PAIRING_IOU = 0.2
 """Least IoU between a detection and the Kalman estimate of the track it updated. The
 estimate is pulled most of the way to the detection, so a pair under this is not one;
 two vehicles side by side are told apart by the one-to-one pairing, largest IoU first."""
+
+
+BUFFER = 0.3
+"""Each side of a box is moved out by this share of its width or height before ByteTrack
+sees it (the tracker's Kalman state is of these larger boxes; the adapter returns the
+detector's). See ``buffered``."""
+
+
+def buffered(xyxy: npt.NDArray[np.float32], share: float) -> npt.NDArray[np.float32]:
+    """Boxes grown on every side by ``share`` of their size, centre and aspect kept."""
+    if share == 0 or not len(xyxy):
+        return xyxy
+    size = np.concatenate([xyxy[:, 2:] - xyxy[:, :2]] * 2, axis=1)
+    grown: npt.NDArray[np.float32] = (xyxy + size * np.array([-1, -1, 1, 1]) * share).astype(
+        np.float32
+    )
+    return grown
 
 
 class ObjectTracker:
@@ -39,9 +57,13 @@ class ObjectTracker:
         lost_track_seconds: float = 2.0,
         activation_threshold: float = 0.25,
         matching_threshold: float = 0.8,
+        buffer: float = BUFFER,
     ) -> None:
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        if buffer < 0:
+            raise ValueError(f"buffer must not be negative, got {buffer}")
+        self._buffer = buffer
         import supervision
 
         self._supervision: Any = supervision
@@ -52,15 +74,38 @@ class ObjectTracker:
             frame_rate=max(1, round(frame_rate)),
             minimum_consecutive_frames=1,
         )
+        self._tentative = Detections.empty()
+
+    @property
+    def tentative(self) -> Detections:
+        """The last frame's detections that began a track which is not yet confirmed, with
+        that track's id (kept if the track is confirmed on the next frame).
+
+        ByteTrack confirms a new track only when it is matched again on the next frame, and
+        withholds it until then: right for the rules (a single spurious box must not enter
+        a zone), wrong for the plate stage when a vehicle's plate is in view for one or two
+        analysed frames as it comes in under the picture's edge."""
+        return self._tentative
 
     def update(self, detections: Detections) -> Detections:
-        """The detections that belong to a track, each with its ``tracker_id``, in the
-        order given."""
-        xyxy = np.array(detections.xyxy, dtype=np.float32).reshape(-1, 4)
+        """The detections that belong to a confirmed track, each with its ``tracker_id``, in
+        the order given (see also ``tentative``)."""
+        xyxy = buffered(np.array(detections.xyxy, dtype=np.float32).reshape(-1, 4), self._buffer)
         confidence = np.array(detections.confidence, dtype=np.float32).reshape(-1, 1)
-        tracks = self._tracker.update_with_tensors(np.hstack((xyxy, confidence)))
+        confirmed = self._tracker.update_with_tensors(np.hstack((xyxy, confidence)))
+        # supervision keeps a new track among its tracked ones, unconfirmed, from the frame
+        # it began; it has its external id already (minimum_consecutive_frames=1).
+        frame = self._tracker.frame_id
+        young = [
+            track
+            for track in self._tracker.tracked_tracks
+            if not track.is_activated and track.frame_id == frame
+        ]
+        tracks = [*confirmed, *young]
+        empty = Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
+        self._tentative = empty
         if not tracks or not len(xyxy):
-            return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
+            return empty
         estimates = np.array([track.tlbr for track in tracks], dtype=np.float32)
         overlap = self._supervision.box_iou_batch(xyxy, estimates)
         rows, columns = linear_sum_assignment(overlap, maximize=True)
@@ -69,10 +114,20 @@ class ObjectTracker:
             for row, column in zip(rows, columns, strict=True)
             if overlap[row, column] >= MIN_PAIRING_IOU
         )
-        if not paired:
-            return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
-        kept = np.array([row for row, _ in paired])
-        ids = np.array([tracks[column].external_track_id for _, column in paired])
-        return Detections.create(
-            detections.xyxy[kept], detections.confidence[kept], detections.class_id[kept], ids
+        self._tentative = _rows(
+            detections, [(row, tracks[col]) for row, col in paired if col >= len(confirmed)]
         )
+        return _rows(
+            detections, [(row, tracks[col]) for row, col in paired if col < len(confirmed)]
+        )
+
+
+def _rows(detections: Detections, pairs: list[tuple[int, Any]]) -> Detections:
+    """Rows of ``detections`` with the external ids of the tracks they are paired with."""
+    if not pairs:
+        return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
+    kept = np.array([row for row, _ in pairs])
+    ids = np.array([track.external_track_id for _, track in pairs])
+    return Detections.create(
+        detections.xyxy[kept], detections.confidence[kept], detections.class_id[kept], ids
+    )

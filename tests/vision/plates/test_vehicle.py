@@ -15,7 +15,7 @@ from safecity.vision.plates.vehicle import (
     Sighting,
     on_vehicle,
     plate_sightings,
-    still_texts,
+    still_sightings,
 )
 
 OSD = "CAM01"
@@ -85,6 +85,10 @@ def test_a_plate_lies_low_on_its_vehicle() -> None:
     assert on_vehicle((180.0, top_line - 6.0, 40.0, 12.0), vehicle)  # centre on the line
     assert not on_vehicle((180.0, 55.0, 40.0, 12.0), vehicle)  # route board, sign, clock
     assert not on_vehicle((20.0, 120.0, 40.0, 12.0), vehicle)  # beside the vehicle
+    # Reaching out of the box by half its own height at most: a reader's margin...
+    assert on_vehicle((266.0, 120.0, 40.0, 12.0), vehicle)
+    # ...not text whose centre is on the vehicle but which runs on past it.
+    assert not on_vehicle((270.0, 120.0, 60.0, 12.0), vehicle)
     assert not on_vehicle((180.0, 120.0, 40.0, 12.0), (100.0, 50.0, 0.0, 100.0))
 
 
@@ -116,6 +120,19 @@ def test_text_that_stands_still_while_the_vehicle_moves_is_not_its_plate(
         Sighting(float(i), "LEB1234", plate, vehicle)
         for i, (plate, vehicle) in enumerate(zip(plate_boxes, vehicle_boxes, strict=True))
     ]
-    assert still_texts(sightings) == ({"LEB1234"} if still else set())
+    assert still_sightings(sightings) == ({0, 1, 2} if still else set())
     # One frame alone never makes a text stand still.
-    assert still_texts(sightings[:1]) == set()
+    assert still_sightings(sightings[:1]) == set()
+
+
+def test_a_clock_whose_digits_change_stands_still_where_it_is_read() -> None:
+    """Readings are grouped by place, not text: the on-screen clock reads differently on
+    every frame, in the same place, while the vehicle's plate moves with the vehicle."""
+    sightings = [
+        Sighting(
+            float(i), f"D00{10 + i}", (230.0, 6.0, 56.0, 14.0), (224.0 - 16 * i, 0.0, 52.0, 20.0)
+        )
+        for i in range(2)
+    ] + [Sighting(1.0, "PBR854", (225.0, 13.0, 20.0, 8.0), (208.0, 0.0, 52.0, 20.0))]
+    assert still_sightings(sightings) == {0, 1}
+    assert plate_sightings(sightings).kept == (2,)

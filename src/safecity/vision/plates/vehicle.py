@@ -38,6 +38,13 @@ top. Kept far from the 0.73 the lowest development plate read had: a motorcycle'
 front plate sits higher on its box than a car's."""
 
 
+PLATE_OVERHANG = 0.5
+"""A plate is part of its vehicle: its box may reach out of the vehicle's box by this
+share of its own height (a detector's box is tight, a reader's plate box has a margin),
+no more. Text reaching further was read beside the vehicle: the on-screen display when
+a small box of a vehicle coming in at the picture's top reaches into it."""
+
+
 @dataclass(frozen=True)
 class Sighting:
     """One reading of a track with the vehicle box it was read in (both (x, y, w, h) in
@@ -50,28 +57,37 @@ class Sighting:
 
 
 def on_vehicle(plate_box: XYWH, vehicle_box: XYWH) -> bool:
-    """The plate box's centre lies inside the vehicle box, below its top part."""
+    """The plate box lies inside the vehicle box (give or take ``PLATE_OVERHANG`` of its
+    height), its centre below the box's top part."""
     px, py, pw, ph = plate_box
     vx, vy, vw, vh = vehicle_box
     if vw <= 0 or vh <= 0:
         return False
-    cx, cy = px + pw / 2, py + ph / 2
-    if not (vx <= cx <= vx + vw and vy <= cy <= vy + vh):
+    slack = PLATE_OVERHANG * ph
+    if px < vx - slack or py < vy - slack or px + pw > vx + vw + slack or py + ph > vy + vh + slack:
         return False
-    return (cy - vy) / vh >= PLATE_LOWEST_TOP
+    return (py + ph / 2 - vy) / vh >= PLATE_LOWEST_TOP
 
 
-def still_texts(sightings: Sequence[Sighting]) -> set[str]:
-    """Texts read in two or more frames whose boxes did not move while the vehicle's did."""
-    still: set[str] = set()
-    for text in {sighting.text for sighting in sightings}:
-        same = [sighting for sighting in sightings if sighting.text == text]
-        if len({sighting.frame for sighting in same}) < 2:
+def still_sightings(sightings: Sequence[Sighting]) -> set[int]:
+    """Indices of the readings made at a place where text was read on two or more frames
+    while the vehicle's box moved: text burned into the picture or fixed in the scene.
+    Readings are grouped by where they lie, not by what they say, so a clock whose digits
+    change from frame to frame stands still as much as the camera's name does."""
+    still: set[int] = set()
+    for index, sighting in enumerate(sightings):
+        x, y, w, h = sighting.plate_box
+        reach = STATIONARY_MOVE * max(1.0, h)
+        here = [
+            other
+            for other in sightings
+            if abs(other.plate_box[0] + other.plate_box[2] / 2 - x - w / 2) < reach
+            and abs(other.plate_box[1] + other.plate_box[3] / 2 - y - h / 2) < reach
+        ]
+        if len({other.frame for other in here}) < 2:
             continue
-        plate_moved = displacement([sighting.plate_box for sighting in same])
-        vehicle_moved = displacement([sighting.vehicle_box for sighting in same])
-        if plate_moved < STATIONARY_MOVE <= vehicle_moved:
-            still.add(text)
+        if displacement([other.vehicle_box for other in here]) >= STATIONARY_MOVE:
+            still.add(index)
     return still
 
 
@@ -87,11 +103,11 @@ class Kept:
 def plate_sightings(sightings: Sequence[Sighting]) -> Kept:
     """The sightings that may be the vehicle's plate: not a text that stood still, not
     read above the plate's place on the vehicle."""
-    still = still_texts(sightings)
+    still = still_sightings(sightings)
     kept: list[int] = []
     stood_still = off_vehicle = 0
     for index, sighting in enumerate(sightings):
-        if sighting.text in still:
+        if index in still:
             stood_still += 1
         elif not on_vehicle(sighting.plate_box, sighting.vehicle_box):
             off_vehicle += 1
