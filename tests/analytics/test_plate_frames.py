@@ -4,6 +4,7 @@ frame, re-reads, a confident read that settles its track, and the skip counters.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +12,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from pydantic import ValidationError
 
 from safecity.analytics.plate_frames import FrameQuality, Skip, frame_quality
 from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plates import PlateStage
+from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.vision.detections import Detections
 from tests.analytics.support import OracleRead, fuse_by_vote
 
@@ -288,3 +291,48 @@ def test_a_track_is_read_from_its_first_frame_once_confirmed_and_a_stray_box_nev
     assert [(r.text, r.track_id) for r in reads] == [("LEB1234", 7)]
     assert stage.skipped["unconfirmed"] == 1
     assert len(reader.regions) == 1
+
+
+def _fuse_keeping_confidence(reads: Sequence[OracleRead]) -> OracleRead | None:
+    """The vote's text with the best confidence it was read at (``fuse_by_vote`` gives the
+    share of votes, 1.0 for a lone read)."""
+    fused = fuse_by_vote(reads)
+    if fused is None:
+        return None
+    return OracleRead(fused.text, max(r.confidence for r in reads), fused.box, rule=fused.rule)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "frames", "published"),
+    [(0.7, 1, False), (0.7, 2, True), (0.95, 1, True)],
+)
+def test_a_read_no_second_frame_agrees_with_needs_the_cameras_floor(
+    tmp_path: Path, confidence: float, frames: int, published: bool
+) -> None:
+    reader = _PlateReader(confidence=confidence)
+    stage = PlateStage(
+        "cam-a",
+        reader,
+        _fuse_keeping_confidence,
+        tmp_path,
+        max_attempts=frames,
+        single_read_floor=0.8,
+    )
+    image = _textured()
+    reads = []
+    for step in range(6):
+        at = T0 + timedelta(seconds=step / 5)
+        reads += stage.observe(
+            at, image, _vehicle(200, 80 + 8 * step, 320, 180 + 8 * step), ["car"]
+        )
+    reads += stage.flush()
+    assert len(reader.regions) == frames
+    assert [r.text for r in reads] == (["LEB1234"] if published else [])
+    assert stage.skipped["unsure_alone"] == (0 if published else 1)
+
+
+def test_the_single_read_floor_is_a_share() -> None:
+    with pytest.raises(ValidationError, match="plate_single_read_floor"):
+        CameraAnalyticsConfig.model_validate({"plates": True, "plate_single_read_floor": 1.5})
+    config = CameraAnalyticsConfig.model_validate({"plates": True})
+    assert config.plate_single_read_floor == 0.0

@@ -134,6 +134,8 @@ class CameraPipeline:
         self.camera = PipelineCamera(self.camera.camera_id, self.camera.media_root, config, version)
         self._size = None  # rebuild the rules on the next frame
         self._cadence = self._new_cadence()
+        if self.plates is not None:
+            self.plates.set_single_read_floor(config.plate_single_read_floor)
         return True
 
     def process(self, image: Picture | npt.NDArray[np.uint8], at: datetime) -> None:
@@ -323,7 +325,12 @@ def build_pipeline(
         if fuse is None:
             raise ValueError("a plate reader needs a fuse function")
         plates = PlateStage(
-            camera.camera_id, plate_reader, fuse, camera.media_root, jobs=plate_jobs
+            camera.camera_id,
+            plate_reader,
+            fuse,
+            camera.media_root,
+            jobs=plate_jobs,
+            single_read_floor=camera.config.plate_single_read_floor,
         )
     return CameraPipeline(
         camera=camera,

@@ -165,7 +165,7 @@ class PlateStage:
         reread_gain: float = 1.2,
         reread_after_seconds: float = 0.4,
         confident: float = CONFIDENT,
-        alone_below: float = 0.0,
+        single_read_floor: float = 0.0,
     ) -> None:
         self._camera_id = camera_id
         if jobs is None:
@@ -182,7 +182,7 @@ class PlateStage:
         self._reread_gain = reread_gain
         self._reread_after = reread_after_seconds
         self._confident = confident
-        self._alone_below = alone_below
+        self._single_read_floor = single_read_floor
         self._end_after = end_after_seconds
         self._min_width = min_box_width
         # OCR costs tens of milliseconds a call: a track gets a bounded number of tries
@@ -224,6 +224,11 @@ class PlateStage:
         tracks that ended unconfirmed (a stray box, seen on one frame only)."""
         self.superseded = 0
         """Waiting jobs replaced by a better frame of the same track before they ran."""
+
+    def set_single_read_floor(self, floor: float) -> None:
+        """From now on a read no second frame agrees with is published only if at least
+        this confident."""
+        self._single_read_floor = floor
 
     def set_ignore(self, regions: Sequence[Polygon]) -> None:
         """Ignore regions in the pixels of the frames that follow (readings there are dropped)."""
@@ -457,7 +462,7 @@ class PlateStage:
         if fused is None:
             return []
         agreeing = sum(str(s.reading.text) == str(fused.text) for s in kept)
-        if agreeing < 2 and float(fused.confidence) < self._alone_below:
+        if agreeing < 2 and float(fused.confidence) < self._single_read_floor:
             self.skipped["unsure_alone"] += 1
             return []
         best = max(kept, key=lambda s: float(s.reading.confidence))
