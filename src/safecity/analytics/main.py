@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=("off", "first", "only"),
         default="first",
         help="vehicle regions through the own plate locator and plate model first (first), "
-        "or through nothing else (only); see safecity.vision.plates.reader",
+        "or through nothing else (only); see safecity.vision.plates.located",
     )
     parser.add_argument("--log-level", default="INFO")
     return parser
