@@ -45,6 +45,16 @@ def fuse_by_vote(reads: Sequence[OracleRead]) -> OracleRead | None:
     return OracleRead(text, votes / len(reads), best.box, best.lines, best.rule)
 
 
+def fuse_keeping_confidence(reads: Sequence[OracleRead]) -> OracleRead | None:
+    """The vote's text with the best confidence it was read at (``fuse_by_vote`` gives the
+    share of votes, 1.0 for a lone read)."""
+    fused = fuse_by_vote(reads)
+    if fused is None:
+        return None
+    best = max(r.confidence for r in reads if r.text == fused.text)
+    return OracleRead(fused.text, best, fused.box, fused.lines, fused.rule)
+
+
 def _interpolate(samples: Sequence[PlateSample], frame: int) -> tuple[float, float] | None:
     """Bottom-centre of the vehicle at ``frame``, between the nearest samples."""
     if not samples or not samples[0].frame <= frame <= samples[-1].frame:

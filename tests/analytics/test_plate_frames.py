@@ -4,7 +4,6 @@ frame, re-reads, a confident read that settles its track, and the skip counters.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plates import PlateStage
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.vision.detections import Detections
-from tests.analytics.support import OracleRead, fuse_by_vote
+from tests.analytics.support import OracleRead, fuse_by_vote, fuse_keeping_confidence
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 WIDTH, HEIGHT = 640, 360
@@ -293,15 +292,6 @@ def test_a_track_is_read_from_its_first_frame_once_confirmed_and_a_stray_box_nev
     assert len(reader.regions) == 1
 
 
-def _fuse_keeping_confidence(reads: Sequence[OracleRead]) -> OracleRead | None:
-    """The vote's text with the best confidence it was read at (``fuse_by_vote`` gives the
-    share of votes, 1.0 for a lone read)."""
-    fused = fuse_by_vote(reads)
-    if fused is None:
-        return None
-    return OracleRead(fused.text, max(r.confidence for r in reads), fused.box, rule=fused.rule)
-
-
 @pytest.mark.parametrize(
     ("confidence", "frames", "published"),
     [(0.7, 1, False), (0.7, 2, True), (0.95, 1, True)],
@@ -313,7 +303,7 @@ def test_a_read_no_second_frame_agrees_with_needs_the_cameras_floor(
     stage = PlateStage(
         "cam-a",
         reader,
-        _fuse_keeping_confidence,
+        fuse_keeping_confidence,
         tmp_path,
         max_attempts=frames,
         single_read_floor=0.8,

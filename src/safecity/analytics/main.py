@@ -21,7 +21,7 @@ from typing import BinaryIO, Literal
 from pydantic import ValidationError
 
 from safecity.analytics import control
-from safecity.analytics.plates import FuseReads, PlateReaderLike
+from safecity.analytics.plate_reading import FuseReads, PlateReaderLike
 from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
 from safecity.bus.errors import BusError
 from safecity.core.logging import configure_logging, scrub_credentials

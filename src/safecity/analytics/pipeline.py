@@ -3,7 +3,13 @@
 The detector runs only when it is needed (``analytics.cadence``): on motion that no
 live track explains, when a moving track cannot be followed, and at least every
 ``detector_refresh_seconds``; on the frames in between the live tracks are followed
-without it and handed to the tracker with their class and last confidence.
+without it and handed to the tracker with their class and last confidence. On the
+motion gate's first frames (it has no background yet) the detector looks anyway
+(``start``): a worker restarted mid-traffic would otherwise miss what is in view.
+
+The rules see the tracker's confirmed tracks; the ANPR stage also gets a new track's
+first, unconfirmed frame (``ObjectTracker.tentative``), which it holds until the track
+is confirmed: a vehicle's plate may be whole only as it comes into the picture.
 
 The detector looks at the whole picture when it runs. It used to look at a window
 around the motion, but motion regions often cover only part of a vehicle, and a box
@@ -40,7 +46,8 @@ import numpy.typing as npt
 
 from safecity.analytics.cadence import CadenceSettings, DetectorCadence
 from safecity.analytics.plate_jobs import PlateJobSink
-from safecity.analytics.plates import FuseReads, PlateReaderLike, PlateStage
+from safecity.analytics.plate_reading import FuseReads, PlateReaderLike
+from safecity.analytics.plates import PlateStage
 from safecity.analytics.rulebook import build_rules, class_name
 from safecity.analytics.snapshots import write_jpeg
 from safecity.analytics.timings import StageTimings

@@ -1,8 +1,8 @@
 """The ANPR stage: read a vehicle's plate on its best frames, publish one fused read per track.
 
-It talks to ``safecity.vision.plates`` only through the small protocols
-below (``PlateReader.read(image, region=...)`` and ``fuse_reads(...)``), so
-the reader can be swapped or absent.
+It talks to ``safecity.vision.plates`` only through the small protocols of
+``analytics.plate_reading`` (``PlateReader.read(image, region=...)`` and
+``fuse_reads(...)``), so the reader can be swapped or absent.
 
 Which frames are read: every frame of a track is scored (``plate_frames``: the
 box wide enough, then width times sharpness, less for a box cut by an edge) and
@@ -15,13 +15,17 @@ frame takes the waiting job's place. A track that left the
 picture still gets its held frame read when its last job comes back. A track is
 read at most ``max_attempts`` times, and not again once its fused readings are a
 confident read that fits a plate format (``confident``); one with no format rule
-keeps being tried up to the cap. What is not read is counted by reason
-(``skipped``: small, settled, capped, and readings of a plate at the picture's side;
-``superseded``: waiting jobs replaced by a better frame).
+keeps being tried up to the cap. A track the tracker has not confirmed yet (its first
+frame, ``unconfirmed``) is scored and its frame held, but nothing is read until it is
+confirmed: a plate whole only as the vehicle comes in is read, a box seen on one frame
+only never. What is not read is counted by reason (``skipped``: small, settled,
+capped, readings of a plate at the picture's side, tracks that ended unconfirmed, lone
+unsure reads; ``superseded``: waiting jobs replaced by a better frame).
 
 Readings are fused when the track ends (unseen for ``end_after_seconds``), once
-they are confident, or after ``max_readings`` of them; one ``PlateRead`` leaves
-per track.
+they are confident, or after ``max_readings`` of them; at most one ``PlateRead``
+leaves per track, and none for a read no second frame agrees with that is less
+confident than the camera's ``single_read_floor``.
 
 Three guards keep text that is not a plate out, all before fusion and all counted: a
 reading whose box centre lies in one of the camera's ignore regions is dropped; so
@@ -41,12 +45,12 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +58,7 @@ from pydantic import ValidationError
 
 from safecity.analytics.plate_frames import Skip, at_side, frame_quality
 from safecity.analytics.plate_jobs import InlinePlateJobs, PlateJob, PlateJobSink
+from safecity.analytics.plate_reading import FuseReads, PlateReaderLike, box_xywh
 from safecity.analytics.snapshots import crop, write_jpeg
 from safecity.contracts.analytics import Box, PlateRead
 from safecity.vision.detections import Detections
@@ -61,44 +66,10 @@ from safecity.vision.picture import Picture
 from safecity.vision.plates.vehicle import Kept, Sighting, plate_sightings
 from safecity.vision.zones import Polygon, inside_any
 
-
-class PlateReading(Protocol):
-    """What the plate reader returns for one plate in one image."""
-
-    @property
-    def text(self) -> str: ...
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def box(self) -> Any:
-        """(x, y, w, h) in frame pixels: a tuple, or an object with x, y, w, h."""
-
-    @property
-    def lines(self) -> Sequence[str]: ...
-    @property
-    def rule(self) -> str: ...
-
-
-class PlateReaderLike(Protocol):
-    def read(
-        self, image_bgr: npt.NDArray[np.uint8], region: tuple[int, int, int, int] | None = None
-    ) -> Sequence[Any]: ...
-
-
-FuseReads = Callable[[Sequence[Any]], Any]
-
 GENERIC_RULE = "generic"
 """The rule of a read that fits no plate format, only the generic shape of one."""
 CONFIDENT = 0.9
 """A fused read at least this confident that fits a plate format settles its track."""
-
-
-def box_xywh(box: Any) -> tuple[int, int, int, int]:
-    """A reader's box as (x, y, w, h) ints, whether it is a tuple or a PixelBox-like object."""
-    if hasattr(box, "x"):
-        return int(box.x), int(box.y), int(box.w), int(box.h)
-    x, y, w, h = box
-    return int(x), int(y), int(w), int(h)
 
 
 @dataclass
@@ -220,8 +191,9 @@ class PlateStage:
         """Frames of vehicle tracks not offered to the reader, by reason: the box is too
         narrow, the track already has a confident read, or it was read its
         ``max_attempts`` times; readings dropped because their plate touched the
-        picture's left or right edge (half a plate reads as another registration); and
-        tracks that ended unconfirmed (a stray box, seen on one frame only)."""
+        picture's left or right edge (half a plate reads as another registration);
+        tracks that ended unconfirmed (a box seen on one frame only); and fused reads no
+        second frame agrees with, under ``single_read_floor`` (``unsure_alone``)."""
         self.superseded = 0
         """Waiting jobs replaced by a better frame of the same track before they ran."""
 
@@ -249,8 +221,8 @@ class PlateStage:
 
         ``unconfirmed``: ids of tracks the tracker has not confirmed yet (their first
         frame). Their frames are scored and held, so a plate seen whole only as the
-        vehicle comes in is read once the track is confirmed; a stray box (a duplicate
-        detection) is never confirmed and costs no read."""
+        vehicle comes in is read once the track is confirmed; a box seen on one frame
+        only is never confirmed and costs no read."""
         finished = self._take_answers()
         if vehicles.tracker_id is not None:
             for row in range(len(vehicles)):
@@ -461,8 +433,8 @@ class PlateStage:
         fused = self._fuse([sighting.reading for sighting in kept])
         if fused is None:
             return []
-        agreeing = sum(str(s.reading.text) == str(fused.text) for s in kept)
-        if agreeing < 2 and float(fused.confidence) < self._single_read_floor:
+        agreeing = {s.at for s in kept if _agrees(str(s.reading.text), str(fused.text))}
+        if len(agreeing) < 2 and float(fused.confidence) < self._single_read_floor:
             self.skipped["unsure_alone"] += 1
             return []
         best = max(kept, key=lambda s: float(s.reading.confidence))
@@ -504,6 +476,14 @@ class PlateStage:
         if not self._ignore:
             return False
         return bool(inside_any(self._ignore, np.array([[x, y]], dtype=np.float32))[0])
+
+
+def _agrees(reading: str, fused: str) -> bool:
+    """A frame's reading agrees with the fused text if it differs in one character at most
+    (the vote is per character, so the fused text may be no frame's reading)."""
+    if len(reading) != len(fused):
+        return False
+    return sum(a != b for a, b in zip(reading, fused, strict=True)) <= 1
 
 
 def _plate_sightings(sightings: Sequence[_Sighting]) -> tuple[list[_Sighting], Kept]:

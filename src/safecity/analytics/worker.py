@@ -32,7 +32,7 @@ from pathlib import Path
 
 from safecity.analytics.pipeline import CameraPipeline, PipelineCamera, build_pipeline
 from safecity.analytics.plate_jobs import SharedPlateReader
-from safecity.analytics.plates import FuseReads, PlateReaderLike
+from safecity.analytics.plate_reading import FuseReads, PlateReaderLike
 from safecity.analytics.timings import StageTimings
 from safecity.bus.errors import BusError
 from safecity.bus.interface import Bus

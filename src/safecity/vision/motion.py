@@ -83,8 +83,8 @@ class MotionGate:
 
     @property
     def warming_up(self) -> bool:
-        """True until the background has been fed ``warmup_frames`` frames (no regions yet:
-        the gate cannot tell what moved)."""
+        """The last frame given to ``regions`` was one of the first ``warmup_frames`` (it
+        reported no regions: without a background the gate cannot tell what moved)."""
         return self._frames <= self._settings.warmup_frames
 
     def regions(self, image: Picture | npt.NDArray[np.uint8]) -> Detections:

@@ -75,6 +75,10 @@ class ObjectTracker:
             minimum_consecutive_frames=1,
         )
         self._tentative = Detections.empty()
+        # ByteTrack confirms every box of its very first frame at once (frame 1 has no
+        # earlier frame to confirm against); one empty frame first makes a camera's first
+        # boxes as tentative as any others, so a stray box never reaches the rules.
+        self._tracker.update_with_tensors(np.zeros((0, 5), np.float32))
 
     @property
     def tentative(self) -> Detections:

@@ -136,3 +136,15 @@ def test_a_clock_whose_digits_change_stands_still_where_it_is_read() -> None:
     ] + [Sighting(1.0, "PBR854", (225.0, 13.0, 20.0, 8.0), (208.0, 0.0, 52.0, 20.0))]
     assert still_sightings(sightings) == {0, 1}
     assert plate_sightings(sightings).kept == (2,)
+
+
+def test_a_plate_read_where_a_sign_was_read_is_still_a_plate() -> None:
+    """Place alone does not make text stand still: a vehicle's plate read once where a
+    painted sign was read on an earlier frame (the vehicle has moved on since) is kept."""
+    sign = (200.0, 150.0, 60.0, 14.0)
+    sightings = [
+        Sighting(0.0, "BUSLANE", sign, (150.0, 40.0, 160.0, 140.0)),
+        Sighting(1.0, "LEB1234", (205.0, 151.0, 50.0, 12.0), (150.0, 80.0, 160.0, 140.0)),
+    ]
+    assert still_sightings(sightings) == set()
+    assert plate_sightings(sightings).kept == (0, 1)

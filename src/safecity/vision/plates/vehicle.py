@@ -39,10 +39,11 @@ front plate sits higher on its box than a car's."""
 
 
 PLATE_OVERHANG = 0.5
-"""A plate is part of its vehicle: its box may reach out of the vehicle's box by this
-share of its own height (a detector's box is tight, a reader's plate box has a margin),
-no more. Text reaching further was read beside the vehicle: the on-screen display when
-a small box of a vehicle coming in at the picture's top reaches into it."""
+"""A plate is part of its vehicle: its box may reach out of the vehicle's box by this share
+of its own height, no more. This project's reader clips what it reads to the region it is
+given, so this guards other readers (one that reads with a margin around the region, or
+the whole frame): text reaching further was read beside the vehicle, such as the
+on-screen display next to a small box coming in at the picture's top."""
 
 
 @dataclass(frozen=True)
@@ -64,31 +65,49 @@ def on_vehicle(plate_box: XYWH, vehicle_box: XYWH) -> bool:
     if vw <= 0 or vh <= 0:
         return False
     slack = PLATE_OVERHANG * ph
-    if px < vx - slack or py < vy - slack or px + pw > vx + vw + slack or py + ph > vy + vh + slack:
+    if px < vx - slack or py < vy - slack or px + pw > vx + vw + slack:
+        return False
+    if py + ph > vy + vh + slack:
         return False
     return (py + ph / 2 - vy) / vh >= PLATE_LOWEST_TOP
 
 
 def still_sightings(sightings: Sequence[Sighting]) -> set[int]:
-    """Indices of the readings made at a place where text was read on two or more frames
-    while the vehicle's box moved: text burned into the picture or fixed in the scene.
-    Readings are grouped by where they lie, not by what they say, so a clock whose digits
-    change from frame to frame stands still as much as the camera's name does."""
+    """Indices of the readings of a text that stood still while the vehicle's box moved:
+    read at one place on two or more frames as the box moved, burned into the picture
+    or fixed in the scene. Readings at one place are grouped if their texts are alike
+    (``_alike``), not only equal, so a clock whose digits change from frame to frame
+    stands still as much as the camera's name; a plate and a sign read at one place on
+    different frames are not grouped."""
     still: set[int] = set()
     for index, sighting in enumerate(sightings):
-        x, y, w, h = sighting.plate_box
-        reach = STATIONARY_MOVE * max(1.0, h)
         here = [
             other
             for other in sightings
-            if abs(other.plate_box[0] + other.plate_box[2] / 2 - x - w / 2) < reach
-            and abs(other.plate_box[1] + other.plate_box[3] / 2 - y - h / 2) < reach
+            if _same_place(sighting.plate_box, other.plate_box)
+            and _alike(sighting.text, other.text)
         ]
         if len({other.frame for other in here}) < 2:
             continue
         if displacement([other.vehicle_box for other in here]) >= STATIONARY_MOVE:
             still.add(index)
     return still
+
+
+def _same_place(one: XYWH, other: XYWH) -> bool:
+    """Box centres closer than ``STATIONARY_MOVE`` heights of the taller box on each axis."""
+    reach = STATIONARY_MOVE * max(1.0, one[3], other[3])
+    return (
+        abs(one[0] + one[2] / 2 - other[0] - other[2] / 2) < reach
+        and abs(one[1] + one[3] / 2 - other[1] - other[3] / 2) < reach
+    )
+
+
+def _alike(one: str, other: str) -> bool:
+    """Same length, at most half the characters different (a clock's changing digits)."""
+    if len(one) != len(other):
+        return False
+    return 2 * sum(a != b for a, b in zip(one, other, strict=True)) <= len(one)
 
 
 @dataclass(frozen=True)
