@@ -158,8 +158,8 @@ class CameraAnalyticsConfig(_Strict):
         le=1,
         description="A vehicle's plate read that no second frame agrees with is published "
         "only if at least this confident (0 publishes every read). Raising it trades right "
-        "reads for fewer false ones: on the simulator's development renders 0.8 kept 28 of "
-        "31 right reads and dropped 8 of 26 false ones (docs/BENCHMARKS.md).",
+        "reads for fewer false ones: on the simulator's renders 0.8 kept 31 of 31 and 36 of "
+        "37 right reads and dropped 5 of 26 and 6 of 28 false ones (docs/BENCHMARKS.md).",
     )
     zones: tuple[ZoneConfig, ...] = Field(default=(), max_length=32, description="Zones.")
     ignore: tuple[ZoneConfig, ...] = Field(
