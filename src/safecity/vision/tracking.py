@@ -12,6 +12,14 @@ frames never reached the plate reader. The adapter pairs the tracks with the
 detections by the largest IoU, one to one, down to ``MIN_PAIRING_IOU``, and returns
 the detector's boxes, never the estimates. It returns a new :class:`Detections`; the
 caller's value stays as it was.
+
+ByteTrack is given every box grown on each side (``BUFFER``), so that a young track,
+which has no velocity yet, still overlaps the next frame's box of a vehicle that moved
+most of its size; and the adapter also reports each new track's first, unconfirmed
+frame (``tentative``). Both read supervision's track objects (``tracked_tracks``,
+``is_activated``, ``frame_id``, ``tlbr``, ``external_track_id``) beyond its documented
+API: supervision is pinned (requirements/no-deps.txt) and tests/vision/
+test_motion_tracking.py pins the behaviour, so an upgrade that changes them fails there.
 """
 
 from __future__ import annotations
