@@ -102,25 +102,18 @@ def clip(view: str) -> tuple[Path, GroundTruth]:
 
 
 def config(plates: bool) -> CameraAnalyticsConfig:
-    """The demo's rules, with its ignore region over the simulator's on-screen display
-    (frame counter and camera name change every frame: motion, and text a plate reader
-    would read), as an engineer sets it on a real camera's clock."""
-    from safecity.demo.analytics import overlay_band
+    """The demo's configuration (road, lines, ignore region over the simulator's on-screen
+    display: frame counter and camera name change every frame, motion and text a plate
+    reader would read) without a detector, at the bench's analysed rate, with its rules:
+    a count, an intrusion on the road and wrong way."""
+    from safecity.demo.analytics import demo_analytics_config
 
-    band = round(overlay_band(), 4)
+    demo = demo_analytics_config(None).model_dump()
     return CameraAnalyticsConfig.model_validate(
         {
-            "enabled": True,
+            **demo,
             "analysed_fps": ANALYSED_FPS,
             "plates": plates,
-            "zones": [{"name": "road", "points": [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]}],
-            "ignore": [
-                {"name": "on-screen display", "points": [[0, 0], [1, 0], [1, band], [0, band]]}
-            ],
-            "lines": [
-                {"name": "count", "start": [0, 0.6], "end": [1, 0.6]},
-                {"name": "traffic", "start": [0.5, 0.2], "end": [0.5, 0.9]},
-            ],
             "rules": [
                 {"kind": "line_crossing", "name": "count", "line": "count"},
                 {"kind": "zone_intrusion", "name": "road", "zone": "road"},

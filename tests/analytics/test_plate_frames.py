@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from safecity.analytics.plate_frames import FrameQuality, Skip, frame_quality
 from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plates import PlateStage
+from safecity.contracts.analytics import PlateRead
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.vision.detections import Detections
 from tests.analytics.support import OracleRead, fuse_by_vote, fuse_keeping_confidence
@@ -141,6 +142,18 @@ def _approach(step: int) -> Detections:
     return _vehicle(left, top, left + width, top + width * 0.8)
 
 
+def _drive_down(stage: PlateStage, frames: int) -> list[PlateRead]:
+    """A car driving down the picture at 5 analysed fps for ``frames`` frames, then the
+    stage flushed: every read it published."""
+    image = _textured()
+    reads = []
+    for step in range(frames):
+        at = T0 + timedelta(seconds=step / 5)
+        box = _vehicle(200, 80 + 8 * step, 320, 180 + 8 * step)
+        reads += stage.observe(at, image, box, ["car"])
+    return reads + stage.flush()
+
+
 def test_a_busy_reader_reads_the_best_frame_seen_not_the_first_one_offered(
     tmp_path: Path,
 ) -> None:
@@ -202,14 +215,7 @@ def test_an_unsure_read_is_tried_again_up_to_the_cap_and_further_frames_are_coun
 ) -> None:
     reader = _PlateReader(rule="generic", confidence=0.95)
     stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path, max_attempts=3)
-    image = _textured()
-    reads = []
-    for step in range(12):
-        at = T0 + timedelta(seconds=step / 5)
-        reads += stage.observe(
-            at, image, _vehicle(200, 80 + 8 * step, 320, 180 + 8 * step), ["car"]
-        )
-    reads += stage.flush()
+    reads = _drive_down(stage, 12)
     # Frames of one size are read 0.4 s apart (every other frame, the better of the two)
     # until the cap of three: frames 0, 1 or 2, 3 or 4; the seven after are not read.
     assert len(reader.regions) == 3
@@ -308,14 +314,7 @@ def test_a_read_no_second_frame_agrees_with_needs_the_cameras_floor(
         max_attempts=frames,
         single_read_floor=0.8,
     )
-    image = _textured()
-    reads = []
-    for step in range(6):
-        at = T0 + timedelta(seconds=step / 5)
-        reads += stage.observe(
-            at, image, _vehicle(200, 80 + 8 * step, 320, 180 + 8 * step), ["car"]
-        )
-    reads += stage.flush()
+    reads = _drive_down(stage, 6)
     assert len(reader.regions) == frames
     assert [r.text for r in reads] == (["LEB1234"] if published else [])
     assert stage.skipped["unsure_alone"] == (0 if published else 1)

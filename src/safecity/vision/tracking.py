@@ -17,7 +17,7 @@ ByteTrack is given every box grown on each side (``BUFFER``), so that a young tr
 which has no velocity yet, still overlaps the next frame's box of a vehicle that moved
 most of its size; and the adapter also reports each new track's first, unconfirmed
 frame (``tentative``). Both read supervision's track objects (``tracked_tracks``,
-``is_activated``, ``frame_id``, ``tlbr``, ``external_track_id``) beyond its documented
+``is_activated``, ``tlbr``, ``external_track_id``) beyond its documented
 API: supervision is pinned (requirements/no-deps.txt) and tests/vision/
 test_motion_tracking.py pins the behaviour, so an upgrade that changes them fails there.
 """
@@ -106,18 +106,13 @@ class ObjectTracker:
         confidence = np.array(detections.confidence, dtype=np.float32).reshape(-1, 1)
         confirmed = self._tracker.update_with_tensors(np.hstack((xyxy, confidence)))
         # supervision keeps a new track among its tracked ones, unconfirmed, from the frame
-        # it began; it has its external id already (minimum_consecutive_frames=1).
-        frame = self._tracker.frame_id
-        young = [
-            track
-            for track in self._tracker.tracked_tracks
-            if not track.is_activated and track.frame_id == frame
-        ]
+        # it began (one not matched on the next frame is removed, never kept); it has its
+        # external id already (minimum_consecutive_frames=1).
+        young = [track for track in self._tracker.tracked_tracks if not track.is_activated]
         tracks = [*confirmed, *young]
-        empty = Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
-        self._tentative = empty
+        self._tentative = _rows(detections, [])
         if not tracks or not len(xyxy):
-            return empty
+            return self._tentative
         estimates = np.array([track.tlbr for track in tracks], dtype=np.float32)
         overlap = self._supervision.box_iou_batch(xyxy, estimates)
         rows, columns = linear_sum_assignment(overlap, maximize=True)
