@@ -14,6 +14,12 @@ compares the published ``PlateRead`` messages with ``ground_truth.json``:
   of that camera overlaps its time;
 - false reads: reads whose text is no vehicle on that camera, per camera-hour of video.
 
+Vehicles are also counted by plate height, lighting, glare and motion smear (how far
+the renderer's motion blur drags the plate on its sharpest sample, in plate heights: a
+character's strokes are about a tenth of its plate's height, and past about a fifth the
+characters of these 12-30 px plates run into each other). ``--misses`` lists every
+vehicle not read exactly, with what was read near it.
+
 Frames are stepped in order (no clock, no dropping), so the counts do not depend on the
 machine's load; the milliseconds do.
 
@@ -51,11 +57,13 @@ from safecity.ingest.frames import picture_of  # noqa: E402
 from safecity.sim.truth import Appearance, GroundTruth  # noqa: E402
 from safecity.vision.detectors import load_detector  # noqa: E402
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  # noqa: E402
-from sim_renders import camera_visits, rendered  # noqa: E402
+from sim_renders import camera_visits, least_smear, rendered  # noqa: E402
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
 FPS = 10
 EVERY = 2
+GLARE = 0.3
+"""A plate's glare from which it counts as glared (the renderer draws a streak past 0.05)."""
 Locator = Literal["off", "first", "only"]
 
 
@@ -84,6 +92,7 @@ class Outcome:
     ms_per_frame: list[float] = field(default_factory=list)
     wrong_confidence: list[float] = field(default_factory=list)
     right_confidence: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
 
 
 def _bucket(height: float | None) -> str:
@@ -93,6 +102,15 @@ def _bucket(height: float | None) -> str:
         if height < upper:
             return label
     return ">= 45 px"
+
+
+def _smear_bucket(smear: float | None) -> str:
+    if smear is None:
+        return "unknown"
+    for upper, label in ((0.1, "< 0.1"), (0.2, "0.1-0.2")):
+        if smear < upper:
+            return f"{label} plate height"
+    return ">= 0.2 plate height"
 
 
 def _window(appearance: Appearance) -> tuple[datetime, datetime]:
@@ -145,12 +163,25 @@ def _score(truth: GroundTruth, camera_id: str, reads: list[PlateRead], outcome: 
         near = [read for read in reads if _overlaps(read, window)]
         exact = any(read.text == vehicle.plate for read in near)
         wrong = not exact and any(read.text not in plates for read in near)
+        smear = least_smear(vehicle, appearance)
+        glare = "glare" if vehicle.plate_effects.glare >= GLARE else "no glare"
         for key in (
             "all",
             f"height {_bucket(appearance.plate_height_px)}",
             f"lighting {appearance.lighting}",
+            f"smear {_smear_bucket(smear)}",
+            glare,
         ):
             outcome.groups[key].add(exact, wrong)
+        if not exact:
+            outcome.misses.append(
+                f"| {truth.seed} {camera_id} | {vehicle.plate} | "
+                f"{appearance.plate_height_px or 0:.0f} | "
+                f"{appearance.lighting} | {smear if smear is not None else float('nan'):.2f} | "
+                f"{vehicle.plate_effects.glare:.2f} | "
+                + (", ".join(f"{read.text} {read.confidence:.2f}" for read in near) or "-")
+                + " |"
+            )
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -167,6 +198,7 @@ def main() -> None:
     parser.add_argument(
         "--locator", default="first,only", help="plate reader paths (off, first, only), in turn"
     )
+    parser.add_argument("--misses", action="store_true", help="list every vehicle not read exactly")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     locators: list[Locator] = []
@@ -209,6 +241,16 @@ def main() -> None:
             if key != "all":
                 tally = outcome.groups[key]
                 print(f"| {locator} | {key} | {tally.vehicles} | {tally.exact} | {tally.wrong} |")
+    if args.misses:
+        for locator, outcome in outcomes.items():
+            print()
+            print(f"Not read exactly, {locator}:")
+            print()
+            print(
+                "| render, camera | plate | height px | lighting | smear | glare | reads near it |"
+            )
+            print("|---|---|---:|---|---:|---:|---|")
+            print("\n".join(outcome.misses))
     print()
     print("| plate reader | confidence of right reads p10 / p50 / p90 | of false reads |")
     print("|---|---|---|")
