@@ -152,12 +152,16 @@ def _augment(
     if rng.random() < 0.3:
         side = int(rng.integers(40, INPUT_SIDE))
         small = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
-        image = cv2.resize(small, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_LINEAR)
+        resized = cv2.resize(small, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_LINEAR)
+        image = np.asarray(resized, np.float32)
     if rng.random() < 0.2:
-        image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.5)))
+        blurred = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.5)))
+        image = np.asarray(blurred, np.float32)
     image = image * rng.uniform(0.6, 1.4) + rng.uniform(-30, 30)
     if rng.random() < 0.5:
-        image = image + rng.normal(0, rng.uniform(1, 8), image.shape)
+        # The noise is float64 and so is the sum until the cast, as the shipped model saw it.
+        noisy = image + rng.normal(0, rng.uniform(1, 8), image.shape)
+        return np.clip(noisy, 0, 255).astype(np.float32), quads
     return np.clip(image, 0, 255).astype(np.float32), quads
 
 
