@@ -113,8 +113,13 @@ def _choice(rng: np.random.Generator, items: tuple[str, ...] | str) -> str:
 def _random_registration(rng: np.random.Generator) -> tuple[str, str]:
     """(upper, lower) parts of a generic registration; lower may be empty (one line)."""
     kind = int(rng.integers(0, 6))
-    letters = lambda n: "".join(_choice(rng, LETTERS) for _ in range(n))  # noqa: E731
-    digits = lambda n: "".join(_choice(rng, DIGITS) for _ in range(n))  # noqa: E731
+
+    def letters(count: int) -> str:
+        return "".join(_choice(rng, LETTERS) for _ in range(count))
+
+    def digits(count: int) -> str:
+        return "".join(_choice(rng, DIGITS) for _ in range(count))
+
     if kind == 0:  # Brazil old / many: LLL DDDD
         return letters(3), digits(4)
     if kind == 1:  # Mercosul LLL D L DD
@@ -132,8 +137,11 @@ def _random_registration(rng: np.random.Generator) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
-def _colour(rng: np.random.Generator, base: tuple[int, int, int], spread: int) -> tuple[int, ...]:
-    return tuple(int(np.clip(c + rng.integers(-spread, spread + 1), 0, 255)) for c in base)
+def _colour(
+    rng: np.random.Generator, base: tuple[int, int, int], spread: int
+) -> tuple[int, int, int]:
+    blue, green, red = (int(np.clip(c + rng.integers(-spread, spread + 1), 0, 255)) for c in base)
+    return blue, green, red
 
 
 def generic_plate(rng: np.random.Generator) -> tuple[Image, str]:
@@ -205,7 +213,7 @@ def generic_plate(rng: np.random.Generator) -> tuple[Image, str]:
             outline=ink[::-1],
             width=int(rng.integers(1, 5)),
         )
-    bgr = cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR)
+    bgr = np.asarray(cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR), np.uint8)
     if rng.random() < 0.4:  # small sticker or bolt heads in a corner
         cx = int(rng.choice([rng.integers(10, 50), rng.integers(width - 50, width - 10)]))
         cy = int(rng.integers(5, max(6, height // 3)))
@@ -298,8 +306,11 @@ def camera_view(plate: Image, rng: np.random.Generator) -> Image:
     # Work at about twice the final resolution, then shrink: the shrink adds the aliasing
     # and softness of a small plate.
     work = min(1.0, 2.5 * scale)
-    plate = cv2.resize(
-        plate, (max(8, int(pw * work)), max(6, int(ph * work))), interpolation=cv2.INTER_AREA
+    plate = np.asarray(
+        cv2.resize(
+            plate, (max(8, int(pw * work)), max(6, int(ph * work))), interpolation=cv2.INTER_AREA
+        ),
+        np.uint8,
     )
     ph, pw = plate.shape[:2]
     margin_x, margin_y = int(pw * 0.35) + 4, int(ph * 0.7) + 4
@@ -340,13 +351,16 @@ def camera_view(plate: Image, rng: np.random.Generator) -> Image:
     crop = canvas[top:bottom, left:right]
     # Down to camera resolution.
     shrink = scale / work
-    small = cv2.resize(
-        crop,
-        (max(4, round(crop.shape[1] * shrink)), max(4, round(crop.shape[0] * shrink))),
-        interpolation=cv2.INTER_AREA,
+    small = np.asarray(
+        cv2.resize(
+            crop,
+            (max(4, round(crop.shape[1] * shrink)), max(4, round(crop.shape[0] * shrink))),
+            interpolation=cv2.INTER_AREA,
+        ),
+        np.uint8,
     )
     small = _degrade(small, rng)
-    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
     return to_input(grey)
 
 
@@ -356,7 +370,7 @@ def _degrade(image: Image, rng: np.random.Generator) -> Image:
     height, width = out.shape[:2]
     if rng.random() < 0.5:
         sigma = float(rng.uniform(0.3, 1.0))
-        out = cv2.GaussianBlur(out, (0, 0), sigma)
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), sigma), np.float32)
     if rng.random() < 0.25:  # motion blur along a random direction
         size = int(rng.integers(2, 5)) | 1
         kernel = np.zeros((size, size), np.float32)
@@ -370,7 +384,7 @@ def _degrade(image: Image, rng: np.random.Generator) -> Image:
             1.0,
             1,
         )
-        out = cv2.filter2D(out, -1, kernel / kernel.sum())
+        out = np.asarray(cv2.filter2D(out, -1, kernel / kernel.sum()), np.float32)
     # Light: overall gain, gamma (night), and an uneven gradient.
     gain = float(np.exp(rng.normal(0, 0.22)))
     if rng.random() < 0.2:
@@ -396,13 +410,14 @@ def _degrade(image: Image, rng: np.random.Generator) -> Image:
         quality = int(rng.integers(15, 90))
         ok, buffer = cv2.imencode(".jpg", result, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            result = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+            result = np.asarray(cv2.imdecode(buffer, cv2.IMREAD_COLOR), np.uint8)
     return result
 
 
 def to_input(grey: Image) -> Image:
     """Resize a grey crop to the model input (stretched, as the reader does)."""
-    return cv2.resize(grey, (INPUT_WIDTH, INPUT_HEIGHT), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(grey, (INPUT_WIDTH, INPUT_HEIGHT), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(resized, np.uint8)
 
 
 def sample(rng: np.random.Generator, pakistani_share: float = 0.6) -> Sample:

@@ -76,7 +76,7 @@ class ExportedDetector(nn.Module):
         batch = pixels.shape[0]
         logits = logits.reshape(batch, self.model.classes, -1)
         left, top, right, bottom = distances.reshape(batch, 4, -1).unbind(1)
-        points: torch.Tensor = self.points  # type: ignore[assignment]
+        points: torch.Tensor = self.points
         cx = points[0] + (right - left) / 2
         cy = points[1] + (bottom - top) / 2
         boxes = torch.stack([cx, cy, left + right, top + bottom], dim=1)

@@ -7,6 +7,9 @@ kernels. See src/safecity/vision/plates/models/PLATE_LOCATOR.md.
     PYTHONPATH=. nice -n 5 .venv/bin/python -m training.train_plate_locator generate
     PYTHONPATH=. nice -n 5 .venv/bin/python -m training.train_plate_locator train
     PYTHONPATH=. .venv/bin/python -m training.train_plate_locator export
+
+``export`` writes to build/plate-locator/export unless ``--out`` names another folder:
+the shipped weights are replaced only on purpose, by ``--out src/safecity/vision/plates/models``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -33,7 +37,6 @@ TRAIN_SEED_BASE = 931_000
 CITIES = 100
 """Seeds 931000-931099; the last VALIDATION_CITIES are held out for validation."""
 VALIDATION_CITIES = 8
-MODELS = ROOT / "src" / "safecity" / "vision" / "plates" / "models"
 MODEL_FILE = "plate_locator.onnx"
 OPSET = 17
 CELLS = INPUT_SIDE // STRIDE
@@ -152,12 +155,16 @@ def _augment(
     if rng.random() < 0.3:
         side = int(rng.integers(40, INPUT_SIDE))
         small = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
-        image = cv2.resize(small, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_LINEAR)
+        resized = cv2.resize(small, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_LINEAR)
+        image = np.asarray(resized, np.float32)
     if rng.random() < 0.2:
-        image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.5)))
+        blurred = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.5)))
+        image = np.asarray(blurred, np.float32)
     image = image * rng.uniform(0.6, 1.4) + rng.uniform(-30, 30)
     if rng.random() < 0.5:
-        image = image + rng.normal(0, rng.uniform(1, 8), image.shape)
+        # The noise is float64 and so is the sum until the cast, as the shipped model saw it.
+        noisy = image + rng.normal(0, rng.uniform(1, 8), image.shape)
+        return np.clip(noisy, 0, 255).astype(np.float32), quads
     return np.clip(image, 0, 255).astype(np.float32), quads
 
 
@@ -337,7 +344,9 @@ def export(args: argparse.Namespace) -> None:
     model = PlateLocatorNet()
     model.load_state_dict(state["model"])
     model.eval()
-    path = MODELS / MODEL_FILE
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MODEL_FILE
     sample = torch.zeros(1, 1, INPUT_SIDE, INPUT_SIDE)
     torch.onnx.export(
         ExportedLocator(model).eval(),
@@ -371,11 +380,12 @@ def export(args: argparse.Namespace) -> None:
         "licence": "Apache-2.0 (the safecity project's own weights, trained on simulator "
         "renders only)",
     }
-    (MODELS / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"{path}: {path.stat().st_size} bytes, sha256 {digest}")
 
 
-def main() -> None:
+def command_line() -> argparse.ArgumentParser:
+    """The commands and their options (defaults read WORK when called)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", default=str(WORK / "data"))
     commands = parser.add_subparsers(dest="command", required=True)
@@ -395,10 +405,20 @@ def main() -> None:
     fit.add_argument("--every", type=int, default=500, help="checkpoint every n steps")
     fit.add_argument("--threshold", type=float, default=0.5, help="validation peak threshold")
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
-    out = commands.add_parser("export", help="write the ONNX model and manifest into the package")
+    out = commands.add_parser("export", help="write the ONNX model and its manifest")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out.add_argument("--threshold", type=float, default=0.5, help="the manifest's threshold")
-    args = parser.parse_args()
+    out.add_argument(
+        "--out",
+        default=str(WORK / "export"),
+        help="folder to write into; src/safecity/vision/plates/models replaces the shipped "
+        "weights (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = command_line().parse_args(argv)
     {"generate": generate, "train": train, "export": export}[args.command](args)
 
 

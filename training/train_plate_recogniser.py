@@ -8,6 +8,9 @@ same thread count) the same weights. See src/safecity/vision/plates/models/MODEL
     nice -n 5 .venv/bin/python -m training.train_plate_recogniser train --steps 6000
     .venv/bin/python -m training.train_plate_recogniser export
 
+``export`` writes to build/plate-training/export unless ``--out`` names another folder:
+the shipped weights are replaced only on purpose, by ``--out src/safecity/vision/plates/models``.
+
 Training checkpoints every ``--every`` steps and resumes from the checkpoint when it
 exists (``train`` again with the same arguments continues where it stopped).
 """
@@ -19,6 +22,7 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +41,6 @@ from training.plate_synth import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, SLOTS, gen
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "plate-training"
-MODELS = ROOT / "src" / "safecity" / "vision" / "plates" / "models"
 MODEL_FILE = "plate_recogniser.onnx"
 TRAIN_SEED_BASE = 910_000
 """Chunk i of the training data comes from seed TRAIN_SEED_BASE + i."""
@@ -450,7 +453,8 @@ def export(args: argparse.Namespace) -> None:
     print(f"{target}: {size / 1e6:.2f} MB, sha256 {digest}, step {state['step']}")
 
 
-def main() -> None:
+def command_line() -> argparse.ArgumentParser:
+    """The commands and their options (defaults read WORK when called)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -515,16 +519,25 @@ def main() -> None:
         "1 - smoothing (36/37), so ten slots' product stays under (1 - smoothing)^10",
     )
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
-    out = commands.add_parser("export", help="ONNX and manifest into the package")
+    out = commands.add_parser("export", help="write the ONNX model and its manifest")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
-    out.add_argument("--out", default=str(MODELS))
+    out.add_argument(
+        "--out",
+        default=str(WORK / "export"),
+        help="folder to write into; src/safecity/vision/plates/models replaces the shipped "
+        "weights (default: %(default)s)",
+    )
     out.add_argument(
         "--half-weights",
         action="store_true",
         help="store the weights as float16, cast to float32 when the session loads "
         "(half the file; the network still computes in float32)",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = command_line().parse_args(argv)
     {"generate": generate, "generate-sim": generate_sim, "train": train, "export": export}[
         args.command
     ](args)

@@ -8,6 +8,9 @@ src/safecity/vision/detectors/models/MODEL_CARD.md.
     nice -n 5 .venv/bin/python -m training.train_sim_detector generate
     nice -n 5 .venv/bin/python -m training.train_sim_detector train --steps 3000
     .venv/bin/python -m training.train_sim_detector export
+
+``export`` writes to build/sim-detector/export unless ``--out`` names another folder:
+the shipped weights are replaced only on purpose, by ``--out src/safecity/vision/detectors/models``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import hashlib
 import itertools
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +42,6 @@ from training.sim_detector_model import STRIDE, ExportedDetector, SimVehicleDete
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "sim-detector"
-MODELS = ROOT / "src" / "safecity" / "vision" / "detectors" / "models"
 MODEL_NAME = "sim-vehicles"
 TRAIN_SEED_BASE = 920_000
 """City i of the training data (one per view, lighting and frame size) is this plus i."""
@@ -251,8 +254,9 @@ def export(args: argparse.Namespace) -> None:
     model.load_state_dict(torch.load(Path(args.data) / "weights.pt"))
     model.eval()
     wrapped = ExportedDetector(model, INPUT_HEIGHT, INPUT_WIDTH).eval()
-    MODELS.mkdir(parents=True, exist_ok=True)
-    path = MODELS / f"{MODEL_NAME}.onnx"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{MODEL_NAME}.onnx"
     sample = torch.zeros(1, 3, INPUT_HEIGHT, INPUT_WIDTH)
     torch.onnx.export(
         wrapped,
@@ -265,7 +269,7 @@ def export(args: argparse.Namespace) -> None:
     )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     classes = ", ".join(CLASSES)
-    (MODELS / f"{MODEL_NAME}.yaml").write_text(
+    (out / f"{MODEL_NAME}.yaml").write_text(
         "# The simulated-vehicle detector (MODEL_CARD.md): simulator renders only, not for\n"
         "# real footage. Written by python -m training.train_sim_detector export.\n"
         "backend: onnx_yolo\n"
@@ -283,7 +287,8 @@ def export(args: argparse.Namespace) -> None:
     print(f"{path}: {path.stat().st_size} bytes, sha256 {digest}")
 
 
-def main() -> None:
+def command_line() -> argparse.ArgumentParser:
+    """The commands and their options (defaults read WORK when called)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(WORK))
     commands = parser.add_subparsers(dest="command", required=True)
@@ -296,9 +301,19 @@ def main() -> None:
     fit.add_argument("--batch", type=int, default=16)
     fit.add_argument("--lr", type=float, default=3e-3)
     fit.add_argument("--seed", type=int, default=1)
-    out = commands.add_parser("export", help="write the ONNX model and manifest into the package")
+    out = commands.add_parser("export", help="write the ONNX model and its manifest")
     out.add_argument("--confidence", type=float, default=0.35, help="the manifest's threshold")
-    args = parser.parse_args()
+    out.add_argument(
+        "--out",
+        default=str(WORK / "export"),
+        help="folder to write into; src/safecity/vision/detectors/models replaces the shipped "
+        "weights (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = command_line().parse_args(argv)
     {"generate": generate, "train": train, "export": export}[args.command](args)
 
 

@@ -61,6 +61,7 @@ from safecity.contracts.ingest import (
     segment_message_id,
 )
 from safecity.ingest.parameter_sets import ParameterSets, in_band_parameter_sets
+from safecity.ingest.salvage import salvage_partial_segments
 from safecity.ingest.segment_files import (
     FRAGMENTED_MP4,
     PARTIAL_SUFFIX,
@@ -71,7 +72,8 @@ from safecity.ingest.segment_files import (
     segment_comment,
 )
 
-# The file rules are re-exported: the salvage, the rescan and tests name them from here.
+# The file rules live in segment_files (the salvage takes them from there, below the
+# recorder); they stay re-exported here for the code and tests that name them so.
 __all__ = [
     "FRAGMENTED_MP4",
     "PARTIAL_SUFFIX",
@@ -621,8 +623,6 @@ class SegmentRecorder:
 
     def _salvage_unsealed(self) -> None:
         # Called between two segments, so no partial file of this recorder is open.
-        from safecity.ingest.salvage import salvage_partial_segments
-
         try:
             salvaged = salvage_partial_segments(self._camera_id, self._media_root)
         except OSError as exc:

@@ -31,7 +31,7 @@ from safecity.contracts.ingest import (
     segment_kind_from_comment,
     segment_message_id,
 )
-from safecity.ingest.recorder import (
+from safecity.ingest.segment_files import (
     FRAGMENTED_MP4,
     PARTIAL_SUFFIX,
     seal_segment,

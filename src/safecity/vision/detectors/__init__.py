@@ -5,14 +5,8 @@ SHA-256, and builds the backend its ``backend`` key names. Nothing is ever
 downloaded: the file is where the operator put it.
 """
 
-from safecity.vision.detectors.base import (
-    Detector,
-    DetectorUnavailable,
-    ModelError,
-    backend_names,
-    load_detector,
-    register_backend,
-)
+from safecity.vision.detectors.backends import backend_names, load_detector, register_backend
+from safecity.vision.detectors.base import Detector, DetectorUnavailable, ModelError
 from safecity.vision.detectors.manifest import ModelManifest, load_manifest, verify_model_file
 
 __all__ = [

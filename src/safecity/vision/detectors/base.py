@@ -1,21 +1,20 @@
-"""The detector interface, its errors, shared post-processing and the backend registry."""
+"""The detector interface, its errors and the post-processing the backends share.
+
+Below the backends: they import it, and the registry that names them
+(``backends.py``) sits above them; nothing here imports a backend.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from safecity.core.errors import ConfigError, SafecityError
+from safecity.core.errors import SafecityError
 from safecity.vision.detections import Detections
-from safecity.vision.detectors.manifest import ModelManifest, load_manifest, verify_model_file
-
-logger = logging.getLogger(__name__)
+from safecity.vision.detectors.manifest import ModelManifest
 
 
 class ModelError(SafecityError):
@@ -42,49 +41,6 @@ class Detector(Protocol):
     def classes(self) -> tuple[str, ...]: ...
 
     def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections: ...
-
-
-BackendFactory = Callable[[ModelManifest, Path], Detector]
-_BACKENDS: dict[str, BackendFactory] = {}
-
-
-def register_backend(name: str, factory: BackendFactory) -> None:
-    """Add or replace a backend (tests may swap one in)."""
-    _BACKENDS[name] = factory
-
-
-def _builtin_backends() -> None:
-    if "onnx_yolo" not in _BACKENDS:
-        from safecity.vision.detectors.onnx_yolo import OnnxYoloDetector
-
-        register_backend("onnx_yolo", OnnxYoloDetector.from_manifest)
-    if "darknet" not in _BACKENDS:
-        from safecity.vision.detectors.darknet import DarknetDetector
-
-        register_backend("darknet", DarknetDetector.from_manifest)
-
-
-def backend_names() -> tuple[str, ...]:
-    _builtin_backends()
-    return tuple(sorted(_BACKENDS))
-
-
-def load_detector(manifest_path: Path) -> Detector:
-    """Build the detector a manifest describes, after checking the model file's SHA-256.
-
-    Raises ModelError (bad manifest, missing/corrupt file, outputs that do not
-    match) or DetectorUnavailable (runtime not installed), never anything else.
-    """
-    _builtin_backends()
-    try:
-        manifest, base = load_manifest(manifest_path)
-        verify_model_file(manifest, base)
-    except ConfigError as exc:
-        raise ModelError(str(exc)) from exc
-    factory = _BACKENDS.get(manifest.backend)
-    if factory is None:
-        raise DetectorUnavailable(f"no detector backend named {manifest.backend!r}")
-    return factory(manifest, base)
 
 
 def check_image(image_bgr: npt.NDArray[np.uint8]) -> None:
