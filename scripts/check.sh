@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 echo "== ruff" >&2
-$bin/ruff check src tests bench
-$bin/ruff format --check src tests bench
+$bin/ruff check src tests bench training
+$bin/ruff format --check src tests bench training
 echo "== mypy (strict)" >&2
 $bin/mypy
 echo "== import-linter" >&2
