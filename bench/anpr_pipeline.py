@@ -48,6 +48,7 @@ from safecity.analytics.main import plate_reader  # noqa: E402
 from safecity.analytics.pipeline import PipelineCamera, build_pipeline  # noqa: E402
 from safecity.contracts.analytics import PlateRead  # noqa: E402
 from safecity.contracts.base import Message  # noqa: E402
+from safecity.events.plates import confusable_key  # noqa: E402
 
 try:
     from safecity.demo.analytics import demo_analytics_config
@@ -69,13 +70,17 @@ Locator = Literal["off", "first", "only"]
 
 @dataclass
 class Tally:
-    """Vehicles, exact and wrong reads of one group."""
+    """Vehicles, exact and wrong reads of one group, and vehicles a hotlist entry of their
+    plate would have caught (a read near it equal to it but for OCR-confusable characters,
+    as ``events.hotlists`` matches)."""
 
     vehicles: int = 0
     exact: int = 0
     wrong: int = 0
+    listed: int = 0
 
-    def add(self, exact: bool, wrong: bool) -> None:
+    def add(self, exact: bool, wrong: bool, listed: bool) -> None:
+        self.listed += int(listed)
         self.vehicles += 1
         self.exact += int(exact)
         self.wrong += int(wrong)
@@ -163,16 +168,18 @@ def _score(truth: GroundTruth, camera_id: str, reads: list[PlateRead], outcome: 
         near = [read for read in reads if _overlaps(read, window)]
         exact = any(read.text == vehicle.plate for read in near)
         wrong = not exact and any(read.text not in plates for read in near)
+        key = confusable_key(vehicle.plate)
+        listed = any(confusable_key(read.text) == key for read in near)
         smear = least_smear(vehicle, appearance)
         glare = "glare" if vehicle.plate_effects.glare >= GLARE else "no glare"
-        for key in (
+        for group in (
             "all",
             f"height {_bucket(appearance.plate_height_px)}",
             f"lighting {appearance.lighting}",
             f"smear {_smear_bucket(smear)}",
             glare,
         ):
-            outcome.groups[key].add(exact, wrong)
+            outcome.groups[group].add(exact, wrong, listed)
         if not exact:
             outcome.misses.append(
                 f"| {truth.seed} {camera_id} | {vehicle.plate} | "
@@ -219,10 +226,10 @@ def main() -> None:
                     _score(render.truth, camera.id, reads, outcome)
     label = f"seeds {args.seeds}, {args.view}, {args.seconds:g} s x {args.cameras} cameras"
     print(
-        "| render | plate reader | vehicles | read exactly | read wrongly | reads | "
-        "false reads (per camera-hour) | ms a frame median / p90 |"
+        "| render | plate reader | vehicles | read exactly | hotlist would match | read wrongly "
+        "| reads | false reads (per camera-hour) | ms a frame median / p90 |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for locator, outcome in outcomes.items():
         tally = outcome.groups["all"]
         share = f"{100 * tally.exact / tally.vehicles:.0f} %" if tally.vehicles else "-"
@@ -230,7 +237,8 @@ def main() -> None:
         spent = outcome.ms_per_frame
         print(
             f"| {label} | {locator} | {tally.vehicles} | {tally.exact} ({share}) | "
-            f"{tally.wrong} | {outcome.reads} | {outcome.false_reads} ({per_hour:.0f}) | "
+            f"{tally.listed} | {tally.wrong} | {outcome.reads} | "
+            f"{outcome.false_reads} ({per_hour:.0f}) | "
             f"{statistics.median(spent):.1f} / {_percentile(spent, 0.9):.1f} |"
         )
     print()

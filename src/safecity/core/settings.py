@@ -79,7 +79,8 @@ class Settings(BaseSettings):
         "first",
         description="How analytics workers read a vehicle's plate: off, PP-OCR's text "
         "detector over the vehicle region; first, the project's own plate locator finds the "
-        "plate (about 1 ms) and PP-OCR reads only there; only, the locator and the own plate "
+        "plate (about 1 ms), PP-OCR reads only there and the own plate model's sure read is a "
+        "second opinion; only, the locator and the own plate "
         "model alone, no PP-OCR (cheapest). Both models are trained on simulator renders "
         "only (vision/plates/models/*.md). Default first: on unseen renders it read 26 of 68 "
         "vehicles against 19 for off, with half the wrong reads, at a third of the cost.",

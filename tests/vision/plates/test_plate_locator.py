@@ -12,6 +12,7 @@ import shutil
 from functools import cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -19,6 +20,8 @@ from safecity.sim.city import build_city
 from safecity.sim.counter import overlay_extent
 from safecity.sim.frame import CameraRenderer
 from safecity.sim.geometry import bounding_box
+from safecity.sim.plate_render import draw_plate
+from safecity.sim.plates import PlateDesign, generate_plate
 from safecity.sim.render import city_options
 from safecity.sim.truth import CameraView, Lighting
 from safecity.sim.views import plate_occluded
@@ -33,7 +36,7 @@ from safecity.vision.plates.locator import (
 )
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine
 from safecity.vision.plates.result import PixelBox
-from safecity.vision.plates.slots import ModelInvalid
+from safecity.vision.plates.slots import ModelInvalid, SlotRead, SlotRecogniser
 
 Region = tuple[np.ndarray, PixelBox, str]
 """A vehicle region cut at its true box, its plate's box in region pixels, its plate text."""
@@ -356,3 +359,69 @@ def test_the_reader_with_the_locator_handles_garbage_like_without() -> None:
     assert locator.calls == 0
     with pytest.raises(InvalidImage):
         reader.read(np.zeros((50, 50), np.float32), region=(0, 0, 40, 40))
+
+
+class _FixedSlotModel(SlotRecogniser):
+    """The own model's double: reads every crop as ``text``, each character and the whole
+    reading with probability ``confidence``."""
+
+    def __init__(self, text: str, confidence: float) -> None:
+        super().__init__()
+        self.text, self.confidence = text, confidence
+
+    def warm_up(self) -> None:
+        return None
+
+    def read(self, crops: list[Image]) -> list[SlotRead]:
+        line = LineRead.from_text(self.text, self.confidence)
+        return [SlotRead(line, self.confidence) for _ in crops]
+
+
+_REGION = (40, 40, 320, 210)
+"""The vehicle region of :func:`_located_plate_scene` (x, y, w, h)."""
+
+
+def _located_plate_scene() -> tuple[np.ndarray, PlateDesign, LocatedPlate]:
+    """A sharp one-line simulator plate, 36 px high, low on a grey 'vehicle'; the plate
+    as the locator finds it (its quad in the pixels of :data:`_REGION`)."""
+    design = generate_plate(np.random.default_rng(5311), "car")
+    assert design.layout == "one_line"
+    plate = draw_plate(design)
+    scale = 36 / plate.shape[0]
+    small = cv2.resize(plate, (round(plate.shape[1] * scale), 36), interpolation=cv2.INTER_AREA)
+    image = np.full((260, 380, 3), 90, np.uint8)
+    x, y = 90, 170
+    image[y : y + small.shape[0], x : x + small.shape[1]] = small
+    x, y = x - _REGION[0], y - _REGION[1]
+    w, h = small.shape[1], small.shape[0]
+    quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+    return image, design, LocatedPlate(quad, 0.9)
+
+
+def _one_char_off(registration: str) -> str:
+    first_digit = next(i for i, char in enumerate(registration) if char.isdigit())
+    changed = "7" if registration[first_digit] != "7" else "1"
+    return registration[:first_digit] + changed + registration[first_digit + 1 :]
+
+
+def test_first_gives_ppocrs_read_of_a_located_plate_and_the_own_models_sure_read() -> None:
+    """Where the own model is sure, ``first`` still has PP-OCR read the located plate and
+    returns both reads (PP-OCR's first), so a track's vote hears two models that err on
+    different characters; an unsure own read is dropped for PP-OCR's."""
+    image, design, plate = _located_plate_scene()
+    wrong = _one_char_off(design.registration)
+    sure = PlateReader(
+        locator="first",
+        plate_locator=_FixedLocator([plate]),
+        slot_model=_FixedSlotModel(wrong, 0.97),
+    )
+    reads = sure.read(image, region=_REGION)
+    assert [read.text for read in reads] == [design.registration, wrong]
+    # Both in the frame's pixels, on the plate.
+    assert all(abs(read.box.x - 90) <= 8 and abs(read.box.y - 170) <= 8 for read in reads)
+    unsure = PlateReader(
+        locator="first",
+        plate_locator=_FixedLocator([plate]),
+        slot_model=_FixedSlotModel(wrong, 0.5),
+    )
+    assert [read.text for read in unsure.read(image, region=_REGION)] == [design.registration]

@@ -33,9 +33,10 @@ How a read is made:
    vehicle region stops at its first confident read that fits a format rule.
    ``PlateReader(locator="first")`` asks the project's own plate locator first
    (:mod:`locator`, ``models/PLATE_LOCATOR.md``, about a millisecond a vehicle region;
-   trained on simulator renders only): its plates are read by the own whole-plate
-   model, then, if that is not sure, by PP-OCR on a small crop around each located
-   plate instead of the whole region (the usual way only where nothing is located);
+   trained on simulator renders only): its plates are read by PP-OCR on a small crop
+   around each located plate instead of the whole region, and by the own whole-plate
+   model, whose read is added where it is sure (the usual way only where nothing is
+   located);
    ``locator="only"`` stops after the own model. The default stays ``"off"``.
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with

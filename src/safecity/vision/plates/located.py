@@ -18,8 +18,8 @@ from safecity.vision.plates.vehicle import on_vehicle
 
 LocatorUse = Literal["off", "first", "only"]
 """How a vehicle region uses the own plate locator (:mod:`locator`): not at all; first
-(its located plates read by the own model, then, where that is not sure, by PP-OCR on a
-small crop around each located plate; the whole region the usual way only when nothing
+(its located plates read by PP-OCR on a small crop around each, and by the own model,
+whose read counts where it is sure; the whole region the usual way only when nothing
 is located); or only (the own model reads the located plates; no PP-OCR at all)."""
 LOCATOR_USES: tuple[LocatorUse, ...] = ("off", "first", "only")
 # A located plate's quad is the whole plate already: margins kept inside the range the

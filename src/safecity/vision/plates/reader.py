@@ -73,12 +73,13 @@ class PlateReader:
 
     ``locator`` (:data:`LocatorUse`) makes a vehicle region go first through the own
     plate locator (``plate_locator``, default the shipped model): each located plate is
-    cut out and read by the own whole-plate model; a sure read that fits a format rule
-    is the region's read. With ``"first"`` an unsure read sends the located plates to
-    PP-OCR instead, its detector on a small crop around each plate rather than on the
-    whole region (``recogniser`` reads the lines it finds), and a region where nothing
-    is located takes the usual path; with ``"only"`` the own model's reads are all there
-    is. A whole image (no region) never uses the locator, which learnt vehicle regions.
+    cut out and read by the own whole-plate model. With ``"first"`` the located plates
+    also go to PP-OCR, its detector on a small crop around each plate rather than on the
+    whole region (``recogniser`` reads the lines it finds); PP-OCR's reads come back
+    followed by the own model's read where that is sure and fits a format rule (two
+    opinions of one plate for a track's vote), and a region where nothing is located
+    takes the usual path; with ``"only"`` the own model's reads are all there is. A
+    whole image (no region) never uses the locator, which learnt vehicle regions.
 
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
@@ -185,11 +186,17 @@ class PlateReader:
         if one_vehicle and self._locator is not None:
             located = locate(self._locator, bgr)
             reads = read_located(reader, bgr, located)
-            if self.locator == "first" and located and not sure_slot_read(reads):
+            if self.locator == "first" and located:
+                # PP-OCR reads the located plates even where the own model is sure: the
+                # two models err on different characters (a sure 7333 where PP-OCR reads
+                # 7353), and a track votes over its frames, so each frame gives both
+                # opinions. The own model's sure read follows PP-OCR's; an unsure one is
+                # dropped (as a vote it added more false reads than right ones).
                 # The locator is trusted: where its plates hold no text PP-OCR can read,
                 # a pass over the whole region finds none either (measured on development
                 # renders, docs/BENCHMARKS.md) and would only add its cost.
-                reads = read_located_text(reader, bgr, located, budget)
+                own = reads[:1] if sure_slot_read(reads) else []
+                reads = [*read_located_text(reader, bgr, located, budget), *own]
                 if not reads:
                     return []
         if not reads and one_vehicle and self.cues_first:
