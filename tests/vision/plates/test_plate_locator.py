@@ -406,7 +406,7 @@ def _one_char_off(registration: str) -> str:
 
 def test_first_gives_ppocrs_read_of_a_located_plate_and_the_own_models_sure_read() -> None:
     """Where the own model is sure, ``first`` still has PP-OCR read the located plate and
-    returns both reads (PP-OCR's first), so a track's vote hears two models that err on
+    returns both reads (the own model's first), so a track's vote hears two models that err on
     different characters; an unsure own read is dropped for PP-OCR's."""
     image, design, plate = _located_plate_scene()
     wrong = _one_char_off(design.registration)
@@ -416,7 +416,7 @@ def test_first_gives_ppocrs_read_of_a_located_plate_and_the_own_models_sure_read
         slot_model=_FixedSlotModel(wrong, 0.97),
     )
     reads = sure.read(image, region=_REGION)
-    assert [read.text for read in reads] == [design.registration, wrong]
+    assert [read.text for read in reads] == [wrong, design.registration]
     # Both in the frame's pixels, on the plate.
     assert all(abs(read.box.x - 90) <= 8 and abs(read.box.y - 170) <= 8 for read in reads)
     unsure = PlateReader(

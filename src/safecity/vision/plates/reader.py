@@ -75,8 +75,8 @@ class PlateReader:
     plate locator (``plate_locator``, default the shipped model): each located plate is
     cut out and read by the own whole-plate model. With ``"first"`` the located plates
     also go to PP-OCR, its detector on a small crop around each plate rather than on the
-    whole region (``recogniser`` reads the lines it finds); PP-OCR's reads come back
-    followed by the own model's read where that is sure and fits a format rule (two
+    whole region (``recogniser`` reads the lines it finds); the own model's read, where
+    it is sure and fits a format rule, comes back followed by PP-OCR's reads (two
     opinions of one plate for a track's vote), and a region where nothing is located
     takes the usual path; with ``"only"`` the own model's reads are all there is. A
     whole image (no region) never uses the locator, which learnt vehicle regions.
@@ -190,13 +190,15 @@ class PlateReader:
                 # PP-OCR reads the located plates even where the own model is sure: the
                 # two models err on different characters (a sure 7333 where PP-OCR reads
                 # 7353), and a track votes over its frames, so each frame gives both
-                # opinions. The own model's sure read follows PP-OCR's; an unsure one is
-                # dropped (as a vote it added more false reads than right ones).
+                # opinions. The own model's sure read comes first (on one frame alone it
+                # is right more often); an unsure one is dropped (as a vote it added more
+                # false reads than right ones). Reading the located plate as one line with
+                # no text detector costs less but lost vehicles (docs/BENCHMARKS.md).
                 # The locator is trusted: where its plates hold no text PP-OCR can read,
                 # a pass over the whole region finds none either (measured on development
                 # renders, docs/BENCHMARKS.md) and would only add its cost.
                 own = reads[:1] if sure_slot_read(reads) else []
-                reads = [*read_located_text(reader, bgr, located, budget), *own]
+                reads = [*own, *read_located_text(reader, bgr, located, budget)]
                 if not reads:
                     return []
         if not reads and one_vehicle and self.cues_first:
