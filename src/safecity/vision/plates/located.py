@@ -93,3 +93,30 @@ def _clipped(box: PixelBox, image: Image) -> PixelBox | None:
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     return PixelBox(x0, y0, x1 - x0, y1 - y0)
+
+
+def with_second_opinion(own: PlateRead | None, text_reads: list[PlateRead]) -> list[PlateRead]:
+    """The own model's sure read of a located plate and PP-OCR's reads of the located
+    plates, as one region's reads: both where they agree (or PP-OCR read another plate),
+    the more confident alone where they read the same plate differently.
+
+    The two models err on different characters, and on development renders the more
+    confident was the right one in 19 of 20 such disagreements (a sure own 0.84 PAW62
+    against PP-OCR's 0.99 PAW82; a sure own 0.92 PM574 against PP-OCR's 0.52 PT74);
+    kept both, the wrong one's votes carried into the track's fusion."""
+    if own is None:
+        return text_reads
+    x, y, w, h = own.box.as_tuple()
+    rival = next(
+        (
+            read
+            for read in text_reads
+            if x <= read.box.centre[0] <= x + w and y <= read.box.centre[1] <= y + h
+        ),
+        None,
+    )
+    if rival is None or rival.text == own.text:
+        return [own, *text_reads]
+    if own.confidence >= rival.confidence:
+        return [own, *(read for read in text_reads if read is not rival)]
+    return text_reads

@@ -28,6 +28,7 @@ from safecity.vision.plates.located import (
     locate,
     read_located,
     read_located_text,
+    with_second_opinion,
 )
 from safecity.vision.plates.locator import PlateLocator
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine
@@ -198,7 +199,9 @@ class PlateReader:
                 # a pass over the whole region finds none either (measured on development
                 # renders, docs/BENCHMARKS.md) and would only add its cost.
                 own = reads[:1] if sure_slot_read(reads) else []
-                reads = [*own, *read_located_text(reader, bgr, located, budget)]
+                reads = with_second_opinion(
+                    own[0] if own else None, read_located_text(reader, bgr, located, budget)
+                )
                 if not reads:
                     return []
         if not reads and one_vehicle and self.cues_first:
