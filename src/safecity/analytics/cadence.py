@@ -11,7 +11,14 @@ those runs find the same objects a few pixels on. ``DetectorCadence`` runs it on
   is no longer found near where its movement predicts (``lost_lock``);
 - at the latest every ``refresh_frames`` analysed frames while anything moves or
   any track is alive (``refresh``), which corrects boxes, classes and confidences,
-  drops tracks whose object is gone and re-checks the dismissed regions.
+  drops tracks whose object is gone and re-checks the dismissed regions;
+- on the frame after a run that began a new track (``confirm``): the tracker confirms
+  a track on its second box and drops one it does not see again, and an object that
+  stands still when it is first found (a car waiting at a red light, found by a
+  refresh once it is large enough) shows no motion that would run the detector again,
+  so its track was dropped unconfirmed at every refresh and never reached the rules
+  or the plate reader. A box the detector finds once and not again (a false find)
+  still never becomes a track.
 
 On the frames in between each live track is handed to the tracker again with its
 own class and last detector confidence, its box moved by template matching
@@ -41,8 +48,8 @@ from safecity.vision.detections import Detections
 from safecity.vision.follow import BoxFollower, Grey, WorkFrame
 from safecity.vision.picture import Picture
 
-Reason = Literal["new_motion", "lost_lock", "refresh"]
-REASONS: tuple[Reason, ...] = ("new_motion", "lost_lock", "refresh")
+Reason = Literal["new_motion", "lost_lock", "refresh", "confirm"]
+REASONS: tuple[Reason, ...] = ("new_motion", "lost_lock", "refresh", "confirm")
 
 _GRID = 8
 """Sample points per side of a region when measuring how much of it boxes cover."""
@@ -98,6 +105,8 @@ class DetectorCadence:
         """Per dismissed box: the area of the region the detector last looked at."""
         self._since_run = 0
         self._frame: WorkFrame | None = None
+        self._unconfirmed = False
+        """The last frame began a track the tracker has not confirmed yet."""
 
     @property
     def live_tracks(self) -> int:
@@ -113,6 +122,9 @@ class DetectorCadence:
         """None when there is nothing to look at (no motion, no live track); otherwise
         whether the detector must run, or the tracks carried to this frame."""
         self._frame = self._follower.prepare(image)
+        if self._unconfirmed:
+            self._since_run += 1
+            return Plan("confirm")
         if not len(regions) and not self._tracks:
             self._dismiss(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
             return None
@@ -153,8 +165,10 @@ class DetectorCadence:
         self._dismissed = np.array(boxes, np.float32).reshape(-1, 4)
         self._checked = np.array(checked, np.float32).reshape(-1)
 
-    def tracked(self, tracked: Detections) -> None:
-        """The tracker's output for the frame just planned: the live tracks from now on."""
+    def tracked(self, tracked: Detections, *, unconfirmed: int = 0) -> None:
+        """The tracker's output for the frame just planned: the live tracks from now on;
+        ``unconfirmed``: how many new tracks it began and has not confirmed yet."""
+        self._unconfirmed = unconfirmed > 0
         frame = self._frame
         if frame is None or tracked.tracker_id is None:
             self._tracks = {}

@@ -180,7 +180,7 @@ class CameraPipeline:
             tracked = self._tracker.update(found)
             self._tracks = tracked
             if self._cadence is not None:
-                self._cadence.tracked(tracked)
+                self._cadence.tracked(tracked, unconfirmed=len(self._tracker.tentative))
         with self.timings.measure("rules"):
             firings = [fired for rule in self._rules for fired in rule.update(at, tracked)]
         with self.timings.measure("publish"):

@@ -104,7 +104,8 @@ class AnalyticsWorkerGauges:
         )
         detector_runs = CounterMetricFamily(
             "safecity_analytics_detector_runs",
-            "Detector runs, by why the cadence ran it (new_motion, lost_lock, refresh, motion)",
+            "Detector runs, by why the cadence ran it (new_motion, lost_lock, refresh, confirm, "
+            "start, motion)",
             labels=["camera", "reason"],
         )
         detector_skipped = CounterMetricFamily(
