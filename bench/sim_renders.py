@@ -30,8 +30,6 @@ from safecity.sim.truth import (
 
 CAMERAS = 2
 FPS = 10
-MAX_SMEAR_PX = 25
-"""The renderer's longest motion-blur kernel (``safecity.sim.frame``), pixels."""
 
 
 @dataclass(frozen=True)
@@ -78,34 +76,17 @@ def whole_plate_samples(
     ]
 
 
-def least_smear(vehicle: VehicleTruth, appearance: Appearance) -> float | None:
-    """How far motion blur smears the vehicle's plate, in plate heights, on its sharpest
-    whole-plate sample (None without two samples to measure its motion by).
+def smear(appearance: Appearance) -> float | None:
+    """How far motion blur smears the vehicle's plate, in plate heights, on the middle
+    whole-plate sample (the one ``plate_height_px`` is measured on); None without one.
 
-    The renderer smears a vehicle along its image motion for ``motion_blur`` of a frame
-    interval; the motion is estimated between neighbouring samples. Past about one plate
-    height no character of the plate is left to read, whatever the reader."""
+    A character's strokes are about a tenth of its plate's height: a smear past that
+    washes them out, and past about a fifth the characters run into each other."""
     samples = [s for s in appearance.samples if s.plate_box is not None and s.plate_height_px]
-    if len(samples) < 2:
+    if not samples:
         return None
-    smears = []
-    for index, sample in enumerate(samples):
-        before = samples[max(0, index - 1)]
-        after = samples[min(len(samples) - 1, index + 1)]
-        frames = after.frame - before.frame
-        if frames <= 0 or before.plate_box is None or after.plate_box is None:
-            continue
-        dx = (after.plate_box.x + after.plate_box.w / 2) - (
-            before.plate_box.x + before.plate_box.w / 2
-        )
-        dy = (after.plate_box.y + after.plate_box.h / 2) - (
-            before.plate_box.y + before.plate_box.h / 2
-        )
-        length = min(
-            MAX_SMEAR_PX, vehicle.plate_effects.motion_blur * float(np.hypot(dx, dy)) / frames
-        )
-        smears.append(length / float(sample.plate_height_px or 1.0))
-    return min(smears) if smears else None
+    middle = samples[len(samples) // 2]
+    return middle.smear_px / float(middle.plate_height_px or 1.0)
 
 
 def video_frames(video: Path) -> Iterator[tuple[int, np.ndarray]]:

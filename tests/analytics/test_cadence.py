@@ -384,3 +384,37 @@ def test_a_box_found_once_never_becomes_a_track(shared_dir: Path, tmp_path: Path
     finder = _LateFinder(shots, len(shots) - 30, again=False)
     assert _still_track_frames(shots, finder, tmp_path) == []
     assert finder.finds_of_still == 1
+
+
+class _JitteryFinder(_LateFinder):
+    """As ``_LateFinder``, but the still find is low and shifts 20 px from run to run (a
+    dark parked car half hidden): the tracker never confirms it, so every run that finds
+    it begins a new track."""
+
+    def detect(self, image_bgr: np.ndarray) -> Detections:
+        found = super().detect(image_bgr)
+        if self.index < self._from:
+            return found
+        shift = 20.0 * (self.finds_of_still % 2)
+        xyxy = found.xyxy.copy()
+        xyxy[-1] += shift
+        confidence = found.confidence.copy()
+        confidence[-1] = 0.4
+        return Detections.create(xyxy, confidence, found.class_id)
+
+
+def test_a_find_that_never_confirms_does_not_run_the_detector_every_frame(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    shots = parking_sequence(shared_dir)
+    first = len(shots) - 40
+    finder = _JitteryFinder(shots, first)
+    pipeline = _pipeline(finder, tmp_path, 1.0, [])
+    for index, shot in enumerate(shots):
+        finder.index = index
+        pipeline.process(shot.image, T0 + timedelta(seconds=index / 5))
+    # 40 frames with a refresh every 5: about 8 refreshes, each followed by at most one
+    # look to confirm; not a run on every frame.
+    assert finder.finds_of_still <= 2 * (40 / 5 + 2), finder.finds_of_still
+    runs = pipeline.counters.detector_runs
+    assert runs.get("confirm", 0) <= runs.get("refresh", 0) + runs.get("new_motion", 0), runs

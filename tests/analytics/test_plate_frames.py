@@ -228,6 +228,26 @@ def test_an_unsure_read_is_tried_again_up_to_the_cap_and_further_frames_are_coun
     assert reads[0].frames == 3
 
 
+class _TwoOpinionsReader(_PlateReader):
+    """Reads the plate twice a frame, as the reader with the own plate locator does where
+    its own model and PP-OCR agree."""
+
+    def read(
+        self, image_bgr: npt.NDArray[np.uint8], region: tuple[int, int, int, int] | None = None
+    ) -> list[OracleRead]:
+        once = super().read(image_bgr, region)
+        return [*once, *once]
+
+
+def test_a_read_counts_the_frames_fused_not_the_readings(tmp_path: Path) -> None:
+    reader = _TwoOpinionsReader(rule="generic", confidence=0.95)
+    stage = PlateStage("cam-a", reader, fuse_by_vote, tmp_path, max_attempts=3)
+    reads = _drive_down(stage, 12)
+    assert len(reader.regions) == 3
+    assert [r.text for r in reads] == ["LEB1234"]
+    assert reads[0].frames == 3
+
+
 class _EdgeReader(_PlateReader):
     """Reads the plate at the region's left end: cut by the picture's edge when the
     region is."""

@@ -18,7 +18,7 @@ those runs find the same objects a few pixels on. ``DetectorCadence`` runs it on
   refresh once it is large enough) shows no motion that would run the detector again,
   so its track was dropped unconfirmed at every refresh and never reached the rules
   or the plate reader. A box the detector finds once and not again (a false find)
-  still never becomes a track.
+  still never becomes a track, and a confirming run is never followed by another.
 
 On the frames in between each live track is handed to the tracker again with its
 own class and last detector confidence, its box moved by template matching
@@ -107,6 +107,10 @@ class DetectorCadence:
         self._frame: WorkFrame | None = None
         self._unconfirmed = False
         """The last frame began a track the tracker has not confirmed yet."""
+        self._confirming = False
+        """The frame being planned runs the detector to confirm a track (at most one such
+        run in a row: a find that does not confirm, say a low and jittery box on a dark
+        parked car, begins a new track every run and would run it on every frame)."""
 
     @property
     def live_tracks(self) -> int:
@@ -122,7 +126,8 @@ class DetectorCadence:
         """None when there is nothing to look at (no motion, no live track); otherwise
         whether the detector must run, or the tracks carried to this frame."""
         self._frame = self._follower.prepare(image)
-        if self._unconfirmed:
+        self._confirming = self._unconfirmed
+        if self._confirming:
             self._since_run += 1
             return Plan("confirm")
         if not len(regions) and not self._tracks:
@@ -168,7 +173,7 @@ class DetectorCadence:
     def tracked(self, tracked: Detections, *, unconfirmed: int = 0) -> None:
         """The tracker's output for the frame just planned: the live tracks from now on;
         ``unconfirmed``: how many new tracks it began and has not confirmed yet."""
-        self._unconfirmed = unconfirmed > 0
+        self._unconfirmed = unconfirmed > 0 and not self._confirming
         frame = self._frame
         if frame is None or tracked.tracker_id is None:
             self._tracks = {}

@@ -1,11 +1,13 @@
 """One camera's analysis of one frame: motion gate -> detector -> tracker -> rules (+ ANPR).
 
 The detector runs only when it is needed (``analytics.cadence``): on motion that no
-live track explains, when a moving track cannot be followed, and at least every
-``detector_refresh_seconds``; on the frames in between the live tracks are followed
-without it and handed to the tracker with their class and last confidence. On the
-motion gate's first frames (it has no background yet) the detector looks anyway
-(``start``): a worker restarted mid-traffic would otherwise miss what is in view.
+live track explains, when a moving track cannot be followed, at least every
+``detector_refresh_seconds``, and once more after a run that began a track (so a
+vehicle first found standing still is confirmed); on the frames in between the live
+tracks are followed without it and handed to the tracker with their class and last
+confidence. On the motion gate's first frames (it has no background yet) the detector
+looks anyway (``start``): a worker restarted mid-traffic would otherwise miss what is
+in view.
 
 The rules see the tracker's confirmed tracks; the ANPR stage also gets a new track's
 first, unconfirmed frame (``ObjectTracker.tentative``), which it holds until the track

@@ -450,7 +450,7 @@ class PlateStage:
                 confidence=min(1.0, max(0.0, float(fused.confidence))),
                 rule=str(getattr(fused, "rule", "generic") or "generic")[:40],
                 lines=tuple(str(line) for line in getattr(fused, "lines", ()))[:4],
-                frames=len(kept),
+                frames=len({s.at for s in kept}),
                 box=Box(x=max(0, bx), y=max(0, by), w=max(1, bw), h=max(1, bh)),
                 vehicle_class=track.class_name,
             )

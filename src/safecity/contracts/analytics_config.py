@@ -252,8 +252,10 @@ class AnalyticsWorkerStats(Message):
         default_factory=dict,
         description="Detector runs since start, by reason: new_motion (motion no live track "
         "or dismissed region explains), lost_lock (a moving track could not be followed), "
-        "refresh (the periodic check), motion (every frame with motion: refresh 0), start "
-        "(the frames the motion gate learns its first background on).",
+        "refresh (the periodic check), confirm (the frame after a run that began a track, "
+        "so a vehicle first found standing still is confirmed), motion (every frame with "
+        "motion: refresh 0), start (the frames the motion gate learns its first background "
+        "on).",
     )
     detector_frames_skipped: int = Field(
         default=0,

@@ -41,7 +41,7 @@ from safecity.sim.truth import (
     SignalTruth,
     VehicleTruth,
 )
-from safecity.sim.views import ObjectView, plate_occluded
+from safecity.sim.views import ObjectView, plate_occluded, smear_px
 
 
 def _t(value: float) -> float:
@@ -67,6 +67,7 @@ class _Seen:
     plate_whole: bool
     plate_height_px: float | None
     occluded: bool
+    smear_px: int
 
 
 class TruthCollector:
@@ -106,8 +107,9 @@ class TruthCollector:
                 # The on-screen display is drawn over everything: a plate under it is hidden.
                 nearer.append(overlay_extent(width, height))
                 occluded = plate_box is not None and plate_occluded(plate_box, nearer)
+            smear = smear_px(view.vehicle.look.motion_blur, view.plate_motion_px)
             self._vehicles[(site.id, view.vehicle.key)].append(
-                _Seen(frame, view.box, plate_box, whole, plate_height, occluded)
+                _Seen(frame, view.box, plate_box, whole, plate_height, occluded, smear)
             )
 
     def _appearances(self, vehicle: Vehicle) -> list[Appearance]:
@@ -142,6 +144,7 @@ class TruthCollector:
                 plate_box=_box(whole[i].plate_box),
                 plate_height_px=whole[i].plate_height_px,
                 plate_occluded=whole[i].occluded,
+                smear_px=whole[i].smear_px,
             )
             for i in picks
         ]

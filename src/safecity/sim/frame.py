@@ -21,7 +21,7 @@ from safecity.sim.plates import Colour
 from safecity.sim.raster import Image, add_glow, as_image, fill, tone
 from safecity.sim.scene import CameraSite, City, Vehicle
 from safecity.sim.truth import Lighting
-from safecity.sim.views import CameraScene, ObjectView
+from safecity.sim.views import CameraScene, ObjectView, smear_px
 
 _LAMP_COLOURS: dict[str, Colour] = {
     "red": (40, 40, 255),
@@ -33,7 +33,6 @@ _PLATE_LIGHT: dict[Lighting, float] = {"day": 1.0, "dusk": 0.88, "night": 0.78}
 _NOISE_SIGMA: dict[Lighting, float] = {"day": 0.0, "dusk": 1.0, "night": 2.5}
 _PKT = timedelta(hours=5)
 _LIT: dict[str, Colour] = {"headlight": (225, 245, 250), "taillight": (50, 50, 240)}
-_MAX_BLUR_PX = 25
 
 
 def _mix(colour: Colour, first: Lighting, second: Lighting, weight: float) -> Colour:
@@ -172,10 +171,9 @@ class CameraRenderer:
     def _motion_blur(self, image: Image, view: ObjectView, vehicle: Vehicle) -> None:
         """Smear the vehicle along its image motion for the part of a frame the shutter is open."""
         dx, dy = view.plate_motion_px
-        length = vehicle.look.motion_blur * float(np.hypot(dx, dy))
-        if length < 1.5 or view.box is None:
+        size = smear_px(vehicle.look.motion_blur, view.plate_motion_px)
+        if not size or view.box is None:
             return
-        size = min(int(np.ceil(length)), _MAX_BLUR_PX) | 1
         kernel = np.zeros((size, size), np.float32)
         half = size // 2
         norm = float(np.hypot(dx, dy))

@@ -17,6 +17,20 @@ from safecity.sim.plates import Colour, plate_size_m
 from safecity.sim.scene import CameraSite, City, Pedestrian, Vehicle
 from safecity.sim.vehicles import SKIN, Detail, Part
 
+MAX_BLUR_PX = 25
+"""The longest motion blur the renderer draws, pixels."""
+
+
+def smear_px(motion_blur: float, motion_px: tuple[float, float]) -> int:
+    """How far the renderer smears a vehicle, in pixels (the size of its blur kernel):
+    its image motion in one frame interval times the shutter's open share of it, none
+    under 1.5 px, at most :data:`MAX_BLUR_PX`, and odd (the kernel has a centre)."""
+    length = motion_blur * float(np.hypot(*motion_px))
+    if length < 1.5:
+        return 0
+    return min(int(np.ceil(length)), MAX_BLUR_PX) | 1
+
+
 Pixels = NDArray[np.float64]
 """(N, 2) pixel coordinates."""
 

@@ -14,6 +14,10 @@ LINE = PixelBox(104, 203, 70, 14)
 """PP-OCR's text line inside that plate."""
 ELSEWHERE = PixelBox(10, 20, 60, 16)
 """A text line away from the plate (another located plate)."""
+TWO_LINE = PixelBox(300, 200, 40, 30)
+"""A located two-line plate (a motorcycle's)."""
+BOTH_LINES = PixelBox(303, 202, 33, 24)
+"""PP-OCR's read of both its lines."""
 
 
 def _read(text: str, confidence: float, box: PixelBox) -> PlateRead:
@@ -48,6 +52,20 @@ def _read(text: str, confidence: float, box: PixelBox) -> PlateRead:
             [("PT74", 0.52, LINE), ("QR77", 0.99, ELSEWHERE)],
             ["PM574", "QR77"],
         ),
+        # PP-OCR read the plate twice (the locator found it twice): its most confident
+        # read there competes, and the reads of the plate that lose go with it.
+        (
+            ("PAW62", 0.84, PLATE),
+            [("PAW62", 0.70, LINE), ("PAW82", 0.99, LINE)],
+            ["PAW82"],
+        ),
+        (
+            ("PM574", 0.92, PLATE),
+            [("PT74", 0.52, LINE), ("PM574", 0.60, LINE)],
+            ["PM574", "PM574"],
+        ),
+        # A two-line plate: PP-OCR's read spans both lines, its centre on the plate.
+        (("AB123", 0.9, TWO_LINE), [("AB128", 0.95, BOTH_LINES)], ["AB128"]),
     ],
 )
 def test_the_more_confident_reading_of_one_plate_stands(

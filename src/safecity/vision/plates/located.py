@@ -1,6 +1,6 @@
 """A vehicle region read through the project's own plate locator (:mod:`locator`): the
-plates it finds, read by the own whole-plate model and, where that is not sure, by
-PP-OCR on a small crop around each plate."""
+plates it finds, read by the own whole-plate model and by PP-OCR on a small crop around
+each plate, the two reads of one plate combined (:func:`with_second_opinion`)."""
 
 from __future__ import annotations
 
@@ -103,20 +103,22 @@ def with_second_opinion(own: PlateRead | None, text_reads: list[PlateRead]) -> l
     The two models err on different characters, and on development renders the more
     confident was the right one in 19 of 20 such disagreements (a sure own 0.84 PAW62
     against PP-OCR's 0.99 PAW82; a sure own 0.92 PM574 against PP-OCR's 0.52 PT74);
-    kept both, the wrong one's votes carried into the track's fusion."""
+    kept both, the wrong one's votes carried into the track's fusion. PP-OCR may read
+    one plate more than once (the locator can find a wide plate twice): its most
+    confident read there stands for them all."""
     if own is None:
         return text_reads
     x, y, w, h = own.box.as_tuple()
-    rival = next(
-        (
-            read
-            for read in text_reads
-            if x <= read.box.centre[0] <= x + w and y <= read.box.centre[1] <= y + h
-        ),
-        None,
+    on_plate = {
+        id(read)
+        for read in text_reads
+        if x <= read.box.centre[0] <= x + w and y <= read.box.centre[1] <= y + h
+    }
+    rival = max(
+        (read for read in text_reads if id(read) in on_plate),
+        key=lambda read: read.confidence,
+        default=None,
     )
-    if rival is None or rival.text == own.text:
-        return [own, *text_reads]
-    if own.confidence >= rival.confidence:
-        return [own, *(read for read in text_reads if read is not rival)]
-    return text_reads
+    winner = own if rival is None or own.confidence >= rival.confidence else rival
+    kept = [read for read in text_reads if id(read) not in on_plate or read.text == winner.text]
+    return [own, *kept] if winner.text == own.text else kept
