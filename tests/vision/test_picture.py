@@ -15,7 +15,7 @@ import pytest
 from safecity.analytics.pipeline import PipelineCamera, build_pipeline
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.contracts.base import Message
-from safecity.ingest.frames import picture_of
+from safecity.ingest.frames import ColourConverter, picture_of
 from safecity.vision.motion import MotionGate
 from safecity.vision.picture import Picture
 
@@ -76,6 +76,27 @@ def test_grey_from_luma_matches_grey_from_colour(width: int, height: int) -> Non
         # Limited-range luma stretched to full range: within rounding of BT.601's grey.
         assert float(difference.mean()) < 1.5
         assert int(difference.max()) <= 6
+
+
+def test_colour_is_the_decoders_frame_converted_as_pyav_converts_it() -> None:
+    """One converter serves a camera's frames, and a camera that changes resolution."""
+    converter = ColourConverter()
+    small = _decoded([_scene(160, 96, seed) for seed in range(3)])
+    large = _decoded([_scene(330, 186)])
+    for frame in [*small, *large, small[0]]:
+        picture = converter.picture(frame)
+        expected = frame.to_ndarray(format="bgr24")
+        assert picture.bgr.shape == (frame.height, frame.width, 3)
+        np.testing.assert_array_equal(picture.bgr, expected)
+        np.testing.assert_array_equal(picture_of(frame).bgr, expected)
+
+
+def test_a_frame_that_is_not_planar_yuv_is_converted_whole() -> None:
+    colour = _scene(64, 48)
+    frame = av.VideoFrame.from_ndarray(colour, format="rgb24")
+    picture = ColourConverter().picture(frame)
+    assert picture.has_colour
+    np.testing.assert_array_equal(picture.bgr, colour[:, :, ::-1])
 
 
 def test_full_range_luma_is_not_stretched() -> None:
