@@ -79,6 +79,10 @@ def test_grey_from_luma_matches_grey_from_colour(width: int, height: int) -> Non
         assert int(difference.max()) <= 6
 
 
+def _area(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
 @pytest.mark.parametrize("range_", ["yuv420p", "yuvj420p"])
 def test_a_power_of_two_fraction_of_the_frame_is_reached_by_halving(range_: str) -> None:
     """The motion gate's 160x90 and the follower's 640x360 of a 1280x720 frame share their
@@ -93,7 +97,7 @@ def test_a_power_of_two_fraction_of_the_frame_is_reached_by_halving(range_: str)
         image = luma
         for _ in range(times):
             height, width = image.shape
-            image = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+            image = _area(image, (width // 2, height // 2))
         return image
 
     def full_range(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -107,12 +111,10 @@ def test_a_power_of_two_fraction_of_the_frame_is_reached_by_halving(range_: str)
     np.testing.assert_array_equal(picture.grey((40, 24)), full_range(halved(3)))
     np.testing.assert_array_equal(picture.grey((160, 96)), full_range(halved(1)))
     np.testing.assert_array_equal(picture.grey((80, 48)), full_range(halved(2)))
-    single = cv2.resize(luma, (40, 24), interpolation=cv2.INTER_AREA)
+    single = _area(luma, (40, 24))
     assert np.abs(halved(3).astype(np.int16) - single).max() <= 1, "a level at most"
     other = picture.grey((64, 32))  # a fifth wide, a sixth high: one resize
-    np.testing.assert_array_equal(
-        other, full_range(cv2.resize(luma, (64, 32), interpolation=cv2.INTER_AREA))
-    )
+    np.testing.assert_array_equal(other, full_range(_area(luma, (64, 32))))
 
 
 def test_colour_is_the_decoders_frame_converted_as_pyav_converts_it() -> None:
