@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from pydantic import SecretStr
 
@@ -126,6 +127,23 @@ def test_motion_detector_sees_the_moving_square_only(motion_clip: Path) -> None:
                 if detector.moved(frame):
                     moved.append(round(image.time or 0.0, 1))
     assert moved == [6.0, 7.0]
+
+
+def test_motion_detector_thumbnails_are_pyavs_own(motion_clip: Path) -> None:
+    """The detector keeps one scaling context for the camera; the thumbnails it compares
+    are those PyAV's own reformat makes of each frame."""
+    detector = MotionDetector(width=32, height=18)
+    previous = None
+    with av.open(str(motion_clip)) as container:
+        for image in container.decode(video=0):
+            share = detector.changed_share(Frame("cam", image, 0, image.time, T0, key_frame=False))
+            grey = image.reformat(width=32, height=18, format="gray").to_ndarray()
+            current = grey.astype(np.int16)
+            if previous is None:
+                assert share is None
+            else:
+                assert share == float((np.abs(current - previous) > 20).mean())
+            previous = current
 
 
 @pytest.mark.nats

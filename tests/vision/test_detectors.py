@@ -293,3 +293,38 @@ def test_frames_of_the_wrong_kind_are_refused_clearly() -> None:
     detector = OnnxYoloDetector(_manifest("yolov5"), _FixedSession(320, 320, blank))
     with pytest.raises(ValueError, match="BGR uint8"):
         detector.detect(np.zeros((100, 100), np.uint8))
+
+
+class _RecordingSession(_FixedSession):
+    """A fixed session that keeps the input it was given."""
+
+    def __init__(self, width: int, height: int, output: npt.NDArray[np.float32]) -> None:
+        super().__init__(width, height, output)
+        self.fed: list[npt.NDArray[np.float32]] = []
+
+    def run(self, names: Any, feeds: dict[str, Any]) -> list[npt.NDArray[np.float32]]:
+        self.fed.append(feeds["images"])
+        return super().run(names, feeds)
+
+
+@pytest.mark.parametrize(
+    ("layout", "channels", "scale"), [("yolov8", [2, 1, 0], 1 / 255), ("yolox", [0, 1, 2], 1.0)]
+)
+def test_the_network_input_is_the_letterboxed_frame_in_the_layouts_channel_order(
+    layout: str, channels: list[int], scale: float
+) -> None:
+    # Ultralytics models take RGB scaled to 0-1; YOLOX takes BGR 0-255, padded bottom-right.
+    image = np.random.default_rng(5).integers(0, 256, (160, 320, 3), dtype=np.uint8)
+    session = _RecordingSession(320, 320, np.zeros((1, 6, 1), np.float32))
+    if layout == "yolox":
+        session = _RecordingSession(320, 320, np.zeros((1, 2100, 7), np.float32))
+    detector = OnnxYoloDetector(_manifest(layout), session)
+    detector.detect(image)
+    (fed,) = session.fed
+    canvas, _ = letterbox(image, 320, 320, centred=layout != "yolox")
+    expected = canvas[:, :, channels].transpose(2, 0, 1)[None].astype(np.float32) * np.float32(
+        scale
+    )
+    assert fed.dtype == np.float32
+    assert fed.flags.c_contiguous
+    np.testing.assert_allclose(fed, expected, rtol=1e-6)

@@ -39,7 +39,7 @@ from safecity.bus.interface import Bus
 from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
 from safecity.contracts.base import Message
 from safecity.core.logging import scrub_credentials
-from safecity.ingest.frames import picture_of
+from safecity.ingest.frames import ColourConverter
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.source import SourceKind, source_kind
 from safecity.vision.detectors import Detector, DetectorUnavailable, ModelError, load_detector
@@ -112,6 +112,7 @@ class CameraWorker:
         self._shared_plates = shared_plates
         self._media_root = media_root
         self._timings = StageTimings()
+        self._pictures = ColourConverter()
         self._pending: AnalyticsConfigChanged | None = None
         self._pending_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -235,7 +236,7 @@ class CameraWorker:
             try:
                 self._apply_pending()
                 with self._timings.measure("decode"):
-                    picture = picture_of(frame.image)
+                    picture = self._pictures.picture(frame.image)
                 self._pipeline.process(picture, frame.received_at)
             except Exception:  # one bad frame must not end the camera's analysis
                 logger.exception("camera %s: frame %d failed", self.camera_id, frame.sequence)

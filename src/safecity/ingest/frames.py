@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from safecity.vision.picture import Picture
 
@@ -114,12 +115,19 @@ class DropOldestQueue(Generic[T]):
             self._ready.notify_all()
 
 
-def picture_of(image: av.VideoFrame) -> Picture:
+def picture_of(image: av.VideoFrame, reformatter: VideoReformatter | None = None) -> Picture:
     """The decoded frame as analytics takes it: grey from its luma plane without any
-    conversion, colour converted only if a stage asks (``vision.picture``)."""
+    conversion, colour converted only if a stage asks (``vision.picture``).
+
+    Colour is converted by swscale on the calling thread, with ``reformatter``'s context
+    when one is given: a camera's frames keep their size and format, so one context
+    (``ColourConverter``) serves them all, where PyAV's ``to_ndarray`` sets up a new
+    one for every frame, and with its default of one scaling thread per core."""
 
     def to_bgr() -> npt.NDArray[np.uint8]:
-        return np.asarray(image.to_ndarray(format="bgr24"), dtype=np.uint8)
+        converter = reformatter or VideoReformatter()
+        converted = converter.reformat(image, format="bgr24", threads=1)
+        return np.asarray(converted.to_ndarray(), dtype=np.uint8)
 
     name = image.format.name
     if name not in _PLANAR_LUMA:
@@ -129,3 +137,14 @@ def picture_of(image: av.VideoFrame) -> Picture:
     luma = rows[: image.height, : image.width]
     limited = not name.startswith("yuvj") and image.color_range != _FULL_RANGE
     return Picture.from_luma(luma, to_bgr, limited_range=limited)
+
+
+class ColourConverter:
+    """One camera's frames made Pictures, their colour converted with one kept swscale
+    context; use it from one thread (the camera's analysis thread)."""
+
+    def __init__(self) -> None:
+        self._reformatter = VideoReformatter()
+
+    def picture(self, image: av.VideoFrame) -> Picture:
+        return picture_of(image, self._reformatter)

@@ -11,6 +11,7 @@ which for deciding what footage to keep errs on the safe side.
 from __future__ import annotations
 
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
 from safecity.ingest.frames import Frame
@@ -33,6 +34,9 @@ class MotionDetector:
         self._pixel_threshold = pixel_threshold
         self._min_changed = min_changed_share
         self._previous: NDArray[np.int16] | None = None
+        # One swscale context for the camera's frames, on this thread: PyAV's own
+        # ``reformat`` sets one up per frame, with a scaling thread per core.
+        self._reformatter = VideoReformatter()
 
     def reset(self) -> None:
         """Forget the last frame (after a reconnect the picture may have changed)."""
@@ -41,7 +45,9 @@ class MotionDetector:
     def changed_share(self, frame: Frame) -> float | None:
         """Share of thumbnail pixels that changed since the last frame; None for the first."""
         width, height = self._size
-        grey = frame.image.reformat(width=width, height=height, format="gray")
+        grey = self._reformatter.reformat(
+            frame.image, width=width, height=height, format="gray", threads=1
+        )
         current = grey.to_ndarray().astype(np.int16)
         previous, self._previous = self._previous, current
         if previous is None or previous.shape != current.shape:

@@ -98,12 +98,15 @@ class OnnxYoloDetector:
         self.detect(blank)
 
     def _blob(self, canvas: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The network's NCHW input, each channel plane written straight into it (a reversed,
+        transposed float copy made contiguous afterwards cost five times as much)."""
+        blob = np.empty((1, 3, *canvas.shape[:2]), dtype=np.float32)
+        planes = canvas.transpose(2, 0, 1)
         if self._layout == "yolox":
-            # YOLOX is trained on BGR 0-255.
-            pixels = canvas.astype(np.float32)
+            blob[0] = planes  # YOLOX is trained on BGR 0-255.
         else:
-            pixels = canvas[:, :, ::-1].astype(np.float32) / 255.0
-        return np.ascontiguousarray(pixels.transpose(2, 0, 1)[None])
+            np.divide(planes[::-1], np.float32(255), out=blob[0])  # RGB, 0-1
+        return blob
 
     def detect(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
         check_image(image_bgr)
