@@ -86,6 +86,8 @@ def smear(appearance: Appearance) -> float | None:
     if not samples:
         return None
     middle = samples[len(samples) // 2]
+    if middle.smear_px is None:
+        return None  # a render from before the truth recorded it
     return middle.smear_px / float(middle.plate_height_px or 1.0)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import av
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from safecity.sim.backdrop import draw_backdrop
 from safecity.sim.city import build_city
 from safecity.sim.counter import read_counter
 from safecity.sim.truth import load_ground_truth
+from safecity.sim.views import MAX_BLUR_PX
 from tests.sim.conftest import Rendered
 
 
@@ -24,6 +28,32 @@ def test_files_and_ground_truth_are_written(rendered: Rendered) -> None:
     cameras = [c.id for c in rendered.truth.cameras]
     assert names == sorted([*(f"{c}.mp4" for c in cameras), "ground_truth.json"])
     assert load_ground_truth(rendered.folder / "ground_truth.json") == rendered.truth
+
+
+def test_each_plate_sample_records_the_smear_drawn_and_older_files_still_load(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    samples = [
+        sample
+        for vehicle in rendered.truth.vehicles
+        for appearance in vehicle.appearances
+        for sample in appearance.samples
+    ]
+    assert samples
+    smears = [sample.smear_px for sample in samples if sample.smear_px is not None]
+    assert len(smears) == len(samples), "a sample without its smear"
+    # The renderer's blur kernel: none, or an odd length up to its cap.
+    assert all(smear == 0 or (smear % 2 == 1 and 3 <= smear <= MAX_BLUR_PX) for smear in smears)
+    assert any(smear for smear in smears), "no vehicle was smeared at all"
+    # A ground truth written before the smear was recorded reads with it unknown.
+    older = json.loads((rendered.folder / "ground_truth.json").read_text())
+    for vehicle in older["vehicles"]:
+        for appearance in vehicle["appearances"]:
+            for sample in appearance["samples"]:
+                del sample["smear_px"]
+    (tmp_path / "ground_truth.json").write_text(json.dumps(older))
+    loaded = load_ground_truth(tmp_path / "ground_truth.json")
+    assert {s.smear_px for v in loaded.vehicles for a in v.appearances for s in a.samples} == {None}
 
 
 def test_every_camera_decodes_with_the_promised_shape_and_rate(rendered: Rendered) -> None:

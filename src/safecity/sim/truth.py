@@ -117,9 +117,11 @@ class PlateSample(_Truth):
     plate_box: Box | None = Field(description="the whole plate, or null when it is off-frame")
     plate_height_px: float | None = Field(description="plate height in pixels (unclipped)")
     plate_occluded: bool = Field(description="a nearer vehicle or pedestrian overlaps the plate")
-    smear_px: int = Field(
+    smear_px: int | None = Field(
+        default=None,
         description="length of the motion blur drawn over the vehicle and its plate, pixels "
-        "(0: none)"
+        "(0: none); null in files written before it was recorded (2026-12-07), which stay "
+        "readable",
     )
 
 
