@@ -170,6 +170,7 @@ async def run(
     server: NatsServer,
     work: Path,
     run_id: str,
+    plate_locator: str = "first",
 ) -> Result:
     source, truth = clip("anpr" if anpr else "overview")
     message_config = config(anpr)
@@ -188,6 +189,7 @@ async def run(
                 f"--bus-url={server.url}",
                 "--stats-interval=2",
                 "--log-level=WARNING",
+                f"--plate-locator={plate_locator}",
             ],
             env={**os.environ, "OMP_NUM_THREADS": "1"},
             log_dir=work / "logs",
@@ -338,6 +340,12 @@ def main() -> None:
     parser.add_argument("--anpr-cameras", default="8,16,32")
     parser.add_argument("--per-process", type=int, default=8, help="cameras per worker process")
     parser.add_argument("--measure", type=float, default=20.0)
+    parser.add_argument(
+        "--plate-locator",
+        choices=("off", "first", "only"),
+        default="first",
+        help="how the groups read vehicle regions (the demo's setting, first by default)",
+    )
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     clip("overview")
@@ -365,6 +373,7 @@ def main() -> None:
                     server,
                     Path(folder),
                     f"r{number}",
+                    args.plate_locator,
                 )
             )
             results.append(result)

@@ -271,7 +271,8 @@ def export(args: argparse.Namespace) -> None:
     classes = ", ".join(CLASSES)
     (out / f"{MODEL_NAME}.yaml").write_text(
         "# The simulated-vehicle detector (MODEL_CARD.md): simulator renders only, not for\n"
-        "# real footage. Written by python -m training.train_sim_detector export.\n"
+        "# real footage. Written by python -m training.train_sim_detector export\n"
+        "# --out src/safecity/vision/detectors/models.\n"
         "backend: onnx_yolo\n"
         f"file: {path.name}\n"
         f"sha256: {digest}\n"

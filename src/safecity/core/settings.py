@@ -83,8 +83,8 @@ class Settings(BaseSettings):
         "the more confident of the two reads stands; only, the locator and the own plate "
         "model alone, no PP-OCR (cheapest). Both models are trained on simulator renders "
         "only (vision/plates/models/*.md). Default first: on unseen renders (2026-12-07) it "
-        "read 38 of 117 vehicles against 32 for off and 33 for only, with 20 false reads "
-        "against 29 and 51, at four fifths of off's CPU a frame and twice only's.",
+        "read 36 of 117 vehicles against 29 for off and 32 for only, with 20 false reads "
+        "against 29 and 49, at four fifths of off's CPU a frame and twice only's.",
     )
     ingest_cameras_per_process: int = Field(
         8,

@@ -9,6 +9,7 @@ reader (which also feeds the recorder).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -115,18 +116,24 @@ class DropOldestQueue(Generic[T]):
             self._ready.notify_all()
 
 
-def picture_of(image: av.VideoFrame, reformatter: VideoReformatter | None = None) -> Picture:
+def picture_of(
+    image: av.VideoFrame,
+    reformatter: VideoReformatter | None = None,
+    lock: threading.Lock | None = None,
+) -> Picture:
     """The decoded frame as analytics takes it: grey from its luma plane without any
     conversion, colour converted only if a stage asks (``vision.picture``).
 
     Colour is converted by swscale on the calling thread, with ``reformatter``'s context
-    when one is given: a camera's frames keep their size and format, so one context
-    (``ColourConverter``) serves them all, where PyAV's ``to_ndarray`` sets up a new
-    one for every frame, and with its default of one scaling thread per core."""
+    when one is given (held under ``lock``): a camera's frames keep their size and
+    format, so one context (``ColourConverter``) serves them all, where PyAV's
+    ``to_ndarray`` sets up a new one for every frame, and with its default of one
+    scaling thread per core."""
 
     def to_bgr() -> npt.NDArray[np.uint8]:
         converter = reformatter or VideoReformatter()
-        converted = converter.reformat(image, format="bgr24", threads=1)
+        with lock or contextlib.nullcontext():
+            converted = converter.reformat(image, format="bgr24", threads=1)
         return np.asarray(converted.to_ndarray(), dtype=np.uint8)
 
     name = image.format.name
@@ -141,10 +148,13 @@ def picture_of(image: av.VideoFrame, reformatter: VideoReformatter | None = None
 
 class ColourConverter:
     """One camera's frames made Pictures, their colour converted with one kept swscale
-    context; use it from one thread (the camera's analysis thread)."""
+    context. The camera's analysis thread does all its conversions today; the lock keeps
+    the shared context whole if a Picture is ever converted on another thread (PyAV
+    converts without the GIL)."""
 
     def __init__(self) -> None:
         self._reformatter = VideoReformatter()
+        self._lock = threading.Lock()
 
     def picture(self, image: av.VideoFrame) -> Picture:
-        return picture_of(image, self._reformatter)
+        return picture_of(image, self._reformatter, self._lock)

@@ -34,8 +34,9 @@ class MotionDetector:
         self._pixel_threshold = pixel_threshold
         self._min_changed = min_changed_share
         self._previous: NDArray[np.int16] | None = None
-        # One swscale context for the camera's frames, on this thread: PyAV's own
-        # ``reformat`` sets one up per frame, with a scaling thread per core.
+        # One swscale context for the camera's frames (used by one thread at a time: the
+        # worker hands frames over one after another): PyAV's own ``reformat`` sets one
+        # up per frame, with a scaling thread per core.
         self._reformatter = VideoReformatter()
 
     def reset(self) -> None:

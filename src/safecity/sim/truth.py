@@ -117,6 +117,9 @@ class PlateSample(_Truth):
     plate_box: Box | None = Field(description="the whole plate, or null when it is off-frame")
     plate_height_px: float | None = Field(description="plate height in pixels (unclipped)")
     plate_occluded: bool = Field(description="a nearer vehicle or pedestrian overlaps the plate")
+    # Optional so files written before it load; code older than it refuses files that
+    # carry it (unknown fields are refused): re-render a bench's cached clips before
+    # comparing with an older checkout.
     smear_px: int | None = Field(
         default=None,
         description="length of the motion blur drawn over the vehicle and its plate, pixels "

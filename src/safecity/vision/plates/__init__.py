@@ -35,8 +35,8 @@ How a read is made:
    (:mod:`locator`, ``models/PLATE_LOCATOR.md``, about a millisecond a vehicle region;
    trained on simulator renders only): its plates are read by PP-OCR on a small crop
    around each located plate instead of the whole region, and by the own whole-plate
-   model, whose read is added where it is sure (the usual way only where nothing is
-   located);
+   model, whose read counts where it is sure: both where they agree, the more confident
+   where they differ (the usual way only where nothing is located);
    ``locator="only"`` stops after the own model. The default stays ``"off"``.
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with

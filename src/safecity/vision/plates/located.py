@@ -105,7 +105,8 @@ def with_second_opinion(own: PlateRead | None, text_reads: list[PlateRead]) -> l
     against PP-OCR's 0.99 PAW82; a sure own 0.92 PM574 against PP-OCR's 0.52 PT74);
     kept both, the wrong one's votes carried into the track's fusion. PP-OCR may read
     one plate more than once (the locator can find a wide plate twice): its most
-    confident read there stands for them all."""
+    confident read there competes, and of its reads of that plate only those of the
+    winning text are kept."""
     if own is None:
         return text_reads
     x, y, w, h = own.box.as_tuple()

@@ -76,9 +76,10 @@ class PlateReader:
     plate locator (``plate_locator``, default the shipped model): each located plate is
     cut out and read by the own whole-plate model. With ``"first"`` the located plates
     also go to PP-OCR, its detector on a small crop around each plate rather than on the
-    whole region (``recogniser`` reads the lines it finds); the own model's read, where
-    it is sure and fits a format rule, comes back followed by PP-OCR's reads (two
-    opinions of one plate for a track's vote), and a region where nothing is located
+    whole region (``recogniser`` reads the lines it finds); where the own model is sure
+    (and its read fits a format rule), both reads of a plate come back if they agree (two
+    votes for the track), only the more confident if they differ
+    (:func:`located.with_second_opinion`); a region where nothing is located
     takes the usual path; with ``"only"`` the own model's reads are all there is. A
     whole image (no region) never uses the locator, which learnt vehicle regions.
 
