@@ -83,14 +83,26 @@ def _area(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np
     return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
 
 
+def _luma(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
+    """The frame's luma plane without the decoder's row padding."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+    return np.ascontiguousarray(rows[: frame.height, : frame.width])
+
+
+def _full_range(image: npt.NDArray[np.uint8], stretch: bool) -> npt.NDArray[np.uint8]:
+    """Limited-range luma (16-235) stretched to 0-255 when ``stretch``."""
+    if not stretch:
+        return image
+    return np.clip(np.round((image.astype(np.float64) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+
+
 @pytest.mark.parametrize("range_", ["yuv420p", "yuvj420p"])
 def test_a_power_of_two_fraction_of_the_frame_is_reached_by_halving(range_: str) -> None:
     """The motion gate's 160x90 and the follower's 640x360 of a 1280x720 frame share their
     first halving; a size that is no power-of-two fraction is one area resize."""
     (frame,) = _decoded([_scene(320, 192)], pix_fmt=range_)
-    plane = frame.planes[0]
-    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
-    luma = np.ascontiguousarray(rows[: frame.height, : frame.width])
+    luma = _luma(frame)
     stretch = range_ == "yuv420p"
 
     def halved(times: int) -> npt.NDArray[np.uint8]:
@@ -101,11 +113,7 @@ def test_a_power_of_two_fraction_of_the_frame_is_reached_by_halving(range_: str)
         return image
 
     def full_range(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        if not stretch:
-            return image
-        return np.clip(np.round((image.astype(np.float64) - 16) * 255 / 219), 0, 255).astype(
-            np.uint8
-        )
+        return _full_range(image, stretch)
 
     picture = picture_of(frame)
     np.testing.assert_array_equal(picture.grey((40, 24)), full_range(halved(3)))
@@ -115,6 +123,14 @@ def test_a_power_of_two_fraction_of_the_frame_is_reached_by_halving(range_: str)
     assert np.abs(halved(3).astype(np.int16) - single).max() <= 1, "a level at most"
     other = picture.grey((64, 32))  # a fifth wide, a sixth high: one resize
     np.testing.assert_array_equal(other, full_range(_area(luma, (64, 32))))
+
+
+def test_halving_a_frame_with_padded_rows_to_an_odd_size() -> None:
+    """330 px rows are padded by the decoder, and half of 186 is odd: the half is still
+    the area resize of the visible luma, not of the padding."""
+    (frame,) = _decoded([_scene(330, 186)])
+    expected = _full_range(_area(_luma(frame), (165, 93)), stretch=True)
+    np.testing.assert_array_equal(picture_of(frame).grey((165, 93)), expected)
 
 
 def test_colour_is_the_decoders_frame_converted_as_pyav_converts_it() -> None:
