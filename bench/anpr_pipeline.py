@@ -103,22 +103,16 @@ class Outcome:
     misses: list[str] = field(default_factory=list)
 
 
-def _bucket(height: float | None) -> str:
-    if height is None:
+def _band(value: float | None, edges: tuple[float, ...], unit: str) -> str:
+    """The group of ``value`` between ``edges``: "< 12 px", "12-20 px", ..., ">= 45 px"."""
+    if value is None:
         return "unknown"
-    for upper, label in ((12, "< 12 px"), (20, "12-20 px"), (30, "20-30 px"), (45, "30-45 px")):
-        if height < upper:
-            return label
-    return ">= 45 px"
-
-
-def _smear_bucket(smeared: float | None) -> str:
-    if smeared is None:
-        return "unknown"
-    for upper, label in ((0.1, "< 0.1"), (0.2, "0.1-0.2")):
-        if smeared < upper:
-            return f"{label} plate height"
-    return ">= 0.2 plate height"
+    lower: float | None = None
+    for upper in edges:
+        if value < upper:
+            return f"< {upper:g} {unit}" if lower is None else f"{lower:g}-{upper:g} {unit}"
+        lower = upper
+    return f">= {edges[-1]:g} {unit}"
 
 
 def _window(appearance: Appearance) -> tuple[datetime, datetime]:
@@ -174,14 +168,14 @@ def _score(truth: GroundTruth, camera_id: str, reads: list[PlateRead], outcome: 
         key = confusable_key(vehicle.plate)
         listed = any(confusable_key(read.text) == key for read in near)
         smeared = smear(appearance)
-        glare = "glare" if vehicle.plate_effects.glare >= GLARE else "no glare"
-        clean = smeared is not None and smeared < 0.1 and glare == "no glare"
+        glared = vehicle.plate_effects.glare >= GLARE
+        clean = smeared is not None and smeared < 0.1 and not glared
         for group in (
             "all",
-            f"height {_bucket(appearance.plate_height_px)}",
+            f"height {_band(appearance.plate_height_px, (12, 20, 30, 45), 'px')}",
             f"lighting {appearance.lighting}",
-            f"smear {_smear_bucket(smeared)}",
-            glare,
+            f"smear {_band(smeared, (0.1, 0.2), 'plate height')}",
+            "glare" if glared else "no glare",
             f"layout {vehicle.plate_layout}",
             *(["clean (smear < 0.1, no glare)"] if clean else []),
         ):

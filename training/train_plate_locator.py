@@ -28,6 +28,7 @@ import torch
 from torch.nn import functional
 
 from safecity.vision.plates.locator import INPUT_SIDE, MANIFEST_NAME
+from training.export_option import add_out_option
 from training.plate_locator_data import IGNORE, PLATE, city_regions, combos
 from training.plate_locator_model import CORNER_SCALE, STRIDE, ExportedLocator, PlateLocatorNet
 
@@ -408,12 +409,7 @@ def command_line() -> argparse.ArgumentParser:
     out = commands.add_parser("export", help="write the ONNX model and its manifest")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out.add_argument("--threshold", type=float, default=0.5, help="the manifest's threshold")
-    out.add_argument(
-        "--out",
-        default=str(WORK / "export"),
-        help="folder to write into; src/safecity/vision/plates/models replaces the shipped "
-        "weights (default: %(default)s)",
-    )
+    add_out_option(out, WORK, "src/safecity/vision/plates/models")
     return parser
 
 

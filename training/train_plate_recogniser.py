@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from training.export_option import add_out_option
 from training.plate_model import ARCHITECTURES, CLASSES, NARROW, PlateRecogniser, Widths, widen_from
 from training.plate_onnx_weights import load_onnx_weights, onnx_widths, store_weights_in_half
 from training.plate_sim_crops import (
@@ -521,12 +522,7 @@ def command_line() -> argparse.ArgumentParser:
     fit.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
     out = commands.add_parser("export", help="write the ONNX model and its manifest")
     out.add_argument("--checkpoint", default=str(WORK / "checkpoint.pt"))
-    out.add_argument(
-        "--out",
-        default=str(WORK / "export"),
-        help="folder to write into; src/safecity/vision/plates/models replaces the shipped "
-        "weights (default: %(default)s)",
-    )
+    add_out_option(out, WORK, "src/safecity/vision/plates/models")
     out.add_argument(
         "--half-weights",
         action="store_true",

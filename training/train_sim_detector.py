@@ -27,6 +27,7 @@ import numpy.typing as npt
 import torch
 from torch.nn import functional
 
+from training.export_option import add_out_option
 from training.sim_detector_data import (
     CLASSES,
     INPUT_HEIGHT,
@@ -304,12 +305,7 @@ def command_line() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=1)
     out = commands.add_parser("export", help="write the ONNX model and its manifest")
     out.add_argument("--confidence", type=float, default=0.35, help="the manifest's threshold")
-    out.add_argument(
-        "--out",
-        default=str(WORK / "export"),
-        help="folder to write into; src/safecity/vision/detectors/models replaces the shipped "
-        "weights (default: %(default)s)",
-    )
+    add_out_option(out, WORK, "src/safecity/vision/detectors/models")
     return parser
 
 
