@@ -39,6 +39,7 @@ from safecity.vision.plates.rules import FormatRules
 from safecity.vision.plates.second_look import look_again
 from safecity.vision.plates.slot_reads import sure_slot_read
 from safecity.vision.plates.slots import SlotRecogniser
+from safecity.vision.plates.unsmear import unsmear_plates
 
 _REGION_SIDE = 288
 _MAX_REGION_ZOOM = 6.0
@@ -107,6 +108,7 @@ class PlateReader:
         cues_first: bool = False,
         locator: LocatorUse = "off",
         plate_locator: PlateLocator | None = None,
+        unsmear: bool = True,
     ) -> None:
         if region_side < 32 or image_side < 32:
             raise ValueError("region_side and image_side must be at least 32 pixels")
@@ -134,6 +136,7 @@ class PlateReader:
         if locator not in LOCATOR_USES:
             raise ValueError(f"locator must be one of {LOCATOR_USES}, got {locator!r}")
         self.locator: LocatorUse = locator
+        self.unsmear = unsmear
         needs_slots = recogniser != "ppocr" or locator != "off"
         self._slots = (
             None
@@ -187,6 +190,8 @@ class PlateReader:
         reads: list[PlateRead] = []
         if one_vehicle and self._locator is not None:
             located = locate(self._locator, bgr)
+            if self.unsmear:
+                bgr, _ = unsmear_plates(bgr, [box for _, box in located])
             reads = read_located(reader, bgr, located)
             if self.locator == "first" and located:
                 # PP-OCR reads the located plates even where the own model is sure: the
