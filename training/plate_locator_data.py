@@ -28,6 +28,10 @@ from safecity.sim.truth import CameraView, Lighting
 from safecity.sim.views import ObjectView
 from safecity.vision.plates.locator import INPUT_SIDE, prepare_region
 
+TRAIN_SEED_BASE = 931_000
+CITIES = 100
+"""Seeds 931000-931099; the last VALIDATION_CITIES are held out for validation."""
+VALIDATION_CITIES = 8
 VIEWS: tuple[CameraView, ...] = ("anpr", "overview")
 LIGHTINGS: tuple[Lighting, ...] = ("day", "dusk", "night")
 SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (640, 360))

@@ -7,55 +7,20 @@ part of the number, are simply never emitted; it needs no line detector of its o
 no decoding beyond an argmax per slot, and its cost is one fixed-size forward pass.
 
 The layer widths are a parameter (:class:`Widths`): the same layout of layers at any
-width, so a wider network can start from a narrower one's weights (:func:`widen_from`).
+width, so a wider network can start from a narrower one's weights (:func:`widen_from`);
+the widths themselves live in :mod:`training.plate_widths`, which needs no PyTorch.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from training.plate_synth import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, SLOTS
+from training.plate_widths import NARROW, Widths
 
 CLASSES = len(ALPHABET) + 1
 """A-Z, 0-9, then the pad class of an empty slot."""
-
-
-@dataclass(frozen=True)
-class Widths:
-    """Channels of the stem, of the six 3x3 convolutions, of the 1x1 reduction, and
-    units of the dense layer."""
-
-    stem: int = 16
-    convs: tuple[int, int, int, int, int] = (32, 48, 48, 80, 80)
-    reduced: int = 48
-    hidden: int = 192
-
-    def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "convs": list(self.convs)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, object]) -> Widths:
-        convs = raw["convs"]
-        if not isinstance(convs, (list, tuple)) or len(convs) != 5:
-            raise ValueError(f"convs must be five widths, got {convs!r}")
-        stem, reduced, hidden = raw["stem"], raw["reduced"], raw["hidden"]
-        if not (isinstance(stem, int) and isinstance(reduced, int) and isinstance(hidden, int)):
-            raise ValueError(f"widths must be integers: {raw!r}")
-        a, b, c, d, e = (int(value) for value in convs)
-        return cls(stem, (a, b, c, d, e), reduced, hidden)
-
-
-NARROW = Widths()
-"""The network shipped until 2026-12-07 (428,802 parameters)."""
-WIDE = Widths(stem=24, convs=(48, 72, 72, 128, 128), reduced=64, hidden=384)
-"""1.5 times the convolution channels and twice the dense layer."""
-MEDIUM = Widths(stem=16, convs=(32, 64, 64, 112, 112), reduced=64, hidden=384)
-"""Wider from the second convolution on (the full-resolution layers cost the most) and
-twice the dense layer."""
-ARCHITECTURES = {"narrow": NARROW, "medium": MEDIUM, "wide": WIDE}
 
 
 def _block(inputs: int, outputs: int) -> list[nn.Module]:

@@ -22,7 +22,8 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from training.plate_model import PlateRecogniser, Widths
+from training.plate_model import PlateRecogniser
+from training.plate_widths import Widths
 
 
 def _initialisers(path: Path) -> dict[str, torch.Tensor]:

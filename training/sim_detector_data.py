@@ -7,6 +7,7 @@ exact per-frame boxes (ground_truth.json only samples five per appearance).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,6 +28,16 @@ VIEWS: tuple[CameraView, ...] = ("overview", "anpr")
 LIGHTINGS: tuple[Lighting, ...] = ("day", "dusk", "night")
 SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (640, 360))
 """Full HD-ish renders as the benchmarks use, and the demo's 640x360 clips."""
+TRAIN_SEED_BASE = 920_000
+"""City i of the training data (one per view, lighting and frame size) is this plus i."""
+
+
+def training_cities() -> list[tuple[int, CameraView, Lighting, tuple[int, int]]]:
+    """(seed, view, lighting, frame size) of every city the training data is rendered from."""
+    combos = itertools.product(VIEWS, LIGHTINGS, SIZES)
+    return [
+        (TRAIN_SEED_BASE + i, view, light, size) for i, (view, light, size) in enumerate(combos)
+    ]
 
 
 @dataclass(frozen=True)

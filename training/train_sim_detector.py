@@ -11,56 +11,42 @@ src/safecity/vision/detectors/models/MODEL_CARD.md.
 
 ``export`` writes to build/sim-detector/export unless ``--out`` names another folder:
 the shipped weights are replaced only on purpose, by ``--out src/safecity/vision/detectors/models``.
+
+``train`` and ``export`` need PyTorch and onnx (requirements/train.txt), imported only
+when they run (:mod:`training.sim_detector_fit`); the rest of this module does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
-import torch
-from torch.nn import functional
 
 from training.export_option import add_out_option
 from training.sim_detector_data import (
     CLASSES,
     INPUT_HEIGHT,
     INPUT_WIDTH,
-    LIGHTINGS,
-    SIZES,
-    VIEWS,
     compress,
     rendered_frames,
     to_input,
+    training_cities,
 )
-from training.sim_detector_model import STRIDE, ExportedDetector, SimVehicleDetector, grid_points
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "sim-detector"
 MODEL_NAME = "sim-vehicles"
-TRAIN_SEED_BASE = 920_000
-"""City i of the training data (one per view, lighting and frame size) is this plus i."""
 OPSET = 17
-CENTRE_RADIUS_CELLS = 1.5
-
-
-def _cities() -> list[tuple[int, str, str, tuple[int, int]]]:
-    combos = itertools.product(VIEWS, LIGHTINGS, SIZES)
-    return [
-        (TRAIN_SEED_BASE + i, view, light, size) for i, (view, light, size) in enumerate(combos)
-    ]
 
 
 def generate(args: argparse.Namespace) -> None:
     folder = Path(args.data)
     folder.mkdir(parents=True, exist_ok=True)
-    for seed, view, lighting, size in _cities():
+    for seed, view, lighting, size in training_cities():
         path = folder / f"city-{seed}.npz"
         if path.exists():
             continue
@@ -70,8 +56,8 @@ def generate(args: argparse.Namespace) -> None:
         for number, frame in enumerate(
             rendered_frames(
                 seed,
-                view,  # type: ignore[arg-type]
-                lighting,  # type: ignore[arg-type]
+                view,
+                lighting,
                 size,
                 cameras=args.cameras,
                 duration_s=args.duration,
@@ -100,193 +86,45 @@ def generate(args: argparse.Namespace) -> None:
         )
 
 
-def assign(
-    boxes: npt.NDArray[np.float32], classes: npt.NDArray[np.int64], points: npt.NDArray[np.float32]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Per grid point: the class of the box it learns (-1 background) and that box (xyxy).
-
-    A point learns a box when it lies inside it and near its centre (within 1.5 cells or
-    a third of the box's size), and the point nearest the centre always does, so even a
-    box smaller than a cell has one. Where boxes overlap, the smaller one wins.
-    """
-    count = len(points)
-    target_class = np.full(count, -1, np.int64)
-    target_box = np.zeros((count, 4), np.float32)
-    if not len(boxes):
-        return target_class, target_box
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    best_area = np.full(count, np.inf, np.float32)
-    for index in np.argsort(-area):  # larger first, smaller overwrite
-        x0, y0, x1, y1 = boxes[index]
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        reach_x = max(CENTRE_RADIUS_CELLS * STRIDE, (x1 - x0) / 3)
-        reach_y = max(CENTRE_RADIUS_CELLS * STRIDE, (y1 - y0) / 3)
-        px, py = points[:, 0], points[:, 1]
-        inside = (px > x0) & (px < x1) & (py > y0) & (py < y1)
-        near = (np.abs(px - cx) <= reach_x) & (np.abs(py - cy) <= reach_y)
-        chosen = inside & near
-        chosen[int(np.argmin((px - cx) ** 2 + (py - cy) ** 2))] = True
-        chosen &= area[index] <= best_area
-        target_class[chosen] = classes[index]
-        target_box[chosen] = boxes[index]
-        best_area[chosen] = area[index]
-    return target_class, target_box
-
-
-def _load(
-    folder: Path,
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    points = grid_points(INPUT_HEIGHT, INPUT_WIDTH).numpy()
-    images, target_classes, target_boxes = [], [], []
-    for seed, *_ in _cities():
-        with np.load(folder / f"city-{seed}.npz") as data:
-            owners = data["owners"]
-            for number in range(len(data["images"])):
-                mine = owners == number
-                cls, box = assign(data["boxes"][mine], data["classes"][mine], points)
-                target_classes.append(cls)
-                target_boxes.append(box)
-            images.append(data["images"])
-    return np.concatenate(images), np.stack(target_classes), np.stack(target_boxes)
-
-
-def giou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """1 - generalised IoU of xyxy pairs (N, 4)."""
-    left_top = torch.max(predicted[:, :2], target[:, :2])
-    right_bottom = torch.min(predicted[:, 2:], target[:, 2:])
-    overlap = (right_bottom - left_top).clamp(min=0).prod(dim=1)
-    area_p = (predicted[:, 2:] - predicted[:, :2]).prod(dim=1)
-    area_t = (target[:, 2:] - target[:, :2]).prod(dim=1)
-    union = area_p + area_t - overlap
-    iou = overlap / union.clamp(min=1e-6)
-    hull = torch.max(predicted[:, 2:], target[:, 2:]) - torch.min(predicted[:, :2], target[:, :2])
-    hull_area = hull.prod(dim=1).clamp(min=1e-6)
-    return 1 - iou + (hull_area - union) / hull_area
-
-
-def focal_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    probability = torch.sigmoid(logits)
-    ce = functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    p_t = probability * targets + (1 - probability) * (1 - targets)
-    alpha = 0.25 * targets + 0.75 * (1 - targets)
-    return (alpha * (1 - p_t) ** 2 * ce).sum()
-
-
-def _batch(
-    images: npt.NDArray[np.uint8], rng: np.random.Generator, picks: npt.NDArray[np.int64]
-) -> tuple[torch.Tensor, npt.NDArray[np.bool_]]:
-    """Images as float tensors with brightness/contrast jitter; which ones to mirror."""
-    pixels = torch.from_numpy(images[picks]).permute(0, 3, 1, 2).float() / 255.0
-    gain = torch.from_numpy(rng.uniform(0.75, 1.25, (len(picks), 1, 1, 1)).astype(np.float32))
-    shift = torch.from_numpy(rng.uniform(-0.08, 0.08, (len(picks), 1, 1, 1)).astype(np.float32))
-    pixels = (pixels * gain + shift).clamp(0, 1)
-    mirror = rng.random(len(picks)) < 0.5
-    flipped = torch.from_numpy(mirror)
-    pixels[flipped] = pixels[flipped].flip(-1)
-    return pixels, mirror
-
-
 def train(args: argparse.Namespace) -> None:
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    rng = np.random.default_rng(args.seed)
-    images, target_classes, target_boxes = _load(Path(args.data))
-    print(f"{len(images)} frames, {(target_classes >= 0).sum()} positive cells", flush=True)
-    # Mirrored images mirror their grid: the same targets, read through a flipped index.
-    cols, rows = INPUT_WIDTH // STRIDE, INPUT_HEIGHT // STRIDE
-    mirror_index = np.arange(rows * cols).reshape(rows, cols)[:, ::-1].reshape(-1)
-    model = SimVehicleDetector(len(CLASSES))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=0.1
-    )
-    points = grid_points(INPUT_HEIGHT, INPUT_WIDTH)
-    start = time.perf_counter()
-    model.train()
-    for step in range(args.steps):
-        picks = rng.integers(0, len(images), args.batch)
-        pixels, mirror = _batch(images, rng, picks)
-        cls = target_classes[picks].copy()
-        box = target_boxes[picks].copy()
-        for row in np.flatnonzero(mirror):
-            cls[row] = cls[row][mirror_index]
-            flipped = box[row][mirror_index]
-            box[row] = np.stack(
-                [
-                    INPUT_WIDTH - flipped[:, 2],
-                    flipped[:, 1],
-                    INPUT_WIDTH - flipped[:, 0],
-                    flipped[:, 3],
-                ],
-                axis=1,
-            )
-        logits, distances = model(pixels)
-        logits = logits.flatten(2).transpose(1, 2)  # (B, N, C)
-        distances = distances.flatten(2).transpose(1, 2)  # (B, N, 4)
-        labels = torch.from_numpy(cls)
-        positive = labels >= 0
-        one_hot = torch.zeros_like(logits)
-        one_hot[positive] = functional.one_hot(labels[positive], len(CLASSES)).float()
-        count = max(int(positive.sum()), 1)
-        loss_cls = focal_loss(logits, one_hot) / count
-        at = points.expand(len(picks), -1, -1)[positive]
-        d = distances[positive]
-        predicted = torch.cat([at - d[:, :2], at + d[:, 2:]], dim=1)
-        loss_box = giou_loss(predicted, torch.from_numpy(box)[positive]).mean() if count else 0
-        loss = loss_cls + 2.0 * loss_box
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        if step % 100 == 0 or step == args.steps - 1:
-            print(
-                f"step {step}: loss {float(loss.detach()):.3f} "
-                f"(cls {float(loss_cls.detach()):.3f}, "
-                f"box {float(loss_box):.3f}), {time.perf_counter() - start:.0f} s",
-                flush=True,
-            )
-    torch.save(model.state_dict(), Path(args.data) / "weights.pt")
+    """Needs PyTorch (requirements/train.txt), imported here and nowhere else."""
+    from training.sim_detector_fit import train as fit
+
+    fit(args)
 
 
 def export(args: argparse.Namespace) -> None:
-    torch.set_num_threads(1)
-    model = SimVehicleDetector(len(CLASSES))
-    model.load_state_dict(torch.load(Path(args.data) / "weights.pt"))
-    model.eval()
-    wrapped = ExportedDetector(model, INPUT_HEIGHT, INPUT_WIDTH).eval()
+    """The ONNX model and its manifest, written into ``--out``."""
+    from training.sim_detector_fit import write_onnx
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{MODEL_NAME}.onnx"
-    sample = torch.zeros(1, 3, INPUT_HEIGHT, INPUT_WIDTH)
-    torch.onnx.export(
-        wrapped,
-        (sample,),
-        str(path),
-        input_names=["images"],
-        output_names=["output0"],
-        opset_version=OPSET,
-        dynamo=False,
-    )
+    write_onnx(Path(args.data) / "weights.pt", path, opset=OPSET)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    text = manifest(path.name, digest, args.confidence)
+    (out / f"{MODEL_NAME}.yaml").write_text(text, encoding="utf-8")
+    print(f"{path}: {path.stat().st_size} bytes, sha256 {digest}")
+
+
+def manifest(file_name: str, digest: str, confidence: float) -> str:
+    """The manifest (YAML) of the exported model file ``file_name``, SHA-256 ``digest``."""
     classes = ", ".join(CLASSES)
-    (out / f"{MODEL_NAME}.yaml").write_text(
+    return (
         "# The simulated-vehicle detector (MODEL_CARD.md): simulator renders only, not for\n"
         "# real footage. Written by python -m training.train_sim_detector export\n"
         "# --out src/safecity/vision/detectors/models.\n"
         "backend: onnx_yolo\n"
-        f"file: {path.name}\n"
+        f"file: {file_name}\n"
         f"sha256: {digest}\n"
         f"input_width: {INPUT_WIDTH}\n"
         f"input_height: {INPUT_HEIGHT}\n"
         "layout: yolov8\n"
         f"classes: [{classes}]\n"
         "licence: Apache-2.0 (safecity; trained on safecity's own simulator renders)\n"
-        f"confidence_threshold: {args.confidence}\n"
-        "nms_threshold: 0.45\n",
-        encoding="utf-8",
+        f"confidence_threshold: {confidence}\n"
+        "nms_threshold: 0.45\n"
     )
-    print(f"{path}: {path.stat().st_size} bytes, sha256 {digest}")
 
 
 def command_line() -> argparse.ArgumentParser:

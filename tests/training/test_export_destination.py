@@ -4,7 +4,9 @@ A plain ``export`` once wrote straight over the weights the package ships. These
 export untrained networks of each script (the files are the same shape as trained ones)
 and load them with the product's own loaders, so the manifest each export writes is
 checked too. They need PyTorch and onnx (requirements/train.txt), which the product's
-test environment does not install: without them the module is skipped.
+test environment does not install: without them the module is skipped, and
+tests/training/test_export_guard.py checks the same guard with a stand-in for the
+PyTorch half of each export.
 """
 
 from __future__ import annotations
@@ -109,15 +111,6 @@ def _digests(folder: Path) -> dict[str, str]:
         for path in sorted(folder.iterdir())
         if path.is_file()
     }
-
-
-@pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_export_defaults_to_a_build_folder(name: str) -> None:
-    script = SCRIPTS[name]
-    args = script.module.command_line().parse_args(["export"])
-    out = Path(args.out).resolve()
-    assert out.is_relative_to(ROOT / "build"), out
-    assert not out.is_relative_to(ROOT / "src"), out
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
