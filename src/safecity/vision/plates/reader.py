@@ -83,6 +83,8 @@ class PlateReader:
     (:func:`located.with_second_opinion`); a region where nothing is located
     takes the usual path; with ``"only"`` the own model's reads are all there is. A
     whole image (no region) never uses the locator, which learnt vehicle regions.
+    With ``unsmear`` (the default) a located plate smeared by motion while the shutter
+    was open is unsmeared before either model reads it (:mod:`unsmear`).
 
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
