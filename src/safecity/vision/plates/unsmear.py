@@ -28,6 +28,7 @@ from typing import cast
 import cv2
 import numpy as np
 import numpy.typing as npt
+import scipy.fft
 
 from safecity.vision.plates.image import MIN_SIDE, surroundings
 from safecity.vision.plates.ocr import Image
@@ -144,18 +145,19 @@ def smear_kernel(smear: Smear) -> npt.NDArray[np.float32]:
 def unsmeared(bgr: Image, smear: Smear, noise_to_signal: float = NOISE_TO_SIGNAL) -> Image:
     """``bgr`` with ``smear`` undone by a Wiener filter (edges mirrored so they do not ring)."""
     kernel = smear_kernel(smear)
-    pad = kernel.shape[0]
-    mirrored = cv2.copyMakeBorder(bgr, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    size = kernel.shape[0]
+    mirrored = cv2.copyMakeBorder(bgr, size, size, size, size, cv2.BORDER_REFLECT)
     height, width = mirrored.shape[:2]
     spread = np.zeros((height, width), np.float32)
-    size = kernel.shape[0]
     spread[:size, :size] = kernel
     spread = np.roll(spread, (-(size // 2), -(size // 2)), axis=(0, 1))
-    transfer = np.fft.fft2(spread)
-    inverse = np.conj(transfer) / (np.abs(transfer) ** 2 + noise_to_signal)
-    channels = np.fft.fft2(mirrored.astype(np.float32), axes=(0, 1))
-    restored = np.real(np.fft.ifft2(channels * inverse[:, :, None], axes=(0, 1)))
-    restored = restored[pad : height - pad, pad : width - pad]
+    # Real transforms in single precision: the pixels are real and 8-bit, and this halves
+    # the work of numpy's complex double-precision transforms.
+    transfer = scipy.fft.rfft2(spread)
+    inverse = np.conj(transfer) / (np.abs(transfer) ** 2 + np.float32(noise_to_signal))
+    channels = scipy.fft.rfft2(mirrored.astype(np.float32), axes=(0, 1))
+    restored = scipy.fft.irfft2(channels * inverse[:, :, None], s=(height, width), axes=(0, 1))
+    restored = restored[size : height - size, size : width - size]
     return cast(Image, np.clip(np.rint(restored), 0, 255).astype(np.uint8))
 
 
