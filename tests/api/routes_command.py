@@ -69,6 +69,14 @@ def raise_alert(platform: Platform, camera: str, *, snapshot: bool = True, **fie
     return ingested.alert.id
 
 
+def confirm_alert(platform: Platform, alert_id: int) -> None:
+    """An operator confirmed the plate match of a hotlist hit: field action may follow."""
+    from safecity.identity.system import system_principal
+
+    with platform.transaction() as session:
+        platform.alerts.confirm_match(session, system_principal("tests"), alert_id)
+
+
 def _camera_code(s: Scope) -> str:
     return "PSH-TC1" if s == "in" else "BNU-TC1"
 
@@ -107,6 +115,12 @@ ROUTES: dict[str, Expect] = {
     ),
     "POST /api/v1/alerts/{alert_id}/dismiss": Expect(
         HANDLE_ALERTS, "object", _act("dismiss", {"reason": "false_alarm"})
+    ),
+    "POST /api/v1/alerts/{alert_id}/confirm-match": Expect(
+        HANDLE_ALERTS, "object", _act("confirm-match")
+    ),
+    "POST /api/v1/alerts/{alert_id}/reject-match": Expect(
+        HANDLE_ALERTS, "object", _act("reject-match", {"note": "reads LE81234"})
     ),
     "GET /console": Expect(SEE_ALERTS, "single", get("/console")),
 }

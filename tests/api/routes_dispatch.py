@@ -31,7 +31,7 @@ from tests.api.matrix import (
     Scope,
     get,
 )
-from tests.api.routes_command import raise_alert
+from tests.api.routes_command import confirm_alert, raise_alert
 
 PLACES = {"in": ("peshawar", 34.00, 71.54), "out": ("bannu", 32.98, 70.60)}
 
@@ -154,6 +154,7 @@ def _create_unit(g: Ground, s: Scope) -> Call:
 
 def _from_alert(g: Ground, s: Scope) -> Call:
     alert = raise_alert(g.platform, "PSH-TC1" if s == "in" else "BNU-TC1")
+    confirm_alert(g.platform, alert)  # a hotlist hit: no field action before it
     return Call("POST", f"/api/v1/alerts/{alert}/incident", json={"type": "suspicious"})
 
 

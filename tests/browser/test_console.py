@@ -195,6 +195,10 @@ def test_an_incident_is_opened_from_an_alert(
     kinds = alert.get_by_label("Incident type").locator("option")
     alert.get_by_label("Incident type").select_option(index=1)
     assert kinds.count() > 1
+    # A hotlist hit: the match is confirmed first (the button says so until then).
+    expect(alert.get_by_role("button", name="Open incident")).to_be_disabled()
+    alert.get_by_role("button", name="Confirm match").click()
+    expect(alert.get_by_role("button", name="Open incident")).to_be_enabled()
     alert.get_by_role("button", name="Open incident").click()
     expect(row(page, title)).to_have_count(0)
     linked = stored(live_server, title)
@@ -202,6 +206,105 @@ def test_an_incident_is_opened_from_an_alert(
     assert linked.incident_id is not None
     # The new incident reaches the map through the hub, without a reload.
     expect(page.locator("#console-map")).to_have_attribute("data-incidents", re.compile(r"^[1-9]"))
+
+
+def plate_hit(live_server: LiveServer, camera: str, title: str) -> AlertRaised:
+    """A confusable hotlist hit as the events module raises it: LE81234 read, LEB1234
+    listed, with the vehicle and the plate crop on disk."""
+    media: Path = live_server.platform.settings.media_dir
+    names = {}
+    for kind in ("vehicle", "plate"):
+        relative = f"alerts/{uuid.uuid4().hex}-{kind}.jpg"
+        (media / relative).parent.mkdir(parents=True, exist_ok=True)
+        (media / relative).write_bytes(snapshot_jpeg())
+        names[kind] = relative
+    return alert_message(
+        camera,
+        title=title,
+        priority=1,
+        snapshot=names["vehicle"],
+        plate_crop=names["plate"],
+        plate_text="LE81234",
+        reference={
+            "plate_read": "1",
+            "hotlist_entry": "1",
+            "match": "confusable",
+            "listed_plate": "LEB1234",
+            "reason": "taken at gunpoint, Saddar",
+            "source_agency": "CTD Peshawar",
+        },
+    )
+
+
+LOADED = "img => img.complete && img.naturalWidth > 0"
+
+
+def test_a_hotlist_hit_shows_its_plate_crop_and_is_confirmed_before_field_action(
+    page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    open_console(page, console, live_server)
+    tag = uuid.uuid4().hex[:6]
+    confirmed, rejected = f"Stolen vehicle {tag}", f"Wanted vehicle {tag}"
+    camera = camera_in(live_server, "bannu")
+    publish(
+        console.bus_url,
+        plate_hit(live_server, camera, confirmed),
+        plate_hit(live_server, camera, rejected),
+    )
+    alert = row(page, confirmed)
+    expect(alert).to_be_visible()
+    # The plate crop, loaded, beside the vehicle; read and listed plates with the
+    # differing character marked; why the plate is listed.
+    crop = alert.locator("img.plate-crop")
+    expect(crop).to_be_visible()
+    expect(crop).to_have_attribute("src", re.compile(r"/api/v1/alerts/\d+/snapshot\?which=plate$"))
+    page.wait_for_function(LOADED, arg=crop.element_handle())
+    assert crop.evaluate("img => img.naturalWidth") > 0
+    page.wait_for_function(LOADED, arg=alert.locator("img.snapshot").element_handle())
+    expect(alert.locator(".read-plate")).to_have_text("LE81234")
+    expect(alert.locator(".listed-plate")).to_have_text("LEB1234")
+    expect(alert.locator(".read-plate mark")).to_have_text("8")
+    expect(alert.locator(".listed-plate mark")).to_have_text("B")
+    expect(alert.locator(".hotlist-why")).to_contain_text("taken at gunpoint, Saddar")
+    expect(alert.locator(".match-verdict")).to_contain_text("Match not checked")
+    if alert.get_by_role("button", name="Open incident").count():
+        expect(alert.get_by_role("button", name="Open incident")).to_be_disabled()
+
+    alert.get_by_role("button", name="Confirm match").click()
+    expect(alert.locator(".status")).to_have_text("acknowledged")
+    expect(alert.locator(".match-verdict")).to_contain_text(
+        f"Match confirmed by {live_server.operator}"
+    )
+    expect(alert.get_by_role("button", name="Confirm match")).to_be_hidden()
+    if alert.get_by_role("button", name="Open incident").count():
+        expect(alert.get_by_role("button", name="Open incident")).to_be_enabled()
+    kept = stored(live_server, confirmed)
+    assert (kept.status, kept.match_verdict, kept.match_checked_by) == (
+        "acknowledged",
+        "confirmed",
+        live_server.operator,
+    )
+
+    # The other is a false read: rejecting it dismisses it as a misread plate.
+    row(page, rejected).get_by_role("button", name="Not a match").click()
+    expect(row(page, rejected)).to_have_count(0)
+    gone = stored(live_server, rejected)
+    assert (gone.status, gone.dismiss_reason, gone.match_verdict) == (
+        "dismissed",
+        "misread_plate",
+        "rejected",
+    )
+    summaries = live_server.scalars(
+        select(AuditRecord.summary)
+        .where(AuditRecord.object_type == "alert", AuditRecord.action == "update")
+        .where(AuditRecord.object_id.in_([str(kept.id), str(gone.id)]))
+        .order_by(AuditRecord.seq)
+    )
+    assert [s.split(" alert")[0] for s in summaries] == [
+        "confirmed the plate match of",
+        "rejected the plate match (misread_plate) of",
+    ]
+    assert browser_log.console_errors == []
 
 
 def test_live_alerts_take_their_place_by_priority_then_age(

@@ -83,6 +83,9 @@ def test_an_alert_becomes_an_incident_a_unit_answers_and_the_kpis_count_it(
     expect(alert).to_be_visible()
     alert.get_by_role("button", name="Acknowledge").click()
     expect(alert.locator(".status")).to_have_text("acknowledged")
+    # A hotlist hit: the operator confirms the plate match before field action.
+    alert.get_by_role("button", name="Confirm match").click()
+    expect(alert.locator(".match-verdict")).to_contain_text("Match confirmed")
     alert.get_by_label("Incident type").select_option("robbery")
     alert.get_by_role("button", name="Open incident").click()
     expect(row(page, title)).to_have_count(0)

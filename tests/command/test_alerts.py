@@ -319,7 +319,7 @@ def test_link_incident_for_the_incidents_module(platform: Platform, world: World
     make_user(platform, "op-bnu", ["operator"], districts=["bannu"])
     make_user(platform, "inv", ["investigator"], districts=["peshawar"])
     op, bnu, inv = (principal_of(platform, u) for u in ("op-psh", "op-bnu", "inv"))
-    alert_id = raise_alert(platform, "PSH-TC1")
+    alert_id = raise_alert(platform, "PSH-TC1", source="analytics", kind="analytics.fight")
     with platform.transaction() as session:
         with pytest.raises(NotFound):
             platform.alerts.link_incident(session, bnu, alert_id, 7)

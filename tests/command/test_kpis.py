@@ -124,6 +124,8 @@ def test_an_empty_or_backwards_window(desk: Desk) -> None:
 
 def test_an_alert_becomes_an_incident_and_is_marked_handled(desk: Desk) -> None:
     alert_id = raise_alert(desk.platform, "PSH-TC1")
+    confirmed = desk.call("dispatcher", "POST", f"/api/v1/alerts/{alert_id}/confirm-match")
+    assert confirmed.status_code == 200, confirmed.text
     made = desk.call(
         "dispatcher", "POST", f"/api/v1/alerts/{alert_id}/incident", json={"type": "hotlist"}
     )

@@ -52,6 +52,9 @@ def test_a_listed_plate_raises_a_prioritised_alert_with_the_crop(
         "plate_read": str(read),
         "hotlist_entry": str(entry),
         "match": "exact",
+        "listed_plate": "LEB3656",
+        "reason": "taken at gunpoint, Saddar",
+        "source_agency": "CTD Peshawar",
     }
     assert "confirm" in alert.detail.lower() or "compare" in alert.detail.lower()
     with platform.sessions() as session:
@@ -70,6 +73,7 @@ def test_a_confusable_read_matches_and_says_so(platform: Platform, world: World)
         "confusable",
     )
     assert "listed as LEB3656" in alert.title
+    assert alert.reference["listed_plate"] == "LEB3656", "the operator compares it with the crop"
 
 
 def test_expired_removed_and_other_plates_never_match(platform: Platform, world: World) -> None:

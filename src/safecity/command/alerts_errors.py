@@ -15,3 +15,9 @@ class AlertTransitionRefused(Conflict):
     """The action does not apply to the alert's current state (escalating twice...)."""
 
     code = "alert_transition_refused"
+
+
+class AlertMatchUnconfirmed(Conflict):
+    """Field action asked for on a hotlist hit whose plate match nobody has confirmed."""
+
+    code = "alert_match_unconfirmed"

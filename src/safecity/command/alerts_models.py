@@ -34,6 +34,13 @@ NEW, ACKNOWLEDGED, ESCALATED, DISMISSED, INCIDENT = (
 STATUSES = (NEW, ACKNOWLEDGED, ESCALATED, DISMISSED, INCIDENT)
 OPEN_STATUSES = (NEW, ACKNOWLEDGED, ESCALATED)
 
+# A hotlist hit is a machine's reading of a plate: an operator compares the plate crop
+# with the listed plate before any field action. "Confirmed" acknowledges a new alert
+# and opens the way to an incident; "rejected" (a false read) dismisses the alert as
+# misread_plate. The verdict sits beside the status above, never instead of it.
+HOTLIST_SOURCE = "hotlist"
+MATCH_CONFIRMED, MATCH_REJECTED = "confirmed", "rejected"
+
 
 class Alert(Base):
     __tablename__ = "alerts"
@@ -70,6 +77,10 @@ class Alert(Base):
     note: Mapped[str] = mapped_column(String(500), default="")
     handled_by: Mapped[str | None] = mapped_column(String(80))
     handled_at: Mapped[datetime | None]
+    # Hotlist hits only: the operator's verdict on the plate match, who gave it and when.
+    match_verdict: Mapped[str | None] = mapped_column(String(12))
+    match_checked_by: Mapped[str | None] = mapped_column(String(80))
+    match_checked_at: Mapped[datetime | None]
     # No foreign key: incidents live in a later migration owned by the dispatch module.
     incident_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -81,6 +92,11 @@ class Alert(Base):
     site: Mapped[Site | None] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def needs_match_check(self) -> bool:
+        """A hotlist hit whose plate match no operator has confirmed yet."""
+        return self.source == HOTLIST_SOURCE and self.match_verdict != MATCH_CONFIRMED
 
     @classmethod
     def scope_clause(cls, principal: Principal) -> ColumnElement[bool]:

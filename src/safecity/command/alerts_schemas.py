@@ -27,6 +27,26 @@ DismissReason = Literal[
     "equipment_fault",
 ]
 AlertStatus = Literal["new", "acknowledged", "escalated", "dismissed", "incident"]
+MatchVerdict = Literal["confirmed", "rejected"]
+
+
+class HotlistMatch(BaseModel):
+    """What an operator compares before field action on a hotlist hit."""
+
+    entry_id: int | None = Field(description="The hotlist entry the read matched")
+    listed_plate: str | None = Field(description="The plate as the hotlist lists it")
+    read_plate: str | None = Field(description="The plate as the camera read it")
+    match: Literal["exact", "confusable"] | None = Field(
+        description="'confusable': equal only once look-alike characters (B/8, O/0...) fold"
+    )
+    category: str = Field(description="stolen, wanted, expired_registration...")
+    reason: str = Field(description="Why the plate is listed")
+    source_agency: str = Field(description="Who listed it")
+    verdict: MatchVerdict | None = Field(
+        description="The operator's verdict on the plate crop; none yet means unchecked"
+    )
+    checked_by: str | None
+    checked_at: datetime | None
 
 
 class AlertPublic(BaseModel):
@@ -61,6 +81,10 @@ class AlertPublic(BaseModel):
     handled_by: str | None
     handled_at: datetime | None
     incident_id: int | None
+    hotlist: HotlistMatch | None = Field(
+        description="For hotlist hits: the read, the listed entry and the operator's verdict; "
+        "an incident can be opened only once the match is confirmed"
+    )
     version: int = Field(description="Send it back as If-Match (or 'version') when acting")
 
 

@@ -9,7 +9,10 @@ incidents router): after creating the incident in the same transaction, call
 It checks ``alerts.handle`` and scope (404 outside it), refuses a dismissed alert or one
 already linked to another incident (409), marks the alert ``incident``, audits, and
 returns the :class:`AlertPublic` to broadcast through the console hub after commit.
-Calling it again with the same incident is harmless.
+Calling it again with the same incident is harmless. A hotlist hit whose plate match no
+operator has confirmed (:meth:`AlertsService.confirm_match`) is refused with 409
+(``alert_match_unconfirmed``); call :func:`refuse_unconfirmed_match` before creating
+anything to refuse it early.
 """
 
 from __future__ import annotations
@@ -26,18 +29,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
-from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
+from safecity.command.alerts_errors import (
+    AlertClosed,
+    AlertMatchUnconfirmed,
+    AlertTransitionRefused,
+)
 from safecity.command.alerts_models import (
     ACKNOWLEDGED,
     DISMISSED,
     ESCALATED,
+    HOTLIST_SOURCE,
     INCIDENT,
+    MATCH_CONFIRMED,
+    MATCH_REJECTED,
     NEW,
     OPEN_STATUSES,
     Alert,
     AlertOccurrence,
 )
-from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic
+from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic, HotlistMatch
 from safecity.command.correlation import CorrelationWindow, open_alert_for
 from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import format_pkt, utcnow
@@ -78,6 +88,48 @@ class _Place:
     site: Site | None
 
 
+# The dismiss reason a rejected plate match closes its alert with.
+MISREAD_PLATE = "misread_plate"
+
+
+def _hotlist_match(alert: Alert) -> HotlistMatch | None:
+    if alert.source != HOTLIST_SOURCE:
+        return None
+    reference = alert.reference or {}
+    match = reference.get("match")
+    entry = str(reference.get("hotlist_entry", ""))
+    # Alerts raised before the listed plate travelled in the reference: an exact match
+    # lists what was read; a confusable one says only which entry it matched.
+    listed = reference.get("listed_plate") or (alert.plate_text if match == "exact" else None)
+    return HotlistMatch(
+        entry_id=int(entry) if entry.isdigit() else None,
+        listed_plate=str(listed) if listed else None,
+        read_plate=alert.plate_text,
+        match=match if match in ("exact", "confusable") else None,
+        category=alert.kind.removeprefix(f"{HOTLIST_SOURCE}."),
+        reason=str(reference.get("reason", "")),
+        source_agency=str(reference.get("source_agency", "")),
+        verdict=alert.match_verdict,
+        checked_by=alert.match_checked_by,
+        checked_at=alert.match_checked_at,
+    )
+
+
+def refuse_unconfirmed_match(alert: Alert) -> None:
+    """Raise :class:`AlertMatchUnconfirmed` (409) for a hotlist hit not yet confirmed:
+    no field action starts from a machine's reading of a plate alone."""
+    if alert.needs_match_check:
+        state = (
+            f"was rejected by {alert.match_checked_by}"
+            if alert.match_verdict == MATCH_REJECTED
+            else "has not been confirmed"
+        )
+        raise AlertMatchUnconfirmed(
+            f"alert {alert.id} is a hotlist hit whose plate match {state}: compare the plate "
+            "crop with the listed plate and confirm the match before any field action"
+        )
+
+
 def to_public(alert: Alert) -> AlertPublic:
     camera, site = alert.camera, alert.site
     return AlertPublic(
@@ -110,6 +162,7 @@ def to_public(alert: Alert) -> AlertPublic:
         handled_by=alert.handled_by,
         handled_at=alert.handled_at,
         incident_id=alert.incident_id,
+        hotlist=_hotlist_match(alert),
         version=alert.version,
     )
 
@@ -432,6 +485,79 @@ class AlertsService:
         alert.dismiss_reason = reason
         return self._move(session, principal, alert, DISMISSED, f"dismissed ({reason})", note=note)
 
+    def confirm_match(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        *,
+        expected_version: int | None = None,
+        note: str = "",
+    ) -> AlertPublic:
+        """The operator saw the listed plate in the plate crop: field action may follow.
+        A new alert is acknowledged by it; an acknowledged or escalated one keeps its
+        status."""
+        alert = self._checkable(session, principal, alert_id, expected_version)
+        before = _match_state(alert)
+        alert.match_verdict = MATCH_CONFIRMED
+        alert.match_checked_by = principal.username
+        alert.match_checked_at = utcnow()
+        status = ACKNOWLEDGED if alert.status == NEW else alert.status
+        return self._move(
+            session,
+            principal,
+            alert,
+            status,
+            "confirmed the plate match of",
+            note=note,
+            before=before,
+            after=_match_state(alert),
+        )
+
+    def reject_match(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        *,
+        expected_version: int | None = None,
+        note: str = "",
+    ) -> AlertPublic:
+        """The plate crop does not show the listed plate (a false read): the alert is
+        dismissed as ``misread_plate``."""
+        alert = self._checkable(session, principal, alert_id, expected_version)
+        before = _match_state(alert)
+        alert.match_verdict = MATCH_REJECTED
+        alert.match_checked_by = principal.username
+        alert.match_checked_at = utcnow()
+        alert.dismiss_reason = MISREAD_PLATE
+        return self._move(
+            session,
+            principal,
+            alert,
+            DISMISSED,
+            f"rejected the plate match ({MISREAD_PLATE}) of",
+            note=note,
+            before=before,
+            after=_match_state(alert),
+        )
+
+    def _checkable(
+        self, session: Session, principal: Principal, alert_id: int, expected: int | None
+    ) -> Alert:
+        alert = self._changeable(session, principal, alert_id, expected)
+        if alert.source != HOTLIST_SOURCE:
+            raise AlertTransitionRefused(
+                f"alert {alert.id} is not a hotlist hit; it has no plate match to check"
+            )
+        if alert.match_verdict is not None:
+            raise AlertTransitionRefused(
+                f"the plate match of alert {alert.id} was already {alert.match_verdict} by "
+                f"{alert.match_checked_by}"
+                + (f" at {format_pkt(alert.match_checked_at)}" if alert.match_checked_at else "")
+            )
+        return alert
+
     def link_incident(
         self,
         session: Session,
@@ -447,6 +573,7 @@ class AlertsService:
         if alert.status == INCIDENT and alert.incident_id == incident_id:
             return to_public(alert)
         alert = self._changeable(session, principal, alert_id, expected_version)
+        refuse_unconfirmed_match(alert)
         alert.incident_id = incident_id
         return self._move(
             session, principal, alert, INCIDENT, f"opened incident {incident_id} from"
@@ -484,8 +611,12 @@ class AlertsService:
         verb: str,
         *,
         note: str = "",
+        before: Mapping[str, str | None] | None = None,
+        after: Mapping[str, str | None] | None = None,
     ) -> AlertPublic:
-        before = {"status": alert.status, "version": alert.version}
+        """Set the status (and who handled it), flush, audit with before and after;
+        ``before`` and ``after`` add what else the action changed."""
+        old = {"status": alert.status, "version": alert.version, **(before or {})}
         alert.status = status
         alert.handled_by = principal.username
         alert.handled_at = utcnow()
@@ -500,7 +631,20 @@ class AlertsService:
             object_id=alert.id,
             district=alert.district.slug,
             summary=f"{verb} alert {alert.id} ({alert.kind}: {alert.title})",
-            before=before,
-            after={"status": status, "version": alert.version, "note": note or None},
+            before=old,
+            after={
+                "status": status,
+                "version": alert.version,
+                "note": note or None,
+                **(after or {}),
+            },
         )
         return to_public(alert)
+
+
+def _match_state(alert: Alert) -> dict[str, str | None]:
+    return {
+        "match_verdict": alert.match_verdict,
+        "match_checked_by": alert.match_checked_by,
+        "match_checked_at": alert.match_checked_at.isoformat() if alert.match_checked_at else None,
+    }

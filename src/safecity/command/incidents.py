@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from safecity.command.alerts_models import Alert
+from safecity.command.alerts_service import refuse_unconfirmed_match
 from safecity.command.incidents_lifecycle import IncidentLifecycle
 from safecity.command.incidents_models import FINAL_STATUSES, Incident, IncidentEvent
 from safecity.command.incidents_records import NewIncident
@@ -96,10 +97,13 @@ class IncidentService(IncidentLifecycle):
         self, session: Session, principal: Principal, alert_id: int, data: IncidentFromAlert
     ) -> Incident:
         """Open an incident where the alert happened; the alert is then marked handled
-        by it (``AlertsService.link_incident``, which refuses a closed alert: 409)."""
+        by it (``AlertsService.link_incident``, which refuses a closed alert: 409). A
+        hotlist hit whose plate match is not confirmed is refused before anything is
+        created (409)."""
         principal.require("incidents.create")
         principal.require("alerts.handle")
         alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
+        refuse_unconfirmed_match(alert)
         latitude, longitude = _alert_place(alert)
         narrative = f"{alert.title}\n{alert.detail}\n{data.narrative}".strip()
         return self.open(

@@ -63,6 +63,10 @@ def hotlist_alert(
                 "plate_read": str(read.id),
                 "hotlist_entry": str(entry_id),
                 "match": match,
+                # What the operator compares with the plate crop before field action.
+                "listed_plate": entry_plate,
+                "reason": reason,
+                "source_agency": source_agency,
             },
         }
     )

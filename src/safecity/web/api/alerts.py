@@ -164,3 +164,54 @@ def dismiss(
         alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
     )
     return alert
+
+
+@router.post("/alerts/{alert_id}/confirm-match", tags=["alerts"])
+def confirm_match(
+    alert_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+    version: IfMatch,
+    body: AlertAction | None = None,
+) -> AlertPublic:
+    """A hotlist hit: the plate crop shows the listed plate. Acknowledges a new alert and
+    allows field action (an incident); 409 for other alerts or a match already checked."""
+    body = body or AlertAction()
+    with platform.transaction() as session:
+        alert = platform.alerts.confirm_match(
+            session,
+            principal,
+            alert_id,
+            expected_version=expected_version(version, body.version),
+            note=body.note,
+        )
+    hub.broadcast(
+        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
+    )
+    return alert
+
+
+@router.post("/alerts/{alert_id}/reject-match", tags=["alerts"])
+def reject_match(
+    alert_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+    version: IfMatch,
+    body: AlertAction | None = None,
+) -> AlertPublic:
+    """A hotlist hit that is a false read: the alert is dismissed as ``misread_plate``."""
+    body = body or AlertAction()
+    with platform.transaction() as session:
+        alert = platform.alerts.reject_match(
+            session,
+            principal,
+            alert_id,
+            expected_version=expected_version(version, body.version),
+            note=body.note,
+        )
+    hub.broadcast(
+        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
+    )
+    return alert

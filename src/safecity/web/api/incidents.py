@@ -84,7 +84,8 @@ def incident_from_alert(
     principal: CurrentPrincipal,
     hub: HubDep,
 ) -> IncidentDetail:
-    """Open an incident from an alert; the alert is marked as handled by it."""
+    """Open an incident from an alert; the alert is marked as handled by it. A hotlist
+    hit needs its plate match confirmed first (409 ``alert_match_unconfirmed``)."""
     with platform.transaction() as session:
         incident = platform.incidents.from_alert(session, principal, alert_id, data)
         alert = platform.alerts.link_incident(session, principal, alert_id, incident.id)

@@ -223,9 +223,10 @@
       if (alert.has_snapshot) {
         const src = `/api/v1/alerts/${alert.id}/snapshot`;
         if (image.getAttribute("src") !== src) image.src = src;
-        image.alt = "Snapshot of " + alert.title;
+        image.alt = (alert.hotlist ? "Vehicle of " : "Snapshot of ") + alert.title;
         image.hidden = false;
       }
+      fillPlateCheck(row, alert);
       const links = row.querySelector(".video-links");
       links.replaceChildren();
       if (alert.camera_id && root.dataset.canWatch) {
@@ -235,10 +236,67 @@
         const query = new URLSearchParams({ since: since, until: until });
         links.append(link(`/cameras/${alert.camera_id}/playback?${query}`, "Recorded"));
       }
+      if (root.dataset.canAudit) {
+        links.append(link(`/audit?${new URLSearchParams({ object_type: "alert", object_id: String(alert.id) })}`, "History"));
+      }
       const acknowledge = row.querySelector('[data-action="acknowledge"]');
       if (acknowledge) acknowledge.disabled = alert.status !== "new";
       const escalate = row.querySelector('[data-action="escalate"]');
       if (escalate) escalate.disabled = alert.status === "escalated";
+      // A hotlist hit leads to field action only once an operator has confirmed the
+      // match (the server refuses it too); until then the incident button says why.
+      const unconfirmed = alert.hotlist && alert.hotlist.verdict !== "confirmed";
+      const incident = row.querySelector('[data-action="incident"]');
+      if (incident) {
+        incident.disabled = Boolean(unconfirmed);
+        incident.title = unconfirmed ? "Confirm the plate match first" : "";
+      }
+      const matchActions = row.querySelector(".match-actions");
+      if (matchActions) matchActions.hidden = !alert.hotlist || Boolean(alert.hotlist.verdict);
+    }
+
+    // A hotlist hit: the plate crop beside the vehicle, the plate as read and as listed
+    // one above the other with every differing character marked (LEB1234 / LE81234),
+    // why it is listed, and the operator's verdict.
+    function fillPlateCheck(row, alert) {
+      const box = row.querySelector(".plate-check");
+      const hit = alert.hotlist;
+      row.classList.toggle("hotlist", Boolean(hit));
+      box.hidden = !hit;
+      if (!hit) return;
+      const crop = row.querySelector(".plate-crop");
+      if (alert.has_plate_crop) {
+        const src = `/api/v1/alerts/${alert.id}/snapshot?which=plate`;
+        if (crop.getAttribute("src") !== src) crop.src = src;
+        crop.alt = "Plate crop of " + (hit.read_plate || alert.title);
+        crop.hidden = false;
+      } else {
+        crop.hidden = true;
+      }
+      const read = hit.read_plate || "";
+      const listed = hit.listed_plate || "";
+      showPlate(row.querySelector(".read-plate"), read, listed);
+      showPlate(row.querySelector(".listed-plate"), listed, read);
+      if (!listed && hit.entry_id) row.querySelector(".listed-plate").textContent = `entry ${hit.entry_id}`;
+      row.querySelector(".match-kind").textContent = hit.match === "confusable" ? "look-alike characters" : hit.match || "";
+      const why = [hit.category.replace(/_/g, " "), hit.reason, hit.source_agency && "listed by " + hit.source_agency];
+      row.querySelector(".hotlist-why").textContent = why.filter(Boolean).join(" · ");
+      const verdict = row.querySelector(".match-verdict");
+      verdict.dataset.verdict = hit.verdict || "unchecked";
+      verdict.textContent = hit.verdict
+        ? `Match ${hit.verdict} by ${hit.checked_by} ${pkt(hit.checked_at)}`
+        : "Match not checked: compare the plate crop with the listed plate before any field action.";
+    }
+
+    function showPlate(element, text, other) {
+      element.replaceChildren();
+      for (let i = 0; i < text.length; i += 1) {
+        const differs = other !== "" && text[i] !== other[i];
+        const cell = document.createElement(differs ? "mark" : "span");
+        cell.textContent = text[i];
+        if (differs) cell.title = "differs from the other plate";
+        element.append(cell);
+      }
     }
 
     function link(href, text) {
