@@ -1,5 +1,6 @@
 """`safecity demo` as a user runs it: serves once seeded, prints the admin password,
-runs a private NATS server on a free port, and stops every child on SIGTERM."""
+runs a private NATS server on a free port, reads its simulated vehicles' plates and
+alerts on the ones it hotlisted, and stops every child on SIGTERM."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from safecity.demo.hotlist import DEMO_AGENCY
+from safecity.events.plates import normalise
+from safecity.sim.truth import GroundTruth, load_ground_truth
 from tests.support.postgres import free_port
 from tests.support.processes import (
     SAFECITY,
@@ -34,16 +38,91 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def _fetch(port: int, token: str, path: str) -> tuple[str, bytes]:
+    """An API answer's content type and body, with the admin's token."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        return response.headers.get_content_type(), response.read()
+
+
+def _api_json(port: int, token: str, path: str) -> dict[str, object]:
+    body: dict[str, object] = json.loads(_fetch(port, token, path)[1])
+    return body
+
+
+def _items(port: int, token: str, path: str) -> list[dict[str, object]]:
+    """The items of a paginated API answer."""
+    items = _api_json(port, token, path)["items"]
+    assert isinstance(items, list)
+    return items
+
+
+def _camera_plates(truth: GroundTruth) -> set[str]:
+    """Plates seen by the demo's first camera: cameras are matched to a set's clips in
+    order of code and file name, so PSH-C0001 shows the first clip."""
+    first = min(truth.cameras, key=lambda camera: camera.file)
+    return {
+        vehicle.plate
+        for vehicle in truth.vehicles
+        if any(appearance.camera_id == first.id for appearance in vehicle.appearances)
+    }
+
+
+def _assert_hotlisted_vehicle_is_read_and_alerted(port: int, token: str, sim: Path) -> None:
+    """The camera's analytics read its vehicles' plates; a vehicle the demo listed raises
+    a hotlist alert from a real read, with the plate crop an operator compares.
+
+    The clip's listed vehicles pass 45-115 s into its 120 s loop (seed 7, one anpr
+    camera), so a first alert comes about a minute after the stream starts; the deadline
+    leaves a second pass for a loaded machine."""
+    (truth_path,) = sim.glob("seed7-anpr-*/ground_truth.json")
+    plates = _camera_plates(load_ground_truth(truth_path))
+    entries = _items(port, token, "/api/v1/hotlists/entries?limit=1000")
+    listed = {str(e["plate"]) for e in entries if e["source_agency"] == DEMO_AGENCY}
+    assert listed, "the demo lists some of its simulated vehicles"
+    assert listed <= plates, "the demo lists vehicles its camera shows"
+    reads_path = "/api/v1/plates?" + urllib.parse.urlencode(
+        {"camera": "PSH-C0001", "limit": 1000, "purpose": "demo end-to-end test"}
+    )
+    deadline = time.monotonic() + 240
+    reads: list[dict[str, object]] = []
+    hits: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        reads = _items(port, token, reads_path)
+        hits = [
+            alert
+            for alert in _items(port, token, "/api/v1/alerts?limit=1000")
+            # The alert drill raises hotlist alerts too, without a read behind them.
+            if alert["source"] == "hotlist"
+            and alert["plate_text"] in listed
+            and isinstance(alert["reference"], dict)
+            and "plate_read" in alert["reference"]
+        ]
+        if hits and any(read["text"] in plates for read in reads):
+            break
+        time.sleep(2)
+    texts = [str(read["text"]) for read in reads]
+    assert texts, "no plate read of the simulated camera"
+    assert all(text and text == normalise(text) for text in texts), texts
+    assert set(texts) & plates, f"no read is a vehicle of the clip: {texts}"
+    assert hits, f"no hotlist alert for the listed {sorted(listed)}; reads: {texts}"
+    alert = hits[0]
+    assert alert["kind"] in {"hotlist.stolen", "hotlist.wanted", "hotlist.expired_registration"}
+    assert alert["camera_code"] == "PSH-C0001"
+    assert alert["has_plate_crop"], alert
+    content_type, crop = _fetch(port, token, f"/api/v1/alerts/{alert['id']}/snapshot?which=plate")
+    assert content_type == "image/jpeg"
+    assert crop.startswith(b"\xff\xd8"), "the plate crop is a JPEG"
+
+
 def _assert_simulated_camera_is_recorded(port: int, token: str) -> None:
     """A simulated camera streams over RTSP, its ingest worker records 10 s segments, and
     the control plane indexes them from the bus."""
-    headers = {"Authorization": f"Bearer {token}"}
 
     def get(path: str) -> dict[str, object]:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-            body: dict[str, object] = json.loads(response.read())
-            return body
+        return _api_json(port, token, path)
 
     # The clip renders first (about 25 s on a quiet machine), then the camera's stream
     # address is pointed at the simulator's RTSP server and 10 s segments follow.
@@ -84,12 +163,7 @@ def _assert_simulated_gateways_report(env: dict[str, str], port: int) -> str:
     ).stdout.strip()
 
     def get(path: str) -> dict[str, object]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-            body: dict[str, object] = json.loads(response.read())
-            return body
+        return _api_json(port, token, path)
 
     sites = get("/api/v1/sites?limit=1000")["items"]
     assert isinstance(sites, list)
@@ -111,7 +185,8 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         **os.environ,
         "SAFECITY_DATA_DIR": str(tmp_path / "data"),
         "SAFECITY_PORT": str(port),
-        # One simulated camera is enough to prove streaming, recording and indexing.
+        # One simulated camera is enough to prove streaming, recording, indexing, plate
+        # reads and hotlist alerts: a single camera gets the anpr view (demo.clips).
         "SAFECITY_DEMO_VIDEO_CAMERAS": "1",
     }
     env.pop("SAFECITY_NATS_URL", None)
@@ -147,6 +222,7 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         )
         token = _assert_simulated_gateways_report(env, port)
         _assert_simulated_camera_is_recorded(port, token)
+        _assert_hotlisted_vehicle_is_read_and_alerted(port, token, sim)
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0
