@@ -62,14 +62,9 @@ def read(
     from safecity.vision.plates import FormatRules, PlateReader
 
     try:
-        chosen = (
-            FormatRules.builtin(rules)
-            if rules_file is None
-            else FormatRules.from_yaml(rules_file, rules)
-        )
-    except (KeyError, ConfigError) as exc:
-        message = exc.message if isinstance(exc, ConfigError) else str(exc.args[0])
-        _err.print(f"[red]error:[/] {escape(message)}")
+        chosen = FormatRules.load(rules, rules_file)
+    except ConfigError as exc:
+        _err.print(f"[red]error:[/] {escape(exc.message)}")
         raise typer.Exit(2) from exc
     reader = PlateReader(rules=chosen, threads=threads)
     readable = 0
