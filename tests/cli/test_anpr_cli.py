@@ -100,8 +100,10 @@ def test_an_unknown_rule_set_or_a_bad_rules_file_is_refused(
     chosen = _run(str(photo), "--rules", "mine", "--rules-file", str(good))
     assert chosen.returncode == 0, chosen.stderr
     (record,) = _lines(chosen.stdout)
-    assert record["plates"][0]["rule"] == "m"
-    assert record["plates"][0]["text"] == registration
+    plates = record["plates"]
+    assert isinstance(plates, list)
+    assert plates[0]["rule"] == "m"
+    assert plates[0]["text"] == registration
 
 
 def test_only_unreadable_files_exit_non_zero(tmp_path: Path) -> None:
