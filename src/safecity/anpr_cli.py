@@ -1,7 +1,9 @@
 """``safecity anpr``: read number plates in image and video files.
 
 Results go to stdout as JSON lines only; progress and warnings to stderr. Only
-the files named on the command line are opened.
+the files named on the command line are opened. An image's plates carry, beside the
+text, confidence and box of the interface, ``lines`` (the lines as printed) and
+``rule`` (the format rule matched); see :func:`read`.
 """
 
 from __future__ import annotations
@@ -57,19 +59,22 @@ def read(
         int, typer.Option(min=0, help="ONNX Runtime threads per OCR call (0: every core)")
     ] = 1,
 ) -> None:
-    """Print one JSON line per image (its plates) or per vehicle track in a video."""
+    """Print one JSON line per image (its plates) or per vehicle track in a video.
+
+    Image: {"file", "plates": [{"text", "confidence", "box": [x, y, w, h], "lines",
+    "rule"}]}, the most plausible plate first; "lines" are the registration's lines as
+    printed (two for a two-line plate, upper first; "text" is them joined) and "rule" the
+    format rule the text matched ("generic" for none). Video, one line per vehicle track:
+    {"file", "track", "text", "confidence", "first_frame", "last_frame"}. A file that
+    cannot be read: {"file", "error"}.
+    """
     from safecity.core.errors import ConfigError
     from safecity.vision.plates import FormatRules, PlateReader
 
     try:
-        chosen = (
-            FormatRules.builtin(rules)
-            if rules_file is None
-            else FormatRules.from_yaml(rules_file, rules)
-        )
-    except (KeyError, ConfigError) as exc:
-        message = exc.message if isinstance(exc, ConfigError) else str(exc.args[0])
-        _err.print(f"[red]error:[/] {escape(message)}")
+        chosen = FormatRules.load(rules, rules_file)
+    except ConfigError as exc:
+        _err.print(f"[red]error:[/] {escape(exc.message)}")
         raise typer.Exit(2) from exc
     reader = PlateReader(rules=chosen, threads=threads)
     readable = 0

@@ -238,6 +238,10 @@ def _start_video_workers(
 
 def _serve(settings: Settings, *, demo: bool, config: Path | None) -> None:
     problems = settings.problems_for_serving()
+    if demo or settings.video_workers:
+        from safecity.video_workers import analytics_problems
+
+        problems += analytics_problems(settings)
     if problems:
         _fail("refusing to start:\n  - " + "\n  - ".join(problems))
     configure_logging(settings.log_level)

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from safecity.analytics.groups import CameraGroups, GroupCommand
 from safecity.contracts.ingest import RecordingMode
+from safecity.core.errors import ConfigError
 from safecity.core.settings import Settings
 from safecity.ingest.groups import IngestCamera, IngestGroups
 from safecity.ingest.worker import STREAM_URL_ENV
@@ -128,11 +129,28 @@ def analytics_worker_argv(
         bus_url,
         "--plate-locator",
         settings.analytics_plate_locator,
+        "--plate-rules",
+        settings.analytics_plate_rules,
     ]
+    if settings.analytics_plate_rules_file is not None:
+        argv += ["--plate-rules-file", str(settings.analytics_plate_rules_file)]
     models_dir = settings.analytics_models_dir or default_models_dir
     if models_dir is not None:
         argv += ["--models-dir", str(models_dir)]
     return argv
+
+
+def analytics_problems(settings: Settings) -> list[str]:
+    """Reasons the analytics workers could not start with these settings: a plate format
+    rule set (``analytics_plate_rules``, ``analytics_plate_rules_file``) that is unknown or
+    whose file is missing or invalid. Reads the rules file (validation alone does no I/O)."""
+    from safecity.analytics.main import plate_rules
+
+    try:
+        plate_rules(settings.analytics_plate_rules, settings.analytics_plate_rules_file)
+    except ConfigError as exc:
+        return [f"SAFECITY_ANALYTICS_PLATE_RULES / _FILE: {exc.message}"]
+    return []
 
 
 def start_analytics(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
-from safecity.bus import NatsBus
+from safecity.bus import NatsBus, NatsServer
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import (
     AnalyticsConfigChanged,
@@ -195,6 +195,14 @@ async def test_cameras_with_a_broken_stream_or_bad_frames_do_not_hurt_their_grou
     assert stats["cam-good"].frames_dropped == 0
     assert garbage.rejected_frames > 10
     assert stats["cam-garbage"].frames_analysed > 0
+    # Its failed frames are reported with the last reason, and the others have none.
+    assert stats["cam-garbage"].frames_rejected > 10
+    assert (stats["cam-garbage"].last_error or "").startswith("frame failed: ")
+    assert stats["cam-good"].frames_rejected == 0
+    assert stats["cam-good"].last_error is None
+    reported_garbage = latest(inbox, "cam-garbage")
+    assert reported_garbage is not None
+    assert reported_garbage.frames_rejected > 0
     assert stats["cam-corrupt"].frames_analysed == 0
     assert stats["cam-missing"].frames_analysed == 0
     reported = {s.camera_id for s in inbox.of(AnalyticsWorkerStats)}
@@ -224,3 +232,94 @@ async def test_an_unavailable_detector_is_reported_and_the_camera_runs_on_motion
         await running
     assert stats.detector_error is not None
     assert "yolo.yaml" in stats.detector_error
+
+
+async def test_a_last_error_is_reported_without_the_stream_url(
+    sim_clip: tuple[Path, GroundTruth], bus: NatsBus, tmp_path: Path
+) -> None:
+    clip, _ = sim_clip
+    group = AnalyticsGroup(tmp_path, bus, GroupOptions())
+    stop = asyncio.Event()
+    running = asyncio.create_task(group.run(stop))
+    try:
+        await asyncio.to_thread(
+            group.add, changed(1, {**QUIET, "plates": False}), StreamOptions(str(clip))
+        )
+        camera = group.camera(CAMERA)
+        # What an error may quote: the camera's own source, and a URL with credentials.
+        camera.pipeline.counters.last_error = (
+            f"cannot open {clip} nor rtsp://admin:hunter2@10.0.0.1:554/ch1 " + "x" * 300
+        )
+        stats = camera.stats()
+    finally:
+        stop.set()
+        await running
+    assert stats.last_error is not None
+    assert stats.last_error.startswith("cannot open <stream> nor <url> xxx")
+    assert str(clip) not in stats.last_error
+    assert "hunter2" not in stats.last_error
+    assert "10.0.0.1" not in stats.last_error
+    assert len(stats.last_error) == 200
+
+
+async def test_garbage_plate_reads_are_counted_in_the_stats(
+    sim_clip: tuple[Path, GroundTruth], bus: NatsBus, inbox: Inbox, tmp_path: Path
+) -> None:
+    clip, truth = sim_clip
+    reader = OracleReader(truth, garbage=True)
+    group = AnalyticsGroup(
+        tmp_path,
+        bus,
+        GroupOptions(stats_interval_seconds=0.5),
+        plate_reader=lambda: (reader, fuse_by_vote),
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(group.run(stop))
+    try:
+        await asyncio.to_thread(
+            group.add, changed(1, QUIET), StreamOptions(str(clip), loop_files=False)
+        )
+        await asyncio.to_thread(lambda: time.sleep(4))
+    finally:
+        stop.set()
+        await running  # the camera leaves: its tracks are fused and its last stats sent
+    assert reader.calls > 0
+    await inbox.wait_until(
+        lambda: (s := latest(inbox, CAMERA)) is not None and s.plate_reads_rejected > 0,
+        timeout=10,
+    )
+    assert not inbox.of(PlateRead)
+
+
+async def test_messages_lost_to_a_full_outbox_are_counted(
+    sim_clip: tuple[Path, GroundTruth], nats_server: NatsServer, bus: NatsBus, tmp_path: Path
+) -> None:
+    """With the broker away, publishing waits; the outbox (two places) fills with the
+    camera's reports and further ones are lost, counted in the camera's stats."""
+    clip, _ = sim_clip
+    group = AnalyticsGroup(tmp_path, bus, GroupOptions(stats_interval_seconds=0.1, outbox_size=2))
+    stop = asyncio.Event()
+    running = asyncio.create_task(group.run(stop))
+    try:
+        await asyncio.to_thread(
+            group.add, changed(1, {**QUIET, "plates": False}), StreamOptions(str(clip))
+        )
+        camera = group.camera(CAMERA)
+        assert camera.stats().messages_lost == 0
+        await asyncio.to_thread(nats_server.stop)
+        async with asyncio.timeout(15):
+            while camera.stats().messages_lost < 3:
+                await asyncio.sleep(0.1)
+        await asyncio.to_thread(nats_server.start)  # the queue drains, the group stops
+    finally:
+        stop.set()
+        await running
+    stats = camera.stats()
+    assert stats.messages_lost >= 3
+    assert group.lost_messages >= stats.messages_lost
+    assert group.messages_lost("no-such-camera") == 0
+
+
+def test_an_outbox_needs_a_place() -> None:
+    with pytest.raises(ValueError, match="outbox_size"):
+        GroupOptions(outbox_size=0)

@@ -51,20 +51,59 @@ def test_an_image_and_a_corrupt_file(plate_photo: tuple[Path, str], tmp_path: Pa
     result = _run(str(corrupt), str(photo))
     assert result.returncode == 0, result.stderr
     first, second = _lines(result.stdout)
+    assert set(first) == {"file", "error"}
     assert first["file"] == str(corrupt)
-    assert "error" in first
+    assert set(second) == {"file", "plates"}
     assert second["file"] == str(photo)
     plates = second["plates"]
     assert isinstance(plates, list)
     assert plates
     top = plates[0]
+    # The interface's keys, plus the lines as printed and the format rule matched.
+    assert set(top) == {"text", "confidence", "box", "lines", "rule"}
     assert top["text"] == registration
+    assert top["lines"] == [registration]
+    assert top["rule"] == "pk-kp"
     assert 0 < top["confidence"] <= 1
     x, y, w, h = top["box"]
     assert 60 <= x <= 120
     assert 110 <= y <= 170
     assert w > 0
     assert h > 0
+
+
+def test_the_help_documents_the_records() -> None:
+    result = subprocess.run(
+        [str(SAFECITY), "anpr", "read", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    for key in ('"lines"', '"rule"', '"first_frame"', '"error"'):
+        assert key in result.stdout
+
+
+def test_an_unknown_rule_set_or_a_bad_rules_file_is_refused(
+    plate_photo: tuple[Path, str], tmp_path: Path
+) -> None:
+    photo, registration = plate_photo
+    unknown = _run(str(photo), "--rules", "xx")
+    assert unknown.returncode == 2
+    assert unknown.stdout == ""
+    assert "no rule set 'xx'; known: ['br', 'pk', 'us']" in unknown.stderr
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("sets:\n  mine:\n    rules: [{name: m, pattern: Q}]\n")
+    refused = _run(str(photo), "--rules", "mine", "--rules-file", str(bad))
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert "rules.yaml:3" in refused.stderr
+    good = tmp_path / "digits.yaml"
+    good.write_text("sets:\n  mine:\n    rules: [{name: m, pattern: 'L{3}D{3}'}]\n")
+    chosen = _run(str(photo), "--rules", "mine", "--rules-file", str(good))
+    assert chosen.returncode == 0, chosen.stderr
+    (record,) = _lines(chosen.stdout)
+    plates = record["plates"]
+    assert isinstance(plates, list)
+    assert plates[0]["rule"] == "m"
+    assert plates[0]["text"] == registration
 
 
 def test_only_unreadable_files_exit_non_zero(tmp_path: Path) -> None:

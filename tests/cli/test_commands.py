@@ -317,6 +317,16 @@ def test_up_refuses_plain_http_beyond_loopback(data_dir: Path) -> None:
     assert "SAFECITY_SECRET_KEY" not in result.stderr
 
 
+def test_up_refuses_an_unknown_plate_rule_set(data_dir: Path) -> None:
+    result = safecity(
+        data_dir, "up", SAFECITY_SECRET_KEY=TEST_SECRET, SAFECITY_ANALYTICS_PLATE_RULES="xx"
+    )
+    assert result.returncode != 0
+    assert "refusing to start" in result.stderr
+    assert "no rule set 'xx'; known: ['br', 'pk', 'us']" in result.stderr
+    assert "serving" not in result.stdout
+
+
 def test_check_config_names_file_and_line(tmp_path: Path) -> None:
     config = tmp_path / "deployment.yaml"
     config.write_text(

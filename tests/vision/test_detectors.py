@@ -61,11 +61,13 @@ def yolox_manifest(shared: Path, folder: Path, **changes: Any) -> Path:
 
 def darknet_manifest(shared: Path, folder: Path, **changes: Any) -> Path:
     weights = shared / "models/yolo-fastest/yolo-fastest-1.1-xl.weights"
+    config = shared / "models/yolo-fastest/yolo-fastest-1.1-xl.cfg"
     body = {
         "backend": "darknet",
         "file": str(weights),
-        "config_file": str(shared / "models/yolo-fastest/yolo-fastest-1.1-xl.cfg"),
+        "config_file": str(config),
         "sha256": _sha(weights),
+        "config_sha256": _sha(config),
         "input_width": 320,
         "input_height": 320,
         "classes": _coco(shared),
@@ -159,6 +161,51 @@ def test_a_manifest_that_does_not_match_its_model(
 def test_darknet_class_count_mismatch(shared_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="classes need 8"):
         load_detector(darknet_manifest(shared_dir, tmp_path, classes=["a", "b", "c"]))
+
+
+def test_a_changed_darknet_config_fails_its_checksum(shared_dir: Path, tmp_path: Path) -> None:
+    """A .cfg with one layer's setting changed still loads into OpenCV, as another
+    network: only its checksum tells."""
+    original = shared_dir / "models/yolo-fastest/yolo-fastest-1.1-xl.cfg"
+    text = original.read_text()
+    assert "ignore_thresh = .5" in text
+    changed = tmp_path / "changed.cfg"
+    changed.write_text(text.replace("ignore_thresh = .5", "ignore_thresh = .7", 1))
+    manifest = darknet_manifest(shared_dir, tmp_path, config_file=str(changed))
+    with pytest.raises(ModelError, match=r"model config file .*changed.cfg .*corrupt or replaced"):
+        load_detector(manifest)
+    missing = darknet_manifest(shared_dir, tmp_path, config_file=str(tmp_path / "gone.cfg"))
+    with pytest.raises(ModelError, match=r"model config file .*gone.cfg does not exist"):
+        load_detector(missing)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"config_sha256": None}, "needs 'config_sha256'"),
+        ({"config_file": None}, "needs 'config_file'"),
+        ({"backend": "onnx_yolo", "layout": "yolox", "config_file": None}, "without 'config_f"),
+        ({"config_sha256": "abc"}, "config_sha256"),
+    ],
+)
+def test_a_darknet_config_needs_its_checksum(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    """Checked from the manifest alone, before any model file is read."""
+    body = {
+        "backend": "darknet",
+        "file": "net.weights",
+        "config_file": "net.cfg",
+        "sha256": "0" * 64,
+        "config_sha256": "1" * 64,
+        "input_width": 320,
+        "input_height": 320,
+        "classes": ["car"],
+        "licence": "test",
+        **changes,
+    }
+    with pytest.raises(ModelError, match=message):
+        load_detector(_write_manifest(tmp_path, "net", body))
 
 
 def test_an_unreadable_manifest_names_file_and_line(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from pydantic import ValidationError
 
@@ -24,8 +24,12 @@ from safecity.analytics import control
 from safecity.analytics.plate_reading import FuseReads, PlateReaderLike
 from safecity.analytics.worker import AnalyticsGroup, GroupOptions, StreamOptions
 from safecity.bus.errors import BusError
+from safecity.core.errors import ConfigError
 from safecity.core.logging import configure_logging, scrub_credentials
 from safecity.ingest.control import command_lines
+
+if TYPE_CHECKING:
+    from safecity.vision.plates.rules import FormatRules
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +63,40 @@ def _parser() -> argparse.ArgumentParser:
         help="vehicle regions through the own plate locator and plate model first (first), "
         "or through nothing else (only); see safecity.vision.plates.located",
     )
+    parser.add_argument(
+        "--plate-rules",
+        default="pk",
+        help="plate format rule set: built in (pk, us, br) or, with --plate-rules-file, "
+        "a set of that file",
+    )
+    parser.add_argument(
+        "--plate-rules-file", type=Path, help="YAML catalogue of plate format rule sets"
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
+def plate_rules(name: str, path: Path | None = None) -> FormatRules | None:
+    """The plate format rules ``name`` (built in, or from the catalogue at ``path``) when
+    ``safecity.vision.plates`` is installed, else None; raises ConfigError for an unknown
+    name or a bad file."""
+    try:
+        from safecity.vision.plates.rules import FormatRules
+    except ImportError:
+        return None
+    return FormatRules.load(name, path)
+
+
 def plate_reader(
-    threads: int = 1, locator: Literal["off", "first", "only"] = "first"
+    threads: int = 1,
+    locator: Literal["off", "first", "only"] = "first",
+    rules: FormatRules | None = None,
 ) -> tuple[PlateReaderLike | None, FuseReads | None]:
     """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None).
 
     ``locator`` ("off", "first" or "only"): how vehicle regions use the own plate locator
-    (``PlateReader(locator=...)``); the own plate model reads what it locates."""
+    (``PlateReader(locator=...)``); the own plate model reads what it locates. ``rules``:
+    the format rules reads are validated against (:func:`plate_rules`); None: Pakistan's."""
     try:
         from safecity.vision import plates  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
@@ -79,7 +106,7 @@ def plate_reader(
     if locator not in ("off", "first", "only"):
         raise ValueError(f"locator must be off, first or only, got {locator!r}")
     reader = plates.PlateReader(
-        rules=plates.FormatRules.default(),
+        rules=rules if rules is not None else plates.FormatRules.default(),
         threads=threads,
         locator=locator,
     )
@@ -116,7 +143,7 @@ def group_name(group: AnalyticsGroup) -> str:
     return ",".join(group.camera_ids()) or "(empty)"
 
 
-async def _serve(args: argparse.Namespace, source: BinaryIO) -> None:
+async def _serve(args: argparse.Namespace, source: BinaryIO, rules: FormatRules | None) -> None:
     from safecity.bus.nats import NatsBus
 
     stop = asyncio.Event()
@@ -132,7 +159,7 @@ async def _serve(args: argparse.Namespace, source: BinaryIO) -> None:
             stats_interval_seconds=args.stats_interval,
             plate_queue_size=args.plate_queue,
         ),
-        plate_reader=lambda: plate_reader(args.plate_threads, args.plate_locator),
+        plate_reader=lambda: plate_reader(args.plate_threads, args.plate_locator, rules),
     )
     commands = threading.Thread(
         target=_follow_commands, args=(source, group, loop, stop), name="commands", daemon=True
@@ -156,7 +183,13 @@ def main(argv: Sequence[str] | None = None, source: BinaryIO | None = None) -> i
         logger.error("--plate-queue must be at least 1")
         return 2
     try:
-        asyncio.run(_serve(args, source or sys.stdin.buffer))
+        # Checked before the first camera arrives: a bad rule set refuses the start.
+        rules = plate_rules(args.plate_rules, args.plate_rules_file)
+    except ConfigError as exc:
+        logger.error("plate format rules: %s", exc.message)
+        return 2
+    try:
+        asyncio.run(_serve(args, source or sys.stdin.buffer, rules))
     except BusError as exc:
         logger.error("group %s: %s", args.group, scrub_credentials(str(exc)))
         return 1

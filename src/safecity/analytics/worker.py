@@ -12,7 +12,9 @@ counter is ``frames_dropped``), an analysis thread that runs its pipeline,
 its configuration version and its ``AnalyticsWorkerStats``. A camera whose
 stream fails or whose frames are bad costs only its own thread. The cameras
 share the process's event loop (publishing) and one ``SharedPlateReader``
-(ANPR jobs, bounded, oldest dropped first and counted per camera).
+(ANPR jobs, bounded, oldest dropped first and counted per camera). Messages wait
+for the bus in one bounded outbox; one lost (outbox full, or refused by the bus
+after retries) is counted against its camera (``messages_lost``).
 
 The worker never opens the database. Every ``stats_interval`` it publishes one
 ``AnalyticsWorkerStats`` per camera, the analytics counterpart of ingest's
@@ -26,6 +28,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +41,7 @@ from safecity.bus.errors import BusError
 from safecity.bus.interface import Bus
 from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
 from safecity.contracts.base import Message
-from safecity.core.logging import scrub_credentials
+from safecity.core.logging import scrub_credentials, without_urls
 from safecity.ingest.frames import ColourConverter
 from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
 from safecity.ingest.source import SourceKind, source_kind
@@ -47,8 +50,8 @@ from safecity.vision.detectors import Detector, DetectorUnavailable, ModelError,
 logger = logging.getLogger(__name__)
 
 _FRAME_WAIT_SECONDS = 0.5
-_OUTBOX_SIZE = 1000
 _PUBLISH_ATTEMPTS = 5
+_LAST_ERROR_CHARS = 200
 
 DetectorLoader = Callable[[str | None], tuple[Detector | None, str | None]]
 PlateReaderFactory = Callable[[], tuple[PlateReaderLike | None, FuseReads | None]]
@@ -77,6 +80,13 @@ class GroupOptions:
     stats_interval_seconds: float = 5.0
     plate_queue_size: int = 8
     """Plate jobs waiting for the group's one reader; beyond it the oldest is dropped."""
+    outbox_size: int = 1000
+    """Messages waiting for the bus; beyond it a new one is lost and counted
+    (``AnalyticsWorkerStats.messages_lost``)."""
+
+    def __post_init__(self) -> None:
+        if self.outbox_size < 1:  # an asyncio queue of size 0 would never be full
+            raise ValueError(f"outbox_size must be at least 1, got {self.outbox_size}")
 
 
 def load_named_detector(
@@ -104,8 +114,11 @@ class CameraWorker:
         publish: Callable[[Message], None],
         load: DetectorLoader,
         shared_plates: Callable[[], tuple[SharedPlateReader | None, FuseReads | None]],
+        *,
+        messages_lost: Callable[[], int] = lambda: 0,
     ) -> None:
         self.camera_id = initial.camera_id
+        self._messages_lost = messages_lost
         self.stream_url = stream.stream_url
         self._publish = publish
         self._load = load
@@ -207,7 +220,19 @@ class CameraWorker:
             detector_frames_skipped=counters.detector_skipped,
             detector=None if detector is None else detector.name[:120],
             detector_error=self._detector_error,
+            frames_rejected=counters.rejected_frames,
+            plate_reads_rejected=0 if stage is None else stage.rejected,
+            last_error=self._short(counters.last_error),
+            messages_lost=self._messages_lost(),
         )
+
+    def _short(self, error: str | None) -> str | None:
+        """``error`` fit for a report on the bus: no stream URL (nor any URL), shortened."""
+        if not error:
+            return None
+        if self.stream_url:
+            error = error.replace(self.stream_url, "<stream>")
+        return without_urls(error)[:_LAST_ERROR_CHARS]
 
     def _apply_pending(self) -> None:
         with self._pending_lock:
@@ -238,9 +263,11 @@ class CameraWorker:
                 with self._timings.measure("decode"):
                     picture = self._pictures.picture(frame.image)
                 self._pipeline.process(picture, frame.received_at)
-            except Exception:  # one bad frame must not end the camera's analysis
+            except Exception as exc:  # one bad frame must not end the camera's analysis
                 logger.exception("camera %s: frame %d failed", self.camera_id, frame.sequence)
-                self._pipeline.counters.rejected_frames += 1
+                counters = self._pipeline.counters
+                counters.rejected_frames += 1
+                counters.last_error = f"frame failed: {type(exc).__name__}: {exc}"
 
 
 class AnalyticsGroup:
@@ -269,10 +296,13 @@ class AnalyticsGroup:
         self._plates: SharedPlateReader | None = None
         self._fuse: FuseReads | None = None
         self._plates_tried = False
-        self._outbox: asyncio.Queue[Message] = asyncio.Queue(_OUTBOX_SIZE)
+        self._outbox: asyncio.Queue[Message] = asyncio.Queue(options.outbox_size)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = threading.Event()
+        self._lost_lock = threading.Lock()
+        self._lost: Counter[str] = Counter()
         self.lost_messages = 0
+        """Messages lost, of every camera (each camera's share is in its stats)."""
 
     # -- membership (any thread) -------------------------------------------------------------
 
@@ -286,8 +316,15 @@ class AnalyticsGroup:
                 current.configure(message)
                 return
             self.remove(message.camera_id)
+        camera_id = message.camera_id
         camera = CameraWorker(
-            message, self._media_root, stream, self._enqueue, self._load, self._shared_plates
+            message,
+            self._media_root,
+            stream,
+            self._enqueue,
+            self._load,
+            self._shared_plates,
+            messages_lost=lambda: self.messages_lost(camera_id),
         )
         with self._lock:
             self._cameras[message.camera_id] = camera
@@ -317,6 +354,18 @@ class AnalyticsGroup:
         with self._lock:
             cameras = list(self._cameras.values())
         return [camera.stats() for camera in cameras]
+
+    def messages_lost(self, camera_id: str) -> int:
+        """Messages of ``camera_id`` lost so far (outgoing queue full, or refused by the bus)."""
+        with self._lost_lock:
+            return self._lost[camera_id]
+
+    def _lose(self, message: Message) -> None:
+        camera_id = getattr(message, "camera_id", None)
+        with self._lost_lock:
+            self.lost_messages += 1
+            if isinstance(camera_id, str):
+                self._lost[camera_id] += 1
 
     @property
     def plate_reader(self) -> SharedPlateReader | None:
@@ -360,18 +409,18 @@ class AnalyticsGroup:
     def _enqueue(self, message: Message) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
-            self.lost_messages += 1
+            self._lose(message)
             return
         try:
             loop.call_soon_threadsafe(self._put, message)
         except RuntimeError:  # the loop closed between the check and the call
-            self.lost_messages += 1
+            self._lose(message)
 
     def _put(self, message: Message) -> None:
         try:
             self._outbox.put_nowait(message)
         except asyncio.QueueFull:
-            self.lost_messages += 1
+            self._lose(message)
             logger.error("outgoing queue full, a %s was lost", type(message).__name__)
 
     async def _publish_messages(self) -> None:
@@ -389,7 +438,7 @@ class AnalyticsGroup:
                     )
                     await asyncio.sleep(0.5 * (attempt + 1))
             else:
-                self.lost_messages += 1
+                self._lose(message)
             self._outbox.task_done()
 
     async def _report(self, stop: asyncio.Event) -> None:

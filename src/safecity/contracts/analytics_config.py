@@ -267,3 +267,28 @@ class AnalyticsWorkerStats(Message):
     detector_error: str | None = Field(
         default=None, max_length=300, description="Why the configured detector is not in use."
     )
+    frames_rejected: int = Field(
+        default=0,
+        ge=0,
+        description="Frames not analysed since start: of an unexpected shape or size, or whose "
+        "analysis failed (last_error says why); the camera goes on with the next frame.",
+    )
+    plate_reads_rejected: int = Field(
+        default=0,
+        ge=0,
+        description="Fused plate reads dropped as garbage (text that is no registration: "
+        "lower case, symbols, too long) instead of being published.",
+    )
+    last_error: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The camera's last frame or detector error, shortened, with every URL "
+        "replaced by <url> (never a stream URL or its credentials).",
+    )
+    messages_lost: int = Field(
+        default=0,
+        ge=0,
+        description="Messages of this camera (rule events, plate reads, these reports) the "
+        "worker process lost: its outgoing queue was full, or the bus refused them after "
+        "retries.",
+    )

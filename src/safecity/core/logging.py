@@ -16,6 +16,14 @@ def scrub_credentials(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S*")
+
+
+def without_urls(text: str) -> str:
+    """``text`` with every URL (and so every stream URL and its credentials) as ``<url>``."""
+    return _URL.sub("<url>", text)
+
+
 class ScrubbingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return scrub_credentials(super().format(record))

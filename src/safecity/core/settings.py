@@ -86,6 +86,24 @@ class Settings(BaseSettings):
         "read 36 of 117 vehicles against 29 for off and 32 for only, with 20 false reads "
         "against 29 and 49, at four fifths of off's CPU a frame and twice only's.",
     )
+    analytics_plate_rules: str = Field(
+        "pk",
+        min_length=1,
+        max_length=64,
+        description="Plate format rule set analytics workers validate reads against: pk "
+        "(Pakistan: Punjab, Sindh, KP, ICT, older series, plus a generic shape), us or br, "
+        "built in; with analytics_plate_rules_file, the name of a set in that file. A read "
+        "that fits no rule of the set (nor its generic shape) is not reported. Checked when "
+        "the workers start: an unknown name refuses the start, naming the known ones.",
+    )
+    analytics_plate_rules_file: Path | None = Field(
+        None,
+        description="YAML catalogue of plate format rule sets (the shape of the built-in "
+        "vision/plates/formats.yaml: sets: {name: {rules: [...], ...}}), from which "
+        "analytics_plate_rules picks one; the same file safecity anpr read --rules-file "
+        "takes. Checked when the workers start: a missing or invalid file refuses the start, "
+        "naming its file and line. Empty: the built-in sets.",
+    )
     ingest_cameras_per_process: int = Field(
         8,
         ge=1,

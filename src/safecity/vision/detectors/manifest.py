@@ -1,5 +1,9 @@
 """The model manifest: which file, its SHA-256, input size, classes, licence and output layout.
 
+A Darknet model is two files: the weights (``file``, ``sha256``) and the network
+description (``config_file``, ``config_sha256``); both are checked, since a
+changed ``.cfg`` loads silently into a different network.
+
 Validation is pure; hashing the file is a separate, explicit step
 (:func:`verify_model_file`) so a manifest can be checked without touching a
 possibly large model.
@@ -31,6 +35,11 @@ class ModelManifest(BaseModel):
         default=None, description="Darknet network description (.cfg); Darknet only."
     )
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of ``file``, hex.")
+    config_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of ``config_file``, hex; required with ``config_file``.",
+    )
     input_width: int = Field(ge=32, le=4096, description="Network input width in pixels.")
     input_height: int = Field(ge=32, le=4096, description="Network input height in pixels.")
     classes: tuple[str, ...] = Field(
@@ -57,6 +66,10 @@ class ModelManifest(BaseModel):
             raise ConfigError("an onnx_yolo manifest needs 'layout' (yolov5, yolov8 or yolox)")
         if self.backend == "darknet" and self.config_file is None:
             raise ConfigError("a darknet manifest needs 'config_file' (the .cfg)")
+        if self.config_file is not None and self.config_sha256 is None:
+            raise ConfigError("a manifest with 'config_file' needs 'config_sha256' (its SHA-256)")
+        if self.config_file is None and self.config_sha256 is not None:
+            raise ConfigError("'config_sha256' is given without 'config_file'")
         unknown = set(self.keep_classes or ()) - set(self.classes)
         if unknown:
             raise ConfigError(f"keep_classes names classes the model lacks: {sorted(unknown)}")
@@ -78,14 +91,24 @@ def sha256_of(path: Path) -> str:
 
 
 def verify_model_file(manifest: ModelManifest, base: Path) -> Path:
-    """The model file's path after checking it exists and matches the manifest's SHA-256."""
-    path = manifest.file if manifest.file.is_absolute() else base / manifest.file
+    """The model file's path after checking it (and the Darknet ``config_file``, if any)
+    exists and matches the manifest's SHA-256."""
+    path = _verified("model file", manifest.file, manifest.sha256, base)
+    if manifest.config_file is not None:
+        if manifest.config_sha256 is None:  # check_consistency refuses this already
+            raise ConfigError("a manifest with 'config_file' needs 'config_sha256'")
+        _verified("model config file", manifest.config_file, manifest.config_sha256, base)
+    return path
+
+
+def _verified(what: str, file: Path, expected: str, base: Path) -> Path:
+    path = file if file.is_absolute() else base / file
     if not path.is_file():
-        raise ConfigError(f"model file {path} does not exist")
+        raise ConfigError(f"{what} {path} does not exist")
     actual = sha256_of(path)
-    if actual != manifest.sha256:
+    if actual != expected:
         raise ConfigError(
-            f"model file {path} has SHA-256 {actual}, the manifest expects {manifest.sha256} "
+            f"{what} {path} has SHA-256 {actual}, the manifest expects {expected} "
             "(corrupt or replaced file)"
         )
     return path

@@ -24,6 +24,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from safecity.core.errors import ConfigError
 from safecity.core.yamlfile import load_yaml_model
 
 CharClass = Literal["L", "D", "X"]
@@ -243,6 +244,17 @@ class FormatRules(BaseModel):
     @staticmethod
     def builtin_names() -> tuple[str, ...]:
         return tuple(sorted(_load_catalogue().sets))
+
+    @staticmethod
+    def load(name: str, path: Path | None = None) -> FormatRules:
+        """Rule set ``name``, built in (``path`` None) or from the YAML catalogue at
+        ``path``: what ``safecity anpr read --rules/--rules-file`` and the analytics
+        workers' settings choose. Raises ConfigError for an unknown name (naming the known
+        ones) or a file that cannot be read or validated (naming its file and line)."""
+        try:
+            return FormatRules.builtin(name) if path is None else FormatRules.from_yaml(path, name)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from exc
 
     def digit_for(self, letter: str) -> str | None:
         """The digit a letter is mistaken for, if any."""
