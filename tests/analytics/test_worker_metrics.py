@@ -31,6 +31,9 @@ def _stats(camera: str, at: datetime, dropped: int) -> AnalyticsWorkerStats:
         plate_frames_skipped={"clipped": 11, "settled": 5},
         detector_runs={"new_motion": 9, "refresh": 20},
         detector_frames_skipped=71,
+        frames_rejected=12,
+        plate_reads_rejected=8,
+        messages_lost=13,
         emitted_at=at,
     )
 
@@ -70,6 +73,9 @@ def test_newest_report_wins_and_a_silent_worker_is_down() -> None:
     assert samples[(runs, (*one, ("reason", "new_motion")))] == 9
     assert samples[(runs, (*one, ("reason", "refresh")))] == 20
     assert samples[("safecity_analytics_detector_frames_skipped_total", one)] == 71
+    assert samples[("safecity_analytics_frames_rejected_total", one)] == 12
+    assert samples[("safecity_analytics_plate_reads_rejected_total", one)] == 8
+    assert samples[("safecity_analytics_messages_lost_total", one)] == 13
 
 
 class _Subscription:

@@ -118,6 +118,21 @@ class AnalyticsWorkerGauges:
             "Mean milliseconds per analysed frame of one pipeline stage, recent window",
             labels=["camera", "stage"],
         )
+        rejected = CounterMetricFamily(
+            "safecity_analytics_frames_rejected",
+            "Frames not analysed: of an unexpected shape or size, or whose analysis failed",
+            labels=["camera"],
+        )
+        reads_rejected = CounterMetricFamily(
+            "safecity_analytics_plate_reads_rejected",
+            "Fused plate reads dropped as garbage (text that is no registration)",
+            labels=["camera"],
+        )
+        lost = CounterMetricFamily(
+            "safecity_analytics_messages_lost",
+            "Messages of the camera the worker lost (outgoing queue full, or refused by the bus)",
+            labels=["camera"],
+        )
         detector_failed = GaugeMetricFamily(
             "safecity_analytics_detector_failed",
             "1 when the configured detector could not be used (motion regions stand in)",
@@ -144,6 +159,9 @@ class AnalyticsWorkerGauges:
             for name, milliseconds in sorted(stats.stage_ms.items()):
                 stage.add_metric([camera, name], milliseconds)
             detector_failed.add_metric([camera], 1.0 if stats.detector_error else 0.0)
+            rejected.add_metric([camera], stats.frames_rejected)
+            reads_rejected.add_metric([camera], stats.plate_reads_rejected)
+            lost.add_metric([camera], stats.messages_lost)
         return [
             up,
             age,
@@ -159,6 +177,9 @@ class AnalyticsWorkerGauges:
             detector_skipped,
             stage,
             detector_failed,
+            rejected,
+            reads_rejected,
+            lost,
         ]
 
 
