@@ -61,6 +61,7 @@ from safecity.ingest.frames import picture_of  # noqa: E402
 from safecity.sim.truth import Appearance, GroundTruth  # noqa: E402
 from safecity.vision.detectors import load_detector  # noqa: E402
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES  # noqa: E402
+from safecity.vision.plates import PlateReader  # noqa: E402
 from sim_renders import camera_visits, rendered, smear  # noqa: E402
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
@@ -126,9 +127,13 @@ def _overlaps(read: PlateRead, window: tuple[datetime, datetime]) -> bool:
     return read.first_seen <= window[1] and read.last_seen >= window[0]
 
 
-def _run_camera(clip: Path, locator: Locator, media: Path, spent: list[float]) -> list[PlateRead]:
+def _run_camera(
+    clip: Path, locator: Locator, media: Path, spent: list[float], *, unsmear: bool
+) -> list[PlateRead]:
     detector = load_detector(BUNDLED_MODELS_DIR / f"{SIM_VEHICLES}.yaml")
     reader, fuse = plate_reader(1, locator)
+    if unsmear and isinstance(reader, PlateReader):
+        reader.unsmear = True  # a checkout from before it ignores the attribute
     published: list[Message] = []
     pipeline = build_pipeline(
         PipelineCamera("cam", media, demo_analytics_config(SIM_VEHICLES), 1),
@@ -206,6 +211,11 @@ def main() -> None:
         "--locator", default="first,only", help="plate reader paths (off, first, only), in turn"
     )
     parser.add_argument("--misses", action="store_true", help="list every vehicle not read exactly")
+    parser.add_argument(
+        "--unsmear",
+        action="store_true",
+        help="the reader unsmears located plates it read nothing on (PlateReader(unsmear=True))",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # the CPU a frame is this thread's: no OpenCV pool beside it
     seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -221,7 +231,11 @@ def main() -> None:
                 for locator in locators:
                     outcome = outcomes[locator]
                     reads = _run_camera(
-                        render.video(camera), locator, render.folder / "media", outcome.ms_per_frame
+                        render.video(camera),
+                        locator,
+                        render.folder / "media",
+                        outcome.ms_per_frame,
+                        unsmear=args.unsmear,
                     )
                     outcome.camera_seconds += args.seconds
                     _score(render.truth, camera.id, reads, outcome)

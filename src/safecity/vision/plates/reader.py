@@ -30,7 +30,7 @@ from safecity.vision.plates.located import (
     read_located_text,
     with_second_opinion,
 )
-from safecity.vision.plates.locator import PlateLocator
+from safecity.vision.plates.locator import LocatedPlate, PlateLocator
 from safecity.vision.plates.ocr import Image, TextBox, TextEngine
 from safecity.vision.plates.overlay import inside_overlay
 from safecity.vision.plates.ranking import decisive
@@ -83,8 +83,10 @@ class PlateReader:
     (:func:`located.with_second_opinion`); a region where nothing is located
     takes the usual path; with ``"only"`` the own model's reads are all there is. A
     whole image (no region) never uses the locator, which learnt vehicle regions.
-    With ``unsmear`` (the default) a located plate smeared by motion while the shutter
-    was open is unsmeared before either model reads it (:mod:`unsmear`).
+    With ``unsmear``, where the located plates of a vehicle region read as nothing, those
+    smeared by motion while the shutter was open are unsmeared (:mod:`unsmear`) and read
+    again. Off by default: on simulated traffic it read a few more vehicles and gave more
+    false reads (docs/BENCHMARKS.md).
 
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
@@ -110,7 +112,7 @@ class PlateReader:
         cues_first: bool = False,
         locator: LocatorUse = "off",
         plate_locator: PlateLocator | None = None,
-        unsmear: bool = True,
+        unsmear: bool = False,
     ) -> None:
         if region_side < 32 or image_side < 32:
             raise ValueError("region_side and image_side must be at least 32 pixels")
@@ -192,26 +194,19 @@ class PlateReader:
         reads: list[PlateRead] = []
         if one_vehicle and self._locator is not None:
             located = locate(self._locator, bgr)
-            if self.unsmear:
-                bgr, _ = unsmear_plates(bgr, [box for _, box in located])
-            reads = read_located(reader, bgr, located)
-            if self.locator == "first" and located:
-                # PP-OCR reads the located plates even where the own model is sure: the
-                # two models err on different characters (a sure PAW62 on every frame
-                # where PP-OCR reads PAW82), and where they read one plate differently
-                # the more confident was right 19 times in 20 (with_second_opinion). An
-                # unsure own read is dropped (as a vote it added more false reads than
-                # right ones). Reading the located plate as one line without PP-OCR's
-                # text detector costs less but lost vehicles (docs/BENCHMARKS.md).
+            reads = self._read_located(reader, bgr, located, budget)
+            if not reads and located and self.unsmear:
+                # A second look only where the plates as seen gave nothing: unsmearing
+                # every located plate read a few more frames right but more wrong ones
+                # (docs/BENCHMARKS.md).
+                clearer, unsmeared = unsmear_plates(bgr, [box for _, box in located])
+                if unsmeared:
+                    reads = self._read_located(reader, clearer, located, budget)
+            if self.locator == "first" and located and not reads:
                 # The locator is trusted: where its plates hold no text PP-OCR can read,
                 # a pass over the whole region finds none either (measured on development
                 # renders, docs/BENCHMARKS.md) and would only add its cost.
-                own = reads[:1] if sure_slot_read(reads) else []
-                reads = with_second_opinion(
-                    own[0] if own else None, read_located_text(reader, bgr, located, budget)
-                )
-                if not reads:
-                    return []
+                return []
         if not reads and one_vehicle and self.cues_first:
             reads = read_cues(reader, bgr, self.cue_regions)
         if not reads and not (one_vehicle and self.locator == "only"):
@@ -241,6 +236,29 @@ class PlateReader:
             )
             for read in reads
         ]
+
+    def _read_located(
+        self,
+        reader: CandidateReader,
+        bgr: Image,
+        located: list[tuple[LocatedPlate, PixelBox]],
+        budget: Budget,
+    ) -> list[PlateRead]:
+        """The located plates of a vehicle region read the way ``locator`` says."""
+        reads = read_located(reader, bgr, located)
+        if self.locator != "first" or not located:
+            return reads
+        # PP-OCR reads the located plates even where the own model is sure: the two
+        # models err on different characters (a sure PAW62 on every frame where PP-OCR
+        # reads PAW82), and where they read one plate differently the more confident was
+        # right 19 times in 20 (with_second_opinion). An unsure own read is dropped (as a
+        # vote it added more false reads than right ones). Reading the located plate as
+        # one line without PP-OCR's text detector costs less but lost vehicles
+        # (docs/BENCHMARKS.md).
+        own = reads[:1] if sure_slot_read(reads) else []
+        return with_second_opinion(
+            own[0] if own else None, read_located_text(reader, bgr, located, budget)
+        )
 
     def read_crop(self, crop: npt.NDArray[np.generic]) -> PlateRead | None:
         """Read an image that is already one plate (tight crop, one or more lines)."""
