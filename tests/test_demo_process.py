@@ -179,6 +179,10 @@ def _assert_simulated_gateways_report(env: dict[str, str], port: int) -> str:
 
 
 @pytest.mark.nats
+# Its own waits add up to about 600 s at worst (start, gateways, recording, reads and a
+# hotlist alert, stop): above the suite's default, so a slow machine fails with the
+# wait's own message rather than a bare timeout.
+@pytest.mark.timeout(900)
 def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None:
     port = free_port()
     env = {

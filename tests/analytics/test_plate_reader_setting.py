@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from safecity.analytics.main import _parser, plate_reader, plate_rules
+from safecity.analytics.main import _parser, plate_reader, plate_rules, worker_plate_reader
 from safecity.core.settings import Settings
 from safecity.sim.plate_render import draw_plate
 from safecity.sim.plates import generate_plate
@@ -72,9 +72,7 @@ def _worker_reader(settings: Settings) -> PlateReader:
     """The plate reader a worker started by ``safecity up`` with ``settings`` builds."""
     argv = analytics_worker_argv(settings, "nats://127.0.0.1:4222")
     args = _parser().parse_args(argv[3:])  # after: python -m safecity.analytics
-    reader, _ = plate_reader(
-        args.plate_threads, args.plate_locator, plate_rules(args.plate_rules, args.plate_rules_file)
-    )
+    reader, _ = worker_plate_reader(args, plate_rules(args.plate_rules, args.plate_rules_file))
     assert isinstance(reader, PlateReader)
     return reader
 
@@ -137,3 +135,23 @@ def test_an_unknown_rule_set_or_a_bad_rules_file_refuses_the_start(
         assert "plate format rules: " in worker.stderr
         assert reason in worker.stderr
     assert analytics_problems(Settings(data_dir=tmp_path, analytics_plate_rules="br")) == []
+
+
+# -- unsmearing: off unless set, and only with the locator that finds the plates ------------
+
+
+def test_unsmearing_is_off_unless_set_and_reaches_the_worker_reader(tmp_path: Path) -> None:
+    assert not _worker_reader(Settings(data_dir=tmp_path)).unsmear
+    assert _worker_reader(Settings(data_dir=tmp_path, analytics_plate_unsmear=True)).unsmear
+
+
+def test_unsmearing_without_the_locator_is_refused(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, analytics_plate_unsmear=True, analytics_plate_locator="off"
+    )
+    problems = analytics_problems(settings)
+    assert len(problems) == 1
+    assert "SAFECITY_ANALYTICS_PLATE_UNSMEAR" in problems[0]
+    assert analytics_problems(Settings(data_dir=tmp_path, analytics_plate_unsmear=True)) == []
+    with pytest.raises(ValueError, match="unsmear needs the plate locator"):
+        PlateReader(locator="off", unsmear=True)

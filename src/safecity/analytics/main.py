@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--plate-rules-file", type=Path, help="YAML catalogue of plate format rule sets"
     )
+    parser.add_argument(
+        "--plate-unsmear",
+        action="store_true",
+        help="where located plates read as nothing, undo a motion smear and read again "
+        "(vision/plates/unsmear.py; with --plate-locator first or only)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -91,12 +97,16 @@ def plate_reader(
     threads: int = 1,
     locator: Literal["off", "first", "only"] = "first",
     rules: FormatRules | None = None,
+    *,
+    unsmear: bool = False,
 ) -> tuple[PlateReaderLike | None, FuseReads | None]:
     """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None).
 
     ``locator`` ("off", "first" or "only"): how vehicle regions use the own plate locator
     (``PlateReader(locator=...)``); the own plate model reads what it locates. ``rules``:
-    the format rules reads are validated against (:func:`plate_rules`); None: Pakistan's."""
+    the format rules reads are validated against (:func:`plate_rules`); None: Pakistan's.
+    ``unsmear``: located plates that read as nothing are unsmeared and read again
+    (``PlateReader(unsmear=...)``; needs the locator)."""
     try:
         from safecity.vision import plates  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
@@ -109,8 +119,17 @@ def plate_reader(
         rules=rules if rules is not None else plates.FormatRules.default(),
         threads=threads,
         locator=locator,
+        unsmear=unsmear,
     )
     return reader, plates.fuse_reads
+
+
+def worker_plate_reader(
+    args: argparse.Namespace, rules: FormatRules | None
+) -> tuple[PlateReaderLike | None, FuseReads | None]:
+    """The plate reader of a worker started with the command line ``args`` (its
+    ``--plate-*`` options) and the format rules checked at its start."""
+    return plate_reader(args.plate_threads, args.plate_locator, rules, unsmear=args.plate_unsmear)
 
 
 def _follow_commands(
@@ -159,7 +178,7 @@ async def _serve(args: argparse.Namespace, source: BinaryIO, rules: FormatRules 
             stats_interval_seconds=args.stats_interval,
             plate_queue_size=args.plate_queue,
         ),
-        plate_reader=lambda: plate_reader(args.plate_threads, args.plate_locator, rules),
+        plate_reader=lambda: worker_plate_reader(args, rules),
     )
     commands = threading.Thread(
         target=_follow_commands, args=(source, group, loop, stop), name="commands", daemon=True
@@ -181,6 +200,9 @@ def main(argv: Sequence[str] | None = None, source: BinaryIO | None = None) -> i
         return 2
     if args.plate_queue < 1:
         logger.error("--plate-queue must be at least 1")
+        return 2
+    if args.plate_unsmear and args.plate_locator == "off":
+        logger.error("--plate-unsmear needs --plate-locator first or only")
         return 2
     try:
         # Checked before the first camera arrives: a bad rule set refuses the start.

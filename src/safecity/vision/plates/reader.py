@@ -140,6 +140,8 @@ class PlateReader:
         if locator not in LOCATOR_USES:
             raise ValueError(f"locator must be one of {LOCATOR_USES}, got {locator!r}")
         self.locator: LocatorUse = locator
+        if unsmear and locator == "off":
+            raise ValueError("unsmear needs the plate locator (locator first or only)")
         self.unsmear = unsmear
         needs_slots = recogniser != "ppocr" or locator != "off"
         self._slots = (
