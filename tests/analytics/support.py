@@ -80,6 +80,8 @@ class OracleReader:
         self._camera = camera
         self._garbage = garbage
         self.calls = 0
+        self.hits = 0
+        """Reads that found a plate (``calls`` counts every read, with or without)."""
 
     def read(
         self, image_bgr: npt.NDArray[np.uint8], region: tuple[int, int, int, int] | None = None
@@ -104,6 +106,7 @@ class OracleReader:
                         continue
                 text = "not a plate!" if self._garbage else vehicle.plate
                 found.append(OracleRead(text, 0.9, (int(px) - 10, int(py) - 8, 20, 8)))
+        self.hits += bool(found)
         return found
 
 

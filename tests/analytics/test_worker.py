@@ -279,7 +279,12 @@ async def test_garbage_plate_reads_are_counted_in_the_stats(
         await asyncio.to_thread(
             group.add, changed(1, QUIET), StreamOptions(str(clip), loop_files=False)
         )
-        await asyncio.to_thread(lambda: time.sleep(4))
+        # Polled up to a deadline, not a fixed wait: under load the first plate reads come
+        # late. Once a read found a plate (and was delivered: the reader has begun a later
+        # one that found one too), the camera's leaving fuses its track, and rejects it.
+        async with asyncio.timeout(60):
+            while reader.hits < 2:
+                await asyncio.sleep(0.1)
     finally:
         stop.set()
         await running  # the camera leaves: its tracks are fused and its last stats sent

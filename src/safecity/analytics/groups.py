@@ -61,6 +61,7 @@ class CameraGroups:
         per_process: int = 8,
         first_backoff: float = 0.5,
         max_backoff: float = 30.0,
+        config_retry: float = 300.0,
     ) -> None:
         self._resolve = resolve_url
         self._versions: dict[str, int] = {}
@@ -73,6 +74,7 @@ class CameraGroups:
             per_process=per_process,
             first_backoff=first_backoff,
             max_backoff=max_backoff,
+            config_retry=config_retry,
         )
         self._follower = BusFollower(
             AnalyticsConfigChanged,
@@ -136,3 +138,8 @@ class CameraGroups:
 
     def exit_codes(self, group: str) -> list[int]:
         return self._placement.exit_codes(group)
+
+    def refusal(self, group: str) -> str | None:
+        """Why the group's process is down if it refused its configuration (exit status 2):
+        what it said; None otherwise. It is tried again every ``config_retry`` seconds."""
+        return self._placement.refusal(group)

@@ -2,7 +2,10 @@
 
 The process starts with no camera; its supervisor sends ``add``/``remove``
 commands on stdin (``analytics.control``), one JSON object per line. The end
-of stdin, SIGTERM or SIGINT stop it with status 0.
+of stdin, SIGTERM or SIGINT stop it with status 0. A configuration it refuses (a bad
+option, or a plate-rules file missing or broken) ends it with status 2 before it connects
+(``ingest.supervisor.CONFIG_REFUSED``: the supervisor then logs why and waits long before
+trying again); a lost bus ends it with 1.
 """
 
 from __future__ import annotations

@@ -6,9 +6,14 @@ import logging
 import re
 import sys
 
-# The user-info ends at the LAST "@" before the path (as urlsplit reads it), so a
-# password holding "@" or an empty user name ("rtsp://:pw@host") is still hidden.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
+# The user-info ends at the LAST "@" before the path, query or fragment (as urlsplit and
+# ffmpeg read it) and never spans lines, so a password holding "@", ":", a space or other
+# odd characters, or an empty user name ("rtsp://:pw@host"), is hidden whole. The price:
+# in a URL with no path, an "@" later on the same line ("rtsp://cam down, mail ops@x")
+# is taken for the end of user-info, hiding more than needed rather than a password.
+_SCHEME = r"[a-zA-Z][a-zA-Z0-9+.-]*://"
+_USER_INFO = r"[^/?#\r\n]*@"
+_URL_CREDENTIALS = re.compile(rf"(?P<scheme>{_SCHEME}){_USER_INFO}")
 
 
 def scrub_credentials(text: str) -> str:
@@ -16,7 +21,7 @@ def scrub_credentials(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
-_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S*")
+_URL = re.compile(rf"{_SCHEME}(?:{_USER_INFO})?\S*")
 
 
 def without_urls(text: str) -> str:

@@ -3,7 +3,9 @@
 The process starts with no camera; its supervisor (``ingest.groups``) sends
 ``add``/``remove`` commands on stdin (``ingest.control``), one JSON object a
 line, so stream URLs are on no command line and in no environment. The end of
-stdin, SIGTERM or SIGINT stop it with status 0, every open segment closed.
+stdin, SIGTERM or SIGINT stop it with status 0, every open segment closed; a refused
+configuration (no bus URL, bad options) ends it with status 2
+(``ingest.supervisor.CONFIG_REFUSED``).
 """
 
 from __future__ import annotations

@@ -73,6 +73,7 @@ class IngestGroups:
         only: Callable[[str], bool] | None = None,
         first_backoff: float = 0.5,
         max_backoff: float = 30.0,
+        config_retry: float = 300.0,
     ) -> None:
         """``resolve``: the camera as it is now, None when it is not to be ingested;
         ``only``: which camera codes this supervisor looks after (default: every one)."""
@@ -86,6 +87,7 @@ class IngestGroups:
             per_process=per_process,
             first_backoff=first_backoff,
             max_backoff=max_backoff,
+            config_retry=config_retry,
         )
         self._follower = BusFollower(
             CameraChanged,
@@ -140,6 +142,11 @@ class IngestGroups:
 
     def exit_codes(self, group: str) -> list[int]:
         return self._placement.exit_codes(group)
+
+    def refusal(self, group: str) -> str | None:
+        """Why the group's process is down if it refused its configuration (exit status 2):
+        what it said; None otherwise. It is tried again every ``config_retry`` seconds."""
+        return self._placement.refusal(group)
 
     def _changed(self, message: CameraChanged) -> None:
         if self._only is not None and not self._only(message.code):

@@ -57,6 +57,7 @@ class ProcessGroups(Generic[MemberT]):
         per_process: int = 8,
         first_backoff: float = 0.5,
         max_backoff: float = 30.0,
+        config_retry: float = 300.0,
     ) -> None:
         if per_process < 1:
             raise ValueError("a group holds at least one camera")
@@ -70,7 +71,11 @@ class ProcessGroups(Generic[MemberT]):
         self._lock = threading.Lock()
         self._serial = 0
         self._supervisor = WorkerSupervisor(
-            [], first_backoff=first_backoff, max_backoff=max_backoff, on_start=self._started
+            [],
+            first_backoff=first_backoff,
+            max_backoff=max_backoff,
+            config_retry=config_retry,
+            on_start=self._started,
         )
 
     def start(self) -> None:
@@ -131,6 +136,11 @@ class ProcessGroups(Generic[MemberT]):
 
     def exit_codes(self, group: str) -> list[int]:
         return self._supervisor.exit_codes(group)
+
+    def refusal(self, group: str) -> str | None:
+        """Why the group's process is down if it refused its configuration (exit status 2):
+        what it said; None otherwise. It is tried again every ``config_retry`` seconds."""
+        return self._supervisor.refusal(group)
 
     def _choose_group(self) -> str:
         """The emptiest group with room, else a new one (called with the lock held)."""

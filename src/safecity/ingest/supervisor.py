@@ -9,6 +9,13 @@ restarted after growing delays (``first_backoff`` doubling up to
 the shortest delay. Workers can be added and removed while it runs; a worker
 launched with ``stdin=True`` gets a pipe its owner writes commands to
 (``send``), and ``on_start`` is called after every start, restarts included.
+
+A worker that exits with ``CONFIG_REFUSED`` (2) refused its configuration (a
+setting or a file it reads, such as the plate-rules file, broken since the
+start): starting it again at once cannot help. Its reason (the last lines it
+wrote to its log) is logged as an error and kept for ``refusal``, and it is
+tried again only every ``config_retry`` seconds (5 minutes), so a repaired file
+brings the group back without a restart of the whole service.
 """
 
 from __future__ import annotations
@@ -24,9 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from safecity.core import processes
+from safecity.core.logging import scrub_credentials
 from safecity.ingest.backoff import Backoff
 
 logger = logging.getLogger(__name__)
+
+CONFIG_REFUSED = 2
+"""The status a worker exits with when it refuses its configuration (and only then)."""
+
+_REASON_LINES = 5
+_REASON_LINE_CHARS = 300
+_REASON_READ_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,8 @@ class _Managed:
     restarts: int = 0
     exit_codes: list[int] = field(default_factory=list)
     stopped: bool = False  # exited cleanly when told to stop: not restarted
+    log_offset: int = 0  # where this run's output starts in the worker's log
+    refused: str | None = None  # why it refused its configuration, until it starts again
 
 
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -61,7 +78,8 @@ class WorkerSupervisor:
 
     A worker that exits with status 0 was told to stop (SIGTERM/SIGINT) and stays stopped;
     so does one killed by SIGINT or SIGTERM (signalled before it could handle the signal,
-    while still starting). Any other end (a crash, SIGKILL, SIGABRT) is restarted.
+    while still starting). Any other end (a crash, SIGKILL, SIGABRT) is restarted; one
+    that refused its configuration (``CONFIG_REFUSED``) only after ``config_retry`` seconds.
     """
 
     def __init__(
@@ -72,6 +90,7 @@ class WorkerSupervisor:
         max_backoff: float = 30.0,
         healthy_after: float = 60.0,
         poll_seconds: float = 0.2,
+        config_retry: float = 300.0,
         on_start: Callable[[str], None] | None = None,
     ) -> None:
         self._workers = {
@@ -82,6 +101,7 @@ class WorkerSupervisor:
         self._max_backoff = max_backoff
         self._healthy_after = healthy_after
         self._poll = poll_seconds
+        self._config_retry = config_retry
         self._on_start = on_start
         self._stop = threading.Event()
         self._lock = threading.RLock()
@@ -160,12 +180,21 @@ class WorkerSupervisor:
         with self._lock:
             return list(self._workers[name].exit_codes)
 
+    def refusal(self, name: str) -> str | None:
+        """Why the worker is down, if it refused its configuration (``CONFIG_REFUSED``):
+        the last lines it wrote, credentials scrubbed. None while it runs (or for any other
+        end)."""
+        with self._lock:
+            return self._workers[name].refused
+
     def _spawn(self, worker: _Managed) -> None:
         launch = worker.launch
         output = None
+        worker.refused = None
         if launch.log_path is not None:
             launch.log_path.parent.mkdir(parents=True, exist_ok=True)
             output = launch.log_path.open("ab")
+            worker.log_offset = launch.log_path.stat().st_size
         try:
             worker.process = subprocess.Popen(
                 list(launch.argv),
@@ -210,6 +239,17 @@ class WorkerSupervisor:
             return
         if now - worker.started_at >= self._healthy_after:
             worker.backoff.reset()
+        if code == CONFIG_REFUSED:
+            worker.refused = _refusal_reason(worker)
+            worker.restart_at = now + self._config_retry
+            logger.error(
+                "worker %s refused its configuration (exit status %s): %s; trying again in %.0f s",
+                worker.launch.name,
+                code,
+                worker.refused,
+                self._config_retry,
+            )
+            return
         delay = worker.backoff.next_delay()
         worker.restart_at = now + delay
         logger.warning(
@@ -218,6 +258,24 @@ class WorkerSupervisor:
             code,
             delay,
         )
+
+
+def _refusal_reason(worker: _Managed) -> str:
+    """The last lines of the run's log (what the worker said when it refused), scrubbed."""
+    path = worker.launch.log_path
+    if path is None:
+        return "no log of its own: its reason is in this process's output above it"
+    try:
+        with path.open("rb") as log:
+            log.seek(max(worker.log_offset, path.stat().st_size - _REASON_READ_BYTES))
+            tail = log.read(_REASON_READ_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"its log {path} cannot be read ({exc.strerror})"
+    lines = [line.strip() for line in tail.splitlines() if line.strip()][-_REASON_LINES:]
+    if not lines:
+        return f"it wrote nothing to its log {path}"
+    said = " | ".join(scrub_credentials(line)[:_REASON_LINE_CHARS] for line in lines)
+    return f"{said} (log: {path})"
 
 
 def _close_stdin(process: subprocess.Popen[bytes]) -> None:
