@@ -11,8 +11,9 @@ already linked to another incident (409), marks the alert ``incident``, audits, 
 returns the :class:`AlertPublic` to broadcast through the console hub after commit.
 Calling it again with the same incident is harmless. A hotlist hit whose plate match no
 operator has confirmed (:meth:`AlertsService.confirm_match`) is refused with 409
-(``alert_match_unconfirmed``); call :func:`refuse_unconfirmed_match` before creating
-anything to refuse it early.
+(``alert_match_unconfirmed``); call
+:func:`~safecity.command.alerts_match.refuse_unconfirmed_match` before creating anything
+to refuse it early.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
-from safecity.command.alerts_errors import (
-    AlertClosed,
-    AlertMatchUnconfirmed,
-    AlertTransitionRefused,
+from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
+from safecity.command.alerts_match import (
+    MISREAD_PLATE,
+    hotlist_match,
+    refuse_checked,
+    refuse_unconfirmed_match,
+    set_verdict,
 )
 from safecity.command.alerts_models import (
     ACKNOWLEDGED,
@@ -47,7 +51,7 @@ from safecity.command.alerts_models import (
     Alert,
     AlertOccurrence,
 )
-from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic, HotlistMatch
+from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic
 from safecity.command.correlation import CorrelationWindow, open_alert_for
 from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import format_pkt, utcnow
@@ -88,48 +92,6 @@ class _Place:
     site: Site | None
 
 
-# The dismiss reason a rejected plate match closes its alert with.
-MISREAD_PLATE = "misread_plate"
-
-
-def _hotlist_match(alert: Alert) -> HotlistMatch | None:
-    if alert.source != HOTLIST_SOURCE:
-        return None
-    reference = alert.reference or {}
-    match = reference.get("match")
-    entry = str(reference.get("hotlist_entry", ""))
-    # Alerts raised before the listed plate travelled in the reference: an exact match
-    # lists what was read; a confusable one says only which entry it matched.
-    listed = reference.get("listed_plate") or (alert.plate_text if match == "exact" else None)
-    return HotlistMatch(
-        entry_id=int(entry) if entry.isdigit() else None,
-        listed_plate=str(listed) if listed else None,
-        read_plate=alert.plate_text,
-        match=match if match in ("exact", "confusable") else None,
-        category=alert.kind.removeprefix(f"{HOTLIST_SOURCE}."),
-        reason=str(reference.get("reason", "")),
-        source_agency=str(reference.get("source_agency", "")),
-        verdict=alert.match_verdict,
-        checked_by=alert.match_checked_by,
-        checked_at=alert.match_checked_at,
-    )
-
-
-def refuse_unconfirmed_match(alert: Alert) -> None:
-    """Raise :class:`AlertMatchUnconfirmed` (409) for a hotlist hit not yet confirmed:
-    no field action starts from a machine's reading of a plate alone."""
-    if alert.needs_match_check:
-        state = (
-            f"was rejected by {alert.match_checked_by}"
-            if alert.match_verdict == MATCH_REJECTED
-            else "has not been confirmed"
-        )
-        raise AlertMatchUnconfirmed(
-            f"alert {alert.id} is a hotlist hit whose plate match {state}: compare the plate "
-            "crop with the listed plate and confirm the match before any field action"
-        )
-
-
 def to_public(alert: Alert) -> AlertPublic:
     camera, site = alert.camera, alert.site
     return AlertPublic(
@@ -162,7 +124,7 @@ def to_public(alert: Alert) -> AlertPublic:
         handled_by=alert.handled_by,
         handled_at=alert.handled_at,
         incident_id=alert.incident_id,
-        hotlist=_hotlist_match(alert),
+        hotlist=hotlist_match(alert),
         version=alert.version,
     )
 
@@ -345,15 +307,29 @@ class AlertsService:
     def _fold(alert: Alert, message: AlertRaised) -> None:
         alert.count += 1
         alert.priority = min(alert.priority, message.priority)
-        if message.at >= alert.last_seen:
-            # The newest sighting speaks for the alert: its picture, words and place.
-            alert.last_seen = message.at
-            alert.title, alert.detail = message.title, message.detail
-            alert.snapshot = message.snapshot or alert.snapshot
-            alert.plate_crop = message.plate_crop or alert.plate_crop
-            if message.latitude is not None:
-                alert.latitude, alert.longitude = message.latitude, message.longitude
         alert.first_seen = min(alert.first_seen, message.at)
+        if message.at < alert.last_seen:
+            return
+        alert.last_seen = message.at
+        # A hotlist hit whose match an operator has judged keeps the sighting that was
+        # judged: its plate crop, scene, words and place. A later read of the same text
+        # may be another car (the very confusion the check is for), and nobody has seen
+        # its crop; swapping it in would put an unseen picture and place under the
+        # operator's "confirmed" and into the incident opened from it. The sighting still
+        # counts (count, last seen, occurrence), as a new read of a listed plate should
+        # not quietly undo a verdict the operator at the desk is acting on. This is what
+        # an incident already does: once opened, a later read starts a new alert that
+        # needs its own check.
+        if alert.match_verdict is not None:
+            return
+        # Otherwise the newest sighting speaks for the alert: its picture, words and
+        # place (the console reloads the crop with the alert's version, and a verdict
+        # given on an older version is refused as stale).
+        alert.title, alert.detail = message.title, message.detail
+        alert.snapshot = message.snapshot or alert.snapshot
+        alert.plate_crop = message.plate_crop or alert.plate_crop
+        if message.latitude is not None:
+            alert.latitude, alert.longitude = message.latitude, message.longitude
 
     # -- for people ----------------------------------------------------------------------------
 
@@ -477,11 +453,15 @@ class AlertsService:
         expected_version: int | None = None,
         note: str = "",
     ) -> AlertPublic:
+        """Close the alert with ``reason``. A hotlist hit dismissed as ``misread_plate``
+        is the operator's "not a match": it is :meth:`reject_match`, verdict and all."""
         if reason not in DISMISS_REASONS:
             raise InvalidInput(
                 f"reason must be one of {', '.join(DISMISS_REASONS)}", field="reason"
             )
         alert = self._changeable(session, principal, alert_id, expected_version)
+        if reason == MISREAD_PLATE and alert.source == HOTLIST_SOURCE:
+            return self._give_verdict(session, principal, alert, MATCH_REJECTED, note)
         alert.dismiss_reason = reason
         return self._move(session, principal, alert, DISMISSED, f"dismissed ({reason})", note=note)
 
@@ -497,22 +477,8 @@ class AlertsService:
         """The operator saw the listed plate in the plate crop: field action may follow.
         A new alert is acknowledged by it; an acknowledged or escalated one keeps its
         status."""
-        alert = self._checkable(session, principal, alert_id, expected_version)
-        before = _match_state(alert)
-        alert.match_verdict = MATCH_CONFIRMED
-        alert.match_checked_by = principal.username
-        alert.match_checked_at = utcnow()
-        status = ACKNOWLEDGED if alert.status == NEW else alert.status
-        return self._move(
-            session,
-            principal,
-            alert,
-            status,
-            "confirmed the plate match of",
-            note=note,
-            before=before,
-            after=_match_state(alert),
-        )
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        return self._give_verdict(session, principal, alert, MATCH_CONFIRMED, note)
 
     def reject_match(
         self,
@@ -525,38 +491,23 @@ class AlertsService:
     ) -> AlertPublic:
         """The plate crop does not show the listed plate (a false read): the alert is
         dismissed as ``misread_plate``."""
-        alert = self._checkable(session, principal, alert_id, expected_version)
-        before = _match_state(alert)
-        alert.match_verdict = MATCH_REJECTED
-        alert.match_checked_by = principal.username
-        alert.match_checked_at = utcnow()
-        alert.dismiss_reason = MISREAD_PLATE
-        return self._move(
-            session,
-            principal,
-            alert,
-            DISMISSED,
-            f"rejected the plate match ({MISREAD_PLATE}) of",
-            note=note,
-            before=before,
-            after=_match_state(alert),
-        )
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        return self._give_verdict(session, principal, alert, MATCH_REJECTED, note)
 
-    def _checkable(
-        self, session: Session, principal: Principal, alert_id: int, expected: int | None
-    ) -> Alert:
-        alert = self._changeable(session, principal, alert_id, expected)
-        if alert.source != HOTLIST_SOURCE:
-            raise AlertTransitionRefused(
-                f"alert {alert.id} is not a hotlist hit; it has no plate match to check"
-            )
-        if alert.match_verdict is not None:
-            raise AlertTransitionRefused(
-                f"the plate match of alert {alert.id} was already {alert.match_verdict} by "
-                f"{alert.match_checked_by}"
-                + (f" at {format_pkt(alert.match_checked_at)}" if alert.match_checked_at else "")
-            )
-        return alert
+    def _give_verdict(
+        self, session: Session, principal: Principal, alert: Alert, verdict: str, note: str
+    ) -> AlertPublic:
+        refuse_checked(alert)
+        before, after = set_verdict(alert, principal, verdict)
+        if verdict == MATCH_CONFIRMED:
+            status = ACKNOWLEDGED if alert.status == NEW else alert.status
+            verb = "confirmed the plate match of"
+        else:
+            alert.dismiss_reason = MISREAD_PLATE
+            status, verb = DISMISSED, f"rejected the plate match ({MISREAD_PLATE}) of"
+        return self._move(
+            session, principal, alert, status, verb, note=note, before=before, after=after
+        )
 
     def link_incident(
         self,
@@ -641,10 +592,3 @@ class AlertsService:
         )
         return to_public(alert)
 
-
-def _match_state(alert: Alert) -> dict[str, str | None]:
-    return {
-        "match_verdict": alert.match_verdict,
-        "match_checked_by": alert.match_checked_by,
-        "match_checked_at": alert.match_checked_at.isoformat() if alert.match_checked_at else None,
-    }
