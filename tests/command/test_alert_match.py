@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from safecity.audit.models import AuditRecord
@@ -19,16 +18,8 @@ from safecity.command.alerts_models import Alert
 from safecity.command.incidents_models import Incident
 from safecity.web.platform import Platform
 from tests.api.routes_command import raise_alert, snapshot_jpeg
-from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
-from tests.factories import World, make_user, principal_of, token_for
-
-
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
+from tests.command.dispatch_support import Desk
+from tests.factories import make_user, principal_of, token_for
 
 
 def confusable_hit(platform: Platform, camera: str = "PSH-TC1", **fields: Any) -> int:
@@ -253,23 +244,29 @@ def test_a_later_sighting_does_not_replace_the_crop_an_operator_judged(desk: Des
     alert_id = confusable_hit(desk.platform, correlation_key=key, latitude=34.01, longitude=71.5)
     # Before any verdict the newest sighting speaks for the alert: the operator is shown
     # (and judges) the newest crop.
-    assert confusable_hit(
-        desk.platform, "PSH-TC2", correlation_key=key, latitude=34.02, longitude=71.6
-    ) == alert_id
+    assert (
+        confusable_hit(
+            desk.platform, "PSH-TC2", correlation_key=key, latitude=34.02, longitude=71.6
+        )
+        == alert_id
+    )
     shown = images_of(desk.platform, alert_id)
     assert shown[2:4] == (34.02, 71.6)
     confirmed = desk.call("dispatcher", "POST", f"/api/v1/alerts/{alert_id}/confirm-match")
     assert confirmed.status_code == 200, confirmed.text
     # Another read of the same text (perhaps another car): counted, but the crop, scene,
     # words and place stay those the operator confirmed.
-    assert confusable_hit(
-        desk.platform,
-        "PSH-TC1",
-        correlation_key=key,
-        latitude=34.09,
-        longitude=71.9,
-        title="Stolen vehicle LE81234 elsewhere",
-    ) == alert_id
+    assert (
+        confusable_hit(
+            desk.platform,
+            "PSH-TC1",
+            correlation_key=key,
+            latitude=34.09,
+            longitude=71.9,
+            title="Stolen vehicle LE81234 elsewhere",
+        )
+        == alert_id
+    )
     assert images_of(desk.platform, alert_id) == shown
     alert = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert_id}").json()
     assert (alert["count"], alert["hotlist"]["verdict"]) == (3, "confirmed")

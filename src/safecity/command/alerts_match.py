@@ -78,9 +78,7 @@ def refuse_checked(alert: Alert) -> None:
         )
 
 
-def set_verdict(
-    alert: Alert, principal: Principal, verdict: str
-) -> tuple[MatchState, MatchState]:
+def set_verdict(alert: Alert, principal: Principal, verdict: str) -> tuple[MatchState, MatchState]:
     """Record ``principal``'s verdict on the match, now; the match state before and after
     (for the audit record)."""
     before = match_state(alert)

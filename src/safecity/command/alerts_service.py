@@ -591,4 +591,3 @@ class AlertsService:
             },
         )
         return to_public(alert)
-
