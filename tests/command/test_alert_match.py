@@ -296,6 +296,7 @@ def test_dismissing_a_hit_as_a_misread_plate_is_the_not_a_match_verdict(desk: De
     )
     assert body["hotlist"]["checked_at"] is not None
     (record,) = updates_of(desk.platform, alert_id)
+    assert record.summary.startswith(f"dismissed (misread_plate) alert {alert_id}")
     assert record.actor_name == "desk-dispatcher"
     assert record.before is not None
     assert record.after is not None
