@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from safecity.audit.models import AuditRecord
@@ -19,30 +18,26 @@ from safecity.command.alerts_models import Alert
 from safecity.command.incidents_models import Incident
 from safecity.web.platform import Platform
 from tests.api.routes_command import raise_alert, snapshot_jpeg
-from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
-from tests.factories import World, make_user, principal_of, token_for
+from tests.command.dispatch_support import Desk
+from tests.factories import make_user, principal_of, token_for
 
 
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
-
-
-def confusable_hit(platform: Platform, camera: str = "PSH-TC1") -> int:
-    """LE81234 read by ``camera``, matching the listed LEB1234 through B/8, with its crop."""
+def confusable_hit(platform: Platform, camera: str = "PSH-TC1", **fields: Any) -> int:
+    """LE81234 read by ``camera``, matching the listed LEB1234 through B/8, with its crop;
+    ``fields`` override any part of the message."""
     relative = f"plates/{uuid.uuid4().hex}.jpg"
     path = platform.settings.media_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(snapshot_jpeg())
+    fields = {
+        "title": f"Stolen vehicle LE81234 at {camera} (listed as LEB1234)",
+        "plate_crop": relative,
+        **fields,
+    }
     return raise_alert(
         platform,
         camera,
-        title=f"Stolen vehicle LE81234 at {camera} (listed as LEB1234)",
         plate_text="LE81234",
-        plate_crop=relative,
         reference={
             "plate_read": "41",
             "hotlist_entry": "7",
@@ -51,6 +46,7 @@ def confusable_hit(platform: Platform, camera: str = "PSH-TC1") -> int:
             "reason": "taken at gunpoint, Saddar",
             "source_agency": "CTD Peshawar",
         },
+        **fields,
     )
 
 
@@ -234,3 +230,90 @@ def test_only_hotlist_hits_have_a_match_to_check(desk: Desk) -> None:
         "dispatcher", "POST", f"/api/v1/alerts/{alert_id}/incident", json={"type": "robbery"}
     )
     assert made.status_code == 201, made.text
+
+
+def images_of(platform: Platform, alert_id: int) -> tuple[Any, ...]:
+    with platform.sessions() as session:
+        a = session.get(Alert, alert_id)
+        assert a is not None
+        return (a.plate_crop, a.snapshot, a.latitude, a.longitude, a.title)
+
+
+def test_a_later_sighting_does_not_replace_the_crop_an_operator_judged(desk: Desk) -> None:
+    key = f"plate:LE81234:{uuid.uuid4().hex}"
+    alert_id = confusable_hit(desk.platform, correlation_key=key, latitude=34.01, longitude=71.5)
+    # Before any verdict the newest sighting speaks for the alert: the operator is shown
+    # (and judges) the newest crop.
+    assert (
+        confusable_hit(
+            desk.platform, "PSH-TC2", correlation_key=key, latitude=34.02, longitude=71.6
+        )
+        == alert_id
+    )
+    shown = images_of(desk.platform, alert_id)
+    assert shown[2:4] == (34.02, 71.6)
+    confirmed = desk.call("dispatcher", "POST", f"/api/v1/alerts/{alert_id}/confirm-match")
+    assert confirmed.status_code == 200, confirmed.text
+    # Another read of the same text (perhaps another car): counted, but the crop, scene,
+    # words and place stay those the operator confirmed.
+    assert (
+        confusable_hit(
+            desk.platform,
+            "PSH-TC1",
+            correlation_key=key,
+            latitude=34.09,
+            longitude=71.9,
+            title="Stolen vehicle LE81234 elsewhere",
+        )
+        == alert_id
+    )
+    assert images_of(desk.platform, alert_id) == shown
+    alert = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert_id}").json()
+    assert (alert["count"], alert["hotlist"]["verdict"]) == (3, "confirmed")
+    assert alert["last_seen"] > confirmed.json()["last_seen"]
+    # The incident starts where the confirmed vehicle was seen.
+    made = desk.call(
+        "dispatcher", "POST", f"/api/v1/alerts/{alert_id}/incident", json={"type": "hotlist"}
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["latitude"], made.json()["longitude"]) == (34.02, 71.6)
+
+
+def test_dismissing_a_hit_as_a_misread_plate_is_the_not_a_match_verdict(desk: Desk) -> None:
+    alert_id = confusable_hit(desk.platform)
+    answer = desk.call(
+        "dispatcher",
+        "POST",
+        f"/api/v1/alerts/{alert_id}/dismiss",
+        json={"reason": "misread_plate", "note": "a different car"},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["status"], body["dismiss_reason"]) == ("dismissed", "misread_plate")
+    assert (body["hotlist"]["verdict"], body["hotlist"]["checked_by"]) == (
+        "rejected",
+        "desk-dispatcher",
+    )
+    assert body["hotlist"]["checked_at"] is not None
+    (record,) = updates_of(desk.platform, alert_id)
+    assert record.summary.startswith(f"dismissed (misread_plate) alert {alert_id}")
+    assert record.actor_name == "desk-dispatcher"
+    assert record.before is not None
+    assert record.after is not None
+    assert (record.before["match_verdict"], record.after["match_verdict"]) == (None, "rejected")
+    assert (record.after["status"], record.after["note"]) == ("dismissed", "a different car")
+    # A confirmed match is not turned into "not a match" behind the operator who gave it.
+    other = confusable_hit(desk.platform)
+    desk.call("dispatcher", "POST", f"/api/v1/alerts/{other}/confirm-match")
+    refused = desk.call(
+        "dispatcher2", "POST", f"/api/v1/alerts/{other}/dismiss", json={"reason": "misread_plate"}
+    )
+    assert error_of(refused) == (409, "alert_transition_refused")
+    assert "already confirmed by desk-dispatcher" in refused.json()["error"]["message"]
+    # Other alerts dismissed as misread plates have no verdict to record.
+    plain = raise_alert(desk.platform, "PSH-TC1", source="analytics", kind="analytics.anpr")
+    dismissed = desk.call(
+        "dispatcher", "POST", f"/api/v1/alerts/{plain}/dismiss", json={"reason": "misread_plate"}
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    assert dismissed.json()["hotlist"] is None

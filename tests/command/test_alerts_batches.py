@@ -17,8 +17,8 @@ from sqlalchemy import func, select, text
 
 from safecity.bus.nats import NatsBus
 from safecity.bus.server import NatsServer
+from safecity.command.alerts_intake import IngestedBatch
 from safecity.command.alerts_models import Alert, AlertOccurrence
-from safecity.command.alerts_service import IngestedBatch
 from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import utcnow
 from safecity.web.consumers import ALERTS_ACK_WAIT_SECONDS, Consumers, start_consumers

@@ -4,22 +4,11 @@ a busy unit or a stale incident is refused, and the units' reports move the inci
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.command.dispatch_routing import Point, StraightLineEstimator, haversine_m
 from safecity.command.units_models import Dispatch
-from safecity.web.platform import Platform
-from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
-from tests.factories import World
-
-
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
+from tests.command.dispatch_support import Desk
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,8 @@ from fastapi.testclient import TestClient
 from safecity.command.units_seed import SeededDistrict
 from safecity.sim.fleet import Fleet, FleetConfig, Route, SimUnit, distance_m, step_towards
 from safecity.web.platform import Platform
-from tests.command.dispatch_support import ROSTER, Desk, build_desk, one_hash_per_password
+from tests.command.dispatch_support import ROSTER, Desk
 from tests.factories import World
-
-
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
 
 
 @pytest.mark.parametrize(

@@ -4,21 +4,11 @@ referred across agencies, every change on the timeline and in the audit log."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
 from safecity.web.platform import Platform
-from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
-from tests.factories import World
-
-
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
+from tests.command.dispatch_support import Desk
 
 
 def audit_actions(platform: Platform, object_id: int) -> list[str]:

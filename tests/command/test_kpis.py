@@ -8,23 +8,12 @@ import io
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from safecity.command.incidents_models import Incident
 from safecity.command.kpis import percentile
 from safecity.core.clock import utcnow
-from safecity.web.platform import Platform
 from tests.api.routes_command import raise_alert
-from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
-from tests.factories import World
-
-
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
+from tests.command.dispatch_support import Desk
 
 
 @pytest.mark.parametrize(

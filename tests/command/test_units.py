@@ -8,22 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from safecity.command.units_models import UnitPosition
 from safecity.core.clock import utcnow
 from safecity.web.platform import Platform
-from tests.command.dispatch_support import Desk, build_desk, one_hash_per_password
-from tests.factories import World
-
-
-@pytest.fixture
-def desk(
-    platform: Platform, world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> Desk:
-    one_hash_per_password(monkeypatch)
-    return build_desk(platform, client)
+from tests.command.dispatch_support import Desk
 
 
 def positions(platform: Platform, unit_id: int) -> int:

@@ -1,6 +1,9 @@
 """The alert queue: store what the bus raises, show it to the operators of its district,
 and keep its lifecycle (acknowledge, escalate, dismiss, incident), every action audited.
 
+The intake from the bus (:class:`~safecity.command.alerts_intake.AlertIntake`) and the
+plate match check of hotlist hits (:mod:`safecity.command.alerts_match`) live beside it.
+
 Interface for the incidents module (``POST /api/v1/alerts/{id}/incident`` lives in the
 incidents router): after creating the incident in the same transaction, call
 
@@ -11,16 +14,14 @@ already linked to another incident (409), marks the alert ``incident``, audits, 
 returns the :class:`AlertPublic` to broadcast through the console hub after commit.
 Calling it again with the same incident is harmless. A hotlist hit whose plate match no
 operator has confirmed (:meth:`AlertsService.confirm_match`) is refused with 409
-(``alert_match_unconfirmed``); call :func:`refuse_unconfirmed_match` before creating
-anything to refuse it early.
+(``alert_match_unconfirmed``); call
+:func:`~safecity.command.alerts_match.refuse_unconfirmed_match` before creating anything
+to refuse it early.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -29,10 +30,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
-from safecity.command.alerts_errors import (
-    AlertClosed,
-    AlertMatchUnconfirmed,
-    AlertTransitionRefused,
+from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
+from safecity.command.alerts_intake import AlertIntake, to_public
+from safecity.command.alerts_match import (
+    MISREAD_PLATE,
+    refuse_checked,
+    refuse_unconfirmed_match,
+    set_verdict,
 )
 from safecity.command.alerts_models import (
     ACKNOWLEDGED,
@@ -45,315 +49,24 @@ from safecity.command.alerts_models import (
     NEW,
     OPEN_STATUSES,
     Alert,
-    AlertOccurrence,
 )
-from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic, HotlistMatch
-from safecity.command.correlation import CorrelationWindow, open_alert_for
-from safecity.contracts.alerts import AlertRaised
+from safecity.command.alerts_schemas import DISMISS_REASONS, AlertPublic
+from safecity.command.correlation import CorrelationWindow
 from safecity.core.clock import format_pkt, utcnow
 from safecity.core.errors import InvalidInput, NotFound, PreconditionFailed
 from safecity.identity.permissions import Principal, get_in_scope, restrict
-from safecity.registry.models import Camera, District, Site
-
-log = logging.getLogger(__name__)
+from safecity.registry.models import District
 
 ImageKind = Literal["snapshot", "plate"]
 
 
-@dataclass(frozen=True)
-class Ingested:
-    """What a consumed message became: a new alert, or one more count on an open one."""
+class AlertsService(AlertIntake):
+    """The alert queue: the intake from the bus, then what operators see and do."""
 
-    alert: AlertPublic
-    created: bool
-
-
-@dataclass
-class IngestedBatch:
-    """What one batch of messages became, once its transaction commits.
-
-    ``alerts``: each alert the batch created or counted on, once, in its final state
-    (three sightings of one plate in a batch show as one alert with its count);
-    ``failed``: the ``message_id`` of each message that could not be stored (its
-    changes were undone; the rest of the batch stands)."""
-
-    alerts: list[Ingested] = field(default_factory=list)
-    failed: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class _Place:
-    district: District
-    camera: Camera | None
-    site: Site | None
-
-
-# The dismiss reason a rejected plate match closes its alert with.
-MISREAD_PLATE = "misread_plate"
-
-
-def _hotlist_match(alert: Alert) -> HotlistMatch | None:
-    if alert.source != HOTLIST_SOURCE:
-        return None
-    reference = alert.reference or {}
-    match = reference.get("match")
-    entry = str(reference.get("hotlist_entry", ""))
-    # Alerts raised before the listed plate travelled in the reference: an exact match
-    # lists what was read; a confusable one says only which entry it matched.
-    listed = reference.get("listed_plate") or (alert.plate_text if match == "exact" else None)
-    return HotlistMatch(
-        entry_id=int(entry) if entry.isdigit() else None,
-        listed_plate=str(listed) if listed else None,
-        read_plate=alert.plate_text,
-        match=match if match in ("exact", "confusable") else None,
-        category=alert.kind.removeprefix(f"{HOTLIST_SOURCE}."),
-        reason=str(reference.get("reason", "")),
-        source_agency=str(reference.get("source_agency", "")),
-        verdict=alert.match_verdict,
-        checked_by=alert.match_checked_by,
-        checked_at=alert.match_checked_at,
-    )
-
-
-def refuse_unconfirmed_match(alert: Alert) -> None:
-    """Raise :class:`AlertMatchUnconfirmed` (409) for a hotlist hit not yet confirmed:
-    no field action starts from a machine's reading of a plate alone."""
-    if alert.needs_match_check:
-        state = (
-            f"was rejected by {alert.match_checked_by}"
-            if alert.match_verdict == MATCH_REJECTED
-            else "has not been confirmed"
-        )
-        raise AlertMatchUnconfirmed(
-            f"alert {alert.id} is a hotlist hit whose plate match {state}: compare the plate "
-            "crop with the listed plate and confirm the match before any field action"
-        )
-
-
-def to_public(alert: Alert) -> AlertPublic:
-    camera, site = alert.camera, alert.site
-    return AlertPublic(
-        id=alert.id,
-        status=alert.status,
-        priority=alert.priority,
-        source=alert.source,
-        kind=alert.kind,
-        title=alert.title,
-        detail=alert.detail,
-        district_id=alert.district_id,
-        district=alert.district.slug,
-        camera_id=alert.camera_id,
-        camera_code=camera.code if camera is not None else alert.camera_code,
-        camera_name=camera.name if camera is not None else None,
-        site_id=alert.site_id,
-        site_code=site.code if site is not None else None,
-        latitude=alert.latitude,
-        longitude=alert.longitude,
-        correlation_key=alert.correlation_key,
-        count=alert.count,
-        first_seen=alert.first_seen,
-        last_seen=alert.last_seen,
-        has_snapshot=alert.snapshot is not None,
-        has_plate_crop=alert.plate_crop is not None,
-        plate_text=alert.plate_text,
-        reference={str(k): str(v) for k, v in (alert.reference or {}).items()},
-        dismiss_reason=alert.dismiss_reason,
-        note=alert.note,
-        handled_by=alert.handled_by,
-        handled_at=alert.handled_at,
-        incident_id=alert.incident_id,
-        hotlist=_hotlist_match(alert),
-        version=alert.version,
-    )
-
-
-class AlertsService:
     def __init__(self, audit: AuditLog, media_root: Path, correlation: CorrelationWindow) -> None:
+        super().__init__(correlation)
         self.audit = audit
         self.media_root = media_root
-        self.correlation = correlation
-        # Messages refused for want of a place ("unknown_district", "no_place"); a malformed
-        # payload never gets this far (the bus counts those as rejected for the consumer).
-        self.refused: Counter[str] = Counter()
-
-    # -- from the bus ------------------------------------------------------------------------
-
-    def ingest(self, session: Session, message: AlertRaised) -> Ingested | None:
-        """Store one AlertRaised; None when it was seen before or names no known place."""
-        if session.get(AlertOccurrence, message.message_id) is not None:
-            return None  # redelivered: folded in once
-        place = self._place(session, message)
-        if place is None:
-            return None
-        alert, created = self._store(session, message, place)
-        return Ingested(alert=to_public(alert), created=created)
-
-    def ingest_batch(self, session: Session, messages: Sequence[AlertRaised]) -> IngestedBatch:
-        """Store several AlertRaised in the caller's transaction, in order, each exactly as
-        :meth:`ingest` would one after the other (so correlation and deduplication see the
-        earlier messages of the batch). Each message runs in a savepoint: one that fails
-        is undone alone and named in ``failed``. What every message looks up alike (was it
-        stored before, which camera) is read once for the batch. A batch of one is stored
-        as :meth:`ingest` stores it and raises when it fails (the savepoint and the batch
-        reads would only add to the cost of a lone alert, the usual case at low rates)."""
-        if len(messages) == 1:
-            alone = self.ingest(session, messages[0])
-            return IngestedBatch(alerts=[] if alone is None else [alone])
-        ids = {m.message_id for m in messages}
-        seen = set(
-            session.scalars(
-                select(AlertOccurrence.message_id).where(AlertOccurrence.message_id.in_(ids))
-            )
-        )
-        codes = {m.camera_id for m in messages if m.camera_id is not None}
-        cameras = (
-            {c.code: c for c in session.scalars(select(Camera).where(Camera.code.in_(codes)))}
-            if codes
-            else {}
-        )
-        touched: dict[int, tuple[Alert, bool]] = {}
-        failed: set[str] = set()
-        for message in messages:
-            if message.message_id in seen:
-                continue  # redelivered, or repeated inside the batch: folded in once
-            try:
-                with session.begin_nested():
-                    place = self._place(session, message, cameras)
-                    stored = None if place is None else self._store(session, message, place)
-            except Exception:
-                log.exception(
-                    "alert %s (%s) could not be stored; the rest of its batch is kept",
-                    message.message_id,
-                    message.kind,
-                )
-                failed.add(message.message_id)
-                continue
-            if stored is None:
-                continue
-            seen.add(message.message_id)
-            alert, created = stored
-            earlier = touched.pop(alert.id, None)
-            # Re-inserted so that the consoles get alerts in the order of their last change.
-            touched[alert.id] = (alert, created or (earlier is not None and earlier[1]))
-        # Read once all are in: a later message's undone savepoint may have reloaded one.
-        shown = [Ingested(alert=to_public(a), created=c) for a, c in touched.values()]
-        return IngestedBatch(alerts=shown, failed=failed)
-
-    def _store(self, session: Session, message: AlertRaised, place: _Place) -> tuple[Alert, bool]:
-        """Fold ``message`` into its open alert or start one; the alert, and whether new."""
-        alert = open_alert_for(
-            session,
-            self.correlation,
-            key=message.correlation_key,
-            district_id=place.district.id,
-            at=message.at,
-        )
-        created = alert is None
-        if alert is None:
-            alert = self._new_alert(message, place)
-            session.add(alert)
-        else:
-            self._fold(alert, message)
-        session.flush()
-        session.add(
-            AlertOccurrence(message_id=message.message_id, alert_id=alert.id, at=message.at)
-        )
-        session.flush()
-        return alert, created
-
-    def _place(
-        self,
-        session: Session,
-        message: AlertRaised,
-        cameras: Mapping[str, Camera] | None = None,
-    ) -> _Place | None:
-        """Where the alert belongs. ``cameras``: every known camera the batch names, by
-        code (read once for a batch); without it the camera is looked up here."""
-        camera = site = None
-        if message.camera_id is not None:
-            camera = (
-                cameras.get(message.camera_id)
-                if cameras is not None
-                else session.scalars(select(Camera).where(Camera.code == message.camera_id)).first()
-            )
-        if camera is not None:
-            return _Place(camera.district, camera, camera.site)
-        if message.site_code is not None:
-            site = session.scalars(select(Site).where(Site.code == message.site_code)).first()
-        if site is not None:
-            return _Place(site.district, None, site)
-        if message.district is not None:
-            district = session.scalars(
-                select(District).where(District.slug == message.district)
-            ).first()
-            if district is not None:
-                if message.camera_id or message.site_code:
-                    log.info(
-                        "alert %s names unknown camera %s / site %s: stored against district %s",
-                        message.message_id,
-                        message.camera_id,
-                        message.site_code,
-                        message.district,
-                    )
-                return _Place(district, None, None)
-        if message.district:
-            counted, reason = "unknown_district", f"unknown district {message.district!r}"
-        else:
-            counted = "no_place"
-            reason = (
-                f"unknown camera {message.camera_id!r} / site {message.site_code!r} "
-                "and no district given"
-            )
-        self.refused[counted] += 1
-        log.warning("alert %s (%s) refused: %s", message.message_id, message.kind, reason)
-        return None
-
-    @staticmethod
-    def _new_alert(message: AlertRaised, place: _Place) -> Alert:
-        camera, site = place.camera, place.site
-        latitude, longitude = message.latitude, message.longitude
-        if latitude is None and camera is not None and camera.latitude is not None:
-            latitude, longitude = camera.latitude, camera.longitude
-        if latitude is None and site is not None:
-            latitude, longitude = site.latitude, site.longitude
-        # Relationships set from the objects at hand: showing the alert loads nothing more.
-        return Alert(
-            district=place.district,
-            camera=camera,
-            site=site,
-            camera_code=message.camera_id,
-            source=message.source,
-            kind=message.kind,
-            priority=message.priority,
-            title=message.title,
-            detail=message.detail,
-            status=NEW,
-            correlation_key=message.correlation_key,
-            count=1,
-            first_seen=message.at,
-            last_seen=message.at,
-            latitude=latitude,
-            longitude=longitude,
-            snapshot=message.snapshot,
-            plate_crop=message.plate_crop,
-            plate_text=message.plate_text,
-            reference=dict(message.reference),
-            note="",
-        )
-
-    @staticmethod
-    def _fold(alert: Alert, message: AlertRaised) -> None:
-        alert.count += 1
-        alert.priority = min(alert.priority, message.priority)
-        if message.at >= alert.last_seen:
-            # The newest sighting speaks for the alert: its picture, words and place.
-            alert.last_seen = message.at
-            alert.title, alert.detail = message.title, message.detail
-            alert.snapshot = message.snapshot or alert.snapshot
-            alert.plate_crop = message.plate_crop or alert.plate_crop
-            if message.latitude is not None:
-                alert.latitude, alert.longitude = message.latitude, message.longitude
-        alert.first_seen = min(alert.first_seen, message.at)
 
     # -- for people ----------------------------------------------------------------------------
 
@@ -477,11 +190,16 @@ class AlertsService:
         expected_version: int | None = None,
         note: str = "",
     ) -> AlertPublic:
+        """Close the alert with ``reason``. A hotlist hit dismissed as ``misread_plate``
+        is the operator's "not a match": it is :meth:`reject_match`, verdict and all."""
         if reason not in DISMISS_REASONS:
             raise InvalidInput(
                 f"reason must be one of {', '.join(DISMISS_REASONS)}", field="reason"
             )
         alert = self._changeable(session, principal, alert_id, expected_version)
+        if reason == MISREAD_PLATE and alert.source == HOTLIST_SOURCE:
+            verb = f"dismissed ({reason})"
+            return self._give_verdict(session, principal, alert, MATCH_REJECTED, note, verb)
         alert.dismiss_reason = reason
         return self._move(session, principal, alert, DISMISSED, f"dismissed ({reason})", note=note)
 
@@ -497,22 +215,8 @@ class AlertsService:
         """The operator saw the listed plate in the plate crop: field action may follow.
         A new alert is acknowledged by it; an acknowledged or escalated one keeps its
         status."""
-        alert = self._checkable(session, principal, alert_id, expected_version)
-        before = _match_state(alert)
-        alert.match_verdict = MATCH_CONFIRMED
-        alert.match_checked_by = principal.username
-        alert.match_checked_at = utcnow()
-        status = ACKNOWLEDGED if alert.status == NEW else alert.status
-        return self._move(
-            session,
-            principal,
-            alert,
-            status,
-            "confirmed the plate match of",
-            note=note,
-            before=before,
-            after=_match_state(alert),
-        )
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        return self._give_verdict(session, principal, alert, MATCH_CONFIRMED, note)
 
     def reject_match(
         self,
@@ -525,38 +229,34 @@ class AlertsService:
     ) -> AlertPublic:
         """The plate crop does not show the listed plate (a false read): the alert is
         dismissed as ``misread_plate``."""
-        alert = self._checkable(session, principal, alert_id, expected_version)
-        before = _match_state(alert)
-        alert.match_verdict = MATCH_REJECTED
-        alert.match_checked_by = principal.username
-        alert.match_checked_at = utcnow()
-        alert.dismiss_reason = MISREAD_PLATE
-        return self._move(
-            session,
-            principal,
-            alert,
-            DISMISSED,
-            f"rejected the plate match ({MISREAD_PLATE}) of",
-            note=note,
-            before=before,
-            after=_match_state(alert),
-        )
+        alert = self._changeable(session, principal, alert_id, expected_version)
+        return self._give_verdict(session, principal, alert, MATCH_REJECTED, note)
 
-    def _checkable(
-        self, session: Session, principal: Principal, alert_id: int, expected: int | None
-    ) -> Alert:
-        alert = self._changeable(session, principal, alert_id, expected)
-        if alert.source != HOTLIST_SOURCE:
-            raise AlertTransitionRefused(
-                f"alert {alert.id} is not a hotlist hit; it has no plate match to check"
-            )
-        if alert.match_verdict is not None:
-            raise AlertTransitionRefused(
-                f"the plate match of alert {alert.id} was already {alert.match_verdict} by "
-                f"{alert.match_checked_by}"
-                + (f" at {format_pkt(alert.match_checked_at)}" if alert.match_checked_at else "")
-            )
-        return alert
+    def _give_verdict(
+        self,
+        session: Session,
+        principal: Principal,
+        alert: Alert,
+        verdict: str,
+        note: str,
+        verb: str | None = None,
+    ) -> AlertPublic:
+        """Record the verdict and move the alert as it says (confirmed: acknowledged if
+        new; rejected: dismissed as misread_plate), audited once with the verdict's before
+        and after; ``verb`` names the action in the audit summary when it is not the
+        verdict's own (a dismissal)."""
+        refuse_checked(alert)
+        before, after = set_verdict(alert, principal, verdict)
+        if verdict == MATCH_CONFIRMED:
+            status = ACKNOWLEDGED if alert.status == NEW else alert.status
+            verb = verb or "confirmed the plate match of"
+        else:
+            alert.dismiss_reason = MISREAD_PLATE
+            status = DISMISSED
+            verb = verb or f"rejected the plate match ({MISREAD_PLATE}) of"
+        return self._move(
+            session, principal, alert, status, verb, note=note, before=before, after=after
+        )
 
     def link_incident(
         self,
@@ -640,11 +340,3 @@ class AlertsService:
             },
         )
         return to_public(alert)
-
-
-def _match_state(alert: Alert) -> dict[str, str | None]:
-    return {
-        "match_verdict": alert.match_verdict,
-        "match_checked_by": alert.match_checked_by,
-        "match_checked_at": alert.match_checked_at.isoformat() if alert.match_checked_at else None,
-    }

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from safecity.command.alerts_match import refuse_unconfirmed_match
 from safecity.command.alerts_models import Alert
-from safecity.command.alerts_service import refuse_unconfirmed_match
 from safecity.command.incidents_lifecycle import IncidentLifecycle
 from safecity.command.incidents_models import FINAL_STATUSES, Incident, IncidentEvent
 from safecity.command.incidents_records import NewIncident

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from starlette.concurrency import run_in_threadpool
 
 from safecity.bus.interface import Bus, Subscription
-from safecity.command.alerts_service import IngestedBatch
+from safecity.command.alerts_intake import IngestedBatch
 from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import AnalyticsWorkerStats

@@ -4,10 +4,12 @@ of the alert's district once it has committed."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from safecity.command.alerts_schemas import (
     DISMISS_REASONS,
@@ -19,9 +21,11 @@ from safecity.command.alerts_schemas import (
 )
 from safecity.core.clock import as_utc
 from safecity.core.errors import InvalidInput
+from safecity.identity.permissions import Principal
 from safecity.web.api.shapes import ERRORS, Paginated, if_match_version, page_of
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
-from safecity.web.hub import HubDep
+from safecity.web.hub import ConsoleHub, HubDep
+from safecity.web.platform import Platform
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
 IfMatch = Annotated[int | None, Depends(if_match_version)]
@@ -94,18 +98,33 @@ def alert_snapshot(
     )
 
 
-@router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
-def acknowledge(
+class _Action(Protocol):
+    """An :class:`AlertsService` action on one alert (acknowledge, escalate, ...)."""
+
+    def __call__(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: int,
+        *,
+        expected_version: int | None = None,
+        note: str = "",
+    ) -> AlertPublic: ...
+
+
+def _act(
+    action: _Action,
     alert_id: int,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
-    hub: HubDep,
-    version: IfMatch,
-    body: AlertAction | None = None,
+    body: AlertAction,
+    version: int | None,
+    platform: Platform,
+    principal: Principal,
+    hub: ConsoleHub,
 ) -> AlertPublic:
-    body = body or AlertAction()
+    """Run ``action`` in one transaction; once committed, broadcast the alert to the
+    consoles of its district."""
     with platform.transaction() as session:
-        alert = platform.alerts.acknowledge(
+        alert = action(
             session,
             principal,
             alert_id,
@@ -116,6 +135,19 @@ def acknowledge(
         alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
     )
     return alert
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
+def acknowledge(
+    alert_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    hub: HubDep,
+    version: IfMatch,
+    body: AlertAction | None = None,
+) -> AlertPublic:
+    action = platform.alerts.acknowledge
+    return _act(action, alert_id, body or AlertAction(), version, platform, principal, hub)
 
 
 @router.post("/alerts/{alert_id}/escalate", tags=["alerts"])
@@ -127,19 +159,8 @@ def escalate(
     version: IfMatch,
     body: AlertAction | None = None,
 ) -> AlertPublic:
-    body = body or AlertAction()
-    with platform.transaction() as session:
-        alert = platform.alerts.escalate(
-            session,
-            principal,
-            alert_id,
-            expected_version=expected_version(version, body.version),
-            note=body.note,
-        )
-    hub.broadcast(
-        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
-    )
-    return alert
+    action = platform.alerts.escalate
+    return _act(action, alert_id, body or AlertAction(), version, platform, principal, hub)
 
 
 @router.post("/alerts/{alert_id}/dismiss", tags=["alerts"])
@@ -151,19 +172,10 @@ def dismiss(
     hub: HubDep,
     version: IfMatch,
 ) -> AlertPublic:
-    with platform.transaction() as session:
-        alert = platform.alerts.dismiss(
-            session,
-            principal,
-            alert_id,
-            reason=body.reason,
-            expected_version=expected_version(version, body.version),
-            note=body.note,
-        )
-    hub.broadcast(
-        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
-    )
-    return alert
+    """Close the alert with a reason. A hotlist hit dismissed as ``misread_plate`` gets
+    the "not a match" verdict, as with reject-match."""
+    action = partial(platform.alerts.dismiss, reason=body.reason)
+    return _act(action, alert_id, body, version, platform, principal, hub)
 
 
 @router.post("/alerts/{alert_id}/confirm-match", tags=["alerts"])
@@ -177,19 +189,8 @@ def confirm_match(
 ) -> AlertPublic:
     """A hotlist hit: the plate crop shows the listed plate. Acknowledges a new alert and
     allows field action (an incident); 409 for other alerts or a match already checked."""
-    body = body or AlertAction()
-    with platform.transaction() as session:
-        alert = platform.alerts.confirm_match(
-            session,
-            principal,
-            alert_id,
-            expected_version=expected_version(version, body.version),
-            note=body.note,
-        )
-    hub.broadcast(
-        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
-    )
-    return alert
+    action = platform.alerts.confirm_match
+    return _act(action, alert_id, body or AlertAction(), version, platform, principal, hub)
 
 
 @router.post("/alerts/{alert_id}/reject-match", tags=["alerts"])
@@ -202,16 +203,5 @@ def reject_match(
     body: AlertAction | None = None,
 ) -> AlertPublic:
     """A hotlist hit that is a false read: the alert is dismissed as ``misread_plate``."""
-    body = body or AlertAction()
-    with platform.transaction() as session:
-        alert = platform.alerts.reject_match(
-            session,
-            principal,
-            alert_id,
-            expected_version=expected_version(version, body.version),
-            note=body.note,
-        )
-    hub.broadcast(
-        alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
-    )
-    return alert
+    action = platform.alerts.reject_match
+    return _act(action, alert_id, body or AlertAction(), version, platform, principal, hub)

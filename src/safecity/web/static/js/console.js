@@ -221,7 +221,8 @@
       row.querySelector(".handled").textContent = alert.handled_by ? `by ${alert.handled_by} ${pkt(alert.handled_at)}` + (alert.note ? ` — ${alert.note}` : "") : "";
       const image = row.querySelector(".snapshot");
       if (alert.has_snapshot) {
-        const src = `/api/v1/alerts/${alert.id}/snapshot`;
+        // The version in the address: a sighting folded in may change the picture.
+        const src = `/api/v1/alerts/${alert.id}/snapshot?v=${alert.version}`;
         if (image.getAttribute("src") !== src) image.src = src;
         image.alt = (alert.hotlist ? "Vehicle of " : "Snapshot of ") + alert.title;
         image.hidden = false;
@@ -266,7 +267,9 @@
       if (!hit) return;
       const crop = row.querySelector(".plate-crop");
       if (alert.has_plate_crop) {
-        const src = `/api/v1/alerts/${alert.id}/snapshot?which=plate`;
+        // Reloaded whenever the alert changes: the operator judges the crop the alert
+        // holds now, never one a later sighting replaced.
+        const src = `/api/v1/alerts/${alert.id}/snapshot?which=plate&v=${alert.version}`;
         if (crop.getAttribute("src") !== src) crop.src = src;
         crop.alt = "Plate crop of " + (hit.read_plate || alert.title);
         crop.hidden = false;
