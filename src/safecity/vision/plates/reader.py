@@ -198,12 +198,15 @@ class PlateReader:
             located = locate(self._locator, bgr)
             reads = self._read_located(reader, bgr, located, budget)
             if not reads and located and self.unsmear:
-                # A second look only where the plates as seen gave nothing: unsmearing
-                # every located plate read a few more frames right but more wrong ones
+                # A second look only where the plates as seen gave nothing, and only its
+                # decisive reads count: unsmearing every located plate read a few more
+                # frames right but more wrong ones, and keeping every read of the second
+                # look added more false reads than right ones on development renders
                 # (docs/BENCHMARKS.md).
                 clearer, unsmeared = unsmear_plates(bgr, [box for _, box in located])
                 if unsmeared:
-                    reads = self._read_located(reader, clearer, located, budget)
+                    second = self._read_located(reader, clearer, located, budget)
+                    reads = [read for read in second if decisive([read])]
             if self.locator == "first" and located and not reads:
                 # The locator is trusted: where its plates hold no text PP-OCR can read,
                 # a pass over the whole region finds none either (measured on development
