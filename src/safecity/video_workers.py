@@ -17,7 +17,8 @@
 Stream URLs are decrypted from the registry in this (control-plane) process and reach
 a worker only through the pipe to its stdin, never a bus subject, command line,
 environment or log. Everything started is stopped by the ``ExitStack`` it was
-registered on.
+registered on. Both kinds are put on ``platform.workers``, which shows the groups
+whose process refused its configuration (API ``/api/v1/workers``, the health page).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def start_ingest(
     )
     groups.start()
     stack.callback(groups.stop)
+    platform.workers.add("ingest", groups)
     for camera in registry_ingest_cameras(platform, codes):
         groups.apply(camera)
     # Not waited for, as analytics: the cameras placed above already run.
@@ -186,6 +188,7 @@ def start_analytics(
     )
     groups.start()
     stack.callback(groups.stop)
+    platform.workers.add("analytics", groups)
     for message in enabled:
         groups.apply(message)
     # Not waited for: the cameras placed above already run, and the start is not held up by

@@ -137,3 +137,23 @@ def test_a_real_analytics_group_refusing_its_plate_rules_file_says_why(tmp_path:
     assert reason is not None
     assert "plate format rules: " in reason
     assert "gone.yaml: cannot read" in reason
+
+
+def test_refusals_list_the_refusing_worker_since_its_first_refusal(tmp_path: Path) -> None:
+    """Retries that refuse again keep the time the refusals began; a repaired worker leaves
+    the list."""
+    marker = tmp_path / "repaired"
+    supervisor = _supervisor(tmp_path, marker, config_retry=0.3)
+    supervisor.start()
+    try:
+        _until(lambda: "refusing" in supervisor.refusals())
+        first = supervisor.refusals()["refusing"]
+        assert "plate format rules: rules.yaml: cannot read" in first.reason
+        assert "pa ss" not in first.reason
+        _until(lambda: supervisor.restarts("refusing") >= 2 and "refusing" in supervisor.refusals())
+        assert supervisor.refusals()["refusing"].since == first.since
+        marker.touch()
+        _until(lambda: supervisor.pid("refusing") is not None)
+        assert supervisor.refusals() == {}
+    finally:
+        supervisor.stop(timeout=2)

@@ -38,6 +38,7 @@ PURPOSE = "FIR 118/2025, Hayatabad robbery"
 # GET routes under /api/v1 without path parameters that are not collections, and why.
 NOT_COLLECTIONS = {
     "/api/v1/health": "a status document",
+    "/api/v1/workers": "one status document of the video workers' refused groups",
     "/api/v1/me": "the caller's own account",
     "/api/v1/map/features": "one map document of districts, sites and cameras",
     "/api/v1/cameras/export": "a file (CSV or YAML)",

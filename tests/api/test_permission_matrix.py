@@ -320,6 +320,9 @@ ROUTES: dict[str, Expect] = {
     # A district-scoped reader sees only its districts' records (see test_contracts.py).
     "GET /api/v1/audit": Expect(SEE_AUDIT, "single", get("/api/v1/audit?limit=1000")),
     "GET /api/v1/audit/export.csv": Expect(EXPORT_AUDIT, "single", get("/api/v1/audit/export.csv")),
+    # Worker groups span districts: changing cameras is not enough without a province-wide
+    # scope, which no user here has (tests/api/test_worker_refusals.py has the one who may).
+    "GET /api/v1/workers": Expect(frozenset(), "single", get("/api/v1/workers")),
     # -- pages -------------------------------------------------------------------------------
     "GET /": Expect(EVERYONE, "public", get("/")),
     "POST /logout": Expect(EVERYONE, "single", lambda g, s: Call("POST", "/logout")),

@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from safecity.analytics import control
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.ingest.follower import BusFollower
-from safecity.ingest.process_groups import GroupCommand, ProcessGroups
+from safecity.ingest.process_groups import GroupCommand, GroupRefusal, ProcessGroups
 
 logger = logging.getLogger(__name__)
 
@@ -143,3 +143,8 @@ class CameraGroups:
         """Why the group's process is down if it refused its configuration (exit status 2):
         what it said; None otherwise. It is tried again every ``config_retry`` seconds."""
         return self._placement.refusal(group)
+
+    def refusals(self) -> dict[str, GroupRefusal]:
+        """Every group whose process refused its configuration: why, since when, its
+        cameras."""
+        return self._placement.refusals()

@@ -30,7 +30,7 @@ from safecity.contracts.registry import CameraChanged
 from safecity.core.logging import scrub_credentials
 from safecity.ingest import control
 from safecity.ingest.follower import BusFollower
-from safecity.ingest.process_groups import GroupCommand, ProcessGroups
+from safecity.ingest.process_groups import GroupCommand, GroupRefusal, ProcessGroups
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,11 @@ class IngestGroups:
         """Why the group's process is down if it refused its configuration (exit status 2):
         what it said; None otherwise. It is tried again every ``config_retry`` seconds."""
         return self._placement.refusal(group)
+
+    def refusals(self) -> dict[str, GroupRefusal]:
+        """Every group whose process refused its configuration: why, since when, its
+        cameras."""
+        return self._placement.refusals()
 
     def _changed(self, message: CameraChanged) -> None:
         if self._only is not None and not self._only(message.code):

@@ -18,6 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -26,6 +27,16 @@ from safecity.ingest.supervisor import WorkerLaunch, WorkerSupervisor
 logger = logging.getLogger(__name__)
 
 MemberT = TypeVar("MemberT")
+
+
+@dataclass(frozen=True)
+class GroupRefusal:
+    """A group whose process refused its configuration: why, since when, and the cameras
+    it leaves without service."""
+
+    reason: str
+    since: datetime
+    cameras: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,15 @@ class ProcessGroups(Generic[MemberT]):
         """Why the group's process is down if it refused its configuration (exit status 2):
         what it said; None otherwise. It is tried again every ``config_retry`` seconds."""
         return self._supervisor.refusal(group)
+
+    def refusals(self) -> dict[str, GroupRefusal]:
+        """Every group whose process is down because it refused its configuration."""
+        refused = self._supervisor.refusals()
+        with self._lock:
+            return {
+                name: GroupRefusal(r.reason, r.since, tuple(sorted(self._members.get(name, ()))))
+                for name, r in sorted(refused.items())
+            }
 
     def _choose_group(self) -> str:
         """The emptiest group with room, else a new one (called with the lock held)."""

@@ -15,7 +15,8 @@ setting or a file it reads, such as the plate-rules file, broken since the
 start): starting it again at once cannot help. Its reason (the last lines it
 wrote to its log) is logged as an error and kept for ``refusal``, and it is
 tried again only every ``config_retry`` seconds (5 minutes), so a repaired file
-brings the group back without a restart of the whole service.
+brings the group back without a restart of the whole service. ``refusals`` lists
+every worker down for that reason, with the time its refusals began.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from safecity.core import processes
+from safecity.core.clock import utcnow
 from safecity.core.logging import scrub_credentials
 from safecity.ingest.backoff import Backoff
 
@@ -56,6 +59,16 @@ class WorkerLaunch:
     """Give the worker a pipe on its stdin (``WorkerSupervisor.send``)."""
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a worker is down after refusing its configuration, and since when."""
+
+    reason: str
+    """The last lines its latest run wrote, credentials scrubbed."""
+    since: datetime
+    """UTC: its first refusal of those in a row (the retries in between refused too)."""
+
+
 @dataclass
 class _Managed:
     launch: WorkerLaunch
@@ -68,6 +81,7 @@ class _Managed:
     stopped: bool = False  # exited cleanly when told to stop: not restarted
     log_offset: int = 0  # where this run's output starts in the worker's log
     refused: str | None = None  # why it refused its configuration, until it starts again
+    refused_since: datetime | None = None  # when its refusals in a row began
 
 
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -187,6 +201,15 @@ class WorkerSupervisor:
         with self._lock:
             return self._workers[name].refused
 
+    def refusals(self) -> dict[str, Refusal]:
+        """Every worker down because it refused its configuration, by name."""
+        with self._lock:
+            return {
+                name: Refusal(worker.refused, worker.refused_since)
+                for name, worker in self._workers.items()
+                if worker.refused is not None and worker.refused_since is not None
+            }
+
     def _spawn(self, worker: _Managed) -> None:
         launch = worker.launch
         output = None
@@ -240,6 +263,8 @@ class WorkerSupervisor:
         if now - worker.started_at >= self._healthy_after:
             worker.backoff.reset()
         if code == CONFIG_REFUSED:
+            if worker.refused_since is None or now - worker.started_at >= self._healthy_after:
+                worker.refused_since = utcnow()  # not a retry that refused again at once
             worker.refused = _refusal_reason(worker)
             worker.restart_at = now + self._config_retry
             logger.error(
@@ -250,6 +275,7 @@ class WorkerSupervisor:
                 self._config_retry,
             )
             return
+        worker.refused_since = None
         delay = worker.backoff.next_delay()
         worker.restart_at = now + delay
         logger.warning(

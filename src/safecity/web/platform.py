@@ -44,6 +44,7 @@ from safecity.registry.analytics_service import AnalyticsConfigService
 from safecity.registry.power import PowerService
 from safecity.registry.service import RegistryService
 from safecity.registry.transfer import CameraImporter
+from safecity.web.workers import WorkerBoard
 
 # Every table module, so that the metadata handed to migrations is complete.
 MODEL_MODULES = (
@@ -89,6 +90,8 @@ class Platform:
     dispatch: DispatchService
     kpis: KpiService
     ready: bool = field(default=False)
+    workers: WorkerBoard = field(default_factory=WorkerBoard)
+    """The ingest and analytics groups this process runs (``video_workers``), if any."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

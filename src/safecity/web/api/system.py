@@ -1,4 +1,4 @@
-"""Health and readiness."""
+"""Health and readiness; the video workers' refused groups."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from safecity import __version__
 from safecity.db.migrate import current_revision, head_revision
-from safecity.web.deps import PlatformDep
+from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.workers import WorkerStatus
 
 router = APIRouter()
 
@@ -30,3 +31,11 @@ def health(platform: PlatformDep) -> JSONResponse:
     if not platform.ready:
         return JSONResponse({**checks, "status": "starting", "reason": "seeding"}, 503)
     return JSONResponse({**checks, "status": "ok"})
+
+
+@router.get("/workers", tags=["system"])
+def workers(platform: PlatformDep, principal: CurrentPrincipal) -> WorkerStatus:
+    """The ingest and analytics groups of this process whose worker refused its
+    configuration: why (credentials scrubbed), since when, their cameras. Needs
+    ``cameras.change`` and a province-wide scope."""
+    return platform.workers.status(principal)

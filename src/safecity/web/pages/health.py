@@ -63,9 +63,13 @@ def health_page(
         "up_now": sum(r.up_now for r in rows),
         "never_reported": sum(r.never_reported for r in rows),
     }
+    # Groups of video workers down on a refused configuration, for whoever may see them.
+    refused = (
+        platform.workers.status(principal).refused if platform.workers.visible_to(principal) else []
+    )
     return render(
         request,
         "health.html",
-        {"rows": rows, "group": group, "days": days, "totals": totals},
+        {"rows": rows, "group": group, "days": days, "totals": totals, "refused": refused},
         principal=principal,
     )
