@@ -132,8 +132,8 @@ def _run_camera(
 ) -> list[PlateRead]:
     detector = load_detector(BUNDLED_MODELS_DIR / f"{SIM_VEHICLES}.yaml")
     reader, fuse = plate_reader(1, locator)
-    if unsmear and isinstance(reader, PlateReader):
-        reader.unsmear = True  # a checkout from before it ignores the attribute
+    if not unsmear and isinstance(reader, PlateReader):
+        reader.unsmear = False  # a checkout from before it ignores the attribute
     published: list[Message] = []
     pipeline = build_pipeline(
         PipelineCamera("cam", media, demo_analytics_config(SIM_VEHICLES), 1),
@@ -212,9 +212,11 @@ def main() -> None:
     )
     parser.add_argument("--misses", action="store_true", help="list every vehicle not read exactly")
     parser.add_argument(
-        "--unsmear",
-        action="store_true",
-        help="the reader unsmears located plates it read nothing on (PlateReader(unsmear=True))",
+        "--no-unsmear",
+        dest="unsmear",
+        action="store_false",
+        help="the reader does not unsmear located plates it read nothing on (on by default, "
+        "as in the workers: ANALYTICS_PLATE_UNSMEAR)",
     )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # the CPU a frame is this thread's: no OpenCV pool beside it

@@ -136,8 +136,7 @@ def analytics_worker_argv(
     ]
     if settings.analytics_plate_rules_file is not None:
         argv += ["--plate-rules-file", str(settings.analytics_plate_rules_file)]
-    if settings.analytics_plate_unsmear:
-        argv.append("--plate-unsmear")
+    argv.append("--plate-unsmear" if settings.analytics_plate_unsmear else "--no-plate-unsmear")
     models_dir = settings.analytics_models_dir or default_models_dir
     if models_dir is not None:
         argv += ["--models-dir", str(models_dir)]
@@ -147,8 +146,7 @@ def analytics_worker_argv(
 def analytics_problems(settings: Settings) -> list[str]:
     """Reasons the analytics workers could not start with these settings: a plate format
     rule set (``analytics_plate_rules``, ``analytics_plate_rules_file``) that is unknown or
-    whose file is missing or invalid; unsmearing plates without the plate locator that
-    finds them. Reads the rules file (validation alone does no I/O)."""
+    whose file is missing or invalid. Reads the rules file (validation alone does no I/O)."""
     from safecity.analytics.main import plate_rules
 
     problems = []
@@ -156,10 +154,6 @@ def analytics_problems(settings: Settings) -> list[str]:
         plate_rules(settings.analytics_plate_rules, settings.analytics_plate_rules_file)
     except ConfigError as exc:
         problems.append(f"SAFECITY_ANALYTICS_PLATE_RULES / _FILE: {exc.message}")
-    if settings.analytics_plate_unsmear and settings.analytics_plate_locator == "off":
-        problems.append(
-            "SAFECITY_ANALYTICS_PLATE_UNSMEAR needs SAFECITY_ANALYTICS_PLATE_LOCATOR first or only"
-        )
     return problems
 
 

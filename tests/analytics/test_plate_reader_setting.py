@@ -137,21 +137,22 @@ def test_an_unknown_rule_set_or_a_bad_rules_file_refuses_the_start(
     assert analytics_problems(Settings(data_dir=tmp_path, analytics_plate_rules="br")) == []
 
 
-# -- unsmearing: off unless set, and only with the locator that finds the plates ------------
+# -- unsmearing: on unless set off, and nothing to unsmear without the locator -------------
 
 
-def test_unsmearing_is_off_unless_set_and_reaches_the_worker_reader(tmp_path: Path) -> None:
-    assert not _worker_reader(Settings(data_dir=tmp_path)).unsmear
-    assert _worker_reader(Settings(data_dir=tmp_path, analytics_plate_unsmear=True)).unsmear
+def test_unsmearing_is_on_unless_set_off_and_reaches_the_worker_reader(tmp_path: Path) -> None:
+    assert _worker_reader(Settings(data_dir=tmp_path)).unsmear
+    assert not _worker_reader(Settings(data_dir=tmp_path, analytics_plate_unsmear=False)).unsmear
 
 
-def test_unsmearing_without_the_locator_is_refused(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path, analytics_plate_unsmear=True, analytics_plate_locator="off"
-    )
-    problems = analytics_problems(settings)
-    assert len(problems) == 1
-    assert "SAFECITY_ANALYTICS_PLATE_UNSMEAR" in problems[0]
-    assert analytics_problems(Settings(data_dir=tmp_path, analytics_plate_unsmear=True)) == []
+def test_unsmearing_is_left_out_with_the_locator_off(tmp_path: Path) -> None:
+    """The locator finds the plates to unsmear: with it off the setting does nothing (and
+    does not refuse the start), while a reader asked for both directly refuses."""
+    settings = Settings(data_dir=tmp_path, analytics_plate_locator="off")
+    assert settings.analytics_plate_unsmear
+    assert analytics_problems(settings) == []
+    reader = _worker_reader(settings)
+    assert reader.locator == "off"
+    assert not reader.unsmear
     with pytest.raises(ValueError, match="unsmear needs the plate locator"):
         PlateReader(locator="off", unsmear=True)

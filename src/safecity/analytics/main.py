@@ -77,9 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--plate-unsmear",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="where located plates read as nothing, undo a motion smear and read again "
-        "(vision/plates/unsmear.py; with --plate-locator first or only)",
+        "(vision/plates/unsmear.py; with --plate-locator first or only, ignored with off)",
     )
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -101,7 +102,7 @@ def plate_reader(
     locator: Literal["off", "first", "only"] = "first",
     rules: FormatRules | None = None,
     *,
-    unsmear: bool = False,
+    unsmear: bool = True,
 ) -> tuple[PlateReaderLike | None, FuseReads | None]:
     """The ANPR reader when ``safecity.vision.plates`` is installed, else (None, None).
 
@@ -109,7 +110,7 @@ def plate_reader(
     (``PlateReader(locator=...)``); the own plate model reads what it locates. ``rules``:
     the format rules reads are validated against (:func:`plate_rules`); None: Pakistan's.
     ``unsmear``: located plates that read as nothing are unsmeared and read again
-    (``PlateReader(unsmear=...)``; needs the locator)."""
+    (``PlateReader(unsmear=...)``; there is nothing to unsmear with the locator off)."""
     try:
         from safecity.vision import plates  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
@@ -122,7 +123,7 @@ def plate_reader(
         rules=rules if rules is not None else plates.FormatRules.default(),
         threads=threads,
         locator=locator,
-        unsmear=unsmear,
+        unsmear=unsmear and locator != "off",
     )
     return reader, plates.fuse_reads
 
@@ -203,9 +204,6 @@ def main(argv: Sequence[str] | None = None, source: BinaryIO | None = None) -> i
         return 2
     if args.plate_queue < 1:
         logger.error("--plate-queue must be at least 1")
-        return 2
-    if args.plate_unsmear and args.plate_locator == "off":
-        logger.error("--plate-unsmear needs --plate-locator first or only")
         return 2
     try:
         # Checked before the first camera arrives: a bad rule set refuses the start.

@@ -38,9 +38,9 @@ How a read is made:
    model, whose read counts where it is sure: both where they agree, the more confident
    where they differ (the usual way only where nothing is located);
    ``locator="only"`` stops after the own model. The default stays ``"off"``.
-   With ``unsmear=True`` located plates that read as nothing are unsmeared and read again
-   (:mod:`unsmear`: a motion smear's length and direction found in the plate's cepstrum,
-   undone by a Wiener filter; off by default, docs/BENCHMARKS.md).
+   With ``unsmear=True`` located plates that read as nothing are unsmeared and read again,
+   only decisive reads kept (:mod:`unsmear`: a motion smear's length and direction found
+   in the plate's cepstrum, undone by a Wiener filter; the analytics workers use it).
 2. **Rectify**: each line's quadrilateral is warped to an upright rectangle,
    tight and with a margin (a detector often clips an end character), and with
    contrast normalisation for dark or hazy plates (:mod:`ocr`, :mod:`candidate_reader`).

@@ -85,8 +85,8 @@ class PlateReader:
     whole image (no region) never uses the locator, which learnt vehicle regions.
     With ``unsmear``, where the located plates of a vehicle region read as nothing, those
     smeared by motion while the shutter was open are unsmeared (:mod:`unsmear`) and read
-    again. Off by default: on simulated traffic it read a few more vehicles and gave more
-    false reads (docs/BENCHMARKS.md).
+    again, only decisive reads kept (it needs the locator, so it is off by default here;
+    the analytics workers turn it on, docs/BENCHMARKS.md).
 
     One instance may be shared by several threads (camera pipelines in one process):
     it holds no per-call state, and ONNX Runtime runs concurrent calls on the same
