@@ -343,6 +343,8 @@ class Safecity:
     detector_refresh: float | None = None
     plate_locator: str = "first"
     """How the workers' plate reader finds plates (``--plate-locator`` of the worker)."""
+    plate_unsmear: bool = True
+    """False: the workers do not unsmear located plates (``--no-plate-unsmear``)."""
 
 
 async def measure_safecity(
@@ -376,6 +378,7 @@ async def measure_safecity(
                 f"--models-dir={setup.models_dir}",
                 f"--stats-interval={STATS_SECONDS}",
                 f"--plate-locator={setup.plate_locator}",
+                *([] if setup.plate_unsmear else ["--no-plate-unsmear"]),
                 "--log-level=WARNING",
             ],
             env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -641,6 +644,7 @@ def run(args: argparse.Namespace) -> dict[str, list[Step]]:
                             args.ingest_per_process,
                             detector_refresh=args.detector_refresh,
                             plate_locator=args.plate_locator,
+                            plate_unsmear=args.plate_unsmear,
                         )
                         load = load_average()
                         ours = asyncio.run(
@@ -770,6 +774,12 @@ def main() -> None:
         default="first",
         help="safecity's plate reader: PP-OCR over the vehicle region (off), the own plate "
         "locator then PP-OCR on the plate (first), locator and own plate model only (only)",
+    )
+    parser.add_argument(
+        "--no-plate-unsmear",
+        dest="plate_unsmear",
+        action="store_false",
+        help="safecity's workers do not unsmear located plates they read nothing on",
     )
     parser.add_argument(
         "--keep-stepping", action="store_true", help="measure every step, even past saturation"
