@@ -72,8 +72,19 @@ class BusFollower(Generic[M]):
 
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
+            connecting = asyncio.ensure_future(NatsBus.connect(bus_url, name=self._name))
+            stopping = asyncio.ensure_future(self._stop.wait())
+            # A stop while the bus is still unreachable ends the follower at once; waiting
+            # for the connection alone held every stop for the whole join timeout.
+            await asyncio.wait((connecting, stopping), return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await connecting
+                return
             try:
-                bus = await NatsBus.connect(bus_url, name=self._name)
+                bus = connecting.result()
             except (BusError, ValueError) as exc:
                 failure.append(exc)
                 self._following.set()
