@@ -11,22 +11,9 @@ from safecity.sim.plates import PlateDesign, generate_plate
 from safecity.sim.truth import VehicleClass
 from safecity.vision.plates import InvalidImage, PlateReader
 from safecity.vision.plates.ocr import TextEngine
+from tests.vision.plates.sim_plates import plate_scene as _scene
 
 CLASSES: tuple[VehicleClass, ...] = ("car", "car", "van", "motorcycle", "bus")
-
-
-def _scene(design: PlateDesign, plate_height: int, seed: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """The plate at ``plate_height`` pixels on a noisy grey 'vehicle', and where it is."""
-    plate = draw_plate(design)
-    scale = plate_height / plate.shape[0]
-    small = cv2.resize(
-        plate, (round(plate.shape[1] * scale), plate_height), interpolation=cv2.INTER_AREA
-    )
-    rng = np.random.default_rng(seed)
-    canvas = rng.normal(90, 6, size=(260, 380, 3)).clip(0, 255).astype(np.uint8)
-    x, y = 60 + seed % 40, 90 + seed % 30
-    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
-    return canvas, (x, y)
 
 
 def test_simulated_pakistani_plates_are_read(pk_reader: PlateReader) -> None:

@@ -56,6 +56,9 @@ CASES = [
     (PK, ["PUNJAB", "LEB 2019 3656"], "LEB3656", "pk-punjab"),
     # Two-line Punjab: band, letters + year, digits.
     (PK, ["PUNJAB", "FZD 15", "7468"], "FZD7468", "pk-punjab"),
+    # ... its band word unread: the year tag is not the digits, the lower line is.
+    (PK, ["LMF 23", "7880"], "LMF7880", "pk-kp"),
+    (PK, ["SFJ 12", "1401"], "SFJ1401", "pk-kp"),
     # Sindh hyphenated series with the province below.
     (PK, ["AAA-001", "SINDH"], "AAA001", "pk-sindh"),
     (PK, ["SINDH", "GS 1234"], "GS1234", "pk-sindh-government"),
@@ -112,6 +115,10 @@ def test_interpretation(rules: FormatRules, lines: list[str], text: str, rule: s
         (BR, ["DIADEMA"]),
         (US, ["TEXAS"]),
         (US, ["GOPENSKE"]),  # filed O as zero would give it the digit a registration needs
+        # Two-line plates print the letters above the digits: digits above a line of
+        # letters are the number's digits and a misread word under them (KOHAT, D.I.KHAN).
+        (PK, ["203", "HAT"]),
+        (PK, ["330", "HAN"]),
         (PK, []),
     ],
 )

@@ -63,7 +63,7 @@ def interpret(lines: Sequence[LineRead], rules: FormatRules) -> Interpretation |
             confidence=found.confidence,
             cost=found.cost + dropped_chars * _DROP_COST_PER_CHAR,
         )
-        if best is None or found.cost < best.cost - 1e-9:
+        if best is None or _better(found, best):
             best = found
     if best is None or not rules.same_characters:
         return best
@@ -77,6 +77,19 @@ def interpret(lines: Sequence[LineRead], rules: FormatRules) -> Interpretation |
         confidence=best.confidence,
         cost=best.cost,
     )
+
+
+def _better(found: Interpretation, best: Interpretation) -> bool:
+    """Cheaper, or as cheap and explaining more of the characters read.
+
+    Leaving a line out is free (a misread province word must not cost the registration
+    above it), so on a two-line plate the upper line alone can fit a rule as cheaply as
+    both lines: Punjab's ``LMF 23`` above ``7880`` read as LMF23, the year tag taken for
+    the digits and the lower line dropped. Within one line the longer reading already
+    comes first (trims cost, a year tag kept is tried before it is left out)."""
+    if found.cost < best.cost - 1e-9:
+        return True
+    return found.cost <= best.cost + 1e-9 and len(found.text) > len(best.text)
 
 
 def _seen_words(lines: Sequence[LineRead], rules: FormatRules) -> frozenset[str]:
@@ -202,6 +215,8 @@ def _best_match(choice: Choice, rules: FormatRules, words: frozenset[str]) -> In
         has_digit = any(char in DIGITS for char in chars)
         has_letter = any(char in LATIN for char in chars)
         shaped = (has_digit or not generic.needs_digit) and (has_letter or not generic.needs_letter)
+        if generic.lower_line_digit and len(row_lengths) == 2:
+            shaped = shaped and any(char in DIGITS for char in chars[row_lengths[0] :])
         if shaped and not (generic.reject_dates and is_date_or_year(chars)):
             fit = _Fit(chars, tuple(slot.best_prob for slot in slots), 0.0)
             penalty = generic.penalty + (0.0 if has_letter else generic.digits_only_penalty)

@@ -149,6 +149,12 @@ class GenericShape(BaseModel):
         description="extra cost of a generic match without letters: where most registrations "
         "hold letters, digits alone are more often a clock, a phone or a house number",
     )
+    lower_line_digit: bool = Field(
+        False,
+        description="a match read over two lines holds a digit in its lower line: where "
+        "two-line plates print the letters above the digits, a lower line of letters alone "
+        "is the word printed under the number (the digits and KOHAT read as 203HAT)",
+    )
 
 
 class FormatRules(BaseModel):
