@@ -106,6 +106,21 @@ def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
             "two different end points",
         ),
         ({**_config(), "rules": [{"kind": "teleport", "name": "x"}]}, "rules"),
+        # Without a detector a still object fades into the motion background within a
+        # second or two: rules about standing still could never fire.
+        (
+            {**_config(), "rules": [{"kind": "object_left", "name": "bag", "seconds": 30}]},
+            "'bag' (object_left) needs a detector",
+        ),
+        (
+            {
+                **_config(),
+                "rules": [
+                    {"kind": "stopped_vehicle", "name": "no stopping", "zone": "gate", "seconds": 5}
+                ],
+            },
+            "'no stopping' (stopped_vehicle) needs a detector",
+        ),
     ]
     for body, reason in cases:
         response = api.put(url, json=body, headers=engineer)
@@ -113,6 +128,26 @@ def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
         assert reason in response.text, (reason, response.text)
     assert api.get(url, headers=engineer).json()["version"] == 0
     assert _published(platform) == []
+
+
+def test_rules_about_standing_still_are_taken_with_a_detector(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    engineer = _headers(platform, "eng3", ["engineer"])
+    url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+    body = {
+        **_config(),
+        "detector": "yolox-nano",
+        "rules": [
+            {"kind": "object_left", "name": "bag", "seconds": 30},
+            {"kind": "stopped_vehicle", "name": "no stopping", "zone": "gate", "seconds": 5},
+        ],
+    }
+    response = api.put(url, json=body, headers=engineer)
+    assert response.status_code == 200, response.text
+    kinds = [rule["kind"] for rule in api.get(url, headers=engineer).json()["config"]["rules"]]
+    assert kinds == ["object_left", "stopped_vehicle"]
+    assert [m.config.detector for m in _published(platform)] == ["yolox-nano"]
 
 
 def test_scope_and_permissions(api: TestClient, platform: Platform, world: World) -> None:

@@ -13,13 +13,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
-from safecity.contracts.analytics_config import AnalyticsConfigChanged, CameraAnalyticsConfig
-from safecity.core.errors import PreconditionFailed
+from safecity.contracts.analytics_config import (
+    AnalyticsConfigChanged,
+    CameraAnalyticsConfig,
+    ObjectLeftRule,
+    StoppedVehicleRule,
+)
+from safecity.core.errors import InvalidInput, PreconditionFailed
 from safecity.db.outbox import enqueue
 from safecity.identity.permissions import Principal, get_in_scope
 from safecity.registry.analytics_models import CameraAnalytics
 from safecity.registry.analytics_schemas import AnalyticsPublic
 from safecity.registry.models import Camera
+
+NEEDS_A_DETECTOR = (StoppedVehicleRule, ObjectLeftRule)
+"""Rules about objects that stand still. Without a detector the camera tracks motion
+only, and the motion gate's background takes in an object that stops within a second or
+two (MOG2, measured 2026-12-07): the track ends and these rules could never fire."""
 
 
 class AnalyticsConfigService:
@@ -41,6 +51,7 @@ class AnalyticsConfigService:
     ) -> AnalyticsPublic:
         principal.require("analytics.configure")
         camera = get_in_scope(session, Camera, principal, "analytics.view", camera_id)
+        _check_detector_for_rules(data)
         row = session.get(CameraAnalytics, camera.id)
         current = row.version if row is not None else 0
         if expected_version is not None and expected_version != current:
@@ -94,6 +105,21 @@ class AnalyticsConfigService:
                     AnalyticsConfigChanged(camera_id=code, version=row.version, config=config)
                 )
         return configs
+
+
+def _check_detector_for_rules(data: CameraAnalyticsConfig) -> None:
+    """Refuse a rule that could never fire on this configuration rather than store it."""
+    if data.detector is not None:
+        return
+    for rule in data.rules:
+        if isinstance(rule, NEEDS_A_DETECTOR):
+            raise InvalidInput(
+                f"rule {rule.name!r} ({rule.kind}) needs a detector: without one the camera "
+                "tracks motion only, and an object that stops fades into the background "
+                "within a second or two, so the rule could never fire; name the camera's "
+                "detector or remove the rule",
+                field="rules",
+            )
 
 
 def _public(camera: Camera, row: CameraAnalytics | None) -> AnalyticsPublic:
