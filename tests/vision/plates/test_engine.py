@@ -22,6 +22,7 @@ from safecity.vision.plates import (
     TextEngine,
 )
 from safecity.vision.plates.ocr import Image, shipped_model_dir
+from tests.vision.plates.sim_plates import scaled_plate
 
 
 class CountingEngine(TextEngine):
@@ -49,11 +50,7 @@ def _vehicle(
     while design.layout != "one_line":
         seed += 1000
         design = generate_plate(np.random.default_rng(seed), "car")
-    plate = draw_plate(design)
-    scale = plate_height / plate.shape[0]
-    small = cv2.resize(
-        plate, (round(plate.shape[1] * scale), plate_height), interpolation=cv2.INTER_AREA
-    )
+    small = scaled_plate(design, plate_height)
     rng = np.random.default_rng(seed)
     frame = rng.normal(120, 8, size=(720, 1280, 3)).clip(0, 255).astype(np.uint8)
     vx, vy, vw, vh = 400, 200, 420, 380

@@ -101,13 +101,9 @@ def _box(x: int, y: int, w: int, h: int) -> TextBox:
     return TextBox(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float32))
 
 
-def test_a_registration_over_two_lines_is_read_from_every_crop() -> None:
-    """The tight crop of a three-letter line loses its end character to the letter O
-    (never issued in Pakistan), which the KP rule then leaves out as its emblem's gap:
-    MN7072, sure, where the looser crop reads MNQ. A two-line reading is no longer
-    settled by the first crop that fits a rule."""
-    engine = _CropWidthEngine(tight="MNO", loose="MNQ", letters_width=30)
-    reader = CandidateReader(
+def _candidate_reader(engine: _CropWidthEngine) -> CandidateReader:
+    """PP-OCR's path alone (no own model), over the stand-in engine."""
+    return CandidateReader(
         engine=cast(TextEngine, engine),
         rules=FormatRules.default(),
         recogniser="ppocr",
@@ -115,6 +111,15 @@ def test_a_registration_over_two_lines_is_read_from_every_crop() -> None:
         min_confidence=0.5,
         max_candidates=4,
     )
+
+
+def test_a_registration_over_two_lines_is_read_from_every_crop() -> None:
+    """The tight crop of a three-letter line loses its end character to the letter O
+    (never issued in Pakistan), which the KP rule then leaves out as its emblem's gap:
+    MN7072, sure, where the looser crop reads MNQ. A two-line reading is no longer
+    settled by the first crop that fits a rule."""
+    engine = _CropWidthEngine(tight="MNO", loose="MNQ", letters_width=30)
+    reader = _candidate_reader(engine)
     image = np.full((60, 80, 3), 200, np.uint8)
     stack = Candidate((_box(20, 10, 30, 10), _box(20, 24, 30, 16)))
     reads = reader.read_candidates(image, [stack], Budget(12), stop_when_decisive=True, overlays=[])
@@ -124,14 +129,7 @@ def test_a_registration_over_two_lines_is_read_from_every_crop() -> None:
 
 def test_a_registration_on_one_line_is_settled_by_the_first_crop_that_fits() -> None:
     engine = _CropWidthEngine(tight="ABC 123", loose="ABC 128", letters_width=60)
-    reader = CandidateReader(
-        engine=cast(TextEngine, engine),
-        rules=FormatRules.default(),
-        recogniser="ppocr",
-        slots=None,
-        min_confidence=0.5,
-        max_candidates=4,
-    )
+    reader = _candidate_reader(engine)
     image = np.full((60, 100, 3), 200, np.uint8)
     line = Candidate((_box(10, 10, 60, 12),))
     reads = reader.read_candidates(image, [line], Budget(12), stop_when_decisive=True, overlays=[])
