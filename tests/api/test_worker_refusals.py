@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.core.clock import utcnow
 from safecity.core.settings import Settings
+from safecity.identity.models import Role
 from safecity.identity.system import system_principal
 from safecity.ingest.supervisor import CONFIG_REFUSED
 from safecity.video_workers import start_analytics
@@ -82,8 +83,13 @@ def test_a_refused_group_is_hidden_from_who_may_not_see_it(
 ) -> None:
     make_user(platform, "eng-psh", ["engineer"], districts=["peshawar"])
     make_user(platform, "op-all", ["operator"], all_districts=True)
+    with platform.transaction() as session:  # changes cameras, but was not given the view
+        editor = ["districts.view", "sites.view", "cameras.view", "cameras.change"]
+        session.add(Role(slug="camera-editor", name="Camera editor", permissions=editor))
+    make_user(platform, "editor-all", ["camera-editor"], all_districts=True)
     assert api.get("/api/v1/workers").status_code == 401
-    for username in ("eng-psh", "op-all"):  # scoped to one district; no cameras.change
+    # Scoped to one district; no workers.view; cameras.change without workers.view.
+    for username in ("eng-psh", "op-all", "editor-all"):
         refused = api.get("/api/v1/workers", headers=_auth(platform, username))
         assert refused.status_code == 403, (username, refused.text)
         assert refusing not in refused.text

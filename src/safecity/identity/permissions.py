@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, str] = {
     "cameras.import": "Bulk-import cameras",
     "cameras.export": "Bulk-export cameras",
     "cameras.unmask": "See footage without privacy masks",
+    "workers.view": "See video worker groups that refused their configuration, why and "
+    "which cameras they leave without service (with a province-wide scope)",
     "footage.view": "Watch live and recorded footage of cameras in scope",
     "footage.export": "Export recorded footage as a clip",
     "footage.hold": "Place and release legal holds on recorded footage",
@@ -134,6 +136,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
             "footage.view",
             "analytics.view",
             "analytics.configure",
+            "workers.view",
         ],
     ),
     "auditor": (
@@ -150,6 +153,7 @@ DEFAULT_ROLES: dict[str, tuple[str, str, list[str]]] = {
             "cameras.change",
             "cameras.import",
             "cameras.export",
+            "workers.view",
             "users.view",
             "users.change",
             "roles.grant",

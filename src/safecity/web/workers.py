@@ -8,7 +8,7 @@ why (the process's last log lines, credentials scrubbed, never a stream URL), si
 when, and which cameras are left without service.
 
 A group holds cameras of any district and its reason is about the server's own
-settings: only a principal who changes cameras (engineer, administrator) with a
+settings: only a principal with ``workers.view`` (engineer, administrator) and a
 province-wide scope may see them.
 """
 
@@ -25,7 +25,7 @@ from safecity.core.errors import PermissionDenied
 from safecity.identity.permissions import Principal
 
 WorkerKind = Literal["ingest", "analytics"]
-SEE_WORKERS = "cameras.change"
+SEE_WORKERS = "workers.view"
 """The permission that shows refused worker groups (with a province-wide scope)."""
 
 

@@ -37,5 +37,5 @@ def health(platform: PlatformDep) -> JSONResponse:
 def workers(platform: PlatformDep, principal: CurrentPrincipal) -> WorkerStatus:
     """The ingest and analytics groups of this process whose worker refused its
     configuration: why (credentials scrubbed), since when, their cameras. Needs
-    ``cameras.change`` and a province-wide scope."""
+    ``workers.view`` and a province-wide scope."""
     return platform.workers.status(principal)
