@@ -144,13 +144,16 @@ async def test_a_running_worker_switches_recording_mode_without_a_restart(
         await asyncio.sleep(2.0)
         events = [s for s in inbox.of(SegmentClosed) if s.kind == "event"]
         motion_only = len(events)
+        rule_consumer = next(s for s in worker._subscriptions if s.durable.startswith("ingest-ev"))
         await bus.publish(rule_event("cam-live"))
+        # Motion may close an event segment first (the machine's load decides when), so
+        # the wait is for the rule event's delivery, then for a segment after it.
+        await until(lambda: rule_consumer.stats.handled >= 1, timeout=20)
         await inbox.wait_until(
             lambda: len([s for s in inbox.of(SegmentClosed) if s.kind == "event"]) > motion_only,
             timeout=20,
         )
         # The rule-event consumer of this worker handled its own camera's event only.
-        rule_consumer = next(s for s in worker._subscriptions if s.durable.startswith("ingest-ev"))
         assert rule_consumer.stats.handled == 1
     finally:
         stop.set()
