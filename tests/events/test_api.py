@@ -123,6 +123,12 @@ def test_images_are_served_by_id_through_the_filter_and_audited(
     (view,) = _audit(platform, crop.headers["x-request-id"])
     assert (view.action, view.object_id, view.purpose) == ("view", str(mine), PURPOSE)
     assert client.get(f"/api/v1/plates/{mine}/vehicle", headers=headers).status_code == 200
+    unstated = _bearer(platform, "op-img")
+    for which in ("crop", "vehicle"):
+        refused = client.get(f"/api/v1/plates/{mine}/{which}", headers=unstated)
+        assert refused.status_code == 422
+        assert "state the purpose" in refused.text
+        assert not _audit(platform, refused.headers["x-request-id"])
     assert client.get(f"/api/v1/plates/{theirs}/crop", headers=headers).status_code == 404
     assert client.get(f"/api/v1/plates/{bare}/crop", headers=headers).status_code == 404
     snapshot = snapshot_file(platform, "PSH-TC1", "gate")

@@ -329,10 +329,9 @@ class EventService:
         *,
         purpose: str | None,
     ) -> Path:
-        # An image is fetched by the page that showed the search, which states its purpose.
-        acting = replace(
-            principal, audit=replace(principal.audit, purpose=purpose or principal.audit.purpose)
-        )
+        # The page that showed the search fetches its images with the purpose it stated;
+        # an image is personal data as much as the read, so none is served without one.
+        acting = _stated(principal, purpose)
         read = get_in_scope(session, PlateReadRecord, acting, "plates.search", read_id)
         relative = read.plate_crop if which == "crop" else read.vehicle_image
         path = self._media(relative, f"plate read {read_id} has no {which} image")
