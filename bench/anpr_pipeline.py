@@ -12,7 +12,10 @@ compares the published ``PlateRead`` messages with ``ground_truth.json``:
 - read exactly: a read of that camera carries its registration and overlaps its time
   on the camera; read wrongly: not read exactly, but a read whose text is no vehicle
   of that camera overlaps its time;
-- false reads: reads whose text is no vehicle on that camera, per camera-hour of video.
+- false reads: reads whose text is no vehicle on that camera, per camera-hour of video;
+- read again: reads of a vehicle's own plate beyond the first within its time on the
+  camera (one pass stored twice: its track was lost and found, or it was found as two
+  objects), which doubles an operator's search results and hotlist alerts.
 
 Vehicles are also counted by plate height, lighting, glare, layout and motion smear
 (how far the renderer's motion blur drags the plate on the middle sample, in plate
@@ -97,6 +100,8 @@ class Outcome:
     groups: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     reads: int = 0
     false_reads: int = 0
+    repeated: int = 0
+    """Reads of a vehicle's plate beyond its first on that appearance (one pass read twice)."""
     camera_seconds: float = 0.0
     ms_per_frame: list[float] = field(default_factory=list)
     wrong_confidence: list[float] = field(default_factory=list)
@@ -169,6 +174,7 @@ def _score(truth: GroundTruth, camera_id: str, reads: list[PlateRead], outcome: 
         window = _window(appearance)
         near = [read for read in reads if _overlaps(read, window)]
         exact = any(read.text == vehicle.plate for read in near)
+        outcome.repeated += max(0, sum(read.text == vehicle.plate for read in near) - 1)
         wrong = not exact and any(read.text not in plates for read in near)
         key = confusable_key(vehicle.plate)
         listed = any(confusable_key(read.text) == key for read in near)
@@ -244,9 +250,10 @@ def main() -> None:
     label = f"seeds {args.seeds}, {args.view}, {args.seconds:g} s x {args.cameras} cameras"
     print(
         "| render | plate reader | vehicles | read exactly | hotlist would match | read wrongly "
-        "| reads | false reads (per camera-hour) | CPU ms a frame mean / median / p90 |"
+        "| reads | read again (same pass) | false reads (per camera-hour) "
+        "| CPU ms a frame mean / median / p90 |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for locator, outcome in outcomes.items():
         tally = outcome.groups["all"]
         share = f"{100 * tally.exact / tally.vehicles:.0f} %" if tally.vehicles else "-"
@@ -254,7 +261,7 @@ def main() -> None:
         spent = outcome.ms_per_frame
         print(
             f"| {label} | {locator} | {tally.vehicles} | {tally.exact} ({share}) | "
-            f"{tally.listed} | {tally.wrong} | {outcome.reads} | "
+            f"{tally.listed} | {tally.wrong} | {outcome.reads} | {outcome.repeated} | "
             f"{outcome.false_reads} ({per_hour:.0f}) | "
             f"{statistics.mean(spent):.1f} / {statistics.median(spent):.1f} / "
             f"{_percentile(spent, 0.9):.1f} |"

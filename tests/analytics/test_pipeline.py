@@ -16,6 +16,7 @@ from safecity.contracts.analytics import PlateRead, RuleEvent
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.contracts.base import Message
 from safecity.sim.truth import GroundTruth
+from safecity.vision.detections import Detections
 from safecity.vision.detectors import load_detector
 from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR, SIM_VEHICLES
 from tests.analytics.support import CAMERA, OracleReader, fuse_by_vote, true_plates
@@ -244,3 +245,64 @@ def test_the_bundled_detector_hands_vehicle_tracks_to_the_plate_stage(
     # Measured: 4 of the 8 vehicles read (motion tracks read all 8 in the test above);
     # what the detector's tracks lose against motion regions is still to be found.
     assert len(read & sampled) >= 3, sorted(sampled - read)
+
+
+class _TwiceNamedDetector:
+    """The bundled detector, with every vehicle found a second time as another vehicle
+    class, a little less sure and a few pixels off: what a detector unsure whether it
+    sees a car or a truck gives."""
+
+    def __init__(self) -> None:
+        self._inner = load_detector(BUNDLED_MODELS_DIR / f"{SIM_VEHICLES}.yaml")
+        self.name = "twice-named"
+        self.classes = self._inner.classes
+
+    def detect(self, image_bgr: Any) -> Any:
+        found = self._inner.detect(image_bgr)
+        truck = self.classes.index("truck")
+        car = self.classes.index("car")
+        again = Detections.create(
+            found.xyxy + np.array([2, 3, -2, 1], np.float32),
+            found.confidence * 0.8,
+            np.where(found.class_id == car, truck, car).astype(np.int32),
+        )
+        return Detections.merge([found, again])
+
+
+def test_a_vehicle_found_as_two_classes_is_tracked_and_read_once(
+    sim_clip: tuple[Path, GroundTruth], tmp_path: Path
+) -> None:
+    clip, truth = sim_clip
+    published: list[Message] = []
+    config = CameraAnalyticsConfig.model_validate({**CONFIG, "detector": SIM_VEHICLES})
+    pipeline = build_pipeline(
+        PipelineCamera(CAMERA, tmp_path, config, 1),
+        _TwiceNamedDetector(),
+        OracleReader(truth),
+        published.append,
+        fuse=fuse_by_vote,
+    )
+    doubled = 0
+    with av.open(str(clip)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index % 2:
+                continue
+            image = np.asarray(frame.to_ndarray(format="bgr24"), np.uint8)
+            pipeline.process(image, T0 + timedelta(seconds=index / 10))
+            boxes = pipeline.tracks.xyxy
+            for a in range(len(boxes)):
+                for b in range(a + 1, len(boxes)):
+                    doubled += int(_iou(boxes[a], boxes[b]) >= 0.6)
+    pipeline.flush()
+    reads = [m.text for m in published if isinstance(m, PlateRead)]
+    assert reads, "the vehicles' plates were read"
+    assert doubled == 0
+    assert len(reads) == len(set(reads)), sorted(reads)
+
+
+def _iou(a: Any, b: Any) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0

@@ -345,3 +345,34 @@ def test_the_single_read_floor_is_a_share() -> None:
         CameraAnalyticsConfig.model_validate({"plates": True, "plate_single_read_floor": 1.5})
     config = CameraAnalyticsConfig.model_validate({"plates": True})
     assert config.plate_single_read_floor == 0.0
+
+
+def _pass(stage: PlateStage, start: float, track: int) -> list[PlateRead]:
+    """A car driving down the picture for a second (5 analysed frames) as ``track``, then
+    out of sight long enough for its track to end: the reads the stage published."""
+    image = _textured()
+    reads = []
+    for step in range(5):
+        at = T0 + timedelta(seconds=start + step / 5)
+        box = _vehicle(200, 80 + 8 * step, 320, 180 + 8 * step, track=track)
+        reads += stage.observe(at, image, box, ["car"])
+    reads += stage.observe(T0 + timedelta(seconds=start + 3), image, Detections.empty(), [])
+    return reads
+
+
+def test_the_same_vehicle_tracked_again_moments_later_is_not_read_again(
+    tmp_path: Path,
+) -> None:
+    """A track lost and found again (a new id) is the same pass: one read, and its
+    repeats counted. A plate seen again after a quiet spell is a new pass."""
+    stage = PlateStage("cam-a", _PlateReader(rule="pk_private"), fuse_by_vote, tmp_path)
+    first = _pass(stage, 0.0, track=7)
+    again = _pass(stage, 3.5, track=8)  # 2.5 s after the first track ended
+    queueing = _pass(stage, 7.0, track=9)  # and again: still the same wait at the light
+    assert [r.text for r in first] == ["LEB1234"]
+    assert again == []
+    assert queueing == []
+    assert stage.skipped["repeat"] == 2
+    later = _pass(stage, 30.0, track=10)  # 20 s after it was last seen
+    assert [r.text for r in later] == ["LEB1234"]
+    assert stage.skipped["repeat"] == 2

@@ -375,3 +375,34 @@ def test_the_network_input_is_the_letterboxed_frame_in_the_layouts_channel_order
     assert fed.dtype == np.float32
     assert fed.flags.c_contiguous
     np.testing.assert_allclose(fed, expected, rtol=1e-6)
+
+
+def test_one_box_per_object_keeps_the_surest_of_a_vehicle_found_as_two_classes() -> None:
+    from safecity.vision.detections import Detections
+    from safecity.vision.detectors.base import one_box_per_object
+
+    found = Detections.create(
+        np.array(
+            [
+                [100, 100, 300, 260],  # a car ...
+                [104, 110, 296, 262],  # ... found again as a truck, less sure
+                [320, 100, 520, 260],  # another car beside it
+                [140, 40, 260, 240],  # a rider over the car's box: not a vehicle class
+            ],
+            np.float32,
+        ),
+        np.array([0.8, 0.6, 0.7, 0.9], np.float32),
+        np.array([0, 1, 0, 2], np.int32),
+    )
+    vehicles = np.array([True, True, True, False])
+    kept = one_box_per_object(found, vehicles, iou_threshold=0.6)
+    assert kept.xyxy.tolist() == [
+        [100, 100, 300, 260],
+        [320, 100, 520, 260],
+        [140, 40, 260, 240],
+    ]
+    assert kept.class_id.tolist() == [0, 0, 2]
+    # Looser boxes of one class are the detector's own NMS's business: kept as they are.
+    assert len(one_box_per_object(found, np.zeros(4, bool), iou_threshold=0.6)) == 4
+    with pytest.raises(ValueError, match="3 flags for 4 detections"):
+        one_box_per_object(found, vehicles[:3], iou_threshold=0.6)

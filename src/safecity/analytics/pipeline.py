@@ -58,6 +58,7 @@ from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.contracts.base import Message
 from safecity.vision.detections import Detections
 from safecity.vision.detectors import Detector
+from safecity.vision.detectors.base import one_box_per_object
 from safecity.vision.motion import MotionGate
 from safecity.vision.picture import Picture
 from safecity.vision.rules import Firing, Rule
@@ -71,6 +72,10 @@ Publisher = Callable[[Message], None]
 # COCO's vehicle names and the simulator's (the bundled sim-vehicles detector adds van and
 # rickshaw): a track of any of these goes to the plate stage.
 VEHICLE_CLASSES = frozenset({"car", "van", "bus", "truck", "rickshaw", "motorcycle", "motorbike"})
+SAME_VEHICLE_IOU = 0.6
+"""Vehicle boxes of different classes overlapping this much are one vehicle (the detector
+unsure whether it is a car or a truck): the less confident is dropped before tracking,
+or the vehicle gets two tracks and two plate reads."""
 CLIP_BEFORE = timedelta(seconds=5)
 CLIP_AFTER = timedelta(seconds=5)
 
@@ -264,12 +269,16 @@ class CameraPipeline:
         runs = self.counters.detector_runs
         runs[reason] = runs.get(reason, 0) + 1
         try:
-            return detector.detect(self._colour(picture))
+            found = detector.detect(self._colour(picture))
         except Exception as exc:  # a failing model must not stop the camera's other stages
             self.counters.detector_errors += 1
             self.counters.last_error = f"detector: {exc}"[:300]
             logger.warning("camera %s: detector failed: %s", self.camera.camera_id, exc)
             return regions
+        vehicles = np.array(
+            [class_name(int(c), self._classes) in VEHICLE_CLASSES for c in found.class_id], bool
+        )
+        return one_box_per_object(found, vehicles, iou_threshold=SAME_VEHICLE_IOU)
 
     def _publish_event(self, fired: Firing, image: npt.NDArray[np.uint8], at: datetime) -> None:
         height, width = image.shape[:2]

@@ -70,6 +70,10 @@ GENERIC_RULE = "generic"
 """The rule of a read that fits no plate format, only the generic shape of one."""
 CONFIDENT = 0.9
 """A fused read at least this confident that fits a plate format settles its track."""
+REPEAT_WITHIN_SECONDS = 10.0
+"""A track's read whose text this camera published for a track that ended less than this
+long before it began is the same vehicle tracked again (its track was lost and found, or
+it waits at a light), not a second pass: it is not published again."""
 
 
 @dataclass
@@ -185,15 +189,20 @@ class PlateStage:
                 "plate_at_edge",
                 "unconfirmed",
                 "unsure_alone",
+                "repeat",
             ],
             0,
         )
+        self._published: dict[str, datetime] = {}
+        """Texts this camera published lately, with the last time their vehicle was seen."""
         """Frames of vehicle tracks not offered to the reader, by reason: the box is too
         narrow, the track already has a confident read, or it was read its
         ``max_attempts`` times; readings dropped because their plate touched the
         picture's left or right edge (half a plate reads as another registration);
-        tracks that ended unconfirmed (a box seen on one frame only); and fused reads no
-        second frame agrees with, under ``single_read_floor`` (``unsure_alone``)."""
+        tracks that ended unconfirmed (a box seen on one frame only); fused reads no
+        second frame agrees with, under ``single_read_floor`` (``unsure_alone``); and
+        reads of a text the camera published for a track that ended moments before
+        (``repeat``: the same vehicle tracked again)."""
         self.superseded = 0
         """Waiting jobs replaced by a better frame of the same track before they ran."""
 
@@ -438,25 +447,8 @@ class PlateStage:
             self.skipped["unsure_alone"] += 1
             return []
         best = max(kept, key=lambda s: float(s.reading.confidence))
-        bx, by, bw, bh = box_xywh(best.reading.box)
-        try:
-            message = PlateRead(
-                camera_id=self._camera_id,
-                at=best.at,
-                first_seen=kept[0].at,
-                last_seen=kept[-1].at,
-                track_id=track_id,
-                text=str(fused.text),
-                confidence=min(1.0, max(0.0, float(fused.confidence))),
-                rule=str(getattr(fused, "rule", "generic") or "generic")[:40],
-                lines=tuple(str(line) for line in getattr(fused, "lines", ()))[:4],
-                frames=len({s.at for s in kept}),
-                box=Box(x=max(0, bx), y=max(0, by), w=max(1, bw), h=max(1, bh)),
-                vehicle_class=track.class_name,
-            )
-        except ValidationError:
-            # Garbage text (lower case, symbols, too long): a rejected read, never a crash.
-            self.rejected += 1
+        message = self._message(track_id, track, kept, fused, best)
+        if message is None or self._repeats(message):
             return []
         plate_path = (
             write_jpeg(self._media_root, self._camera_id, best.at, best.plate, label="plate")
@@ -471,6 +463,51 @@ class PlateStage:
         return [
             message.model_copy(update={"plate_crop": plate_path, "vehicle_image": vehicle_path})
         ]
+
+    def _message(
+        self,
+        track_id: int,
+        track: _TrackPlates,
+        kept: Sequence[_Sighting],
+        fused: Any,
+        best: _Sighting,
+    ) -> PlateRead | None:
+        """The track's read as published; None, counted as rejected, if its text is no
+        valid registration (lower case, symbols, too long): a dropped read, never a crash."""
+        bx, by, bw, bh = box_xywh(best.reading.box)
+        try:
+            return PlateRead(
+                camera_id=self._camera_id,
+                at=best.at,
+                first_seen=kept[0].at,
+                last_seen=kept[-1].at,
+                track_id=track_id,
+                text=str(fused.text),
+                confidence=min(1.0, max(0.0, float(fused.confidence))),
+                rule=str(getattr(fused, "rule", "generic") or "generic")[:40],
+                lines=tuple(str(line) for line in getattr(fused, "lines", ()))[:4],
+                frames=len({s.at for s in kept}),
+                box=Box(x=max(0, bx), y=max(0, by), w=max(1, bw), h=max(1, bh)),
+                vehicle_class=track.class_name,
+            )
+        except ValidationError:
+            self.rejected += 1
+            return None
+
+    def _repeats(self, read: PlateRead) -> bool:
+        """Whether ``read`` is a text this camera published for a track that ended within
+        ``REPEAT_WITHIN_SECONDS`` of its start; either way the text's last sighting moves
+        on, so a vehicle tracked again and again (queueing at a light) stays one read.
+        A repeat is counted (``skipped["repeat"]``)."""
+        horizon = read.first_seen.timestamp() - REPEAT_WITHIN_SECONDS
+        self._published = {
+            text: seen for text, seen in self._published.items() if seen.timestamp() >= horizon
+        }
+        repeated = read.text in self._published
+        previous = self._published.get(read.text, read.last_seen)
+        self._published[read.text] = max(previous, read.last_seen)
+        self.skipped["repeat"] += int(repeated)
+        return repeated
 
     def _in_ignored_region(self, x: float, y: float) -> bool:
         if not self._ignore:

@@ -246,7 +246,8 @@ class AnalyticsWorkerStats(Message):
         "replaced by a better frame of its track); and readings or tracks not published: "
         "plate_at_edge (the plate touched the picture's side), unconfirmed (a track the "
         "tracker never confirmed), unsure_alone (one frame's read under the camera's "
-        "plate_single_read_floor).",
+        "plate_single_read_floor), repeat (a text the camera published for a track that "
+        "ended moments before: the same vehicle tracked again).",
     )
     detector_runs: dict[str, int] = Field(
         default_factory=dict,

@@ -80,3 +80,25 @@ def non_max_suppression(
     kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), score_threshold, iou_threshold)
     index = np.array(kept, dtype=np.int64).reshape(-1)
     return Detections.create(xyxy[index], scores[index], class_ids[index])
+
+
+def one_box_per_object(
+    found: Detections, among: npt.NDArray[np.bool_], *, iou_threshold: float
+) -> Detections:
+    """``found`` with the rows marked ``among`` suppressed across their classes: of boxes
+    of those rows overlapping by ``iou_threshold`` or more, only the most confident
+    stays. A detector's NMS keeps classes apart, so one vehicle found as both a car and a
+    truck stays two boxes, and the tracker makes two tracks of it; rows not ``among``
+    (a rider over a motorcycle, say) keep their per-class NMS only."""
+    if len(found) != len(among):
+        raise ValueError(f"{len(among)} flags for {len(found)} detections")
+    rows = np.flatnonzero(among)
+    if len(rows) < 2:
+        return found
+    xyxy = found.xyxy[rows]
+    xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+    scores = found.confidence[rows]
+    kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), 0.0, iou_threshold)
+    keep = ~among.copy()
+    keep[rows[np.array(kept, dtype=np.int64).reshape(-1)]] = True
+    return found if keep.all() else found[keep]
