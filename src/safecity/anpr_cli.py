@@ -61,7 +61,7 @@ def read(
 ) -> None:
     """Print one JSON line per image (its plates) or per vehicle track in a video.
 
-    Image: {"file", "plates": [{"text", "confidence", "box": [x, y, w, h], "lines",
+    Image: {"file", "plates": [{"text", "confidence", "box" (the list x, y, w, h), "lines",
     "rule"}]}, the most plausible plate first; "lines" are the registration's lines as
     printed (two for a two-line plate, upper first; "text" is them joined) and "rule" the
     format rule the text matched ("generic" for none). Video, one line per vehicle track:
@@ -122,38 +122,39 @@ def _read_image(reader: PlateReader, path: Path) -> None:
 def _read_video(reader: PlateReader, path: Path, every: int, *, stationary: bool) -> None:
     import cv2
 
-    from safecity.vision.plates import PlateTracks, TrackRead
+    from safecity.vision.plates import PlateTracks, TrackRead, still_text
 
     if not path.is_file():
-        raise _Unreadable("no such file")
+        raise _Unreadable("a directory, not a file" if path.is_dir() else "no such file")
     capture = cv2.VideoCapture(str(path))
+    closed: list[TrackRead] = []
     try:
         ok, frame = capture.read()
         if not ok or frame is None:
             raise _Unreadable("not a readable image or video")
         tracks = PlateTracks(max_gap=max(every * 4, 8))
-
-        def emit(done: list[TrackRead]) -> None:
-            for item in done:
-                if item.stationary and not stationary:
-                    continue
-                _emit(
-                    {
-                        "file": str(path),
-                        "track": item.track,
-                        "text": item.read.text,
-                        "confidence": item.read.confidence,
-                        "first_frame": item.first_frame,
-                        "last_frame": item.last_frame,
-                    }
-                )
-
         index = 0
         while ok and frame is not None:
             if index % every == 0:
-                emit(tracks.update(index, reader.read(frame)))
+                closed += tracks.update(index, reader.read(frame))
             index += 1
             ok, frame = capture.read()
-        emit(tracks.finish())
+        closed += tracks.finish()
     finally:
         capture.release()
+    # Judged once the whole file is read: an overlay read on some frames and not others
+    # comes out as several short tracks, which only together show it never moved.
+    overlays = frozenset() if stationary else still_text(closed)
+    for item in closed:
+        if not stationary and (item.stationary or item.track in overlays):
+            continue
+        _emit(
+            {
+                "file": str(path),
+                "track": item.track,
+                "text": item.read.text,
+                "confidence": item.read.confidence,
+                "first_frame": item.first_frame,
+                "last_frame": item.last_frame,
+            }
+        )

@@ -77,7 +77,7 @@ def test_the_help_documents_the_records() -> None:
         [str(SAFECITY), "anpr", "read", "--help"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0
-    for key in ('"lines"', '"rule"', '"first_frame"', '"error"'):
+    for key in ('"lines"', '"rule"', '"first_frame"', '"error"', "x, y, w, h"):
         assert key in result.stdout
 
 
@@ -109,11 +109,18 @@ def test_an_unknown_rule_set_or_a_bad_rules_file_is_refused(
 def test_only_unreadable_files_exit_non_zero(tmp_path: Path) -> None:
     corrupt = tmp_path / "clip.mp4"
     corrupt.write_bytes(b"\x00" * 2000)
-    result = _run(str(corrupt), str(tmp_path / "missing.jpg"))
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    result = _run(str(corrupt), str(tmp_path / "missing.jpg"), str(folder))
     assert result.returncode == 1
     records = _lines(result.stdout)
-    assert [record["file"] for record in records] == [str(corrupt), str(tmp_path / "missing.jpg")]
+    assert [record["file"] for record in records] == [
+        str(corrupt),
+        str(tmp_path / "missing.jpg"),
+        str(folder),
+    ]
     assert all("error" in record for record in records)
+    assert records[2]["error"] == "a directory, not a file"
 
 
 def test_a_simulated_video_gives_one_line_per_vehicle_track(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from safecity.vision.plates import PixelBox, PlateRead, PlateTracks, fuse_reads
+from safecity.vision.plates import PixelBox, PlateRead, PlateTracks, fuse_reads, still_text
 
 
 def _read(text: str, confidence: float = 0.9, x: int = 100, y: int = 100) -> PlateRead:
@@ -103,3 +103,31 @@ def test_text_that_never_moves_is_marked_stationary() -> None:
     assert done["CAM01"].stationary
     assert not done["AB123"].stationary
     assert done["AB123"].moved == pytest.approx(140 / 20)
+
+
+def test_an_overlay_read_now_and_then_is_still_text_over_the_whole_video() -> None:
+    """The camera's name read on a few frames at a time, once with the line beside it
+    (a wider box), comes out as short tracks none of which is stationary alone; over the
+    video it never moved. A passing plate read as often did move."""
+    tracks = PlateTracks(max_gap=2)
+    closed = []
+    for frame in range(30):
+        reads = []
+        if frame in (0, 1, 2, 10, 11, 12, 20):
+            reads.append(_read("CAM01", 0.99, x=700, y=10))
+        if frame == 21:
+            reads.append(
+                PlateRead("CAM01", 0.99, PixelBox(700, 10, 400, 20), ("CAM01",), "pk-series")
+            )
+        if 3 <= frame < 9:
+            reads.append(_read("AB123", x=100 + 30 * frame, y=300))
+        closed += tracks.update(frame, reads)
+    closed += tracks.finish()
+    overlay = [t.track for t in closed if t.read.text == "CAM01"]
+    passing = [t.track for t in closed if t.read.text == "AB123"]
+    assert len(overlay) == 3
+    assert not any(t.stationary for t in closed)
+    assert still_text(closed) == frozenset(overlay)
+    assert not set(passing) & still_text(closed)
+    # Read too few times in all to tell: not judged still.
+    assert still_text([t for t in closed if t.track == overlay[0]]) == frozenset()

@@ -76,7 +76,7 @@ from safecity.vision.plates.ocr import EngineUnavailable, TextEngine
 from safecity.vision.plates.reader import PlateReader
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
 from safecity.vision.plates.rules import FormatRule, FormatRules, GenericShape, RuleCatalogue
-from safecity.vision.plates.tracks import PlateTracks, TrackRead
+from safecity.vision.plates.tracks import PlateTracks, TrackRead, still_text
 
 __all__ = [
     "GENERIC_RULE",
@@ -98,4 +98,5 @@ __all__ = [
     "fuse_reads",
     "interpret",
     "normalise_text",
+    "still_text",
 ]

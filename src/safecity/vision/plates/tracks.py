@@ -43,6 +43,8 @@ class TrackRead:
     reads: int
     moved: float
     """Largest distance of the plate from where it was first read, in plate heights."""
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
+    """Where each of its reads lay, (x, y, w, h), in the order read."""
 
     @property
     def stationary(self) -> bool:
@@ -120,6 +122,7 @@ def _fused(tracks: list[_Track]) -> list[TrackRead]:
                     track.last_frame,
                     len(track.reads),
                     _moved(track.reads),
+                    tuple(read.box.as_tuple() for read in track.reads),
                 )
             )
     return done
@@ -144,3 +147,31 @@ def displacement(boxes: Sequence[tuple[float, float, float, float]]) -> float:
         )
         / scale
     )
+
+
+def still_text(tracks: Sequence[TrackRead], *, share: float = 0.8) -> frozenset[int]:
+    """The tracks, by number, of text that stood still over a whole video: a text read
+    at least :data:`_STATIONARY_READS` times in all its tracks, ``share`` of those reads
+    within :data:`STATIONARY_MOVE` plate heights of their median place. A camera's name
+    or clock is read on some frames and not others, so it comes out as several short
+    tracks, each too short to count as stationary alone, and a read of the whole overlay
+    line now and then moves a single track's box: judged together they stand still."""
+    by_text: dict[str, list[TrackRead]] = {}
+    for track in tracks:
+        by_text.setdefault(track.read.text, []).append(track)
+    still: set[int] = set()
+    for group in by_text.values():
+        boxes = [box for track in group for box in track.boxes]
+        if len(boxes) < _STATIONARY_READS:
+            continue
+        xs = sorted(x + w / 2 for x, _, w, _ in boxes)
+        ys = sorted(y + h / 2 for _, y, _, h in boxes)
+        middle_x, middle_y = xs[len(xs) // 2], ys[len(ys) // 2]
+        reach = STATIONARY_MOVE * max(1.0, float(max(h for *_, h in boxes)))
+        near = sum(
+            ((x + w / 2 - middle_x) ** 2 + (y + h / 2 - middle_y) ** 2) ** 0.5 <= reach
+            for x, y, w, h in boxes
+        )
+        if near >= share * len(boxes):
+            still.update(track.track for track in group)
+    return frozenset(still)
