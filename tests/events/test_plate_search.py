@@ -188,3 +188,24 @@ def test_a_minimum_confidence_leaves_out_uncertain_reads_and_is_audited(
                 session, principal, PlateSearch(min_confidence=wrong), purpose=PURPOSE
             )
         assert caught.value.field == "min_confidence"
+
+
+def test_near_finds_reads_one_character_off_and_stays_in_scope(
+    platform: Platform, reads: dict[str, int]
+) -> None:
+    """The reader's commonest errors past the confusable pairs: a character dropped
+    (LEB356 for LEB3656), one added, one misread (LEA3656)."""
+    for camera, text in (
+        ("PSH-TC1", "LEB356"),
+        ("PSH-TC1", "LEB36566"),
+        ("PSH-TC2", "LEA3656"),
+        ("PSH-TC2", "LEA356"),  # two characters off
+        ("BNU-TC1", "LEB365"),  # one off, out of a Peshawar user's scope
+    ):
+        store_read(platform, plate_read(camera, text))
+    near = ["LE83656", "LEA3656", "LEB356", "LEB3656", "LEB36566"]
+    assert _texts(platform, "psh-inv", "LEB-3656", "near") == near
+    assert _texts(platform, "psh-inv", "LEB3656", "fuzzy") == ["LE83656", "LEB3656"]
+    assert "LEB365" in _texts(platform, "everywhere", "LEB3656", "near")
+    with pytest.raises(InvalidInput, match="a near search takes a whole plate"):
+        _texts(platform, "psh-inv", "LEB*", "near")

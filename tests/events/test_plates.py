@@ -80,3 +80,16 @@ def test_empty_or_oversized_terms_are_refused(term: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         plate_query(term, "wildcard")
     assert caught.value.field == "plate"
+
+
+def test_one_character_off_covers_drops_additions_and_changes() -> None:
+    from safecity.events.plates import one_character_off
+
+    near = one_character_off("AK12")
+    assert {"AK12", "A12", "AK1", "AK123", "XAK12", "AX12", "AK72"} <= set(near)
+    assert "AK1234" not in near  # two added
+    assert "KA12" not in near  # two changed
+    assert all(len(k) >= 2 for k in near)
+    # Keys only: a letter folded onto its digit (O -> 0, S -> 5) is never generated.
+    assert not any(set(k) & set("OIBSZG") for k in near)
+    assert near == tuple(sorted(set(near)))

@@ -4,7 +4,12 @@ Stored plate texts are upper-case letters and digits only (``contracts.PlateRead
 A search may be exact, a wildcard pattern (``?`` one character, ``*`` any run), or
 fuzzy: OCR confuses O with 0, I with 1, B with 8, S with 5, Z with 2 and G with 6,
 so each text is also stored as a *confusable key* in which every such pair is folded
-onto its digit; two texts that differ only in those characters share a key.
+onto its digit; two texts that differ only in those characters share a key. A *near*
+search also finds reads one character off the term beyond those pairs (one dropped,
+added or misread: BKC551 or BKC5351 for BKC5851), the reader's commonest other errors;
+it looks the neighbours' keys up by equality, so it is as indexed as a fuzzy search.
+Hotlists match exact and fuzzy only: one character off any entry of a long list is a
+sizeable share of all plates, which would be alerts, not leads.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Literal
 
 from safecity.core.errors import InvalidInput
 
-SearchMode = Literal["exact", "wildcard", "fuzzy"]
+SearchMode = Literal["exact", "wildcard", "fuzzy", "near"]
 
 # Letter -> the digit the reader mistakes it for (and the reverse, by folding both).
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"})
@@ -62,6 +67,8 @@ class PlateQuery:
 
     column: Literal["text", "key", "reversed"]
     equals: str | None = None
+    any_of: tuple[str, ...] = ()
+    """Near: the keys one character away (and the term's own); any of them matches."""
     like: str | None = None
     prefix: str = ""
     prefix_end: str | None = None
@@ -77,6 +84,13 @@ def plate_query(term: str, mode: SearchMode) -> PlateQuery:
     if not text or len(text) > 2 * MAX_PLATE:
         raise InvalidInput(f"give 1 to {2 * MAX_PLATE} characters of a plate", field="plate")
     column: Literal["text", "key", "reversed"] = "text"
+    if mode == "near":
+        if not is_plate_text(text):
+            raise InvalidInput(
+                "a near search takes a whole plate: 2 to 12 letters and digits, no wildcards",
+                field="plate",
+            )
+        return PlateQuery(column="key", any_of=one_character_off(confusable_key(text)))
     if mode == "fuzzy":
         column, text = "key", confusable_key(text)
     if mode == "exact" or ("?" not in text and "*" not in text):
@@ -104,3 +118,20 @@ def _literal_prefix(text: str) -> str:
             break
         prefix += c
     return prefix
+
+
+_KEY_ALPHABET = "".join(sorted(set(confusable_key(_ALPHABET))))
+
+
+def one_character_off(key: str) -> tuple[str, ...]:
+    """``key`` and every key one character dropped, added or changed from it (sorted)."""
+    near = {key}
+    for index in range(len(key) + 1):
+        head, tail = key[:index], key[index:]
+        if tail:
+            near.add(head + tail[1:])
+        for c in _KEY_ALPHABET:
+            near.add(head + c + tail)
+            if tail:
+                near.add(head + c + tail[1:])
+    return tuple(sorted(k for k in near if len(k) >= 2))

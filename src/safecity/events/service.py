@@ -256,7 +256,9 @@ class EventService:
                 "key": PlateReadRecord.plate_key,
                 "reversed": PlateReadRecord.text_reversed,
             }[query.column]
-            if query.equals is not None:
+            if query.any_of:
+                stmt = stmt.where(column.in_(query.any_of))
+            elif query.equals is not None:
                 stmt = stmt.where(column == query.equals)
             elif query.like is not None:
                 if query.prefix:

@@ -1,4 +1,4 @@
-"""Plate reads: search (exact, wildcard, fuzzy) with a stated purpose, one read, its images.
+"""Plate reads: search (exact, wildcard, fuzzy, near) with a stated purpose, one read, its images.
 
 Images are served by read id after the permission filter; a client never names a path.
 """
@@ -80,7 +80,8 @@ def search_plates(
         SearchMode,
         Query(
             description="exact; wildcard (also exact without wildcards); fuzzy (O/0, I/1, "
-            "B/8, S/5, Z/2, G/6 alike)"
+            "B/8, S/5, Z/2, G/6 alike); near (a whole plate: fuzzy, and reads one character "
+            "dropped, added or misread)"
         ),
     ] = "wildcard",
     camera: Annotated[str | None, Query(max_length=40, description="Camera code")] = None,

@@ -27,7 +27,7 @@ from safecity.web.templating import render
 router = APIRouter()
 FORM_FORMAT = "%Y-%m-%dT%H:%M"
 PAGE_SIZE = 50
-MODES: tuple[SearchMode, ...] = ("wildcard", "exact", "fuzzy")
+MODES: tuple[SearchMode, ...] = ("wildcard", "exact", "fuzzy", "near")
 
 
 def _share(text: str) -> float | None:
