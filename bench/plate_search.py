@@ -47,6 +47,7 @@ SEARCHES: list[tuple[str, str | None, SearchMode]] = [
     ("wildcard, only the end known", "*3656", "wildcard"),
     ("wildcard, both ends open (scans)", "*365*", "wildcard"),
     ("fuzzy (confusables)", KNOWN, "fuzzy"),
+    ("near (one character off, and confusables)", KNOWN, "near"),
     ("no plate: a camera's last hour", None, "wildcard"),
 ]
 LETTERS = string.ascii_uppercase
