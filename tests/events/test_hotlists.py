@@ -323,6 +323,7 @@ def test_an_unreadable_expiry_names_the_formats(platform: Platform, world: World
     assert (row, field) == (2, "expires_at")
     assert "2027-01-31" in message
     assert "Pakistan time" in message
+    assert "day or month first" in message, "05/06/2027 is never guessed"
 
 
 def test_import_takes_any_case_and_warns_of_a_past_expiry(platform: Platform, world: World) -> None:

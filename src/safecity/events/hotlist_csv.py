@@ -55,6 +55,11 @@ def _end_of_day_pkt(day: date) -> datetime:
 def parse_expiry(text: str) -> datetime:
     """An expiry cell as a UTC time; raises ValueError naming the accepted formats."""
     value = text.strip()
+    if "/" in value:
+        # 05/06/2027 is 5 June in Pakistan and 6 May in a US-set spreadsheet: never guess.
+        raise ValueError(
+            f"{value!r}: a date with '/' could be day or month first; use {EXPIRY_FORMATS}"
+        )
     try:
         if _ISO_DATE.fullmatch(value):
             return _end_of_day_pkt(date.fromisoformat(value))
