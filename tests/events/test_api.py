@@ -365,6 +365,8 @@ def test_removing_on_the_page_asks_a_reason_and_a_confirmation(
         answer = client.post(url, data=data, headers=headers, follow_redirects=False)
         assert answer.status_code == status, (data, answer.text[:200])
         assert 'id="remove-error"' in answer.text
+        assert 'name="confirm" value="yes" required>' in answer.text, "confirm again"
+    assert 'name="version" value="1"' in answer.text, "the page now shows version 1"
     assert client.get(f"/api/v1/hotlists/entries/{entry}", headers=headers).json()["active"]
     done = client.post(url, data=good, headers=headers, follow_redirects=False)
     assert done.status_code == 303

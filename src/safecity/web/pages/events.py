@@ -417,11 +417,13 @@ def hotlist_deactivate(
             error, status = exc.message, exc.status
         with platform.transaction() as session:
             entry = public(platform.hotlists.entry(session, principal, entry_id))
+        # After a stale or missing version the page shows the entry as it is now; removing
+        # it still takes a fresh confirmation, made against what is shown.
         return _remove_form(
             request,
             principal,
             entry,
-            version=expected,
+            version=entry.version if status in (412, 428) else expected,
             reason=reason,
             error=error,
             status_code=status,
