@@ -98,6 +98,8 @@ class Call:
     json: Any = None
     data: dict[str, Any] | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None
+    # Sent with the role's own headers (If-Match, for routes that require it).
+    headers: dict[str, str] | None = None
     # The caller itself named an out-of-scope object; an error echoing that name is no leak.
     names_bannu: bool = False
 

@@ -30,6 +30,7 @@ from tests.events.helpers import (
 )
 
 PURPOSE = "purpose=matrix+check"
+FRESH = {"If-Match": '"1"'}  # the version of an entry just listed
 
 
 def _camera_code(g: Ground, s: Scope) -> str:
@@ -124,12 +125,22 @@ ROUTES: dict[str, Expect] = {
     "PATCH /api/v1/hotlists/entries/{entry_id}": Expect(
         CHANGE_HOTLISTS,
         "single",
-        lambda g, s: Call("PATCH", f"/api/v1/hotlists/entries/{_entry(g)}", json={"priority": 1}),
+        lambda g, s: Call(
+            "PATCH",
+            f"/api/v1/hotlists/entries/{_entry(g)}",
+            json={"priority": 1},
+            headers=FRESH,
+        ),
     ),
     "DELETE /api/v1/hotlists/entries/{entry_id}": Expect(
         CHANGE_HOTLISTS,
         "single",
-        lambda g, s: Call("DELETE", f"/api/v1/hotlists/entries/{_entry(g)}"),
+        lambda g, s: Call(
+            "DELETE",
+            f"/api/v1/hotlists/entries/{_entry(g)}",
+            json={"reason": "matrix"},
+            headers=FRESH,
+        ),
     ),
     "POST /api/v1/hotlists/import": Expect(
         CHANGE_HOTLISTS,
@@ -153,12 +164,21 @@ ROUTES: dict[str, Expect] = {
     "POST /hotlists/{entry_id}/edit": Expect(
         CHANGE_HOTLISTS,
         "single",
-        lambda g, s: Call("POST", f"/hotlists/{_entry(g)}/edit", data=_entry_form(g)),
+        lambda g, s: Call(
+            "POST", f"/hotlists/{_entry(g)}/edit", data={**_entry_form(g), "version": "1"}
+        ),
+    ),
+    "GET /hotlists/{entry_id}/deactivate": Expect(
+        CHANGE_HOTLISTS, "single", lambda g, s: Call("GET", f"/hotlists/{_entry(g)}/deactivate")
     ),
     "POST /hotlists/{entry_id}/deactivate": Expect(
         CHANGE_HOTLISTS,
         "single",
-        lambda g, s: Call("POST", f"/hotlists/{_entry(g)}/deactivate"),
+        lambda g, s: Call(
+            "POST",
+            f"/hotlists/{_entry(g)}/deactivate",
+            data={"reason": "matrix", "confirm": "yes", "version": "1"},
+        ),
     ),
     "GET /hotlists/import": Expect(CHANGE_HOTLISTS, "single", get("/hotlists/import")),
     "POST /hotlists/import": Expect(

@@ -476,7 +476,12 @@ def expected(expect: Expect, role: str, scope: Scope) -> str:
 
 def send(client: TestClient, call: Call, headers: dict[str, str]) -> httpx2.Response:
     return client.request(
-        call.method, call.url, json=call.json, data=call.data, files=call.files, headers=headers
+        call.method,
+        call.url,
+        json=call.json,
+        data=call.data,
+        files=call.files,
+        headers={**headers, **(call.headers or {})},
     )
 
 

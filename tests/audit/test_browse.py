@@ -59,3 +59,17 @@ def test_export_holds_the_filtered_records_and_is_itself_audited(
     exports = client.get("/api/v1/audit", params={"action": "export"}, headers=headers).json()
     assert exports["items"][0]["actor_name"] == "aud"
     assert exports["items"][0]["purpose"] == "oversight"
+
+
+def test_export_writes_a_formula_purpose_as_text(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    formula = '=HYPERLINK("http://x","y")'
+    headers = _auth(platform)
+    searched = client.get("/api/v1/audit", headers={**headers, "X-Purpose": formula})
+    assert searched.status_code == 200
+    response = client.get("/api/v1/audit/export.csv", params={"action": "search"}, headers=headers)
+    assert response.status_code == 200
+    purposes = {row["purpose"] for row in csv.DictReader(io.StringIO(response.text))}
+    assert "'" + formula in purposes
+    assert formula not in purposes, "a spreadsheet would run it"

@@ -167,14 +167,50 @@ def test_hotlist_entries_over_http(client: TestClient, platform: Platform, world
     assert changed.json()["version"] == 2
     stale = client.patch(url, json={"priority": 3}, headers={**headers, "If-Match": '"1"'})
     assert stale.status_code == 412
-    removed = client.delete(url, headers={**headers, "If-Match": '"2"'})
-    assert removed.status_code == 200
+    why = {"reason": "vehicle recovered, FIR 311/2026 closed"}
+    removed = client.request("DELETE", url, json=why, headers={**headers, "If-Match": '"2"'})
+    assert removed.status_code == 200, removed.text
     assert removed.json()["active"] is False
-    assert client.delete(url, headers=headers).status_code == 409
+    again = client.request("DELETE", url, json=why, headers={**headers, "If-Match": '"3"'})
+    assert again.status_code == 409
     listed = client.get("/api/v1/hotlists/entries", headers=headers).json()
     assert listed["total"] == 0
     everything = client.get("/api/v1/hotlists/entries?include_inactive=true", headers=headers)
     assert everything.json()["total"] == 1
+
+
+def test_hotlist_changes_need_if_match_and_removal_a_reason(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    entry = list_plate(platform, "LEB3656")
+    make_user(platform, "sup3", ["supervisor"], districts=["peshawar"])
+    headers = _bearer(platform, "sup3")
+    url = f"/api/v1/hotlists/entries/{entry}"
+    why = {"reason": "vehicle recovered"}
+    blind_edit = client.patch(url, json={"priority": 3}, headers=headers)
+    assert blind_edit.status_code == 428
+    assert blind_edit.json()["error"]["field"] == "If-Match"
+    blind_removal = client.request("DELETE", url, json=why, headers=headers)
+    assert blind_removal.status_code == 428
+    current = {**headers, "If-Match": '"1"'}
+    for body in (None, {}, {"reason": " "}):
+        unexplained = client.request("DELETE", url, json=body, headers=current)
+        assert unexplained.status_code == 422, body
+    back_door = client.patch(url, json={"active": False}, headers=current)
+    assert (back_door.status_code, back_door.json()["error"]["field"]) == (422, "active")
+    assert client.get(url, headers=headers).json()["active"] is True
+    edited = client.patch(url, json={"priority": 3}, headers=current)
+    assert edited.status_code == 200
+    stale = client.request("DELETE", url, json=why, headers=current)
+    assert stale.status_code == 412
+    assert "reload" in stale.json()["error"]["message"]
+    removed = client.request("DELETE", url, json=why, headers={**headers, "If-Match": '"2"'})
+    assert removed.status_code == 200
+    (record,) = _audit(platform, removed.headers["x-request-id"])
+    assert (record.action, record.actor_name) == ("update", "sup3")
+    assert "vehicle recovered" in record.summary
+    assert record.after is not None
+    assert record.after["removal_reason"] == "vehicle recovered"
 
 
 def test_hotlist_csv_import_report_and_export(
@@ -207,6 +243,31 @@ def test_hotlist_csv_import_report_and_export(
     assert [(r["plate"], r["category"], r["owner"]) for r in rows] == [
         ("LEB3656", "stolen", "inv2")
     ]
+
+
+def test_hotlist_export_writes_formulas_as_text_and_imports_them_back(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    make_user(platform, "inv4", ["investigator"], districts=["peshawar"])
+    headers = _bearer(platform, "inv4")
+    formula = '=HYPERLINK("http://x","y")'
+    body = {"plate": "LEB3656", "category": "stolen", "reason": formula, "source_agency": "+cmd"}
+    created = client.post("/api/v1/hotlists/entries", json=body, headers=headers)
+    assert created.status_code == 201
+    exported = client.get("/api/v1/hotlists/export.csv", headers=headers).text
+    (row,) = csv.DictReader(io.StringIO(exported))
+    assert (row["reason"], row["source_agency"]) == ("'" + formula, "'+cmd")
+    reimported = client.post(
+        "/api/v1/hotlists/import",
+        files={"file": ("hotlist.csv", exported.encode(), "text/csv")},
+        headers=headers,
+    ).json()
+    assert (reimported["created"], reimported["skipped"], reimported["problems"]) == (0, 1, [])
+    docs = client.get("/api/v1/openapi.json", headers=headers).json()
+    import_docs = docs["paths"]["/api/v1/hotlists/import"]["post"]["description"]
+    assert "2027-01-31" in import_docs
+    assert "Pakistan time" in import_docs
+    assert "active=no" in import_docs
 
 
 def test_rule_events_list_in_scope(client: TestClient, platform: Platform, world: World) -> None:
@@ -281,3 +342,58 @@ def test_pages_search_plates_and_keep_hotlists(
     nav = client.get("/map", headers=headers).text
     assert 'href="/plates"' in nav
     assert 'href="/hotlists"' in nav
+
+
+def test_removing_on_the_page_asks_a_reason_and_a_confirmation(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    entry = list_plate(platform, "LEB3656")
+    make_user(platform, "sup5", ["supervisor"], districts=["peshawar"])
+    headers = _bearer(platform, "sup5")
+    listing = client.get("/hotlists", headers=headers).text
+    assert f'href="/hotlists/{entry}/deactivate"' in listing
+    assert f'action="/hotlists/{entry}/deactivate"' not in listing, "no one-click removal"
+    form = client.get(f"/hotlists/{entry}/deactivate", headers=headers)
+    assert form.status_code == 200
+    assert 'name="reason"' in form.text
+    assert 'name="confirm"' in form.text
+    assert 'name="version" value="1"' in form.text
+    url = f"/hotlists/{entry}/deactivate"
+    good = {"reason": "vehicle recovered", "confirm": "yes", "version": "1"}
+    refused = [
+        ({}, 422),
+        ({**good, "confirm": ""}, 422),
+        ({**good, "reason": ""}, 422),
+        ({**good, "version": ""}, 428),
+        ({**good, "version": "7"}, 412),
+    ]
+    for data, status in refused:
+        answer = client.post(url, data=data, headers=headers, follow_redirects=False)
+        assert answer.status_code == status, (data, answer.text[:200])
+        assert 'id="remove-error"' in answer.text
+        assert 'name="confirm" value="yes" required>' in answer.text, "confirm again"
+    assert 'name="version" value="1"' in answer.text, "the page now shows version 1"
+    assert client.get(f"/api/v1/hotlists/entries/{entry}", headers=headers).json()["active"]
+    done = client.post(url, data=good, headers=headers, follow_redirects=False)
+    assert done.status_code == 303
+    (record,) = _audit(platform, done.headers["x-request-id"])
+    assert "vehicle recovered" in record.summary
+    assert not client.get(f"/api/v1/hotlists/entries/{entry}", headers=headers).json()["active"]
+
+
+def test_the_import_page_states_the_formats(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    make_user(platform, "sup6", ["supervisor"], districts=["peshawar"])
+    page = client.get("/hotlists/import", headers=_bearer(platform, "sup6"))
+    assert page.status_code == 200
+    for text in ("2027-01-31", "Pakistan time", "created_by", "Export CSV"):
+        assert text in page.text, text
+    content = b"plate,category,reason,source_agency,expires_at\nLEB3656,Stolen,x,ITP,2020-01-01\n"
+    report = client.post(
+        "/hotlists/import",
+        files={"file": ("h.csv", content, "text/csv")},
+        headers=_bearer(platform, "sup6"),
+    )
+    assert 'id="import-warnings"' in report.text
+    assert "already past" in report.text

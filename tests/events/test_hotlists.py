@@ -5,17 +5,26 @@ removed entries never match."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
 from safecity.contracts.alerts import AlertRaised
-from safecity.core.errors import Conflict, PermissionDenied, PreconditionFailed
+from safecity.core.clock import as_utc, utcnow
+from safecity.core.errors import Conflict, InvalidInput, PermissionDenied, PreconditionFailed
 from safecity.db.outbox import OutboxMessage
 from safecity.events.models import HotlistEntry, PlateReadRecord
-from safecity.events.schemas import HotlistEntryCreate, HotlistEntryUpdate
+from safecity.events.schemas import (
+    HotlistEntryCreate,
+    HotlistEntryRemove,
+    HotlistEntryUpdate,
+    HotlistImportReport,
+)
 from safecity.identity.system import system_principal
 from safecity.web.platform import Platform
 from tests.events.helpers import list_plate, plate_read, rule_event, store_event, store_read
@@ -81,7 +90,11 @@ def test_expired_removed_and_other_plates_never_match(platform: Platform, world:
     removed = list_plate(platform, "XYZ987", "stolen")
     with platform.transaction() as session:
         platform.hotlists.deactivate(
-            session, system_principal("tests"), removed, expected_version=None
+            session,
+            system_principal("tests"),
+            removed,
+            HotlistEntryRemove(reason="vehicle recovered"),
+            expected_version=1,
         )
     list_plate(platform, "LEB3656", "stolen", expires_in=timedelta(days=1))
     for text in ("ABC123", "XYZ987", "LEB3657", "LEB365"):
@@ -217,3 +230,183 @@ def test_a_file_with_wrong_columns_imports_nothing(
         report = platform.hotlists.import_csv(session, system_principal("tests"), content)
     assert report.created == 0
     assert [(p.row, p.field) for p in report.problems] == [(1, field)]
+
+
+# -- removal: a reason on record, against the version read -------------------------------------
+
+
+def test_removal_needs_the_version_read_and_records_its_reason(
+    platform: Platform, world: World
+) -> None:
+    admin = system_principal("tests")
+    entry_id = list_plate(platform, "LEB3656")
+    with pytest.raises(ValidationError):
+        HotlistEntryRemove(reason="  ")
+    with platform.transaction() as session, pytest.raises(InvalidInput) as back_door:
+        platform.hotlists.update(
+            session, admin, entry_id, HotlistEntryUpdate(active=False), expected_version=1
+        )
+    assert back_door.value.field == "active"
+    with platform.transaction() as session:
+        platform.hotlists.update(
+            session, admin, entry_id, HotlistEntryUpdate(priority=2), expected_version=1
+        )
+    stale = HotlistEntryRemove(reason="recovered in Hayatabad")
+    with platform.transaction() as session, pytest.raises(PreconditionFailed) as refused:
+        platform.hotlists.deactivate(session, admin, entry_id, stale, expected_version=1)
+    assert "reload" in refused.value.message
+    with platform.transaction() as session:
+        entry = platform.hotlists.deactivate(session, admin, entry_id, stale, expected_version=2)
+        assert not entry.active
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "hotlist_entry")
+            .order_by(AuditRecord.seq.desc())
+            .limit(1)
+        ).one()
+    assert record.object_id == str(entry_id)
+    assert "recovered in Hayatabad" in record.summary
+    assert record.before is not None
+    assert record.after is not None
+    assert (record.before["active"], record.after["active"]) == (True, False)
+    assert record.after["removal_reason"] == "recovered in Hayatabad"
+
+
+# -- import: files as spreadsheets write them --------------------------------------------------
+
+
+def _import(platform: Platform, text: str) -> HotlistImportReport:
+    with platform.transaction() as session:
+        return platform.hotlists.import_csv(session, system_principal("tests"), text.encode())
+
+
+def _stored(platform: Platform) -> dict[str, HotlistEntry]:
+    with platform.sessions() as session:
+        rows = session.scalars(select(HotlistEntry).where(HotlistEntry.active.is_(True)))
+        return {row.plate: row for row in rows}
+
+
+END_OF_31_JAN_PKT = datetime(2027, 1, 31, 19, 0, tzinfo=UTC)  # midnight PKT that ends it
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("2027-01-31", END_OF_31_JAN_PKT),
+        ("31-01-2027", END_OF_31_JAN_PKT),
+        ("2027-01-31 10:00", datetime(2027, 1, 31, 5, 0, tzinfo=UTC)),
+        ("2027-01-31T10:00", datetime(2027, 1, 31, 5, 0, tzinfo=UTC)),
+        ("31-01-2027 10:00", datetime(2027, 1, 31, 5, 0, tzinfo=UTC)),
+        ("2027-01-31T10:00:00+00:00", datetime(2027, 1, 31, 10, 0, tzinfo=UTC)),
+        ("2027-01-31T10:00+05:00", datetime(2027, 1, 31, 5, 0, tzinfo=UTC)),
+        ("2027-01-31T05:00Z", datetime(2027, 1, 31, 5, 0, tzinfo=UTC)),
+    ],
+)
+def test_import_reads_expiry_dates_and_times_as_pakistan_time(
+    platform: Platform, world: World, cell: str, expected: datetime
+) -> None:
+    report = _import(
+        platform, f"plate,category,reason,source_agency,expires_at\nLEB3656,stolen,x,ITP,{cell}\n"
+    )
+    assert (report.created, report.problems) == (1, [])
+    expires = _stored(platform)["LEB3656"].expires_at
+    assert expires is not None
+    assert as_utc(expires) == expected
+
+
+def test_an_unreadable_expiry_names_the_formats(platform: Platform, world: World) -> None:
+    report = _import(
+        platform, "plate,category,reason,source_agency,expires_at\nLEB3656,stolen,x,ITP,31/01/27\n"
+    )
+    ((row, field, message),) = [(p.row, p.field, p.message) for p in report.problems]
+    assert (row, field) == (2, "expires_at")
+    assert "2027-01-31" in message
+    assert "Pakistan time" in message
+    assert "day or month first" in message, "05/06/2027 is never guessed"
+
+
+def test_import_takes_any_case_and_warns_of_a_past_expiry(platform: Platform, world: World) -> None:
+    report = _import(
+        platform,
+        "Plate,Category,Reason,Source_Agency,Expires_At\n"
+        "LEB3656,Stolen,Snatched,CTD,\n"
+        "PKA123,Expired Registration,Lapsed,Excise,\n"
+        "AB12,WANTED,Old warrant,ITP,2020-01-01\n"
+        "CD34,Flying,x,ITP,\n",
+    )
+    assert (report.rows, report.created) == (4, 3)
+    assert [(p.row, p.field) for p in report.problems] == [(5, "category")]
+    assert [(w.row, w.field) for w in report.warnings] == [(4, "expires_at")]
+    assert "already past" in report.warnings[0].message
+    stored = _stored(platform)
+    assert {plate: e.category for plate, e in stored.items()} == {
+        "LEB3656": "stolen",
+        "PKA123": "expired_registration",
+        "AB12": "wanted",
+    }
+    assert not stored["AB12"].live_at(utcnow())
+
+
+def test_an_exported_file_imports_back_unchanged(platform: Platform, world: World) -> None:
+    admin = system_principal("tests")
+    formula = '=HYPERLINK("http://x","y")'
+    with platform.transaction() as session:
+        platform.hotlists.create(
+            session,
+            admin,
+            HotlistEntryCreate(
+                plate="LEB3656",
+                category="stolen",
+                reason=formula,
+                source_agency="+cmd",
+                priority=1,
+                expires_at=datetime(2027, 1, 31, 19, 0, tzinfo=UTC),
+            ),
+        )
+    list_plate(platform, "PKA123", "wanted")
+    removed = list_plate(platform, "XYZ987", "stolen")
+    with platform.transaction() as session:
+        platform.hotlists.deactivate(
+            session, admin, removed, HotlistEntryRemove(reason="recovered"), expected_version=1
+        )
+        exported = platform.hotlists.export_csv(session, admin)
+    cells = {row["plate"]: row for row in csv.DictReader(io.StringIO(exported))}
+    assert (cells["LEB3656"]["reason"], cells["LEB3656"]["source_agency"]) == (
+        "'" + formula,
+        "'+cmd",
+    ), "a spreadsheet would run them"
+    assert cells["LEB3656"]["expires_at"] == "2027-01-31T19:00:00+00:00"
+
+    # The same file again: nothing to add, nothing refused, removed stays removed.
+    again = _import(platform, exported)
+    assert (again.rows, again.created, again.skipped, again.problems) == (3, 0, 3, [])
+    assert sorted((w.row, w.field) for w in again.warnings) == [(2, None), (3, None), (4, "active")]
+
+    # Taken off and imported back from the file: the same values as before, not the guarded.
+    with platform.transaction() as session:
+        for entry_id in (e.id for e in _stored(platform).values()):
+            platform.hotlists.deactivate(
+                session, admin, entry_id, HotlistEntryRemove(reason="test"), expected_version=1
+            )
+    back = _import(platform, exported)
+    assert (back.created, back.skipped, back.problems) == (2, 1, [])
+    stored = _stored(platform)
+    assert sorted(stored) == ["LEB3656", "PKA123"], "the removed row is never put back"
+    listed = stored["LEB3656"]
+    assert (listed.reason, listed.source_agency, listed.priority) == (formula, "+cmd", 1)
+    assert listed.expires_at is not None
+    assert as_utc(listed.expires_at) == datetime(2027, 1, 31, 19, 0, tzinfo=UTC)
+
+
+def test_a_changed_row_for_a_listed_plate_points_to_the_entry(
+    platform: Platform, world: World
+) -> None:
+    entry_id = list_plate(platform, "LEB3656", "stolen")
+    report = _import(
+        platform, "plate,category,reason,source_agency\nLEB3656,stolen,other reason,ITP\n"
+    )
+    ((problem,),) = [report.problems]
+    assert (problem.row, problem.field) == (2, "plate")
+    assert f"entry {entry_id}" in problem.message
+    assert "edit that entry" in problem.message

@@ -123,3 +123,19 @@ def test_csv_export_neutralises_formulas(
     # Only text is quoted; numbers and URLs stay what they are.
     assert rows["PSH-TC1"]["longitude"] == "71.52"
     assert rows["PSH-TC1"]["main_stream_url"] == "rtsp://***@10.0.0.1:554/ch1"
+
+
+def test_guarded_cells_import_back_as_the_original_text(platform: Platform, world: World) -> None:
+    name = '=HYPERLINK("http://evil.example","x")'
+    with platform.transaction() as session:
+        platform.registry.create_camera(
+            session,
+            system_principal("tests"),
+            CameraCreate(code="PSH-F1", site="PSH-T1", name=name, vendor="-vendor-"),
+        )
+    report = run_import(platform, export(platform, "csv").encode(), "csv")
+    assert report.problems == []
+    assert (report.created, report.updated) == (0, 0), "the apostrophe is not part of the name"
+    with platform.sessions() as session:
+        camera = session.scalars(select(Camera).where(Camera.code == "PSH-F1")).one()
+        assert (camera.name, camera.vendor) == (name, "-vendor-")

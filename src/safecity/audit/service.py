@@ -16,6 +16,7 @@ from safecity.audit.context import Actor
 from safecity.audit.log import AuditLog
 from safecity.audit.models import AuditRecord
 from safecity.core.clock import format_pkt
+from safecity.core.csvcells import guard_cell
 from safecity.core.errors import PermissionDenied
 
 EXPORT_COLUMNS = (
@@ -133,24 +134,28 @@ def _csv_lines(records: list[AuditRecord]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for r in records:
+        # Every text cell is guarded: names, purposes and summaries are typed by users.
         writer.writerow(
             [
-                r.seq,
-                r.at.isoformat(),
-                format_pkt(r.at),
-                r.actor_name,
-                r.actor_id,
-                r.action,
-                r.object_type,
-                r.object_id,
-                r.district,
-                _cell(r.summary),
-                r.purpose,
-                r.request_id,
-                r.source_ip,
-                json.dumps(r.before) if r.before is not None else "",
-                json.dumps(r.after) if r.after is not None else "",
-                r.hash,
+                guard_cell(cell)
+                for cell in (
+                    r.seq,
+                    r.at.isoformat(),
+                    format_pkt(r.at),
+                    r.actor_name,
+                    r.actor_id,
+                    r.action,
+                    r.object_type,
+                    r.object_id,
+                    r.district,
+                    r.summary,
+                    r.purpose,
+                    r.request_id,
+                    r.source_ip,
+                    json.dumps(r.before) if r.before is not None else "",
+                    json.dumps(r.after) if r.after is not None else "",
+                    r.hash,
+                )
             ]
         )
         if buffer.tell() > 64_000:
@@ -158,7 +163,3 @@ def _csv_lines(records: list[AuditRecord]) -> Iterator[str]:
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -44,6 +44,13 @@ class PreconditionFailed(SafecityError):
     status = 412
 
 
+class PreconditionRequired(SafecityError):
+    """A change that must name the version it was made against (If-Match) did not."""
+
+    code = "precondition_required"
+    status = 428
+
+
 class InvalidInput(SafecityError):
     code = "invalid_input"
     status = 422

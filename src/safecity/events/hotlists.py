@@ -8,36 +8,31 @@ import io
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
-from safecity.core.clock import utcnow
+from safecity.core.clock import as_utc, utcnow
+from safecity.core.csvcells import guard_cell, unguard_cell
 from safecity.core.errors import Conflict, InvalidInput, PreconditionFailed
+from safecity.events.hotlist_csv import (
+    EXPORT_COLUMNS,
+    REQUIRED_COLUMNS,
+    entry_from_row,
+    parse_active,
+)
 from safecity.events.models import HotlistEntry
 from safecity.events.plates import confusable_key, normalise
 from safecity.events.schemas import (
     HotlistEntryCreate,
     HotlistEntryPublic,
+    HotlistEntryRemove,
     HotlistEntryUpdate,
     HotlistImportReport,
     ImportProblem,
 )
 from safecity.identity.models import User
 from safecity.identity.permissions import Principal, get_in_scope, restrict
-
-CSV_COLUMNS = (
-    "plate",
-    "category",
-    "reason",
-    "source_agency",
-    "priority",
-    "expires_at",
-    "owner",
-)
-REQUIRED_COLUMNS = {"plate", "category", "reason", "source_agency"}
-EXPORT_COLUMNS = ("id", *CSV_COLUMNS, "active", "created_by", "created_at")
 
 
 def public(entry: HotlistEntry, now: datetime | None = None) -> HotlistEntryPublic:
@@ -167,6 +162,14 @@ class HotlistService:
         )
         return entry
 
+    @staticmethod
+    def _check_version(entry: HotlistEntry, expected_version: int) -> None:
+        if expected_version != entry.version:
+            raise PreconditionFailed(
+                f"hotlist entry {entry.id} was changed by someone else meanwhile (it is at "
+                f"version {entry.version}, you sent {expected_version}): reload it and try again"
+            )
+
     def update(
         self,
         session: Session,
@@ -174,15 +177,19 @@ class HotlistService:
         entry_id: int,
         data: HotlistEntryUpdate,
         *,
-        expected_version: int | None,
+        expected_version: int,
     ) -> HotlistEntry:
+        """Change an entry as last read (``expected_version``); a stale edit is refused."""
         principal.require("hotlists.change")
         entry = self.entry(session, principal, entry_id)
-        if expected_version is not None and expected_version != entry.version:
-            raise PreconditionFailed(
-                f"hotlist entry {entry_id} is at version {entry.version}, not "
-                f"{expected_version}: reload it and try again"
+        if data.active is False:
+            # Taking an entry off the list needs a reason on record: only deactivate() does it.
+            raise InvalidInput(
+                "to take an entry off the list, remove it with a reason "
+                '(DELETE with {"reason": ...})',
+                field="active",
             )
+        self._check_version(entry, expected_version)
         before = _snapshot(entry)
         changes = data.model_dump(exclude_unset=True)
         if "owner" in changes:
@@ -217,39 +224,79 @@ class HotlistService:
         session: Session,
         principal: Principal,
         entry_id: int,
+        removal: HotlistEntryRemove,
         *,
-        expected_version: int | None,
+        expected_version: int,
     ) -> HotlistEntry:
-        """Take an entry off the list; it is kept (inactive) so past alerts still explain."""
+        """Take an entry off the list, for a stated reason kept in the audit record; the
+        entry is kept (inactive) so past alerts still explain."""
         principal.require("hotlists.change")
         entry = self.entry(session, principal, entry_id)
         if not entry.active:
             raise Conflict(f"hotlist entry {entry_id} is already off the list")
-        return self.update(
+        self._check_version(entry, expected_version)
+        before = _snapshot(entry)
+        entry.active = False
+        session.flush()
+        session.refresh(entry)
+        self.audit.append(
             session,
-            principal,
-            entry_id,
-            HotlistEntryUpdate(active=False),
-            expected_version=expected_version,
+            principal.audit,
+            action="update",
+            object_type="hotlist_entry",
+            object_id=entry.id,
+            summary=f"took {entry.plate} off the {entry.category} list: {removal.reason}",
+            before=before,
+            after={**_snapshot(entry), "removal_reason": removal.reason},
         )
+        return entry
 
     # -- files ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _listed_unchanged(session: Session, data: HotlistEntryCreate) -> HotlistEntry | None:
+        """The active entry a row repeats exactly (as a re-imported export does), if any."""
+        listed = session.scalar(
+            select(HotlistEntry).where(
+                HotlistEntry.plate == data.plate,
+                HotlistEntry.category == data.category,
+                HotlistEntry.active.is_(True),
+            )
+        )
+        if listed is None:
+            return None
+        expires = as_utc(listed.expires_at) if listed.expires_at else None
+        same = (
+            listed.reason == data.reason
+            and listed.source_agency == data.source_agency
+            and listed.priority == data.priority
+            and expires == data.expires_at
+            and (
+                data.owner is None
+                or (listed.owner is not None and listed.owner.username == data.owner)
+            )
+        )
+        return listed if same else None
 
     def import_csv(
         self, session: Session, principal: Principal, content: bytes
     ) -> HotlistImportReport:
         """Add every valid row; report each invalid one by row and column. A row is
-        imported in a savepoint, so one bad row never takes the good ones with it."""
+        imported in a savepoint, so one bad row never takes the good ones with it.
+
+        The export's own file is accepted: its read-only columns are ignored, a row with
+        ``active`` no is skipped (never put back on the list), and a row repeating an
+        entry already on the list is skipped as unchanged."""
         principal.require("hotlists.change")
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"the file is not UTF-8 text: {exc}", field="file") from exc
-        reader = csv.DictReader(io.StringIO(text))
-        header = [name.strip() for name in reader.fieldnames or []]
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [name.strip().lower() for name in reader.fieldnames or []]
         report = HotlistImportReport()
         missing = sorted(REQUIRED_COLUMNS - set(header))
-        unknown = [name for name in header if name not in CSV_COLUMNS]
+        unknown = [name for name in header if name not in EXPORT_COLUMNS]
         for name in missing:
             report.problems.append(ImportProblem(row=1, field=name, message="column missing"))
         for name in unknown:
@@ -257,47 +304,91 @@ class HotlistService:
                 ImportProblem(
                     row=1,
                     field=name,
-                    message=f"unknown column (known: {', '.join(CSV_COLUMNS)})",
+                    message=f"unknown column (known: {', '.join(EXPORT_COLUMNS)})",
                 )
             )
         if report.problems:
             return report
         reader.fieldnames = header
+        now = utcnow()
         for number, raw in enumerate(reader, start=2):
-            report.rows += 1
             if None in raw:
+                report.rows += 1
                 report.problems.append(
                     ImportProblem(row=number, field=None, message="more cells than columns")
                 )
                 continue
-            values = {k: (v or "").strip() for k, v in raw.items()}
-            row = {k: v for k, v in values.items() if v != ""}
-            try:
-                data = HotlistEntryCreate.model_validate(row)
-                with session.begin_nested():
-                    self.create(session, principal, data)
-                report.created += 1
-            except ValidationError as exc:
-                for error in exc.errors(include_url=False, include_input=False):
-                    field = str(error["loc"][0]) if error["loc"] else None
-                    report.problems.append(
-                        ImportProblem(row=number, field=field, message=error["msg"])
-                    )
-            except (InvalidInput, Conflict) as exc:
-                report.problems.append(
-                    ImportProblem(row=number, field=exc.field, message=exc.message)
-                )
+            values = {k: unguard_cell((v or "").strip()) for k, v in raw.items()}
+            if not any(values.values()):
+                continue  # spreadsheets leave rows of empty cells at the end
+            report.rows += 1
+            self._import_row(session, principal, number, values, report, now)
         self.audit.append(
             session,
             principal.audit,
             action="import",
             object_type="hotlist_entry",
-            summary=f"imported hotlist file: {report.created} added, "
+            summary=f"imported hotlist file: {report.created} added, {report.skipped} skipped, "
             f"{report.failed} rows refused of {report.rows}",
         )
         return report
 
+    def _import_row(
+        self,
+        session: Session,
+        principal: Principal,
+        number: int,
+        values: dict[str, str],
+        report: HotlistImportReport,
+        now: datetime,
+    ) -> None:
+        def note(target: list[ImportProblem], field: str | None, message: str) -> None:
+            target.append(ImportProblem(row=number, field=field, message=message))
+
+        if values.get("active"):
+            try:
+                active = parse_active(values["active"])
+            except ValueError as exc:
+                note(report.problems, "active", str(exc))
+                return
+            if not active:
+                report.skipped += 1
+                note(report.warnings, "active", "off the list in the file (active=no): skipped")
+                return
+        data, errors = entry_from_row(values)
+        if data is None:
+            report.problems.extend(
+                ImportProblem(row=number, field=field, message=message) for field, message in errors
+            )
+            return
+        listed = self._listed_unchanged(session, data)
+        if listed is not None:
+            report.skipped += 1
+            note(report.warnings, None, f"already on the list as entry {listed.id}: unchanged")
+            return
+        try:
+            with session.begin_nested():
+                self.create(session, principal, data)
+        except Conflict as exc:
+            note(
+                report.problems,
+                exc.field,
+                f"{exc.message}, with other values: edit that entry rather than import it",
+            )
+            return
+        except InvalidInput as exc:
+            note(report.problems, exc.field, exc.message)
+            return
+        report.created += 1
+        if data.expires_at is not None and data.expires_at <= now:
+            note(
+                report.warnings,
+                "expires_at",
+                "the expiry is already past: the entry was added but matches no read",
+            )
+
     def export_csv(self, session: Session, principal: Principal) -> str:
+        """Every entry in the import's format; text cells are guarded against formulas."""
         stmt = restrict(HotlistEntry, principal, "hotlists.view").order_by(HotlistEntry.id)
         out = io.StringIO()
         writer = csv.writer(out)
@@ -305,21 +396,21 @@ class HotlistService:
         count = 0
         for entry in session.scalars(stmt):
             count += 1
-            writer.writerow(
-                [
-                    entry.id,
-                    entry.plate,
-                    entry.category,
-                    entry.reason,
-                    entry.source_agency,
-                    entry.priority,
-                    entry.expires_at.isoformat() if entry.expires_at else "",
-                    entry.owner.username if entry.owner else "",
-                    "yes" if entry.active else "no",
-                    entry.created_by,
-                    entry.created_at.isoformat(),
-                ]
+            # Times carry their offset (UTC): the import reads a time without one as PKT.
+            cells = (
+                entry.id,
+                entry.plate,
+                entry.category,
+                entry.reason,
+                entry.source_agency,
+                entry.priority,
+                as_utc(entry.expires_at).isoformat() if entry.expires_at else "",
+                entry.owner.username if entry.owner else "",
+                "yes" if entry.active else "no",
+                entry.created_by,
+                as_utc(entry.created_at).isoformat(),
             )
+            writer.writerow([guard_cell(cell) for cell in cells])
         self.audit.append(
             session,
             principal.audit,

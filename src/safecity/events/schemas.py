@@ -91,12 +91,27 @@ class HotlistEntryUpdate(BaseModel):
     priority: int | None = Field(default=None, ge=1, le=5, description="Alert priority.")
     expires_at: AwareDatetime | None = Field(default=None, description="New expiry.")
     owner: str | None = Field(default=None, description="Username of the answerable officer.")
-    active: bool | None = Field(default=None, description="False takes the entry off the list.")
+    active: bool | None = Field(
+        default=None,
+        description="True puts an entry taken off back on the list; to take one off, "
+        "use DELETE with a reason (false is refused here).",
+    )
 
     @field_validator("plate")
     @classmethod
     def _plate(cls, value: str | None) -> str | None:
         return None if value is None else _plate(value)
+
+
+class HotlistEntryRemove(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description="Why the entry comes off the list (recovered, request withdrawn...); "
+        "kept in the audit record.",
+    )
 
 
 class HotlistEntryPublic(BaseModel):
@@ -124,9 +139,19 @@ class ImportProblem(BaseModel):
 
 class HotlistImportReport(BaseModel):
     created: int = Field(default=0, description="Entries added.")
-    rows: int = Field(default=0, description="Data rows read.")
+    rows: int = Field(default=0, description="Data rows read (blank rows are not counted).")
+    skipped: int = Field(
+        default=0,
+        description="Rows left out on purpose: taken off the list (active=no) or already "
+        "on the list unchanged; each has a warning.",
+    )
     problems: list[ImportProblem] = Field(
         default_factory=list, description="Rows not imported and why."
+    )
+    warnings: list[ImportProblem] = Field(
+        default_factory=list,
+        description="Notes on rows that were imported or skipped (an expiry already past, "
+        "a row taken off the list in the file); not errors.",
     )
 
     @property

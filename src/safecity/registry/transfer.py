@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.core.csvcells import guard_cell, unguard_cell
 from safecity.core.errors import InvalidInput, SafecityError
 from safecity.identity.permissions import Principal, in_scope, restrict
 from safecity.registry.models import Camera, Site
@@ -118,7 +119,10 @@ def _parse_csv(text: str) -> Iterator[SourceRow]:
         if None in record:
             yield SourceRow(line, {"__error__": "more values than columns"})
             continue
-        values = {k: v for k, v in record.items() if v is not None and v.strip() != ""}
+        # A cell the export guarded against formula injection reads back as its value.
+        values = {
+            k: unguard_cell(v) for k, v in record.items() if v is not None and v.strip() != ""
+        }
         if values:
             yield SourceRow(line, values)
 
@@ -324,13 +328,5 @@ def render(rows: list[dict[str, Any]], fmt: Format) -> str:
     for row in rows:
         out = dict(row)
         out["privacy_masks"] = json.dumps(row["privacy_masks"]) if row["privacy_masks"] else ""
-        writer.writerow({k: _csv_safe(v) for k, v in out.items()})
+        writer.writerow({k: guard_cell(v) for k, v in out.items()})
     return buffer.getvalue()
-
-
-def _csv_safe(value: Any) -> Any:
-    """Spreadsheets run cells that start with = + - @ (or a tab or carriage return before
-    one) as formulas; quote them as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

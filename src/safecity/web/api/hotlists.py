@@ -1,4 +1,7 @@
-"""Hotlist entries: list, add, change (If-Match), take off the list, import and export CSV."""
+"""Hotlist entries: list, add, change, take off the list (with a reason), import and export
+CSV. A change or removal must send the version it was made against in If-Match: a stale
+one is refused (412) rather than overwriting a colleague's edit, and one without it too
+(428), since a hotlist entry sends officers after a vehicle."""
 
 from __future__ import annotations
 
@@ -7,19 +10,43 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
+from safecity.events.hotlist_csv import EXPIRY_FORMATS
 from safecity.events.hotlists import public
 from safecity.events.models import HotlistCategory
 from safecity.events.schemas import (
     HotlistEntryCreate,
     HotlistEntryPublic,
+    HotlistEntryRemove,
     HotlistEntryUpdate,
     HotlistImportReport,
 )
-from safecity.web.api.shapes import ERRORS, Paginated, if_match_version
+from safecity.web.api.shapes import (
+    ERRORS,
+    ErrorResponse,
+    Paginated,
+    required_if_match_version,
+)
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
+IMPORT_HELP = (
+    "CSV with a header row. Required columns: plate, category (stolen, wanted, "
+    "expired_registration; any case, 'Expired registration' too), reason, source_agency; "
+    "optional: priority (1 to 5, default 2), expires_at, owner (username; you if empty). "
+    f"expires_at takes {EXPIRY_FORMATS}; empty: never. The export's file is accepted as "
+    "is: its id, created_by and created_at columns are ignored, a row with active=no is "
+    "skipped (never put back on the list), and a row repeating an entry already on the "
+    "list is skipped as unchanged. Each row stands alone: valid rows are added, each "
+    "invalid one is reported in `problems` by row (the header is row 1) and column; "
+    "`warnings` notes rows skipped or added with an expiry already past."
+)
+
 router = APIRouter(prefix="/hotlists", responses=ERRORS)  # type: ignore[arg-type]
-IfMatch = Annotated[int | None, Depends(if_match_version)]
+IfMatch = Annotated[int, Depends(required_if_match_version)]
+VERSIONED = {
+    409: {"model": ErrorResponse, "description": "Conflicts with another entry or state"},
+    412: {"model": ErrorResponse, "description": "Stale If-Match: reload and try again"},
+    428: {"model": ErrorResponse, "description": "If-Match missing"},
+}
 
 
 @router.get("/entries", tags=["hotlists"])
@@ -63,7 +90,7 @@ def get_entry(
         return public(platform.hotlists.entry(session, principal, entry_id))
 
 
-@router.patch("/entries/{entry_id}", tags=["hotlists"])
+@router.patch("/entries/{entry_id}", tags=["hotlists"], responses=VERSIONED)  # type: ignore[arg-type]
 def update_entry(
     entry_id: int,
     data: HotlistEntryUpdate,
@@ -71,6 +98,7 @@ def update_entry(
     principal: CurrentPrincipal,
     version: IfMatch,
 ) -> HotlistEntryPublic:
+    """Change the fields sent; If-Match (required) holds the version you read."""
     with platform.transaction() as session:
         entry = platform.hotlists.update(
             session, principal, entry_id, data, expected_version=version
@@ -78,24 +106,30 @@ def update_entry(
         return public(entry)
 
 
-@router.delete("/entries/{entry_id}", tags=["hotlists"])
+@router.delete("/entries/{entry_id}", tags=["hotlists"], responses=VERSIONED)  # type: ignore[arg-type]
 def deactivate_entry(
-    entry_id: int, platform: PlatformDep, principal: CurrentPrincipal, version: IfMatch
+    entry_id: int,
+    removal: HotlistEntryRemove,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    version: IfMatch,
 ) -> HotlistEntryPublic:
-    """Take the entry off the list; it is kept, inactive, so past alerts still explain."""
+    """Take the entry off the list, with a JSON body ``{"reason": "..."}`` (kept in the
+    audit record) and If-Match (required). The entry is kept, inactive, so past alerts
+    still explain."""
     with platform.transaction() as session:
-        entry = platform.hotlists.deactivate(session, principal, entry_id, expected_version=version)
+        entry = platform.hotlists.deactivate(
+            session, principal, entry_id, removal, expected_version=version
+        )
         return public(entry)
 
 
-@router.post("/import", tags=["hotlists"])
+@router.post("/import", tags=["hotlists"], description=IMPORT_HELP)
 def import_entries(
     file: Annotated[UploadFile, File(description="CSV file")],
     platform: PlatformDep,
     principal: CurrentPrincipal,
 ) -> HotlistImportReport:
-    """CSV with columns plate, category, reason, source_agency and optionally priority,
-    expires_at, owner. Valid rows are added; each invalid row is reported by row and column."""
     principal.require("hotlists.change")
     content = file.file.read()
     with platform.transaction() as session:
@@ -104,6 +138,9 @@ def import_entries(
 
 @router.get("/export.csv", tags=["hotlists"])
 def export_entries(platform: PlatformDep, principal: CurrentPrincipal) -> Response:
+    """Every entry as CSV in the import's format (the import takes this file back). Times
+    are UTC with their offset; a text cell that a spreadsheet would run as a formula
+    (starting with = + - @) is written behind an apostrophe, which the import removes."""
     with platform.transaction() as session:
         body = platform.hotlists.export_csv(session, principal)
     return Response(

@@ -8,6 +8,8 @@ from typing import Generic, TypeVar
 from fastapi import Header
 from pydantic import BaseModel, Field
 
+from safecity.core.errors import InvalidInput, PreconditionRequired
+
 T = TypeVar("T")
 
 
@@ -51,7 +53,22 @@ def if_match_version(
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        from safecity.core.errors import InvalidInput
-
         raise InvalidInput("If-Match must hold the object's version number", field="If-Match")
     return int(value)
+
+
+def required_if_match_version(
+    if_match: str | None = Header(
+        None,
+        description='Required: the version you read, e.g. "3" (428 if missing, 412 if stale)',
+    ),
+) -> int:
+    """For objects whose stale overwrite would do harm: the change must name its version."""
+    version = if_match_version(if_match)
+    if version is None:
+        raise PreconditionRequired(
+            'send the version you read in If-Match (e.g. If-Match: "3"), so a change made '
+            "meanwhile by someone else is not overwritten",
+            field="If-Match",
+        )
+    return version

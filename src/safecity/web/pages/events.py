@@ -7,16 +7,22 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from safecity.core.clock import PKT, as_utc
-from safecity.core.errors import SafecityError
-from safecity.events.hotlists import CSV_COLUMNS, public
+from safecity.core.errors import InvalidInput, PreconditionRequired, SafecityError
+from safecity.events.hotlist_csv import CSV_COLUMNS, EXPIRY_FORMATS, READ_ONLY_COLUMNS
+from safecity.events.hotlists import public
 from safecity.events.models import HOTLIST_CATEGORIES
 from safecity.events.plates import SearchMode
-from safecity.events.schemas import HotlistEntryCreate, HotlistEntryUpdate
+from safecity.events.schemas import (
+    HotlistEntryCreate,
+    HotlistEntryPublic,
+    HotlistEntryRemove,
+    HotlistEntryUpdate,
+)
 from safecity.events.service import EventFilter, PlateSearch
 from safecity.web.api.events import event_public
 from safecity.web.api.plates import read_public
@@ -299,19 +305,27 @@ def hotlist_edit(
     return _entry_form(request, principal, values, entry_id=entry_id, version=entry.version)
 
 
+def _form_version(raw: object) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+STALE_FORM = "this page is out of date (no version): reload the entry and try again"
+
+
 @router.post("/hotlists/{entry_id}/edit")
 async def hotlist_update(
     request: Request, entry_id: int, platform: PlatformDep, principal: CurrentPrincipal
 ) -> Response:
     principal.require("hotlists.change")
     form = await request.form()
-    raw_version = form.get("version")
-    version = int(raw_version) if isinstance(raw_version, str) and raw_version.isdigit() else None
+    version = _form_version(form.get("version"))
     typed = await form_dict(request)
     values = _form_values(typed)
     values.setdefault("expires_at", None)
     try:
         data = HotlistEntryUpdate.model_validate(values)
+        if version is None:
+            raise PreconditionRequired(STALE_FORM)
         with platform.transaction() as session:
             platform.hotlists.update(session, principal, entry_id, data, expected_version=version)
     except ValidationError as exc:
@@ -341,19 +355,94 @@ async def hotlist_update(
     return RedirectResponse("/hotlists", status_code=303)
 
 
+def _remove_form(
+    request: Request,
+    principal: CurrentPrincipal,
+    entry: HotlistEntryPublic,
+    *,
+    version: int | None,
+    reason: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "hotlist_remove.html",
+        {"entry": entry, "version": version, "reason": reason, "error": error},
+        principal=principal,
+        status_code=status_code,
+    )
+
+
+@router.get("/hotlists/{entry_id}/deactivate")
+def hotlist_remove_form(
+    request: Request, entry_id: int, platform: PlatformDep, principal: CurrentPrincipal
+) -> Response:
+    """Removal asks for a reason and a confirmation, against the version shown here."""
+    principal.require("hotlists.change")
+    with platform.transaction() as session:
+        entry = public(platform.hotlists.entry(session, principal, entry_id))
+    return _remove_form(request, principal, entry, version=entry.version)
+
+
 @router.post("/hotlists/{entry_id}/deactivate")
 def hotlist_deactivate(
-    entry_id: int, platform: PlatformDep, principal: CurrentPrincipal
+    request: Request,
+    entry_id: int,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    reason: Annotated[str, Form(max_length=600)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+    version: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    with platform.transaction() as session:
-        platform.hotlists.deactivate(session, principal, entry_id, expected_version=None)
+    principal.require("hotlists.change")
+    expected = _form_version(version)
+    try:
+        if confirm != "yes":
+            # Taking a plate off the list silences its alerts: never on a stray click.
+            raise InvalidInput("tick the confirmation to take this entry off the list")
+        removal = HotlistEntryRemove(reason=reason)
+        if expected is None:
+            raise PreconditionRequired(STALE_FORM)
+        with platform.transaction() as session:
+            platform.hotlists.deactivate(
+                session, principal, entry_id, removal, expected_version=expected
+            )
+    except (ValidationError, SafecityError) as exc:
+        if isinstance(exc, SafecityError) and exc.status in (401, 403, 404):
+            raise
+        if isinstance(exc, ValidationError):
+            error, status = "reason: " + validation_messages(exc).get("reason", str(exc)), 422
+        else:
+            error, status = exc.message, exc.status
+        with platform.transaction() as session:
+            entry = public(platform.hotlists.entry(session, principal, entry_id))
+        # After a stale or missing version the page shows the entry as it is now; removing
+        # it still takes a fresh confirmation, made against what is shown.
+        return _remove_form(
+            request,
+            principal,
+            entry,
+            version=entry.version if status in (412, 428) else expected,
+            reason=reason,
+            error=error,
+            status_code=status,
+        )
     return RedirectResponse("/hotlists", status_code=303)
+
+
+def _import_help() -> dict[str, Any]:
+    return {
+        "columns": CSV_COLUMNS,
+        "read_only_columns": READ_ONLY_COLUMNS,
+        "expiry_formats": EXPIRY_FORMATS,
+    }
 
 
 @router.get("/hotlists/import")
 def hotlist_import_form(request: Request, principal: CurrentPrincipal) -> Response:
     principal.require("hotlists.change")
-    return render(request, "hotlist_import.html", {"columns": CSV_COLUMNS}, principal=principal)
+    return render(request, "hotlist_import.html", _import_help(), principal=principal)
 
 
 @router.post("/hotlists/import")
@@ -376,7 +465,7 @@ def hotlist_import(
         request,
         "hotlist_import.html",
         {
-            "columns": CSV_COLUMNS,
+            **_import_help(),
             "report": report,
             "filename": file.filename or "the file",
             "error": error,
