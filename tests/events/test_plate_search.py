@@ -113,6 +113,15 @@ def test_percent_and_underscore_are_literals(platform: Platform, reads: dict[str
 def test_filters_by_camera_district_and_time(platform: Platform, reads: dict[str, int]) -> None:
     assert _texts(platform, "psh-inv", None, camera="PSH-TC2") == ["LE83656", "LES19"]
     assert _texts(platform, "everywhere", None, district="bannu") == ["BNU777", "LEB3656"]
+    # As people type them: any case, spaces around.
+    assert _texts(platform, "psh-inv", None, camera=" psh-tc2") == ["LE83656", "LES19"]
+    assert _texts(platform, "everywhere", None, district="Bannu ") == ["BNU777", "LEB3656"]
+    # A camera or district that does not exist is a mistake to be told, not "no reads".
+    with pytest.raises(InvalidInput, match="no camera has the code PSH-TC9") as unknown:
+        _texts(platform, "psh-inv", None, camera="psh-tc9")
+    assert unknown.value.field == "camera"
+    with pytest.raises(InvalidInput, match="no district is called atlantis"):
+        _texts(platform, "everywhere", None, district="Atlantis")
     now = utcnow()
     recent = _texts(platform, "psh-inv", None, since=now - timedelta(minutes=12), until=now)
     assert recent == ["LEA1234", "LEB3656"]

@@ -102,18 +102,28 @@ RowT = TypeVar("RowT")
 
 
 def _place_filters(
+    session: Session,
     stmt: Select[RowT],
     column: InstrumentedAttribute[int],
     camera: str | None,
     district: str | None,
 ) -> Select[RowT]:
-    if camera:
-        stmt = stmt.where(column.in_(select(Camera.id).where(Camera.code == camera)))
-    if district:
+    """The statement narrowed to a camera (by code, any case) and a district (by slug, any
+    case). A code or slug that names nothing is refused, not answered with "nothing
+    found": a mistyped camera would otherwise look like a camera that saw nothing."""
+    if camera and camera.strip():
+        code = camera.strip().upper()
+        if session.scalar(select(Camera.id).where(Camera.code == code)) is None:
+            raise InvalidInput(f"no camera has the code {code}", field="camera")
+        stmt = stmt.where(column.in_(select(Camera.id).where(Camera.code == code)))
+    if district and district.strip():
+        slug = district.strip().lower()
+        if session.scalar(select(District.id).where(District.slug == slug)) is None:
+            raise InvalidInput(f"no district is called {slug}", field="district")
         in_district = (
             select(Camera.id)
             .join(District, Camera.district_id == District.id)
-            .where(District.slug == district)
+            .where(District.slug == slug)
         )
         stmt = stmt.where(column.in_(in_district))
     return stmt
@@ -266,7 +276,9 @@ class EventService:
                 if query.prefix_end:
                     stmt = stmt.where(column < query.prefix_end)
                 stmt = stmt.where(column.like(query.like, escape=LIKE_ESCAPE))
-        stmt = _place_filters(stmt, PlateReadRecord.camera_id, search.camera, search.district)
+        stmt = _place_filters(
+            session, stmt, PlateReadRecord.camera_id, search.camera, search.district
+        )
         if search.since:
             stmt = stmt.where(PlateReadRecord.at >= search.since)
         if search.until:
@@ -374,7 +386,9 @@ class EventService:
         offset: int = 0,
     ) -> tuple[list[RuleEventRecord], int]:
         stmt = restrict(RuleEventRecord, principal, "analytics.view")
-        stmt = _place_filters(stmt, RuleEventRecord.camera_id, filters.camera, filters.district)
+        stmt = _place_filters(
+            session, stmt, RuleEventRecord.camera_id, filters.camera, filters.district
+        )
         if filters.kind:
             stmt = stmt.where(RuleEventRecord.kind == filters.kind)
         if filters.since:
