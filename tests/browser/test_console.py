@@ -18,13 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
 from safecity.bus.nats import NatsBus
 from safecity.command.alerts_models import Alert
 from safecity.contracts.alerts import AlertRaised
+from safecity.events.schemas import HotlistEntryCreate
 from safecity.identity.system import system_principal
 from safecity.registry.models import Camera, District
 from tests.api.routes_command import alert_message, snapshot_jpeg
@@ -103,6 +104,26 @@ def row(page: Page, title: str) -> Locator:
     return page.locator("#alert-queue li.alert", has_text=title)
 
 
+def click_answering(page: Page, button: Locator, *, accept: bool) -> str:
+    """Click ``button``, answer the confirmation it asks for; the question asked."""
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", answer)
+    button.click()
+    deadline = time.monotonic() + 5
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # lets Playwright deliver the dialog to ``answer``
+    assert len(asked) == 1, "the action asked for no confirmation"
+    return asked[0]
+
+
 def stored(live_server: LiveServer, title: str) -> Alert:
     alert: Alert = live_server.scalar(select(Alert).where(Alert.title == title))
     return alert
@@ -142,7 +163,15 @@ def test_alerts_appear_live_only_in_their_district_and_are_handled(
     alert.get_by_role("button", name="Dismiss").click()
     expect(alert.locator(".action-error")).to_have_text("Choose a reason to dismiss.")
     alert.get_by_label("Reason to dismiss").select_option("misread_plate")
-    alert.get_by_role("button", name="Dismiss").click()
+    # Dismissing closes the alert for good: the operator is asked first, and saying
+    # no leaves it as it was.
+    dismiss = alert.get_by_role("button", name="Dismiss")
+    question = click_answering(page, dismiss, accept=False)
+    assert f'"{ours}" will be dismissed as "Plate misread"' in question
+    assert "cannot be undone" in question
+    expect(alert.locator(".status")).to_have_text("escalated")
+    assert stored(live_server, ours).status == "escalated"
+    click_answering(page, dismiss, accept=True)
     expect(row(page, ours)).to_have_count(0)
 
     handled = stored(live_server, ours)
@@ -297,8 +326,18 @@ def test_a_hotlist_hit_shows_its_plate_crop_and_is_confirmed_before_field_action
         live_server.operator,
     )
 
-    # The other is a false read: rejecting it dismisses it as a misread plate.
-    row(page, rejected).get_by_role("button", name="Not a match").click()
+    # The other is a false read: rejecting it dismisses it as a misread plate, once the
+    # operator has said yes to what that does (a P1 alert is not closed by one click).
+    not_a_match = row(page, rejected).get_by_role("button", name="Not a match")
+    question = click_answering(page, not_a_match, accept=False)
+    assert "dismissed as a misread plate" in question
+    assert "cannot be undone" in question
+    assert rejected in question
+    expect(row(page, rejected).locator(".status")).to_have_text("new")
+    expect(not_a_match).to_be_visible()
+    unchanged = stored(live_server, rejected)
+    assert (unchanged.status, unchanged.match_verdict) == ("new", None)
+    click_answering(page, not_a_match, accept=True)
     expect(row(page, rejected)).to_have_count(0)
     gone = stored(live_server, rejected)
     assert (gone.status, gone.dismiss_reason, gone.match_verdict) == (
@@ -316,6 +355,45 @@ def test_a_hotlist_hit_shows_its_plate_crop_and_is_confirmed_before_field_action
         "confirmed the plate match of",
         "rejected the plate match (misread_plate) of",
     ]
+    assert browser_log.console_errors == []
+
+
+def test_a_hit_whose_entry_left_the_list_says_so_and_opens_no_incident(
+    page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    platform = live_server.platform
+    tag = uuid.uuid4().hex[:6]
+    title = f"Stolen vehicle recovered {tag}"
+    entry = HotlistEntryCreate.model_validate(
+        {
+            "plate": f"RC{tag[:4].upper()}",
+            "category": "stolen",
+            "reason": "taken at gunpoint, Saddar",
+            "source_agency": "CTD Peshawar",
+        }
+    )
+    admin = system_principal("tests")
+    with platform.transaction() as session:
+        entry_id = platform.hotlists.create(session, admin, entry).id
+    with platform.transaction() as session:  # the car was recovered
+        platform.hotlists.deactivate(session, admin, entry_id, expected_version=None)
+    message = plate_hit(live_server, camera_in(live_server, "bannu"), title)
+    reference = {**message.reference, "hotlist_entry": str(entry_id)}
+    open_console(page, console, live_server)
+    publish(console.bus_url, message.model_copy(update={"reference": reference}))
+    alert = row(page, title)
+    expect(alert.locator(".entry-state")).to_be_visible()
+    expect(alert.locator(".entry-state")).to_contain_text(
+        f"Entry {entry_id} no longer live: taken off the list"
+    )
+    if alert.get_by_role("button", name="Open incident").count() == 0:
+        pytest.skip("this build has no incidents module (POST /api/v1/alerts/{id}/incident)")
+    alert.get_by_role("button", name="Confirm match").click()
+    expect(alert.locator(".status")).to_have_text("acknowledged")
+    # Confirmed, and still no field action: the button says why.
+    button = alert.get_by_role("button", name="Open incident")
+    expect(button).to_be_disabled()
+    expect(button).to_have_attribute("title", "The hotlist entry is no longer live")
     assert browser_log.console_errors == []
 
 
@@ -416,7 +494,7 @@ def test_a_flood_holds_at_most_the_row_limit_and_refills_as_rows_leave(
     for n in (0, 1):
         handled = row(page, f"Flood {tag} {n:02d}")
         handled.get_by_label("Reason to dismiss").select_option("misread_plate")
-        handled.get_by_role("button", name="Dismiss").click()
+        click_answering(page, handled.get_by_role("button", name="Dismiss"), accept=True)
         expect(handled).to_have_count(0)
     # Two rows left: the queue is loaded again and the two let go come back.
     for n in (20, 21):

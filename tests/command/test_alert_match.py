@@ -89,6 +89,9 @@ def test_the_alert_shows_the_read_the_listed_plate_and_the_crop(desk: Desk) -> N
         "verdict": None,
         "checked_by": None,
         "checked_at": None,
+        # No entry 7 in this database: nothing to say about whether it is still listed.
+        "entry_state": None,
+        "entry_ended_at": None,
     }
     crop = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert_id}/snapshot?which=plate")
     assert (crop.status_code, crop.content[:2]) == (200, b"\xff\xd8")

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from safecity.bus.memory import MemoryBus
+from safecity.command.alerts_errors import AlertMatchUnconfirmed
+from safecity.command.alerts_match import refuse_unconfirmed_match
 from safecity.command.alerts_models import Alert
 from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import utcnow
@@ -51,11 +53,65 @@ def test_the_script_is_seeded_and_mixes_kinds() -> None:
     keys = Counter(m.correlation_key for m in hotlist)
     assert max(keys.values()) >= 2, "some cars pass a second camera (correlated alerts)"
     for message, plate in runs:
-        assert message.source == "simulator"
+        # Hotlist hits come as real ones do, so the plate check applies to them.
+        assert message.source == ("hotlist" if message.kind.startswith("hotlist") else "simulator")
         assert DRILL_NOTE in message.detail
+        assert message.reference["drill"] == "1"
         assert (plate is not None) == message.kind.startswith("hotlist")
         assert message.plate_text == plate
         assert message.camera_id in {"PSH-TC1", "PSH-TC2"}
+
+
+def test_drilled_hotlist_hits_carry_what_the_plate_check_needs() -> None:
+    """A drilled hit looks and behaves as a real one: the real kinds, the plate read, and
+    the listed plate, reason and agency the operator compares the crop with; some are
+    look-alike misreads to reject. None names a hotlist entry (there is none)."""
+    at = utcnow()
+    script = DrillScript(CAMERAS, seed=5)
+    hits = [m for m, _ in (script.next(at) for _ in range(400)) if m.source == "hotlist"]
+    assert {m.kind for m in hits} == {
+        "hotlist.stolen",
+        "hotlist.wanted",
+        "hotlist.expired_registration",
+    }, "the kinds real hotlist alerts use"
+    matches = Counter(m.reference["match"] for m in hits)
+    assert matches["exact"] > matches["confusable"] > 0, matches
+    for message in hits:
+        reference = message.reference
+        assert set(reference) == {"match", "listed_plate", "reason", "source_agency", "drill"}
+        assert message.plate_text is not None
+        assert reference["reason"]
+        assert reference["source_agency"]
+        assert message.plate_text in message.title
+        if reference["match"] == "exact":
+            assert reference["listed_plate"] == message.plate_text
+        else:
+            assert reference["listed_plate"] != message.plate_text
+            assert len(reference["listed_plate"]) == len(message.plate_text)
+            assert f"(listed as {reference['listed_plate']})" in message.title
+
+
+def test_a_drilled_hit_in_the_queue_needs_the_plate_check_like_a_real_one(
+    platform: Platform, world: World
+) -> None:
+    script = DrillScript(CAMERAS, seed=5)
+    message = next(m for m, _ in (script.next(utcnow()) for _ in range(50)) if m.plate_text)
+    with platform.transaction() as session:
+        ingested = platform.alerts.ingest(session, message)
+    assert ingested is not None
+    hit = ingested.alert.hotlist
+    assert hit is not None, "shown with the plate check"
+    assert (hit.read_plate, hit.listed_plate, hit.verdict) == (
+        message.plate_text,
+        message.reference["listed_plate"],
+        None,
+    )
+    assert (hit.entry_id, hit.entry_state) == (None, None), "a drill names no real entry"
+    with platform.transaction() as session:
+        alert = session.get(Alert, ingested.alert.id)
+        assert alert is not None
+        with pytest.raises(AlertMatchUnconfirmed):
+            refuse_unconfirmed_match(alert)
 
 
 def test_pictures_are_real_jpegs_under_the_media_root(tmp_path: Path) -> None:

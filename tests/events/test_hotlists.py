@@ -51,7 +51,7 @@ def test_a_listed_plate_raises_a_prioritised_alert_with_the_crop(
     (alert,) = _alerts(platform)
     assert (alert.source, alert.kind, alert.priority) == ("hotlist", "hotlist.stolen", 1)
     assert (alert.camera_id, alert.district) == ("PSH-TC1", "peshawar")
-    assert alert.correlation_key == "plate:LEB3656"
+    assert alert.correlation_key == f"plate:LEB3656:entry:{entry}", "one alert per listing"
     assert (alert.plate_crop, alert.snapshot, alert.plate_text) == (
         "PSH-TC1/p/1.jpg",
         "PSH-TC1/v.jpg",

@@ -21,3 +21,10 @@ class AlertMatchUnconfirmed(Conflict):
     """Field action asked for on a hotlist hit whose plate match nobody has confirmed."""
 
     code = "alert_match_unconfirmed"
+
+
+class AlertEntryNotLive(Conflict):
+    """Field action asked for on a hotlist hit whose entry is no longer on the list
+    (taken off it, or expired) since the plate was read."""
+
+    code = "alert_entry_not_live"

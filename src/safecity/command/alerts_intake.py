@@ -171,7 +171,7 @@ class AlertIntake:
             alert = self._new_alert(message, place)
             session.add(alert)
         else:
-            self._fold(alert, message)
+            self._fold(alert, message, place)
         session.flush()
         session.add(
             AlertOccurrence(message_id=message.message_id, alert_id=alert.id, at=message.at)
@@ -227,18 +227,25 @@ class AlertIntake:
         return None
 
     @staticmethod
-    def _new_alert(message: AlertRaised, place: _Place) -> Alert:
+    def _position(message: AlertRaised, place: _Place) -> tuple[float | None, float | None]:
+        """Where a sighting was: its own coordinates, else its camera's, else its site's."""
         camera, site = place.camera, place.site
-        latitude, longitude = message.latitude, message.longitude
-        if latitude is None and camera is not None and camera.latitude is not None:
-            latitude, longitude = camera.latitude, camera.longitude
-        if latitude is None and site is not None:
-            latitude, longitude = site.latitude, site.longitude
+        if message.latitude is not None:
+            return message.latitude, message.longitude
+        if camera is not None and camera.latitude is not None:
+            return camera.latitude, camera.longitude
+        if site is not None:
+            return site.latitude, site.longitude
+        return None, None
+
+    @classmethod
+    def _new_alert(cls, message: AlertRaised, place: _Place) -> Alert:
+        latitude, longitude = cls._position(message, place)
         # Relationships set from the objects at hand: showing the alert loads nothing more.
         return Alert(
             district=place.district,
-            camera=camera,
-            site=site,
+            camera=place.camera,
+            site=place.site,
             camera_code=message.camera_id,
             source=message.source,
             kind=message.kind,
@@ -259,13 +266,29 @@ class AlertIntake:
             note="",
         )
 
-    @staticmethod
-    def _fold(alert: Alert, message: AlertRaised) -> None:
+    @classmethod
+    def _fold(cls, alert: Alert, message: AlertRaised, place: _Place) -> None:
+        """Count one more sighting of ``alert``; the newest sighting speaks for it.
+
+        What a sighting says travels together: its camera (and so the Live and Recorded
+        links), site, position, title, detail, pictures, plate text and reference (which
+        plate read). An alert never shows one sighting's words over another's picture,
+        so a newer sighting without pictures leaves the alert without them rather than
+        with an older camera's.
+
+        Districts: only sightings of the alert's own district ever reach here
+        (:func:`~safecity.command.correlation.open_alert_for` looks in the message's
+        district), so a hotlisted car that crosses into another district starts an
+        alert of its own there, seen by that district's operators; the first district's
+        card keeps its last sighting in that district, which is still true, and is
+        handled there. An alert never moves between districts behind the operators
+        working it.
+        """
         alert.count += 1
         alert.priority = min(alert.priority, message.priority)
         alert.first_seen = min(alert.first_seen, message.at)
         if message.at < alert.last_seen:
-            return
+            return  # an older sighting arriving late: counted, it does not speak
         alert.last_seen = message.at
         # A hotlist hit whose match an operator has judged keeps the sighting that was
         # judged: its plate crop, scene, words and place. A later read of the same text
@@ -278,11 +301,13 @@ class AlertIntake:
         # needs its own check.
         if alert.match_verdict is not None:
             return
-        # Otherwise the newest sighting speaks for the alert: its picture, words and
-        # place (the console reloads the crop with the alert's version, and a verdict
-        # given on an older version is refused as stale).
+        # Otherwise the newest sighting speaks for the alert, whole (the console reloads
+        # the crop with the alert's version, and a verdict given on an older version is
+        # refused as stale).
+        alert.camera, alert.site = place.camera, place.site
+        alert.camera_code = message.camera_id
         alert.title, alert.detail = message.title, message.detail
-        alert.snapshot = message.snapshot or alert.snapshot
-        alert.plate_crop = message.plate_crop or alert.plate_crop
-        if message.latitude is not None:
-            alert.latitude, alert.longitude = message.latitude, message.longitude
+        alert.snapshot, alert.plate_crop = message.snapshot, message.plate_crop
+        alert.plate_text = message.plate_text
+        alert.reference = dict(message.reference)
+        alert.latitude, alert.longitude = cls._position(message, place)

@@ -28,6 +28,7 @@ DismissReason = Literal[
 ]
 AlertStatus = Literal["new", "acknowledged", "escalated", "dismissed", "incident"]
 MatchVerdict = Literal["confirmed", "rejected"]
+EntryState = Literal["live", "removed", "expired"]
 
 
 class HotlistMatch(BaseModel):
@@ -47,6 +48,15 @@ class HotlistMatch(BaseModel):
     )
     checked_by: str | None
     checked_at: datetime | None
+    entry_state: EntryState | None = Field(
+        description="The entry as it stands now: 'live' (still listed), 'removed' (taken "
+        "off the list), 'expired'; none when the alert names no entry found (a drill). "
+        "No incident is opened from a hit whose entry is removed or expired"
+    )
+    entry_ended_at: datetime | None = Field(
+        description="When a removed or expired entry left the list (for a removed one, "
+        "its last change)"
+    )
 
 
 class AlertPublic(BaseModel):

@@ -14,9 +14,11 @@ already linked to another incident (409), marks the alert ``incident``, audits, 
 returns the :class:`AlertPublic` to broadcast through the console hub after commit.
 Calling it again with the same incident is harmless. A hotlist hit whose plate match no
 operator has confirmed (:meth:`AlertsService.confirm_match`) is refused with 409
-(``alert_match_unconfirmed``); call
-:func:`~safecity.command.alerts_match.refuse_unconfirmed_match` before creating anything
-to refuse it early.
+(``alert_match_unconfirmed``), and so is one whose hotlist entry has since left the list
+(``alert_entry_not_live``); call
+:func:`~safecity.command.alerts_match.refuse_unconfirmed_match` and
+:func:`~safecity.command.alerts_match.refuse_ended_entry` before creating anything to
+refuse it early.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
 from safecity.command.alerts_intake import AlertIntake, to_public
 from safecity.command.alerts_match import (
     MISREAD_PLATE,
+    load_entries,
     refuse_checked,
+    refuse_ended_entry,
     refuse_unconfirmed_match,
     set_verdict,
 )
@@ -100,7 +104,10 @@ class AlertsService(AlertIntake):
         rows = session.scalars(
             stmt.order_by(Alert.priority, Alert.first_seen, Alert.id).limit(limit).offset(offset)
         ).unique()
-        items = [to_public(a) for a in rows]
+        shown = list(rows)
+        entries = load_entries(shown)  # held while shown: each alert finds its entry
+        items = [to_public(a) for a in shown]
+        del entries
         self.audit.append(
             session,
             principal.audit,
@@ -274,6 +281,7 @@ class AlertsService(AlertIntake):
             return to_public(alert)
         alert = self._changeable(session, principal, alert_id, expected_version)
         refuse_unconfirmed_match(alert)
+        refuse_ended_entry(alert)
         alert.incident_id = incident_id
         return self._move(
             session, principal, alert, INCIDENT, f"opened incident {incident_id} from"

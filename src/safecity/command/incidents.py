@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from safecity.command.alerts_match import refuse_unconfirmed_match
+from safecity.command.alerts_match import refuse_ended_entry, refuse_unconfirmed_match
 from safecity.command.alerts_models import Alert
 from safecity.command.incidents_lifecycle import IncidentLifecycle
 from safecity.command.incidents_models import FINAL_STATUSES, Incident, IncidentEvent
@@ -98,12 +98,14 @@ class IncidentService(IncidentLifecycle):
     ) -> Incident:
         """Open an incident where the alert happened; the alert is then marked handled
         by it (``AlertsService.link_incident``, which refuses a closed alert: 409). A
-        hotlist hit whose plate match is not confirmed is refused before anything is
+        hotlist hit whose plate match is not confirmed, or whose hotlist entry has left
+        the list since the read (removed or expired), is refused before anything is
         created (409)."""
         principal.require("incidents.create")
         principal.require("alerts.handle")
         alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
         refuse_unconfirmed_match(alert)
+        refuse_ended_entry(alert)
         latitude, longitude = _alert_place(alert)
         narrative = f"{alert.title}\n{alert.detail}\n{data.narrative}".strip()
         return self.open(

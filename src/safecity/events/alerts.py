@@ -55,7 +55,10 @@ def hotlist_alert(
             "detail": detail[:2000],
             "at": read.at,
             **_place(read.camera),
-            "correlation_key": f"plate:{read.text}",
+            # One alert per listing: a plate on two lists (stolen and wanted) is two
+            # things to act on, each with its own reason, agency and priority, and its
+            # count then counts the sightings of that plate, not sightings times lists.
+            "correlation_key": f"plate:{read.text}:entry:{entry_id}",
             "plate_crop": read.plate_crop,
             "snapshot": read.vehicle_image,
             "plate_text": read.text,

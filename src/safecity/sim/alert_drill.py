@@ -4,13 +4,23 @@ staging an incident.
 
 What it raises, roughly in the proportions a city control room sees them:
 
-- hotlist hits (a stolen or wanted car read at a camera, with a plate crop and a
-  scene snapshot); the same car often passes a second camera minutes later, which
-  the command centre correlates into one alert with a count of two;
+- hotlist hits (a stolen or wanted car, or one with an expired registration, read at
+  a camera, with a plate crop and a scene snapshot); the same car often passes a
+  second camera minutes later, which the command centre correlates into one alert
+  with a count of two;
 - zone intrusions and loitering from analytics rules;
 - a camera going offline (priority 2).
 
-Every message says it comes from the ``simulator`` and its detail says it is a drill.
+Hotlist hits are drilled as the real procedure goes: they come from the ``hotlist``
+source with the real kinds (``hotlist.stolen``, ``hotlist.wanted``,
+``hotlist.expired_registration``), the plate read, and the listed plate, reason and
+agency in their reference, so the operator compares the plate crop with the listed
+plate and confirms the match (or rejects it) before any field action, as on a real
+hit. Some are look-alike misreads (the crop shows LE81234, the list says LEB1234), so
+"Not a match" is drilled too. They name no hotlist entry (there is none), and their
+reference says ``drill``. Every other message comes from the ``simulator``; every
+message's detail says it is a drill.
+
 Pure where it can be (``DrillScript`` decides what happens from a seed); the runner
 publishes over the bus, and writes its pictures under the media root as a worker
 would. It never touches the database.
@@ -41,8 +51,13 @@ WEIGHTS = {"hotlist": 0.45, "intrusion": 0.3, "loitering": 0.15, "offline": 0.1}
 HOTLIST_REASONS = (
     ("hotlist.stolen", 1, "Stolen vehicle", "Reported stolen, FIR {fir}/2026, PS {station}"),
     ("hotlist.wanted", 1, "Wanted vehicle", "Linked to FIR {fir}/2026 (robbery), PS {station}"),
-    ("hotlist.expired", 4, "Expired registration", "Token tax unpaid since 2024"),
+    ("hotlist.expired_registration", 4, "Expired registration", "Token tax unpaid since 2024"),
 )
+DRILL_AGENCY = "Safe City demo drill"
+# Share of drilled hits that are look-alike misreads, to be rejected at the plate check.
+MISREAD_SHARE = 0.25
+# Characters an OCR confuses, each with its look-alike (as the hotlist matching folds them).
+LOOK_ALIKES = {"B": "8", "8": "B", "O": "0", "0": "O", "S": "5", "5": "S", "Z": "2", "2": "Z"}
 STATIONS = ("Gulbahar", "Hayatabad", "Cantt", "Faqirabad", "City", "Township")
 
 
@@ -61,7 +76,7 @@ class DrillScript:
     cameras: list[DrillCamera]
     seed: int = 7
     _rng: np.random.Generator = field(init=False)
-    _recent_plates: list[tuple[str, int, str, str]] = field(default_factory=list, init=False)
+    _recent_plates: list[tuple[str, int, str, str, str]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         if not self.cameras:
@@ -116,28 +131,56 @@ class DrillScript:
         # A car seen before often passes another camera of its district soon after.
         again = [p for p in self._recent_plates if p[3] == camera.district]
         if again and self._rng.random() < 0.4:
-            plate, reason_index, fir, _ = again[int(self._rng.integers(0, len(again)))]
+            plate, reason_index, fir, _, listed = again[int(self._rng.integers(0, len(again)))]
         else:
             plate = self._plate_text()
             reason_index = int(self._rng.choice(3, p=[0.5, 0.2, 0.3]))
             fir = str(int(self._rng.integers(100, 999)))
+            # The plate read (and drawn in the crop) is ``plate``; a misread drill lists
+            # a look-alike of it, as a real confusable hit would.
+            listed = self._look_alike(plate) if self._rng.random() < MISREAD_SHARE else plate
             self._recent_plates = [
                 *self._recent_plates[-19:],
-                (plate, reason_index, fir, camera.district),
+                (plate, reason_index, fir, camera.district, listed),
             ]
-        kind, priority, label, detail = HOTLIST_REASONS[reason_index]
-        station = STATIONS[int(fir) % len(STATIONS)]
+        kind, priority, label, why = HOTLIST_REASONS[reason_index]
+        reason = why.format(fir=fir, station=STATIONS[int(fir) % len(STATIONS)])
+        match = "exact" if listed == plate else "confusable"
+        title = f"{label} {plate} at {camera.code}"
+        if match == "confusable":
+            title += f" (listed as {listed})"
+        category = kind.removeprefix("hotlist.")
+        detail = (
+            f"Drill hotlist entry ({category}) from {DRILL_AGENCY}: {reason}. "
+            f"Read {plate}, {match} match. "
+            "Compare the plate crop with the entry before any field action."
+        )
         return self._message(
             camera,
             at,
-            source="simulator",
+            source="hotlist",
             kind=kind,
             priority=priority,
-            title=f"{label} {plate} at {camera.code}",
-            key=f"plate:{plate}",
-            detail=detail.format(fir=fir, station=station),
+            title=title,
+            key=f"plate:{plate}:drill:{listed}",
+            detail=detail,
             plate=plate,
+            reference={
+                "match": match,
+                "listed_plate": listed,
+                "reason": reason,
+                "source_agency": DRILL_AGENCY,
+            },
         ), plate
+
+    @staticmethod
+    def _look_alike(plate: str) -> str:
+        """``plate`` with its last look-alike character swapped; itself if it has none."""
+        for index in range(len(plate) - 1, -1, -1):
+            swapped = LOOK_ALIKES.get(plate[index])
+            if swapped is not None:
+                return plate[:index] + swapped + plate[index + 1 :]
+        return plate
 
     def _plate_text(self) -> str:
         from safecity.sim.plates import generate_plate
@@ -156,6 +199,7 @@ class DrillScript:
         key: str,
         detail: str = "",
         plate: str | None = None,
+        reference: dict[str, str] | None = None,
     ) -> AlertRaised:
         return AlertRaised.model_validate(
             {
@@ -169,7 +213,7 @@ class DrillScript:
                 "district": camera.district,
                 "correlation_key": key,
                 "plate_text": plate,
-                "reference": {"drill": "1"},
+                "reference": {**(reference or {}), "drill": "1"},
             }
         )
 

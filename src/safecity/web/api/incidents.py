@@ -85,7 +85,9 @@ def incident_from_alert(
     hub: HubDep,
 ) -> IncidentDetail:
     """Open an incident from an alert; the alert is marked as handled by it. A hotlist
-    hit needs its plate match confirmed first (409 ``alert_match_unconfirmed``)."""
+    hit needs its plate match confirmed first (409 ``alert_match_unconfirmed``), and its
+    hotlist entry still on the list (409 ``alert_entry_not_live`` once it was removed or
+    expired)."""
     with platform.transaction() as session:
         incident = platform.incidents.from_alert(session, principal, alert_id, data)
         alert = platform.alerts.link_incident(session, principal, alert_id, incident.id)

@@ -246,11 +246,13 @@
       if (escalate) escalate.disabled = alert.status === "escalated";
       // A hotlist hit leads to field action only once an operator has confirmed the
       // match (the server refuses it too); until then the incident button says why.
+      // Nor once its hotlist entry has left the list: the car is no longer sought.
       const unconfirmed = alert.hotlist && alert.hotlist.verdict !== "confirmed";
+      const ended = alert.hotlist && entryEnded(alert.hotlist);
       const incident = row.querySelector('[data-action="incident"]');
       if (incident) {
-        incident.disabled = Boolean(unconfirmed);
-        incident.title = unconfirmed ? "Confirm the plate match first" : "";
+        incident.disabled = Boolean(unconfirmed || ended);
+        incident.title = ended ? "The hotlist entry is no longer live" : unconfirmed ? "Confirm the plate match first" : "";
       }
       const matchActions = row.querySelector(".match-actions");
       if (matchActions) matchActions.hidden = !alert.hotlist || Boolean(alert.hotlist.verdict);
@@ -289,6 +291,28 @@
       verdict.textContent = hit.verdict
         ? `Match ${hit.verdict} by ${hit.checked_by} ${pkt(hit.checked_at)}`
         : "Match not checked: compare the plate crop with the listed plate before any field action.";
+      const entry = row.querySelector(".entry-state");
+      entry.hidden = !entryEnded(hit);
+      entry.textContent = entryEnded(hit)
+        ? `Entry ${hit.entry_id} no longer live: ${hit.entry_state === "expired" ? "expired" : "taken off the list"}` +
+          (hit.entry_ended_at ? ` ${pkt(hit.entry_ended_at)}` : "") + ". No field action on this alert."
+        : "";
+    }
+
+    function entryEnded(hit) {
+      return hit.entry_state === "removed" || hit.entry_state === "expired";
+    }
+
+    // Closing an alert takes it off every operator's queue and cannot be undone: the
+    // operator is told what will happen and says yes first.
+    function confirmClosing(alert, action, reasonLabel) {
+      const what = `P${alert.priority} alert "${alert.title}"`;
+      const question = action === "reject-match"
+        ? `Not a match: ${what} will be dismissed as a misread plate and leave the queue. ` +
+          "This cannot be undone. Reject the match?"
+        : `${what} will be dismissed as "${reasonLabel}" and leave the queue. ` +
+          "This cannot be undone. Dismiss it?";
+      return window.confirm(question);
     }
 
     function showPlate(element, text, other) {
@@ -346,6 +370,11 @@
           return;
         }
         body = { reason: reason };
+      }
+      if (action === "dismiss" || action === "reject-match") {
+        const reasons = row.querySelector(".reason");
+        const label = reasons ? reasons.options[reasons.selectedIndex].text : "";
+        if (!confirmClosing(alert, action, label)) return;
       }
       if (action === "incident") {
         const type = row.querySelector(".incident-type").value;
