@@ -25,7 +25,7 @@ from safecity.audit.models import AuditRecord
 from safecity.bus.nats import NatsBus
 from safecity.command.alerts_models import Alert
 from safecity.contracts.alerts import AlertRaised
-from safecity.events.schemas import HotlistEntryCreate
+from safecity.events.schemas import HotlistEntryCreate, HotlistEntryRemove
 from safecity.identity.system import system_principal
 from safecity.registry.models import Camera, District
 from tests.api.routes_command import alert_message, snapshot_jpeg
@@ -374,9 +374,16 @@ def test_a_hit_whose_entry_left_the_list_says_so_and_opens_no_incident(
     )
     admin = system_principal("tests")
     with platform.transaction() as session:
-        entry_id = platform.hotlists.create(session, admin, entry).id
+        created = platform.hotlists.create(session, admin, entry)
+        entry_id, version = created.id, created.version
     with platform.transaction() as session:  # the car was recovered
-        platform.hotlists.deactivate(session, admin, entry_id, expected_version=None)
+        platform.hotlists.deactivate(
+            session,
+            admin,
+            entry_id,
+            HotlistEntryRemove(reason="vehicle recovered"),
+            expected_version=version,
+        )
     message = plate_hit(live_server, camera_in(live_server, "bannu"), title)
     reference = {**message.reference, "hotlist_entry": str(entry_id)}
     open_console(page, console, live_server)
@@ -501,4 +508,46 @@ def test_a_flood_holds_at_most_the_row_limit_and_refills_as_rows_leave(
         expect(row(page, f"Flood {tag} {n}")).to_be_visible()
     expect(root).to_have_attribute("data-alerts-beyond", "0")
     expect(page.locator("#queue-count")).to_have_text("20 open")
+    assert browser_log.console_errors == []
+
+
+def test_a_p1_nobody_has_taken_stays_marked_counts_in_the_title_and_sounds(
+    page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    """At 3 a.m. the console may be a background tab: a P1 still new stays marked past
+    the few seconds of a fresh row, shows in the tab's title until acknowledged, and a
+    live one plays the tone (a P2 does not)."""
+    open_console(page, console, live_server)
+    tag = uuid.uuid4().hex[:6]
+    camera = camera_in(live_server, "bannu")
+    root = page.locator("#console")
+    waiting = int(root.get_attribute("data-urgent") or "0")
+    expect(page.locator("#urgent-sound")).to_be_checked()
+    publish(console.bus_url, alert_message(camera, title=f"Routine {tag}", priority=2))
+    expect(row(page, f"Routine {tag}")).to_be_visible()
+    assert root.get_attribute("data-sounded") is None
+    publish(console.bus_url, alert_message(camera, title=f"Urgent {tag}", priority=1))
+    urgent = row(page, f"Urgent {tag}")
+    expect(urgent).to_have_class(re.compile(r"\burgent\b"))
+    expect(row(page, f"Routine {tag}")).not_to_have_class(re.compile(r"\burgent\b"))
+    expect(root).to_have_attribute("data-urgent", str(waiting + 1))
+    expect(root).to_have_attribute("data-sounded", "1")
+    assert page.title().startswith(f"({waiting + 1}) P1 waiting · ")
+    # Past the fresh highlight it is still marked.
+    expect(urgent).not_to_have_class(re.compile(r"\bfresh\b"), timeout=8_000)
+    expect(urgent).to_have_class(re.compile(r"\burgent\b"))
+    urgent.get_by_role("button", name="Acknowledge").click()
+    expect(urgent.locator(".status")).to_have_text("acknowledged")
+    expect(urgent).not_to_have_class(re.compile(r"\burgent\b"))
+    expect(root).to_have_attribute("data-urgent", str(waiting))
+    if waiting == 0:
+        assert not page.title().startswith("(")
+    # Sound off stays off for this browser, and no tone plays.
+    page.locator("#urgent-sound").uncheck()
+    page.reload()
+    expect(root).to_have_attribute("data-ready", "1")
+    expect(page.locator("#urgent-sound")).not_to_be_checked()
+    publish(console.bus_url, alert_message(camera, title=f"Quiet {tag}", priority=1))
+    expect(row(page, f"Quiet {tag}")).to_have_class(re.compile(r"\burgent\b"))
+    assert root.get_attribute("data-sounded") is None
     assert browser_log.console_errors == []

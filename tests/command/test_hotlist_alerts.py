@@ -200,7 +200,13 @@ def test_an_entry_off_the_list_is_shown_and_no_incident_is_opened_from_its_hit(
     confirmed = desk.call("dispatcher", "POST", f"{url}/confirm-match")
     assert confirmed.status_code == 200, confirmed.text
     # The vehicle was recovered: the entry is taken off the list.
-    removed = desk.call("supervisor", "DELETE", f"/api/v1/hotlists/entries/{entry}")
+    removed = desk.call(
+        "supervisor",
+        "DELETE",
+        f"/api/v1/hotlists/entries/{entry}",
+        json={"reason": "vehicle recovered"},
+        headers={"If-Match": '"1"'},
+    )
     assert removed.status_code == 200, removed.text
     shown = desk.call("dispatcher", "GET", url).json()["hotlist"]
     assert shown["entry_state"] == "removed"

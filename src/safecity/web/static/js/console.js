@@ -98,6 +98,53 @@
       countLabel.textContent = `${n} open${more}`;
       root.dataset.alertCount = String(n);
       root.dataset.alertsBeyond = String(beyond);
+      refreshTitle();
+    }
+
+    // -- urgent alerts nobody has taken -----------------------------------------------------
+    // A P1 alert still "new" keeps its highlight until someone acknowledges it and counts
+    // in the tab's title, which an operator sees from another tab or a minimised window;
+    // a live one also sounds a short tone where this browser has the console's sound on.
+    const URGENT_PRIORITY = 1;
+    const baseTitle = document.title;
+    const soundToggle = document.getElementById("urgent-sound");
+    let audio = null;
+
+    function isUrgent(alert) {
+      return alert.priority <= URGENT_PRIORITY && alert.status === "new";
+    }
+
+    function refreshTitle() {
+      let waiting = 0;
+      for (const alert of alerts.values()) if (isUrgent(alert)) waiting += 1;
+      document.title = waiting ? `(${waiting}) P1 waiting · ${baseTitle}` : baseTitle;
+      root.dataset.urgent = String(waiting);
+    }
+
+    if (soundToggle) {
+      soundToggle.checked = localStorage.getItem("safecity.urgentSound") !== "off";
+      soundToggle.addEventListener("change", () => {
+        localStorage.setItem("safecity.urgentSound", soundToggle.checked ? "on" : "off");
+      });
+    }
+
+    function sound() {
+      if (!soundToggle || !soundToggle.checked || !window.AudioContext) return;
+      // Made on first use: browsers let a page play sound only after the user has
+      // interacted with it, which an operator signed in to the console has.
+      audio = audio || new AudioContext();
+      const at = audio.currentTime;
+      for (const [offset, pitch] of [[0, 880], [0.25, 660]]) {
+        const tone = audio.createOscillator();
+        const gain = audio.createGain();
+        tone.frequency.value = pitch;
+        gain.gain.setValueAtTime(0.2, at + offset);
+        gain.gain.exponentialRampToValueAtTime(0.001, at + offset + 0.2);
+        tone.connect(gain).connect(audio.destination);
+        tone.start(at + offset);
+        tone.stop(at + offset + 0.2);
+      }
+      root.dataset.sounded = String(Number(root.dataset.sounded || 0) + 1);
     }
 
     function keepWithinLimit() {
@@ -162,6 +209,7 @@
       }
       fill(row, alert);
       if (live) markFresh(row);
+      if (live && !known && isUrgent(alert)) sound();
       if (fragment) fragment.appendChild(row);
       else place(row, alert);
       map.showAlert(alert);
@@ -205,6 +253,7 @@
 
     function fill(row, alert) {
       row.dataset.status = alert.status;
+      row.classList.toggle("urgent", isUrgent(alert));
       row.dataset.version = String(alert.version);
       const priority = row.querySelector(".priority");
       priority.textContent = "P" + alert.priority;
