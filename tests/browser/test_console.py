@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from safecity.registry.models import Camera, District
 from tests.api.routes_command import alert_message, snapshot_jpeg
 from tests.browser.support import DEFAULT_PURPOSE, BrowserLog, LiveServer
 from tests.command.alerts_support import RunningConsole, console_server
+from tests.factories import token_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
@@ -550,4 +552,47 @@ def test_a_p1_nobody_has_taken_stays_marked_counts_in_the_title_and_sounds(
     publish(console.bus_url, alert_message(camera, title=f"Quiet {tag}", priority=1))
     expect(row(page, f"Quiet {tag}")).to_have_class(re.compile(r"\burgent\b"))
     assert root.get_attribute("data-sounded") is None
+    assert browser_log.console_errors == []
+
+
+def test_a_hit_on_the_screen_says_so_the_moment_its_entry_leaves_the_list(
+    page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
+) -> None:
+    """The operator is looking at a live hit when the vehicle is reported recovered and
+    its entry removed: the card changes without a reload."""
+    platform = live_server.platform
+    tag = uuid.uuid4().hex[:6]
+    title = f"Stolen vehicle seen {tag}"
+    entry = HotlistEntryCreate.model_validate(
+        {
+            "plate": f"RS{tag[:4].upper()}",
+            "category": "stolen",
+            "reason": "taken from outside a school, Hayatabad",
+            "source_agency": "Peshawar Police",
+        }
+    )
+    with platform.transaction() as session:
+        created = platform.hotlists.create(session, system_principal("tests"), entry)
+        entry_id, version = created.id, created.version
+    message = plate_hit(live_server, camera_in(live_server, "bannu"), title)
+    reference = {**message.reference, "hotlist_entry": str(entry_id)}
+    open_console(page, console, live_server)
+    publish(console.bus_url, message.model_copy(update={"reference": reference}))
+    alert = row(page, title)
+    expect(alert).to_be_visible()
+    expect(alert.locator(".entry-state")).to_be_hidden()
+    removed = httpx.request(
+        "DELETE",
+        f"{console.base_url}/api/v1/hotlists/entries/{entry_id}",
+        json={"reason": "vehicle recovered"},
+        headers={
+            "Authorization": f"Bearer {token_for(platform, 'admin')}",
+            "If-Match": f'"{version}"',
+        },
+        timeout=30,
+    )
+    assert removed.status_code == 200, removed.text
+    expect(alert.locator(".entry-state")).to_contain_text(
+        f"Entry {entry_id} no longer live: taken off the list"
+    )
     assert browser_log.console_errors == []

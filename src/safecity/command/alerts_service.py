@@ -36,6 +36,7 @@ from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
 from safecity.command.alerts_intake import AlertIntake, to_public
 from safecity.command.alerts_match import (
     MISREAD_PLATE,
+    entry_id_of,
     load_entries,
     refuse_checked,
     refuse_ended_entry,
@@ -118,6 +119,20 @@ class AlertsService(AlertIntake):
             + (f" with status {status}" if status else ""),
         )
         return items, total
+
+    def open_hits_of(self, session: Session, entry_id: int) -> list[AlertPublic]:
+        """The open hotlist alerts that name hotlist entry ``entry_id``, as consoles show
+        them: sent again once the entry leaves the list, so an operator's card says so
+        without a reload. No principal and no audit record: nobody views them here, and
+        the console hub sends each only to its own district's consoles."""
+        candidates = session.scalars(
+            select(Alert).where(Alert.source == HOTLIST_SOURCE, Alert.status.in_(OPEN_STATUSES))
+        ).unique()
+        hits = [alert for alert in candidates if entry_id_of(alert) == entry_id]
+        entries = load_entries(hits)  # held while shown: each alert finds its entry
+        items = [to_public(alert) for alert in hits]
+        del entries
+        return items
 
     def get(self, session: Session, principal: Principal, alert_id: int) -> AlertPublic:
         alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)

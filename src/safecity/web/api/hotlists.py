@@ -27,6 +27,8 @@ from safecity.web.api.shapes import (
     required_if_match_version,
 )
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
+from safecity.web.hub import ConsoleHub, HubDep
+from safecity.web.platform import Platform
 
 IMPORT_HELP = (
     "CSV with a header row. Required columns: plate, category (stolen, wanted, "
@@ -113,15 +115,30 @@ def deactivate_entry(
     platform: PlatformDep,
     principal: CurrentPrincipal,
     version: IfMatch,
+    hub: HubDep,
 ) -> HotlistEntryPublic:
     """Take the entry off the list, with a JSON body ``{"reason": "..."}`` (kept in the
     audit record) and If-Match (required). The entry is kept, inactive, so past alerts
     still explain."""
     with platform.transaction() as session:
-        entry = platform.hotlists.deactivate(
-            session, principal, entry_id, removal, expected_version=version
+        entry = public(
+            platform.hotlists.deactivate(
+                session, principal, entry_id, removal, expected_version=version
+            )
         )
-        return public(entry)
+    push_open_hits(platform, hub, entry_id)
+    return entry
+
+
+def push_open_hits(platform: Platform, hub: ConsoleHub, entry_id: int) -> None:
+    """Once an entry has left the list (committed), its open alerts go to the consoles
+    again, so the cards say the vehicle is no longer sought and offer no incident."""
+    with platform.transaction() as session:
+        hits = platform.alerts.open_hits_of(session, entry_id)
+    for alert in hits:
+        hub.broadcast(
+            alert.district_id, "alert", alert.model_dump(mode="json"), camera_id=alert.camera_id
+        )
 
 
 @router.post("/import", tags=["hotlists"], description=IMPORT_HELP)

@@ -25,8 +25,10 @@ from safecity.events.schemas import (
 )
 from safecity.events.service import EventFilter, PlateSearch
 from safecity.web.api.events import event_public
+from safecity.web.api.hotlists import push_open_hits
 from safecity.web.api.plates import read_public
 from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.hub import HubDep
 from safecity.web.pages.forms import blank_to_none, form_dict, validation_messages
 from safecity.web.templating import render
 
@@ -391,6 +393,7 @@ def hotlist_deactivate(
     entry_id: int,
     platform: PlatformDep,
     principal: CurrentPrincipal,
+    hub: HubDep,
     reason: Annotated[str, Form(max_length=600)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
     version: Annotated[str, Form(max_length=12)] = "",
@@ -408,6 +411,7 @@ def hotlist_deactivate(
             platform.hotlists.deactivate(
                 session, principal, entry_id, removal, expected_version=expected
             )
+        push_open_hits(platform, hub, entry_id)
     except (ValidationError, SafecityError) as exc:
         if isinstance(exc, SafecityError) and exc.status in (401, 403, 404):
             raise
