@@ -292,6 +292,14 @@ def test_a_hotlist_hit_shows_its_plate_crop_and_is_confirmed_before_field_action
         "src", re.compile(r"/api/v1/alerts/\d+/snapshot\?which=plate&v=1$")
     )
     page.wait_for_function(LOADED, arg=crop.element_handle())
+    # The vehicle's picture is a thumbnail: a click opens it whole, the row stays as it was.
+    vehicle = alert.locator("img.snapshot")
+    with page.context.expect_page() as opened:
+        vehicle.click()
+    whole = opened.value
+    whole.wait_for_load_state()
+    assert re.search(r"/api/v1/alerts/\d+/snapshot\?v=1$", whole.url), whole.url
+    whole.close()
     # A later read of the same plate folds into the alert with its own crop: the console
     # loads that crop (the one the operator will judge), not the first one it showed.
     later = plate_hit(live_server, camera, confirmed)

@@ -120,6 +120,12 @@ def test_images_are_served_by_id_through_the_filter_and_audited(
     assert crop.content == JPEG
     assert crop.headers["content-type"] == "image/jpeg"
     assert crop.headers["cache-control"] == "private, no-store"
+    # Opened on its own in a tab, the picture may load nothing, run nothing, be framed
+    # nowhere; only the browser's own viewer styles apply.
+    policy = crop.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy
     (view,) = _audit(platform, crop.headers["x-request-id"])
     assert (view.action, view.object_id, view.purpose) == ("view", str(mine), PURPOSE)
     assert client.get(f"/api/v1/plates/{mine}/vehicle", headers=headers).status_code == 200

@@ -36,6 +36,12 @@ def content_security_policy(tile_url: str | None) -> str:
     )
 
 
+RASTER_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+"""For a JPEG or PNG opened on its own (an alert's picture in a new tab): nothing may
+load or run, but the browser's own viewer styles its page inline, which the pages'
+policy would refuse (and report)."""
+
+
 class SecurityHeadersMiddleware:
     """Adds a request id and the headers every response needs."""
 
@@ -55,7 +61,8 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                headers["Content-Security-Policy"] = self.csp
+                raster = headers.get("content-type", "").startswith(("image/jpeg", "image/png"))
+                headers["Content-Security-Policy"] = RASTER_CSP if raster else self.csp
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "same-origin"

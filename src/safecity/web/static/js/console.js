@@ -274,7 +274,17 @@
         const src = `/api/v1/alerts/${alert.id}/snapshot?v=${alert.version}`;
         if (image.getAttribute("src") !== src) image.src = src;
         image.alt = (alert.hotlist ? "Vehicle of " : "Snapshot of ") + alert.title;
+        image.title = "Open the whole picture";
+        image.onclick = (event) => {
+          event.stopPropagation(); // the picture, not the row's selection
+          window.open(src, "_blank", "noopener");
+        };
         image.hidden = false;
+      } else {
+        // A newer sighting without a picture: never leave an older camera's on the card.
+        image.hidden = true;
+        image.removeAttribute("src");
+        image.onclick = null;
       }
       fillPlateCheck(row, alert);
       const links = row.querySelector(".video-links");
