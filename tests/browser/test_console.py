@@ -32,7 +32,7 @@ from safecity.registry.models import Camera, District
 from tests.api.routes_command import alert_message, snapshot_jpeg
 from tests.browser.support import DEFAULT_PURPOSE, BrowserLog, LiveServer
 from tests.command.alerts_support import RunningConsole, console_server
-from tests.factories import token_for
+from tests.factories import principal_of, token_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
@@ -292,6 +292,16 @@ def test_a_hotlist_hit_shows_its_plate_crop_and_is_confirmed_before_field_action
         "src", re.compile(r"/api/v1/alerts/\d+/snapshot\?which=plate&v=1$")
     )
     page.wait_for_function(LOADED, arg=crop.element_handle())
+    # Where else the car was read is a search away (it asks for its purpose), if the
+    # operator may search plates.
+    others = alert.get_by_role("link", name="Other reads")
+    operator = principal_of(live_server.platform, live_server.operator)
+    if not operator.has_permission("plates.search"):
+        expect(others).to_have_count(0)
+    else:
+        expect(others).to_have_attribute(
+            "href", re.compile(r"^/plates\?plate=[A-Z0-9]+&mode=near$")
+        )
     # The vehicle's picture is a thumbnail: a click opens it whole, the row stays as it was.
     vehicle = alert.locator("img.snapshot")
     with page.context.expect_page() as opened:

@@ -219,6 +219,12 @@ def create_app(
     app.include_router(console_socket.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # Browsers ask for it on every tab, an alert's picture opened alone included; the
+        # console has no icon, and "no content" is an answer, where 404 is an error.
+        return Response(status_code=204)
+
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -296,6 +296,11 @@
         const query = new URLSearchParams({ since: since, until: until });
         links.append(link(`/cameras/${alert.camera_id}/playback?${query}`, "Recorded"));
       }
+      const plate = alert.hotlist && (alert.hotlist.listed_plate || alert.hotlist.read_plate);
+      if (plate && root.dataset.canSearchPlates) {
+        // Where else the vehicle was read, misreads included; the page asks why.
+        links.append(link(`/plates?${new URLSearchParams({ plate: plate, mode: "near" })}`, "Other reads"));
+      }
       if (root.dataset.canAudit) {
         links.append(link(`/audit?${new URLSearchParams({ object_type: "alert", object_id: String(alert.id) })}`, "History"));
       }
