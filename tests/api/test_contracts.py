@@ -570,6 +570,7 @@ def test_nobody_grants_themselves_or_beyond_their_own_permissions(
         ("/api/v1/me", 401),
         ("/api/v1/no-such-thing", 404),
         ("/static/no-such-file.css", 404),
+        ("/favicon.ico", 204),  # asked for by every tab: no icon, and no error either
     ],
 )
 def test_security_headers_on_every_answer(api: TestClient, path: str, status: int) -> None:

@@ -114,12 +114,6 @@ def _start_up_heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _no_icon() -> Response:
-    """Browsers ask for /favicon.ico on every tab, an alert's picture opened alone
-    included; there is no icon, and "no content" is an answer where 404 is an error."""
-    return Response(status_code=204)
-
-
 def create_app(
     platform: Platform,
     *,
@@ -225,7 +219,6 @@ def create_app(
     app.include_router(console_socket.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
-    app.add_api_route("/favicon.ico", _no_icon, include_in_schema=False)
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja2 + htmx)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from safecity.web.pages import (
     account,
@@ -43,3 +43,10 @@ for module in (
     kpis,
 ):
     router.include_router(module.router)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for it on every tab, an alert's picture opened alone included; there
+    is no icon, and "no content" is an answer where 404 is an error."""
+    return Response(status_code=204)
