@@ -225,6 +225,7 @@ SEE_ANALYTICS = frozenset(
 )
 CONFIGURE_ANALYTICS = frozenset({"engineer", "admin"})
 SEARCH_PLATES = frozenset({"operator", "supervisor", "traffic_officer", "investigator", "admin"})
+EXPORT_PLATES = frozenset({"investigator", "admin"})
 SEE_HOTLISTS = frozenset(
     {"operator", "supervisor", "traffic_officer", "investigator", "auditor", "admin"}
 )

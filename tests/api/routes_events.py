@@ -11,6 +11,7 @@ from __future__ import annotations
 from safecity.identity.system import system_principal
 from tests.api.matrix import (
     CHANGE_HOTLISTS,
+    EXPORT_PLATES,
     SEARCH_PLATES,
     SEE_ANALYTICS,
     SEE_HOTLISTS,
@@ -82,6 +83,10 @@ ROUTES: dict[str, Expect] = {
     # -- JSON API: plate reads (personal data: purpose stated, every search audited) ---------
     "GET /api/v1/plates": Expect(
         SEARCH_PLATES, "single", get(f"/api/v1/plates?plate=LE*&{PURPOSE}&limit=1000")
+    ),
+    # Scope narrows the reads exported; a Bannu read never leaves (checked in the answer).
+    "GET /api/v1/plates/export.csv": Expect(
+        EXPORT_PLATES, "single", get(f"/api/v1/plates/export.csv?plate=LE*&{PURPOSE}")
     ),
     "GET /api/v1/plates/{read_id}": Expect(
         SEARCH_PLATES, "object", lambda g, s: Call("GET", f"/api/v1/plates/{_read(g, s)}")

@@ -409,6 +409,7 @@ def test_stream_credentials_never_leave_the_server(
         "/api/v1/cameras/{camera_id}/recordings": recent,
         "/api/v1/cameras/{camera_id}/clip": recent,
         "/api/v1/plates": {"purpose": PURPOSE},
+        "/api/v1/plates/export.csv": {"purpose": PURPOSE},
         "/api/v1/plates/{read_id}": {"purpose": PURPOSE},
         "/api/v1/plates/{read_id}/crop": {"purpose": PURPOSE},
         "/api/v1/plates/{read_id}/vehicle": {"purpose": PURPOSE},

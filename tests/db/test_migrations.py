@@ -43,7 +43,7 @@ def test_workers_view_is_granted_to_the_roles_that_saw_refused_groups(
             if role.slug == "admin":  # an administrator took camera changes off the role
                 role.permissions = [p for p in role.permissions if p != "cameras.change"]
     before = _permissions(platform)
-    migrate.upgrade(platform.engine, metadata())
+    migrate.upgrade(platform.engine, metadata(), "0012")
     after = _permissions(platform)
     gained = {slug for slug in after if set(after[slug]) - set(before[slug])}
     assert gained == {"engineer"}
@@ -51,3 +51,25 @@ def test_workers_view_is_granted_to_the_roles_that_saw_refused_groups(
     assert after["admin"] == before["admin"]
     migrate.downgrade(platform.engine, metadata(), "0011")
     assert _permissions(platform) == before
+
+
+def test_plates_export_is_granted_to_the_investigators_who_search_plates(
+    platform: Platform,
+) -> None:
+    """0013 gives ``plates.export`` to the default investigator and admin roles if they
+    still search plates, and to nobody else; downgrade takes it away again."""
+    migrate.downgrade(platform.engine, metadata(), "0012")
+    before = _permissions(platform)
+    assert not any("plates.export" in held for held in before.values())
+    migrate.upgrade(platform.engine, metadata())
+    after = _permissions(platform)
+    gained = {slug for slug in after if set(after[slug]) - set(before[slug])}
+    assert gained == {"investigator", "admin"}
+    assert after["investigator"] == [*before["investigator"], "plates.export"]
+    migrate.downgrade(platform.engine, metadata(), "0012")
+    with platform.transaction() as session:  # an administrator took plate searches away
+        role = session.scalars(select(Role).where(Role.slug == "investigator")).one()
+        role.permissions = [p for p in role.permissions if p != "plates.search"]
+    edited = _permissions(platform)
+    migrate.upgrade(platform.engine, metadata())
+    assert _permissions(platform) == edited

@@ -4,6 +4,7 @@ filter, optimistic locking, CSV in and out, and the pages built on them."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -403,3 +404,35 @@ def test_the_import_page_states_the_formats(
     )
     assert 'id="import-warnings"' in report.text
     assert "already past" in report.text
+
+
+def test_the_page_exports_what_it_found_to_those_who_may(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    """The search page links its results' CSV, with the same search and purpose; the
+    link's answer is the file, and an operator (who may search, not export) gets none."""
+    store_read(platform, plate_read("PSH-TC1", "LEB3656", confidence=0.97))
+    store_read(platform, plate_read("PSH-TC1", "LEB3658", confidence=0.42))
+    make_user(platform, "inv-x", ["investigator"], districts=["peshawar"])
+    make_user(platform, "op-x", ["operator"], districts=["peshawar"])
+    url = f"/plates?plate=LEB*&confidence=90&purpose={PURPOSE}"
+    page = client.get(url, headers=_bearer(platform, "inv-x"))
+    assert page.status_code == 200
+    link = re.search(r'id="plate-export" href="([^"]+)"', page.text)
+    assert link is not None, "no export link"
+    answer = client.get(html.unescape(link.group(1)), headers=_bearer(platform, "inv-x"))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("id,plate,confidence,at_utc,at_pkt,camera,district")
+    assert [line.split(",")[1] for line in lines[1:]] == ["LEB3656"]  # 90 % or more only
+    (export,) = [
+        r for r in _audit(platform, answer.headers["x-request-id"]) if r.action == "export"
+    ]
+    assert export.purpose == PURPOSE
+    operator_page = client.get(url, headers=_bearer(platform, "op-x"))
+    assert operator_page.status_code == 200
+    assert "plate-export" not in operator_page.text
+    refused = client.get(html.unescape(link.group(1)), headers=_bearer(platform, "op-x"))
+    assert refused.status_code == 403

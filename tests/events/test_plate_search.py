@@ -218,3 +218,70 @@ def test_near_finds_reads_one_character_off_and_stays_in_scope(
     assert "LEB365" in _texts(platform, "everywhere", "LEB3656", "near")
     with pytest.raises(InvalidInput, match="a near search takes a whole plate"):
         _texts(platform, "psh-inv", "LEB*", "near")
+
+
+def test_a_search_exported_for_a_case_file_is_in_scope_guarded_and_audited(
+    platform: Platform, reads: dict[str, int]
+) -> None:
+    import csv
+    import io
+
+    from tests.factories import principal_of
+
+    store_read(platform, plate_read("PSH-TC1", "LE9999", minutes_ago=1))
+    investigator = principal_of(platform, "psh-inv")
+    with platform.transaction() as session:
+        body = platform.events.export_plates(
+            session, investigator, PlateSearch(plate="LE*"), purpose=PURPOSE
+        )
+    rows = list(csv.DictReader(io.StringIO(body)))
+    # Newest first, Peshawar's only (the same car seen in Bannu is out of scope).
+    assert [r["plate"] for r in rows] == ["LE9999", "LEB3656", "LEA1234", "LE83656", "LES19"]
+    assert {r["district"] for r in rows} == {"peshawar"}
+    first = rows[0]
+    assert first["camera"] == "PSH-TC1"
+    assert first["at_utc"].endswith("+00:00")
+    assert first["at_pkt"].endswith(" PKT")
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "plate_read", AuditRecord.action == "export")
+            .order_by(AuditRecord.seq.desc())
+        ).first()
+    assert record is not None
+    assert (record.actor_name, record.purpose, record.district) == (
+        "psh-inv",
+        PURPOSE,
+        "peshawar",
+    )
+    assert record.summary == "exported 5 plate reads (plate=LE*, mode=wildcard)"
+    with platform.transaction() as session, pytest.raises(InvalidInput) as unstated:
+        platform.events.export_plates(session, investigator, PlateSearch(plate="LE*"), purpose="")
+    assert unstated.value.field == "purpose"
+    # Searching is not exporting: an operator who may search may not take the reads away.
+    make_user(platform, "psh-op", ["operator"], districts=["peshawar"])
+    operator = principal_of(platform, "psh-op")
+    with platform.transaction() as session, pytest.raises(PermissionDenied):
+        platform.events.export_plates(session, operator, PlateSearch(plate="LE*"), purpose=PURPOSE)
+
+
+def test_an_export_too_large_for_a_case_file_is_refused_with_the_count(
+    platform: Platform, reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safecity.events import service
+    from tests.factories import principal_of
+
+    monkeypatch.setattr(service, "EXPORT_LIMIT", 3)
+    investigator = principal_of(platform, "psh-inv")
+    with platform.transaction() as session, pytest.raises(InvalidInput) as caught:
+        platform.events.export_plates(
+            session, investigator, PlateSearch(plate="LE*"), purpose=PURPOSE
+        )
+    assert "4 reads match: narrow the search to 3 or fewer" in caught.value.message
+    with platform.sessions() as session:
+        exported = session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.object_type == "plate_read", AuditRecord.action == "export"
+            )
+        ).all()
+    assert exported == []

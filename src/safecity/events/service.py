@@ -9,6 +9,8 @@ leaves an audit record, as does every view of a read and of its images.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,7 +24,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from safecity.audit.context import AuditContext
 from safecity.audit.log import AuditLog
 from safecity.contracts.analytics import PlateRead, RuleEvent
-from safecity.core.clock import utcnow
+from safecity.core.clock import as_utc, format_pkt, utcnow
+from safecity.core.csvcells import guard_cell
 from safecity.core.errors import InvalidInput, NotFound
 from safecity.db.outbox import enqueue
 from safecity.events.alerts import hotlist_alert, rule_alert
@@ -35,6 +38,21 @@ from safecity.registry.models import Camera, District
 log = logging.getLogger(__name__)
 PlateImage = Literal["crop", "vehicle"]
 SWEEP_BATCH = 5000
+
+
+EXPORT_LIMIT = 10_000
+"""Reads one export may hold: a case file, not a copy of the store."""
+PLATE_EXPORT_COLUMNS = (
+    "id",
+    "plate",
+    "confidence",
+    "at_utc",
+    "at_pkt",
+    "camera",
+    "district",
+    "vehicle_class",
+    "rule",
+)
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,27 @@ def _place_filters(
         )
         stmt = stmt.where(column.in_(in_district))
     return stmt
+
+
+def _described(search: PlateSearch) -> str:
+    """A plate search as the audit trail records it."""
+    described = ", ".join(
+        f"{name}={value}"
+        for name, value in (
+            ("plate", search.plate),
+            ("mode", search.mode if search.plate else None),
+            ("camera", search.camera),
+            ("district", search.district),
+            ("since", search.since.isoformat() if search.since else None),
+            ("until", search.until.isoformat() if search.until else None),
+            (
+                "min_confidence",
+                f"{search.min_confidence:g}" if search.min_confidence is not None else None,
+            ),
+        )
+        if value
+    )
+    return described or "everything in scope"
 
 
 class EventService:
@@ -258,6 +297,76 @@ class EventService:
     ) -> tuple[list[PlateReadRecord], int]:
         principal.require("plates.search")  # refused before being asked why
         acting = _stated(principal, purpose)
+        stmt = self._plates_found(session, acting, search)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(
+            session.scalars(
+                stmt.order_by(PlateReadRecord.at.desc(), PlateReadRecord.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        self.audit.append(
+            session,
+            acting.audit,
+            action="search",
+            object_type="plate_read",
+            district=_audit_district(principal, search.district),
+            summary=f"searched plate reads ({_described(search)}): {total} found",
+        )
+        return rows, total
+
+    def export_plates(
+        self, session: Session, principal: Principal, search: PlateSearch, *, purpose: str | None
+    ) -> str:
+        """The reads of a search as CSV, newest first, at most :data:`EXPORT_LIMIT`: for a
+        case file. Needs ``plates.export`` beside ``plates.search`` and a purpose; the
+        export is audited with the search, the purpose and how many reads left; text
+        cells are guarded against spreadsheet formulas."""
+        principal.require("plates.search")
+        principal.require("plates.export")
+        acting = _stated(principal, purpose)
+        stmt = self._plates_found(session, acting, search)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if total > EXPORT_LIMIT:
+            raise InvalidInput(
+                f"{total} reads match: narrow the search to {EXPORT_LIMIT} or fewer to "
+                "export them (a camera, a district, a shorter time)",
+                field="plate",
+            )
+        rows = session.scalars(
+            stmt.order_by(PlateReadRecord.at.desc(), PlateReadRecord.id.desc())
+        ).all()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(PLATE_EXPORT_COLUMNS)
+        for read in rows:
+            cells = (
+                read.id,
+                read.text,
+                f"{read.confidence:.3f}",
+                as_utc(read.at).isoformat(),
+                format_pkt(read.at),
+                read.camera.code,
+                read.camera.district.slug,
+                read.vehicle_class or "",
+                read.rule,
+            )
+            writer.writerow([guard_cell(cell) for cell in cells])
+        self.audit.append(
+            session,
+            acting.audit,
+            action="export",
+            object_type="plate_read",
+            district=_audit_district(principal, search.district),
+            summary=f"exported {len(rows)} plate reads ({_described(search)})",
+        )
+        return out.getvalue()
+
+    def _plates_found(
+        self, session: Session, acting: Principal, search: PlateSearch
+    ) -> Select[PlateReadRecord]:
+        """The reads in ``acting``'s scope that match ``search`` (no order, no limit)."""
         stmt = restrict(PlateReadRecord, acting, "plates.search")
         if search.plate:
             query = plate_query(search.plate, search.mode)
@@ -291,39 +400,7 @@ class EventService:
                     "the minimum confidence is a share from 0 to 1", field="min_confidence"
                 )
             stmt = stmt.where(PlateReadRecord.confidence >= search.min_confidence)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = list(
-            session.scalars(
-                stmt.order_by(PlateReadRecord.at.desc(), PlateReadRecord.id.desc())
-                .limit(limit)
-                .offset(offset)
-            )
-        )
-        described = ", ".join(
-            f"{name}={value}"
-            for name, value in (
-                ("plate", search.plate),
-                ("mode", search.mode if search.plate else None),
-                ("camera", search.camera),
-                ("district", search.district),
-                ("since", search.since.isoformat() if search.since else None),
-                ("until", search.until.isoformat() if search.until else None),
-                (
-                    "min_confidence",
-                    f"{search.min_confidence:g}" if search.min_confidence is not None else None,
-                ),
-            )
-            if value
-        )
-        self.audit.append(
-            session,
-            acting.audit,
-            action="search",
-            object_type="plate_read",
-            district=_audit_district(principal, search.district),
-            summary=f"searched plate reads ({described or 'everything in scope'}): {total} found",
-        )
-        return rows, total
+        return stmt
 
     def plate_read(
         self, session: Session, principal: Principal, read_id: int, *, purpose: str | None

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
 
 from safecity.core.clock import PKT, as_utc
 from safecity.events.models import PlateReadRecord
@@ -65,13 +65,7 @@ def read_public(read: PlateReadRecord) -> PlateReadPublic:
     )
 
 
-@router.get("/plates", tags=["plates"])
-def search_plates(
-    request: Request,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
-    page: PageDep,
-    purpose: PurposeQuery = None,
+def plate_search(
     plate: Annotated[
         str | None,
         Query(max_length=40, description="Plate or pattern: '?' one character, '*' any run."),
@@ -92,9 +86,9 @@ def search_plates(
         float | None,
         Query(ge=0, le=1, description="Only reads of this fused confidence (0 to 1) or more"),
     ] = None,
-) -> Paginated[PlateReadPublic]:
-    """Reads of cameras in your scope, newest first; every search is audited with its purpose."""
-    search = PlateSearch(
+) -> PlateSearch:
+    """The search's fields from the query string (shared by the search and its export)."""
+    return PlateSearch(
         plate=plate or None,
         mode=mode,
         camera=camera or None,
@@ -103,6 +97,21 @@ def search_plates(
         until=as_utc(until) if until else None,
         min_confidence=min_confidence,
     )
+
+
+PlateSearchQuery = Annotated[PlateSearch, Depends(plate_search)]
+
+
+@router.get("/plates", tags=["plates"])
+def search_plates(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    search: PlateSearchQuery,
+    purpose: PurposeQuery = None,
+) -> Paginated[PlateReadPublic]:
+    """Reads of cameras in your scope, newest first; every search is audited with its purpose."""
     with platform.transaction() as session:
         rows, total = platform.events.search_plates(
             session,
@@ -114,6 +123,30 @@ def search_plates(
         )
         items = [read_public(r) for r in rows]
     return Paginated(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/plates/export.csv", tags=["plates"], response_class=Response)
+def export_plates(
+    request: Request,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    search: PlateSearchQuery,
+    purpose: PurposeQuery = None,
+) -> Response:
+    """The reads a search finds, as CSV (newest first, at most 10,000: narrow a larger
+    search), for a case file. Needs ``plates.export``, a purpose, and is audited."""
+    with platform.transaction() as session:
+        body = platform.events.export_plates(
+            session, principal, search, purpose=stated_purpose(request, purpose)
+        )
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="plate-reads.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/plates/{read_id}", tags=["plates"])

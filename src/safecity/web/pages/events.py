@@ -78,7 +78,7 @@ def plates_page(
 ) -> Response:
     principal.require("plates.search")
     asked = any((plate, camera, district, since, until, confidence, purpose))
-    error, items, total = "", [], 0
+    error, items, total, export_query = "", [], 0, ""
     form = {
         "plate": plate,
         "mode": mode if mode in MODES else "wildcard",
@@ -112,6 +112,22 @@ def plates_page(
                     offset=max(offset, 0),
                 )
                 items = [read_public(r) for r in rows]
+            export_query = urlencode(
+                {
+                    key: value
+                    for key, value in (
+                        ("plate", search.plate),
+                        ("mode", search.mode),
+                        ("camera", search.camera),
+                        ("district", search.district),
+                        ("since", search.since.isoformat() if search.since else None),
+                        ("until", search.until.isoformat() if search.until else None),
+                        ("min_confidence", search.min_confidence),
+                        ("purpose", purpose),
+                    )
+                    if value is not None
+                }
+            )
         except ValueError as exc:
             error = str(exc)
         except SafecityError as exc:
@@ -133,6 +149,7 @@ def plates_page(
             "error": error,
             "query": urlencode(form),
             "image_query": urlencode({"purpose": purpose}),
+            "export_query": export_query if total else "",
         },
         principal=principal,
         status_code=422 if error else 200,
