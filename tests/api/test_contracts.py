@@ -44,6 +44,7 @@ NOT_COLLECTIONS = {
     "/api/v1/cameras/export": "a file (CSV or YAML)",
     "/api/v1/audit/export.csv": "a file (CSV)",
     "/api/v1/hotlists/export.csv": "a file (CSV)",
+    "/api/v1/plates/export.csv": "a file (CSV)",
     "/api/v1/kpis": "one report of response times and alert figures",
     "/api/v1/kpis/export.csv": "a file (CSV)",
 }
