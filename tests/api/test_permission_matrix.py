@@ -84,6 +84,7 @@ NOT_IN_MATRIX = {
     "/docs/oauth2-redirect": "part of the interactive documentation",
     "/api/v1/health": "the load balancer's probe; must answer before anyone signs in",
     "/login": "the sign-in form itself (its throttling and CSRF have their own tests)",
+    "/favicon.ico": "no icon: an empty answer (204) for every tab, no data",
     "/ws/live/{camera_id}": "live-view WebSocket: refusals are close codes 4401/4403/4404, "
     "tested in tests/test_live_stream.py",
     "/ws/console": "console feed WebSocket: refusals are close codes 4401/4403, scope and "
