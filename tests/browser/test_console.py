@@ -378,24 +378,24 @@ def test_a_hotlist_hit_shows_its_plate_crop_and_is_confirmed_before_field_action
     assert browser_log.console_errors == []
 
 
+def _stolen(live_server: LiveServer, plate: str, reason: str) -> tuple[int, int]:
+    """A stolen-vehicle entry on the hotlist: its id and version."""
+    entry = HotlistEntryCreate.model_validate(
+        {"plate": plate, "category": "stolen", "reason": reason, "source_agency": "CTD Peshawar"}
+    )
+    with live_server.platform.transaction() as session:
+        created = live_server.platform.hotlists.create(session, system_principal("tests"), entry)
+        return created.id, created.version
+
+
 def test_a_hit_whose_entry_left_the_list_says_so_and_opens_no_incident(
     page: Page, console: RunningConsole, live_server: LiveServer, browser_log: BrowserLog
 ) -> None:
     platform = live_server.platform
     tag = uuid.uuid4().hex[:6]
     title = f"Stolen vehicle recovered {tag}"
-    entry = HotlistEntryCreate.model_validate(
-        {
-            "plate": f"RC{tag[:4].upper()}",
-            "category": "stolen",
-            "reason": "taken at gunpoint, Saddar",
-            "source_agency": "CTD Peshawar",
-        }
-    )
     admin = system_principal("tests")
-    with platform.transaction() as session:
-        created = platform.hotlists.create(session, admin, entry)
-        entry_id, version = created.id, created.version
+    entry_id, version = _stolen(live_server, f"RC{tag[:4].upper()}", "taken at gunpoint, Saddar")
     with platform.transaction() as session:  # the car was recovered
         platform.hotlists.deactivate(
             session,
@@ -581,17 +581,7 @@ def test_a_hit_on_the_screen_says_so_the_moment_its_entry_leaves_the_list(
     platform = live_server.platform
     tag = uuid.uuid4().hex[:6]
     title = f"Stolen vehicle seen {tag}"
-    entry = HotlistEntryCreate.model_validate(
-        {
-            "plate": f"RS{tag[:4].upper()}",
-            "category": "stolen",
-            "reason": "taken from outside a school, Hayatabad",
-            "source_agency": "Peshawar Police",
-        }
-    )
-    with platform.transaction() as session:
-        created = platform.hotlists.create(session, system_principal("tests"), entry)
-        entry_id, version = created.id, created.version
+    entry_id, version = _stolen(live_server, f"RS{tag[:4].upper()}", "taken outside a school")
     message = plate_hit(live_server, camera_in(live_server, "bannu"), title)
     reference = {**message.reference, "hotlist_entry": str(entry_id)}
     open_console(page, console, live_server)
