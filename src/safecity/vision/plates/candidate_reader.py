@@ -16,7 +16,7 @@ from safecity.vision.plates.image import normalise_contrast
 from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
-from safecity.vision.plates.ocr import Image, TextEngine, crop_quad
+from safecity.vision.plates.ocr import Image, Quad, TextEngine, crop_quad
 from safecity.vision.plates.overlay import is_overlay_text, overlay_zone
 from safecity.vision.plates.ranking import GOOD_ENOUGH, decisive, plate_like_first, rank
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
@@ -24,6 +24,7 @@ from safecity.vision.plates.rules import FormatRules
 from safecity.vision.plates.slot_reads import read_slots
 from safecity.vision.plates.slots import SlotRecogniser
 from safecity.vision.plates.vehicle import on_vehicle
+from safecity.vision.plates.widen import widening
 
 Recogniser = Literal["ppocr", "slots", "slots-first"]
 """Which model reads a plate candidate: PP-OCR's line recogniser, the project's own
@@ -60,6 +61,15 @@ VARIANTS = (
     Variant(0.12, 0.12, contrast=False),
     Variant(0.12, 0.12, contrast=True),
 )
+
+
+class LineCache:
+    """A candidate's lines as read so far: each line's read per variant, and how much
+    wider each line is read (:func:`widen.widening`, decided by its first read)."""
+
+    def __init__(self) -> None:
+        self.reads: dict[tuple[int, int], LineRead] = {}
+        self.widen: dict[int, float] = {}
 
 
 class Budget:
@@ -139,7 +149,7 @@ class CandidateReader:
         """The candidates' reads, most plausible first; each line found to be a camera's
         date/time stamp adds its block to ``overlays`` and its candidate reads nothing."""
         scored: list[tuple[float, PlateRead]] = []
-        cache: dict[tuple[int, int], LineRead] = {}
+        cache = LineCache()
         for candidate in plate_like_first(found):
             best = self._read_candidate(image, candidate, cache, budget, overlays)
             if best is None or best.confidence < self.min_confidence:
@@ -171,7 +181,7 @@ class CandidateReader:
         self,
         image: Image,
         candidate: Candidate,
-        cache: dict[tuple[int, int], LineRead],
+        cache: LineCache,
         budget: Budget,
         overlays: list[PixelBox],
     ) -> Interpretation | None:
@@ -210,24 +220,43 @@ class CandidateReader:
         candidate: Candidate,
         index: int,
         variant: Variant,
-        cache: dict[tuple[int, int], LineRead],
+        cache: LineCache,
         budget: Budget,
     ) -> list[LineRead] | None:
         """The candidate's lines read with ``variant`` (number ``index``, the cache key),
-        each line recognised once; None when the budget ran out first."""
+        each line recognised once; None when the budget ran out first.
+
+        A line whose characters are too narrow for the recogniser (:mod:`widen`) is
+        read widened: its first read measures that and, when so, it is read again
+        widened (that read replaces the first); its later variants are cut widened."""
         lines = []
         for line in candidate.lines:
             key = (id(line), index)
-            if key not in cache:
+            if key not in cache.reads:
                 if budget.spent:
                     return None
-                crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y)
+                widen = cache.widen.get(id(line))
+                crop = self._line_crop(image, line.quad, variant, widen or 1.0)
                 if crop.size == 0:
-                    cache[key] = LineRead(tokens=(), raw="")
-                else:
-                    if variant.contrast:
-                        crop = normalise_contrast(crop)
-                    budget.spend()
-                    cache[key] = self.engine.recognise([crop])[0]
-            lines.append(cache[key])
+                    cache.reads[key] = LineRead(tokens=(), raw="")
+                    lines.append(cache.reads[key])
+                    continue
+                budget.spend()
+                read = self.engine.recognise([crop])[0]
+                if widen is None:
+                    widen = widening(crop.shape[1], crop.shape[0], read)
+                    cache.widen[id(line)] = widen
+                    if widen > 1.0 and not budget.spent:
+                        budget.spend()
+                        wider = self._line_crop(image, line.quad, variant, widen)
+                        read = self.engine.recognise([wider])[0]
+                cache.reads[key] = read
+            lines.append(cache.reads[key])
         return lines
+
+    @staticmethod
+    def _line_crop(image: Image, quad: Quad, variant: Variant, widen: float) -> Image:
+        crop = crop_quad(image, quad, variant.pad_x, variant.pad_y, widen)
+        if variant.contrast and crop.size:
+            crop = normalise_contrast(crop)
+        return crop

@@ -8,11 +8,16 @@ read many times per track, and fusion already votes over those reads.
 
 from __future__ import annotations
 
-from safecity.vision.plates.candidate_reader import VARIANTS, Budget, CandidateReader, Variant
+from safecity.vision.plates.candidate_reader import (
+    VARIANTS,
+    Budget,
+    CandidateReader,
+    LineCache,
+    Variant,
+)
 from safecity.vision.plates.consensus import consensus
 from safecity.vision.plates.image import MIN_SIDE, equalise_image, surroundings
 from safecity.vision.plates.interpret import interpret
-from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import candidates
 from safecity.vision.plates.ocr import Image
 from safecity.vision.plates.overlay import inside_overlay
@@ -83,7 +88,7 @@ def second_look(reader: CandidateReader, bgr: Image, first: PlateRead, budget: B
     reads = [first]
     for scale in _SECOND_LOOK_SCALES:
         found = candidates(reader.engine.detect(crop, scale=scale))
-        cache: dict[tuple[int, int], LineRead] = {}
+        cache = LineCache()
         for candidate in plate_like_first(found):
             if not covers(PixelBox(*candidate.bounds()), probe):
                 continue
