@@ -9,14 +9,14 @@ by a :class:`Budget` of line images per call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from safecity.vision.plates.image import normalise_contrast
 from safecity.vision.plates.interpret import Interpretation, interpret
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.localise import Candidate, candidates
-from safecity.vision.plates.ocr import Image, Quad, TextEngine, crop_quad
+from safecity.vision.plates.ocr import Image, TextEngine, crop_quad
 from safecity.vision.plates.overlay import is_overlay_text, overlay_zone
 from safecity.vision.plates.ranking import GOOD_ENOUGH, decisive, plate_like_first, rank
 from safecity.vision.plates.result import GENERIC_RULE, PixelBox, PlateRead
@@ -46,12 +46,14 @@ def close_up_scale(plate_height: int) -> float:
 
 @dataclass(frozen=True)
 class Variant:
-    """One way to crop a line: margins (fractions of its width and height) and whether
-    its contrast is normalised."""
+    """One way to crop a line: margins (fractions of its width and height), whether its
+    contrast is normalised, and whether it is widened (:mod:`widen`; only a line whose
+    characters are too narrow for the recogniser is, else the variant reads nothing)."""
 
     pad_x: float
     pad_y: float
     contrast: bool
+    widened: bool = False
 
 
 # Tight crop first; a looser one recovers characters the detector clipped at the ends;
@@ -63,13 +65,23 @@ VARIANTS = (
 )
 
 
+def with_widened(variants: Sequence[Variant]) -> tuple[Variant, ...]:
+    """Each variant followed by its widened copy."""
+    return tuple(v for variant in variants for v in (variant, replace(variant, widened=True)))
+
+
 class LineCache:
-    """A candidate's lines as read so far: each line's read per variant, and how much
-    wider each line is read (:func:`widen.widening`, decided by its first read)."""
+    """Lines as read so far: each line's read per variant, and how much wider the line
+    is read by a widened variant (:func:`widen.widening`, from its first plain read)."""
 
     def __init__(self) -> None:
-        self.reads: dict[tuple[int, int], LineRead] = {}
+        self.reads: dict[tuple[int, Variant], LineRead] = {}
         self.widen: dict[int, float] = {}
+
+    def widens(self, candidate: Candidate) -> bool:
+        """Whether a widened variant reads any of the candidate's lines differently
+        (known once each line has been read plain)."""
+        return any(self.widen.get(id(line), 1.0) > 1.0 for line in candidate.lines)
 
 
 class Budget:
@@ -84,6 +96,9 @@ class Budget:
 
     def spend(self) -> None:
         self.left -= 1
+
+
+FIRST_LOOK_VARIANTS = with_widened(VARIANTS)
 
 
 def _settled(found: Interpretation | None) -> bool:
@@ -195,8 +210,10 @@ class CandidateReader:
             # ones that fit only the generic rule (4 US development photos).
             unsure = own
         best: Interpretation | None = None
-        for index, variant in enumerate(VARIANTS):
-            lines = self.line_reads(image, candidate, index, variant, cache, budget)
+        for variant in FIRST_LOOK_VARIANTS:
+            if variant.widened and not cache.widens(candidate):
+                continue
+            lines = self.line_reads(image, candidate, variant, cache, budget)
             if lines is None:
                 break
             stamps = [
@@ -218,45 +235,39 @@ class CandidateReader:
         self,
         image: Image,
         candidate: Candidate,
-        index: int,
         variant: Variant,
         cache: LineCache,
         budget: Budget,
     ) -> list[LineRead] | None:
-        """The candidate's lines read with ``variant`` (number ``index``, the cache key),
-        each line recognised once; None when the budget ran out first.
-
-        A line whose characters are too narrow for the recogniser (:mod:`widen`) is
-        read widened: its first read measures that and, when so, it is read again
-        widened (that read replaces the first); its later variants are cut widened."""
+        """The candidate's lines read with ``variant``, each line recognised once; None
+        when the budget ran out first. A widened variant reads a line widened only where
+        a plain read found its characters too narrow (:func:`widen.widening`); elsewhere
+        it is the plain variant's read (the caller skips it where no line widens)."""
         lines = []
         for line in candidate.lines:
-            key = (id(line), index)
+            key = (id(line), variant)
             if key not in cache.reads:
+                widen = cache.widen.get(id(line), 1.0) if variant.widened else 1.0
+                if variant.widened and widen <= 1.0:
+                    plain = self.line_reads(
+                        image, Candidate((line,)), replace(variant, widened=False), cache, budget
+                    )
+                    if plain is None:
+                        return None
+                    lines.append(plain[0])
+                    continue
                 if budget.spent:
                     return None
-                widen = cache.widen.get(id(line))
-                crop = self._line_crop(image, line.quad, variant, widen or 1.0)
+                crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y, widen)
                 if crop.size == 0:
                     cache.reads[key] = LineRead(tokens=(), raw="")
-                    lines.append(cache.reads[key])
-                    continue
-                budget.spend()
-                read = self.engine.recognise([crop])[0]
-                if widen is None:
-                    widen = widening(crop.shape[1], crop.shape[0], read)
-                    cache.widen[id(line)] = widen
-                    if widen > 1.0 and not budget.spent:
-                        budget.spend()
-                        wider = self._line_crop(image, line.quad, variant, widen)
-                        read = self.engine.recognise([wider])[0]
-                cache.reads[key] = read
+                else:
+                    if variant.contrast:
+                        crop = normalise_contrast(crop)
+                    budget.spend()
+                    cache.reads[key] = self.engine.recognise([crop])[0]
+                    if not variant.widened and id(line) not in cache.widen:
+                        read = cache.reads[key]
+                        cache.widen[id(line)] = widening(crop.shape[1], crop.shape[0], read)
             lines.append(cache.reads[key])
         return lines
-
-    @staticmethod
-    def _line_crop(image: Image, quad: Quad, variant: Variant, widen: float) -> Image:
-        crop = crop_quad(image, quad, variant.pad_x, variant.pad_y, widen)
-        if variant.contrast and crop.size:
-            crop = normalise_contrast(crop)
-        return crop

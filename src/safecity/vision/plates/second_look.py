@@ -14,6 +14,7 @@ from safecity.vision.plates.candidate_reader import (
     CandidateReader,
     LineCache,
     Variant,
+    with_widened,
 )
 from safecity.vision.plates.consensus import consensus
 from safecity.vision.plates.image import MIN_SIDE, equalise_image, surroundings
@@ -29,7 +30,7 @@ from safecity.vision.plates.result import PixelBox, PlateRead
 # the line afresh), each line read with every variant of the first look and with no
 # margin at all, within the line reads the call has left.
 _SECOND_LOOK_SCALES = (1.0, 1.5, 2.0)
-_SECOND_LOOK_VARIANTS = (*VARIANTS, Variant(0.0, 0.0, contrast=False))
+_SECOND_LOOK_VARIANTS = with_widened((*VARIANTS, Variant(0.0, 0.0, contrast=False)))
 
 
 def look_again(
@@ -92,8 +93,10 @@ def second_look(reader: CandidateReader, bgr: Image, first: PlateRead, budget: B
         for candidate in plate_like_first(found):
             if not covers(PixelBox(*candidate.bounds()), probe):
                 continue
-            for index, variant in enumerate(_SECOND_LOOK_VARIANTS):
-                lines = reader.line_reads(crop, candidate, index, variant, cache, budget)
+            for variant in _SECOND_LOOK_VARIANTS:
+                if variant.widened and not cache.widens(candidate):
+                    continue
+                lines = reader.line_reads(crop, candidate, variant, cache, budget)
                 if lines is None:
                     break
                 interpretation = interpret(lines, reader.rules)
