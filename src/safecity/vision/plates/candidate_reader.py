@@ -98,9 +98,6 @@ class Budget:
         self.left -= 1
 
 
-FIRST_LOOK_VARIANTS = with_widened(VARIANTS)
-
-
 def _settled(found: Interpretation | None) -> bool:
     """The candidate needs no other crop: its reading fits a format rule with confidence,
     on one line.
@@ -210,9 +207,7 @@ class CandidateReader:
             # ones that fit only the generic rule (4 US development photos).
             unsure = own
         best: Interpretation | None = None
-        for variant in FIRST_LOOK_VARIANTS:
-            if variant.widened and not cache.widens(candidate):
-                continue
+        for variant in VARIANTS:
             lines = self.line_reads(image, candidate, variant, cache, budget)
             if lines is None:
                 break
