@@ -47,8 +47,9 @@ def close_up_scale(plate_height: int) -> float:
 @dataclass(frozen=True)
 class Variant:
     """One way to crop a line: margins (fractions of its width and height), whether its
-    contrast is normalised, and whether it is widened (:mod:`widen`; only a line whose
-    characters are too narrow for the recogniser is, else the variant reads nothing)."""
+    contrast is normalised, and whether it is widened (:mod:`widen`: a line whose
+    characters are too narrow for the recogniser is stretched sideways; any other line
+    reads as with the plain variant)."""
 
     pad_x: float
     pad_y: float

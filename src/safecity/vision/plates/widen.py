@@ -8,6 +8,10 @@ crop however it is cut (6 as G, 4 as L, W as N or V: the same error from every m
 and detection scale). Stretching the line sideways until each character spans about
 :data:`TARGET_PITCH` pixels gives the recogniser the steps it needs; a line whose
 characters already span that much (a wide font, like Brazil's) is left as it is.
+
+Where a line's characters are too narrow is measured from a plain read of it: the
+printed characters it found over the crop's width. The whole image's second look
+(:mod:`second_look`) reads such lines both ways and lets every read vote.
 """
 
 from __future__ import annotations
