@@ -13,7 +13,7 @@ import pytest
 from safecity.vision.plates import PlateReader
 from safecity.vision.plates.lattice import LineRead
 from safecity.vision.plates.ocr import REC_HEIGHT
-from safecity.vision.plates.widen import MAX_WIDEN, TARGET_PITCH, widening
+from safecity.vision.plates.widen import MAX_WIDEN, MIN_CHARACTERS, TARGET_PITCH, widening
 
 
 def _crop_width(pitch: float, characters: int, height: int = 30) -> int:
@@ -51,9 +51,12 @@ def test_symbols_take_width_and_spaces_do_not() -> None:
     assert widening(width, 30, LineRead.from_text("ABC 1234")) == pytest.approx(1.5, rel=0.02)
 
 
-def test_nothing_read_is_not_widened() -> None:
+def test_a_read_too_short_to_measure_is_not_widened() -> None:
+    narrow = _crop_width(TARGET_PITCH / 1.5, MIN_CHARACTERS)
+    assert widening(narrow, 30, LineRead.from_text("ABC1"[:MIN_CHARACTERS])) > 1.0
+    assert widening(narrow, 30, LineRead.from_text("ABC1"[: MIN_CHARACTERS - 1])) == 1.0
     assert widening(100, 30, LineRead(tokens=(), raw="")) == 1.0
-    assert widening(100, 30, LineRead(tokens=(), raw="   ")) == 1.0
+    assert widening(100, 30, LineRead(tokens=(), raw="     ")) == 1.0
     assert widening(100, 0, LineRead.from_text("AB12")) == 1.0
 
 

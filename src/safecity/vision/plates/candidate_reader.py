@@ -66,9 +66,9 @@ VARIANTS = (
 )
 
 
-def with_widened(variants: Sequence[Variant]) -> tuple[Variant, ...]:
-    """Each variant followed by its widened copy."""
-    return tuple(v for variant in variants for v in (variant, replace(variant, widened=True)))
+def widened(variants: Sequence[Variant]) -> tuple[Variant, ...]:
+    """The variants' widened copies."""
+    return tuple(replace(variant, widened=True) for variant in variants)
 
 
 class LineCache:

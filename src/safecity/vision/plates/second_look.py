@@ -14,12 +14,12 @@ from safecity.vision.plates.candidate_reader import (
     CandidateReader,
     LineCache,
     Variant,
-    with_widened,
+    widened,
 )
 from safecity.vision.plates.consensus import consensus
 from safecity.vision.plates.image import MIN_SIDE, equalise_image, surroundings
 from safecity.vision.plates.interpret import interpret
-from safecity.vision.plates.localise import candidates
+from safecity.vision.plates.localise import Candidate, candidates
 from safecity.vision.plates.ocr import Image
 from safecity.vision.plates.overlay import inside_overlay
 from safecity.vision.plates.ranking import covers, decisive, plate_like_first
@@ -28,10 +28,11 @@ from safecity.vision.plates.result import PixelBox, PlateRead
 # A whole image's top read, when it is not decisive, is looked at again (see
 # second_look): its surroundings detected again at these scales (the detector then fits
 # the line afresh), each line read with every variant of the first look and with no
-# margin at all, each of those also widened where the line's characters are too narrow
-# for the recogniser (:mod:`widen`), within the line reads the call has left.
+# margin at all; then, with the line reads the call has left, each line whose characters
+# are too narrow for the recogniser (:mod:`widen`) read widened with the same variants.
 _SECOND_LOOK_SCALES = (1.0, 1.5, 2.0)
-_SECOND_LOOK_VARIANTS = with_widened((*VARIANTS, Variant(0.0, 0.0, contrast=False)))
+_SECOND_LOOK_VARIANTS = (*VARIANTS, Variant(0.0, 0.0, contrast=False))
+_WIDENED_VARIANTS = widened(_SECOND_LOOK_VARIANTS)
 
 
 def look_again(
@@ -83,41 +84,60 @@ def second_look(reader: CandidateReader, bgr: Image, first: PlateRead, budget: B
     covers the first read is read with each of ``_SECOND_LOOK_VARIANTS``, and each
     reading votes, the first read included. The box stays the first read's.
 
-    A line of condensed characters is read both as it is and widened (:mod:`widen`),
-    and both reads vote: widened, the recogniser resolves characters it merged or
-    confused, but it also reads a plate's frame edge as one more character more often,
-    so neither replaces the other (read only widened, 4 US development photos were
-    gained and 8 lost)."""
+    A line of condensed characters is then read widened too (:mod:`widen`), with the
+    line reads left over, and those reads vote as well: widened, the recogniser resolves
+    characters it merged or confused, but it also reads a plate's frame edge as one
+    more character more often, so neither replaces the other (read only widened, 4 US
+    development photos were gained and 8 lost), and the plain reads come first, as
+    before, so that widened ones never take their place in the budget."""
     cutout = surroundings(bgr, first.box, first.box.w // 2, first.box.h)
     crop = cutout.image
     if min(crop.shape[:2]) < MIN_SIDE:
         return first
     probe = cutout.from_image(first.box)
     reads = [first]
+    looked: list[tuple[Candidate, LineCache]] = []
     for scale in _SECOND_LOOK_SCALES:
         found = candidates(reader.engine.detect(crop, scale=scale))
         cache = LineCache()
         for candidate in plate_like_first(found):
-            if not covers(PixelBox(*candidate.bounds()), probe):
-                continue
-            for variant in _SECOND_LOOK_VARIANTS:
-                if variant.widened and not cache.widens(candidate):
-                    continue
-                lines = reader.line_reads(crop, candidate, variant, cache, budget)
-                if lines is None:
-                    break
-                interpretation = interpret(lines, reader.rules)
-                if interpretation is None:
-                    continue
-                if interpretation.confidence < reader.min_confidence:
-                    continue
-                reads.append(
-                    PlateRead(
-                        text=interpretation.text,
-                        confidence=round(interpretation.confidence, 4),
-                        box=first.box,
-                        lines=interpretation.lines,
-                        rule=interpretation.rule,
-                    )
+            if covers(PixelBox(*candidate.bounds()), probe):
+                looked.append((candidate, cache))
+                reads += _votes(
+                    reader, crop, candidate, _SECOND_LOOK_VARIANTS, cache, budget, first
                 )
+    for candidate, cache in looked:
+        if cache.widens(candidate):
+            reads += _votes(reader, crop, candidate, _WIDENED_VARIANTS, cache, budget, first)
     return consensus(reads)
+
+
+def _votes(
+    reader: CandidateReader,
+    crop: Image,
+    candidate: Candidate,
+    variants: tuple[Variant, ...],
+    cache: LineCache,
+    budget: Budget,
+    first: PlateRead,
+) -> list[PlateRead]:
+    """The candidate's readings, one per variant (until the budget runs out), that pass
+    as registrations, each with the first read's box."""
+    votes = []
+    for variant in variants:
+        lines = reader.line_reads(crop, candidate, variant, cache, budget)
+        if lines is None:
+            break
+        interpretation = interpret(lines, reader.rules)
+        if interpretation is None or interpretation.confidence < reader.min_confidence:
+            continue
+        votes.append(
+            PlateRead(
+                text=interpretation.text,
+                confidence=round(interpretation.confidence, 4),
+                box=first.box,
+                lines=interpretation.lines,
+                rule=interpretation.rule,
+            )
+        )
+    return votes

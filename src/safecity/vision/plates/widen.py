@@ -23,17 +23,24 @@ TARGET_PITCH = 32.0
 """Recogniser pixels per character (four CTC steps) a line is widened to."""
 MAX_WIDEN = 2.0
 """At most this much wider: beyond it the characters' own shapes are distorted."""
+MIN_CHARACTERS = 4
+"""A read with fewer printed characters measures no pitch: one character more or less
+(a frame edge, a merged pair) would change it by a third or more. Such a line (a
+two-line plate's letters or district, on a small plate) is read as it is; a widened
+read of it mostly repeated the plain read's error and outvoted the right one (a
+simulated KP plate's BQ over 28, read 0O28)."""
 
 
 def widening(crop_width: int, crop_height: int, read: LineRead) -> float:
     """How many times wider a line crop (``crop_width`` x ``crop_height``) should be
-    read, from what the recogniser read in it: 1.0 (as it is) when it read nothing or
-    its characters already span :data:`TARGET_PITCH` recogniser pixels each.
+    read, from what the recogniser read in it: 1.0 (as it is) when it read fewer than
+    :data:`MIN_CHARACTERS` or its characters already span :data:`TARGET_PITCH`
+    recogniser pixels each.
 
     Every printed character of the read counts, symbols included (a hyphen or an
     emblem read as a glyph takes width too)."""
     characters = sum(1 for char in read.raw if not char.isspace())
-    if characters == 0 or crop_height <= 0:
+    if characters < MIN_CHARACTERS or crop_height <= 0:
         return 1.0
     pitch = REC_HEIGHT * crop_width / crop_height / characters
     if pitch >= TARGET_PITCH:
