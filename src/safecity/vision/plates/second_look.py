@@ -28,11 +28,15 @@ from safecity.vision.plates.result import PixelBox, PlateRead
 # A whole image's top read, when it is not decisive, is looked at again (see
 # second_look): its surroundings detected again at these scales (the detector then fits
 # the line afresh), each line read with every variant of the first look and with no
-# margin at all; then, with the line reads the call has left, each line whose characters
-# are too narrow for the recogniser (:mod:`widen`) read widened with the same variants.
+# margin at all, each variant followed by its widened copy where the line's characters
+# are too narrow for the recogniser (:mod:`widen`), within the line reads the call has left.
 _SECOND_LOOK_SCALES = (1.0, 1.5, 2.0)
-_SECOND_LOOK_VARIANTS = (*VARIANTS, Variant(0.0, 0.0, contrast=False))
-_WIDENED_VARIANTS = widened(_SECOND_LOOK_VARIANTS)
+_PLAIN_VARIANTS = (*VARIANTS, Variant(0.0, 0.0, contrast=False))
+_SECOND_LOOK_VARIANTS = tuple(
+    variant
+    for pair in zip(_PLAIN_VARIANTS, widened(_PLAIN_VARIANTS), strict=True)
+    for variant in pair
+)
 
 
 def look_again(
@@ -84,31 +88,23 @@ def second_look(reader: CandidateReader, bgr: Image, first: PlateRead, budget: B
     covers the first read is read with each of ``_SECOND_LOOK_VARIANTS``, and each
     reading votes, the first read included. The box stays the first read's.
 
-    A line of condensed characters is then read widened too (:mod:`widen`), with the
-    line reads left over, and those reads vote as well: widened, the recogniser resolves
-    characters it merged or confused, but it also reads a plate's frame edge as one
-    more character more often, so neither replaces the other (read only widened, 4 US
-    development photos were gained and 8 lost), and the plain reads come first, as
-    before, so that widened ones never take their place in the budget."""
+    A line of condensed characters (:mod:`widen`, four or more of them) is read widened
+    too, after each plain crop, and those reads vote as well: widened, the recogniser
+    resolves characters it merged or confused, but it also reads a plate's frame edge
+    as one more character more often, so neither replaces the other (read only widened,
+    4 US development photos were gained and 8 lost; both voting, 1 gained, none lost)."""
     cutout = surroundings(bgr, first.box, first.box.w // 2, first.box.h)
     crop = cutout.image
     if min(crop.shape[:2]) < MIN_SIDE:
         return first
     probe = cutout.from_image(first.box)
     reads = [first]
-    looked: list[tuple[Candidate, LineCache]] = []
     for scale in _SECOND_LOOK_SCALES:
         found = candidates(reader.engine.detect(crop, scale=scale))
         cache = LineCache()
         for candidate in plate_like_first(found):
             if covers(PixelBox(*candidate.bounds()), probe):
-                looked.append((candidate, cache))
-                reads += _votes(
-                    reader, crop, candidate, _SECOND_LOOK_VARIANTS, cache, budget, first
-                )
-    for candidate, cache in looked:
-        if cache.widens(candidate):
-            reads += _votes(reader, crop, candidate, _WIDENED_VARIANTS, cache, budget, first)
+                reads += _votes(reader, crop, candidate, cache, budget, first)
     return consensus(reads)
 
 
@@ -116,15 +112,17 @@ def _votes(
     reader: CandidateReader,
     crop: Image,
     candidate: Candidate,
-    variants: tuple[Variant, ...],
     cache: LineCache,
     budget: Budget,
     first: PlateRead,
 ) -> list[PlateRead]:
-    """The candidate's readings, one per variant (until the budget runs out), that pass
-    as registrations, each with the first read's box."""
+    """The candidate's readings, one per second-look variant (a widened one only where
+    a line widens; until the budget runs out), that pass as registrations, each with the
+    first read's box."""
     votes = []
-    for variant in variants:
+    for variant in _SECOND_LOOK_VARIANTS:
+        if variant.widened and not cache.widens(candidate):
+            continue
         lines = reader.line_reads(crop, candidate, variant, cache, budget)
         if lines is None:
             break
