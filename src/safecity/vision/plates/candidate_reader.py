@@ -9,7 +9,7 @@ by a :class:`Budget` of line images per call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from safecity.vision.plates.image import normalise_contrast
@@ -24,6 +24,7 @@ from safecity.vision.plates.rules import FormatRules
 from safecity.vision.plates.slot_reads import read_slots
 from safecity.vision.plates.slots import SlotRecogniser
 from safecity.vision.plates.vehicle import on_vehicle
+from safecity.vision.plates.widen import widening
 
 Recogniser = Literal["ppocr", "slots", "slots-first"]
 """Which model reads a plate candidate: PP-OCR's line recogniser, the project's own
@@ -45,12 +46,15 @@ def close_up_scale(plate_height: int) -> float:
 
 @dataclass(frozen=True)
 class Variant:
-    """One way to crop a line: margins (fractions of its width and height) and whether
-    its contrast is normalised."""
+    """One way to crop a line: margins (fractions of its width and height), whether its
+    contrast is normalised, and whether it is widened (:mod:`widen`: a line whose
+    characters are too narrow for the recogniser is stretched sideways; any other line
+    reads as with the plain variant)."""
 
     pad_x: float
     pad_y: float
     contrast: bool
+    widened: bool = False
 
 
 # Tight crop first; a looser one recovers characters the detector clipped at the ends;
@@ -60,6 +64,25 @@ VARIANTS = (
     Variant(0.12, 0.12, contrast=False),
     Variant(0.12, 0.12, contrast=True),
 )
+
+
+def widened(variants: Sequence[Variant]) -> tuple[Variant, ...]:
+    """The variants' widened copies."""
+    return tuple(replace(variant, widened=True) for variant in variants)
+
+
+class LineCache:
+    """Lines as read so far: each line's read per variant, and how much wider the line
+    is read by a widened variant (:func:`widen.widening`, from its first plain read)."""
+
+    def __init__(self) -> None:
+        self.reads: dict[tuple[int, Variant], LineRead] = {}
+        self.widen: dict[int, float] = {}
+
+    def widens(self, candidate: Candidate) -> bool:
+        """Whether a widened variant reads any of the candidate's lines differently
+        (known once each line has been read plain)."""
+        return any(self.widen.get(id(line), 1.0) > 1.0 for line in candidate.lines)
 
 
 class Budget:
@@ -139,7 +162,7 @@ class CandidateReader:
         """The candidates' reads, most plausible first; each line found to be a camera's
         date/time stamp adds its block to ``overlays`` and its candidate reads nothing."""
         scored: list[tuple[float, PlateRead]] = []
-        cache: dict[tuple[int, int], LineRead] = {}
+        cache = LineCache()
         for candidate in plate_like_first(found):
             best = self._read_candidate(image, candidate, cache, budget, overlays)
             if best is None or best.confidence < self.min_confidence:
@@ -171,7 +194,7 @@ class CandidateReader:
         self,
         image: Image,
         candidate: Candidate,
-        cache: dict[tuple[int, int], LineRead],
+        cache: LineCache,
         budget: Budget,
         overlays: list[PixelBox],
     ) -> Interpretation | None:
@@ -185,8 +208,8 @@ class CandidateReader:
             # ones that fit only the generic rule (4 US development photos).
             unsure = own
         best: Interpretation | None = None
-        for index, variant in enumerate(VARIANTS):
-            lines = self.line_reads(image, candidate, index, variant, cache, budget)
+        for variant in VARIANTS:
+            lines = self.line_reads(image, candidate, variant, cache, budget)
             if lines is None:
                 break
             stamps = [
@@ -208,26 +231,39 @@ class CandidateReader:
         self,
         image: Image,
         candidate: Candidate,
-        index: int,
         variant: Variant,
-        cache: dict[tuple[int, int], LineRead],
+        cache: LineCache,
         budget: Budget,
     ) -> list[LineRead] | None:
-        """The candidate's lines read with ``variant`` (number ``index``, the cache key),
-        each line recognised once; None when the budget ran out first."""
+        """The candidate's lines read with ``variant``, each line recognised once; None
+        when the budget ran out first. A widened variant reads a line widened only where
+        a plain read found its characters too narrow (:func:`widen.widening`); elsewhere
+        it is the plain variant's read (the caller skips it where no line widens)."""
         lines = []
         for line in candidate.lines:
-            key = (id(line), index)
-            if key not in cache:
+            key = (id(line), variant)
+            if key not in cache.reads:
+                widen = cache.widen.get(id(line), 1.0) if variant.widened else 1.0
+                if variant.widened and widen <= 1.0:
+                    plain = self.line_reads(
+                        image, Candidate((line,)), replace(variant, widened=False), cache, budget
+                    )
+                    if plain is None:
+                        return None
+                    lines.append(plain[0])
+                    continue
                 if budget.spent:
                     return None
-                crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y)
+                crop = crop_quad(image, line.quad, variant.pad_x, variant.pad_y, widen)
                 if crop.size == 0:
-                    cache[key] = LineRead(tokens=(), raw="")
+                    cache.reads[key] = LineRead(tokens=(), raw="")
                 else:
                     if variant.contrast:
                         crop = normalise_contrast(crop)
                     budget.spend()
-                    cache[key] = self.engine.recognise([crop])[0]
-            lines.append(cache[key])
+                    cache.reads[key] = self.engine.recognise([crop])[0]
+                    if not variant.widened and id(line) not in cache.widen:
+                        read = cache.reads[key]
+                        cache.widen[id(line)] = widening(crop.shape[1], crop.shape[0], read)
+            lines.append(cache.reads[key])
         return lines

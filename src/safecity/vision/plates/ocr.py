@@ -212,8 +212,11 @@ def _normalise_line(line: Image) -> npt.NDArray[np.float32]:
     return padded
 
 
-def crop_quad(image: Image, quad: Quad, pad_x: float = 0.0, pad_y: float = 0.0) -> Image:
-    """The quadrilateral warped to an upright rectangle, grown by a fraction each side."""
+def crop_quad(
+    image: Image, quad: Quad, pad_x: float = 0.0, pad_y: float = 0.0, widen: float = 1.0
+) -> Image:
+    """The quadrilateral warped to an upright rectangle, grown by a fraction each side,
+    and ``widen`` times as wide as that (its characters stretched sideways)."""
     top = quad[1] - quad[0]
     side = quad[3] - quad[0]
     width = float(np.linalg.norm(top))
@@ -230,7 +233,7 @@ def crop_quad(image: Image, quad: Quad, pad_x: float = 0.0, pad_y: float = 0.0) 
         ],
         dtype=np.float32,
     )
-    out_w = max(1, round(width * (1 + 2 * pad_x)))
+    out_w = max(1, round(width * (1 + 2 * pad_x) * widen))
     out_h = max(1, round(height * (1 + 2 * pad_y)))
     target = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(grown, target)
