@@ -376,3 +376,20 @@ def test_the_same_vehicle_tracked_again_moments_later_is_not_read_again(
     later = _pass(stage, 30.0, track=10)  # 20 s after it was last seen
     assert [r.text for r in later] == ["LEB1234"]
     assert stage.skipped["repeat"] == 2
+
+
+def test_a_car_read_at_once_then_waiting_long_at_the_light_is_one_read(
+    tmp_path: Path,
+) -> None:
+    """Settled by a confident read in its first second, the car then waits 40 s in view;
+    tracked again just after that track ends, it is still the same pass."""
+    stage = PlateStage("cam-a", _PlateReader(rule="pk_private"), fuse_by_vote, tmp_path)
+    image = _textured()
+    reads = []
+    for step in range(200):  # 40 s at 5 analysed fps, standing still
+        at = T0 + timedelta(seconds=step / 5)
+        reads += stage.observe(at, image, _vehicle(200, 120, 320, 220, track=7), ["car"])
+    assert [r.text for r in reads] == ["LEB1234"]
+    reads += stage.observe(T0 + timedelta(seconds=42), image, Detections.empty(), [])
+    assert _pass(stage, 43.0, track=8) == []  # lost and found 3 s after it was last seen
+    assert stage.skipped["repeat"] == 1

@@ -122,6 +122,12 @@ def test_filters_by_camera_district_and_time(platform: Platform, reads: dict[str
     assert unknown.value.field == "camera"
     with pytest.raises(InvalidInput, match="no district is called atlantis"):
         _texts(platform, "everywhere", None, district="Atlantis")
+    # Another district's camera or the district itself: the same answer as one that does
+    # not exist, so a search tells nothing of what lies outside one's scope.
+    with pytest.raises(InvalidInput, match="no camera has the code BNU-TC1 in your districts"):
+        _texts(platform, "psh-inv", None, camera="BNU-TC1")
+    with pytest.raises(InvalidInput, match="no district is called bannu in your scope"):
+        _texts(platform, "psh-inv", None, district="bannu")
     now = utcnow()
     recent = _texts(platform, "psh-inv", None, since=now - timedelta(minutes=12), until=now)
     assert recent == ["LEA1234", "LEB3656"]
@@ -134,7 +140,8 @@ def test_a_peshawar_investigator_never_sees_bannu_reads(
 
     assert "BNU777" not in _texts(platform, "psh-inv", None)
     assert _texts(platform, "psh-inv", "LEB3656", "exact") == ["LEB3656"]
-    assert _texts(platform, "psh-inv", None, district="bannu") == []
+    with pytest.raises(InvalidInput, match="no district is called bannu in your scope"):
+        _texts(platform, "psh-inv", None, district="bannu")
     assert _texts(platform, "everywhere", "LEB3656", "exact") == ["LEB3656", "LEB3656"]
     principal = principal_of(platform, "psh-inv")
     with platform.transaction() as session, pytest.raises(NotFound):
@@ -285,3 +292,28 @@ def test_an_export_too_large_for_a_case_file_is_refused_with_the_count(
             )
         ).all()
     assert exported == []
+
+
+def test_a_camera_registered_in_lower_case_is_found_by_its_code_in_any_case(
+    platform: Platform, reads: dict[str, int]
+) -> None:
+    from safecity.identity.system import system_principal
+    from safecity.registry.schemas import CameraCreate
+
+    with platform.transaction() as session:
+        platform.registry.create_camera(
+            session,
+            system_principal("tests"),
+            CameraCreate(
+                code="psh-lc1",
+                site="PSH-T1",
+                name="Camera psh-lc1",
+                status="online",
+                main_stream_url="rtsp://10.0.0.9:554/ch1",
+                purpose="Traffic",
+                legal_basis="Safe Cities programme",
+            ),
+        )
+    store_read(platform, plate_read("psh-lc1", "KPA101"))
+    for typed in ("psh-lc1", "PSH-LC1"):
+        assert _texts(platform, "psh-inv", None, camera=typed) == ["KPA101"]

@@ -115,6 +115,8 @@ class _TrackPlates:
     """Quality of the best frame read so far (0: never read)."""
     last_asked_at: datetime | None = None
     """Time of the last frame submitted (None: never)."""
+    published: str | None = None
+    """The text published for the track (or held back as a repeat of one), if any."""
     confirmed: bool = False
     """The tracker has confirmed the track (seen on two frames): until then its best
     frame is held, not read, and a track that ends unconfirmed publishes nothing."""
@@ -419,6 +421,11 @@ class PlateStage:
             track = self._tracks.pop(track_id)
             if not track.done:
                 reads.extend(self._publishable(track_id, track))
+            elif track.published is not None:
+                # Settled long before it left (a car waiting at the light): the repeat
+                # window runs from when it was last seen, not from its read.
+                seen = self._published.get(track.published, track.last_seen)
+                self._published[track.published] = max(seen, track.last_seen)
         return reads
 
     def flush(self) -> list[PlateRead]:
@@ -448,7 +455,7 @@ class PlateStage:
             return []
         best = max(kept, key=lambda s: float(s.reading.confidence))
         message = self._message(track_id, track, kept, fused, best)
-        if message is None or self._repeats(message):
+        if message is None or self._repeats(message, track):
             return []
         plate_path = (
             write_jpeg(self._media_root, self._camera_id, best.at, best.plate, label="plate")
@@ -494,18 +501,21 @@ class PlateStage:
             self.rejected += 1
             return None
 
-    def _repeats(self, read: PlateRead) -> bool:
-        """Whether ``read`` is a text this camera published for a track that ended within
-        ``REPEAT_WITHIN_SECONDS`` of its start; either way the text's last sighting moves
-        on, so a vehicle tracked again and again (queueing at a light) stays one read.
-        A repeat is counted (``skipped["repeat"]``)."""
+    def _repeats(self, read: PlateRead, track: _TrackPlates) -> bool:
+        """Whether ``read`` (of ``track``) is a text this camera published for a track
+        last seen within ``REPEAT_WITHIN_SECONDS`` of this one's first reading; either way
+        the text's last sighting moves on to when ``track`` was last seen (and again when
+        a settled track ends, ``expire``), so a vehicle tracked again and again (queueing
+        at a light) stays one read. A repeat is counted (``skipped["repeat"]``)."""
+        track.published = read.text
+        seen_until = track.last_seen
         horizon = read.first_seen.timestamp() - REPEAT_WITHIN_SECONDS
         self._published = {
             text: seen for text, seen in self._published.items() if seen.timestamp() >= horizon
         }
         repeated = read.text in self._published
-        previous = self._published.get(read.text, read.last_seen)
-        self._published[read.text] = max(previous, read.last_seen)
+        previous = self._published.get(read.text, seen_until)
+        self._published[read.text] = max(previous, seen_until)
         self.skipped["repeat"] += int(repeated)
         return repeated
 

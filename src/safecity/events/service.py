@@ -121,29 +121,32 @@ RowT = TypeVar("RowT")
 
 def _place_filters(
     session: Session,
+    principal: Principal,
     stmt: Select[RowT],
     column: InstrumentedAttribute[int],
     camera: str | None,
     district: str | None,
 ) -> Select[RowT]:
-    """The statement narrowed to a camera (by code, any case) and a district (by slug, any
-    case). A code or slug that names nothing is refused, not answered with "nothing
-    found": a mistyped camera would otherwise look like a camera that saw nothing."""
+    """The statement narrowed to a camera (by code) and a district (by slug), both in any
+    case. One that names nothing in the principal's districts is refused, the same
+    whether it exists elsewhere or nowhere (so the answer tells nothing of other
+    districts): a mistyped camera would otherwise look like a camera that saw nothing."""
     if camera and camera.strip():
         code = camera.strip().upper()
-        if session.scalar(select(Camera.id).where(Camera.code == code)) is None:
-            raise InvalidInput(f"no camera has the code {code}", field="camera")
-        stmt = stmt.where(column.in_(select(Camera.id).where(Camera.code == code)))
+        cameras = select(Camera.id).where(func.upper(Camera.code) == code)
+        if principal.district_ids is not None:
+            cameras = cameras.where(Camera.district_id.in_(sorted(principal.district_ids)))
+        if session.scalar(cameras.limit(1)) is None:
+            raise InvalidInput(f"no camera has the code {code} in your districts", field="camera")
+        stmt = stmt.where(column.in_(cameras))
     if district and district.strip():
         slug = district.strip().lower()
-        if session.scalar(select(District.id).where(District.slug == slug)) is None:
-            raise InvalidInput(f"no district is called {slug}", field="district")
-        in_district = (
-            select(Camera.id)
-            .join(District, Camera.district_id == District.id)
-            .where(District.slug == slug)
-        )
-        stmt = stmt.where(column.in_(in_district))
+        districts = select(District.id).where(func.lower(District.slug) == slug)
+        if principal.district_ids is not None:
+            districts = districts.where(District.id.in_(sorted(principal.district_ids)))
+        if session.scalar(districts.limit(1)) is None:
+            raise InvalidInput(f"no district is called {slug} in your scope", field="district")
+        stmt = stmt.where(column.in_(select(Camera.id).where(Camera.district_id.in_(districts))))
     return stmt
 
 
@@ -386,7 +389,7 @@ class EventService:
                     stmt = stmt.where(column < query.prefix_end)
                 stmt = stmt.where(column.like(query.like, escape=LIKE_ESCAPE))
         stmt = _place_filters(
-            session, stmt, PlateReadRecord.camera_id, search.camera, search.district
+            session, acting, stmt, PlateReadRecord.camera_id, search.camera, search.district
         )
         if search.since:
             stmt = stmt.where(PlateReadRecord.at >= search.since)
@@ -464,7 +467,7 @@ class EventService:
     ) -> tuple[list[RuleEventRecord], int]:
         stmt = restrict(RuleEventRecord, principal, "analytics.view")
         stmt = _place_filters(
-            session, stmt, RuleEventRecord.camera_id, filters.camera, filters.district
+            session, principal, stmt, RuleEventRecord.camera_id, filters.camera, filters.district
         )
         if filters.kind:
             stmt = stmt.where(RuleEventRecord.kind == filters.kind)
