@@ -231,6 +231,7 @@ def test_a_search_exported_for_a_case_file_is_in_scope_guarded_and_audited(
     platform: Platform, reads: dict[str, int]
 ) -> None:
     import csv
+    import hashlib
     import io
 
     from tests.factories import principal_of
@@ -261,7 +262,10 @@ def test_a_search_exported_for_a_case_file_is_in_scope_guarded_and_audited(
         PURPOSE,
         "peshawar",
     )
-    assert record.summary == "exported 5 plate reads (plate=LE*, mode=wildcard)"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    assert record.summary == (
+        f"exported 5 plate reads (plate=LE*, mode=wildcard), file sha256 {digest}"
+    )
     with platform.transaction() as session, pytest.raises(InvalidInput) as unstated:
         platform.events.export_plates(session, investigator, PlateSearch(plate="LE*"), purpose="")
     assert unstated.value.field == "purpose"

@@ -10,6 +10,7 @@ leaves an audit record, as does every view of a read and of its images.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 from collections.abc import Mapping
@@ -338,7 +339,9 @@ class EventService:
                 field="plate",
             )
         rows = session.scalars(
-            stmt.order_by(PlateReadRecord.at.desc(), PlateReadRecord.id.desc())
+            stmt.order_by(PlateReadRecord.at.desc(), PlateReadRecord.id.desc()).limit(
+                EXPORT_LIMIT  # reads stored since the count never push it past the limit
+            )
         ).all()
         out = io.StringIO()
         writer = csv.writer(out)
@@ -356,15 +359,19 @@ class EventService:
                 read.rule,
             )
             writer.writerow([guard_cell(cell) for cell in cells])
+        body = out.getvalue()
+        # The file itself is named in the trail: the same search run later finds other reads.
+        digest = hashlib.sha256(body.encode()).hexdigest()
         self.audit.append(
             session,
             acting.audit,
             action="export",
             object_type="plate_read",
             district=_audit_district(principal, search.district),
-            summary=f"exported {len(rows)} plate reads ({_described(search)})",
+            summary=f"exported {len(rows)} plate reads ({_described(search)}), "
+            f"file sha256 {digest}",
         )
-        return out.getvalue()
+        return body
 
     def _plates_found(
         self, session: Session, acting: Principal, search: PlateSearch

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from safecity.command.kpis import INTERVALS, Window
 from safecity.command.kpis_schemas import KpiReport
 from safecity.core.clock import utcnow
+from safecity.core.csvcells import guard_cell
 from safecity.web.api.shapes import ERRORS
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 
@@ -62,7 +63,7 @@ def kpi_csv(report: KpiReport) -> str:
                 "" if s.p90_seconds is None else s.p90_seconds,
                 s.count,
             ]
-        writer.writerow(line)
+        writer.writerow([guard_cell(cell) for cell in line])  # names typed by people
     return out.getvalue()
 
 

@@ -23,7 +23,7 @@ from safecity.events.schemas import (
     HotlistEntryRemove,
     HotlistEntryUpdate,
 )
-from safecity.events.service import EventFilter, PlateSearch
+from safecity.events.service import EXPORT_LIMIT, EventFilter, PlateSearch
 from safecity.web.api.events import event_public
 from safecity.web.api.hotlists import push_open_hits
 from safecity.web.api.plates import read_public
@@ -149,7 +149,8 @@ def plates_page(
             "error": error,
             "query": urlencode(form),
             "image_query": urlencode({"purpose": purpose}),
-            "export_query": export_query if total else "",
+            "export_query": export_query if 0 < total <= EXPORT_LIMIT else "",
+            "export_limit": EXPORT_LIMIT,
         },
         principal=principal,
         status_code=422 if error else 200,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from safecity.core.csvcells import guard_cell
 from safecity.recordings.uptime import Grouping, uptime_report
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 from safecity.web.templating import render
@@ -42,17 +43,17 @@ def health_page(
             ]
         )
         for r in rows:
-            writer.writerow(
-                [
-                    r.group,
-                    r.cameras,
-                    r.up_now,
-                    f"{r.up_now_pct:.1f}",
-                    f"{r.uptime_pct:.1f}",
-                    r.never_reported,
-                    " ".join(r.down_cameras),
-                ]
+            cells = (
+                r.group,
+                r.cameras,
+                r.up_now,
+                f"{r.up_now_pct:.1f}",
+                f"{r.uptime_pct:.1f}",
+                r.never_reported,
+                " ".join(r.down_cameras),
             )
+            # Group names (districts, owners) and camera codes are typed by people.
+            writer.writerow([guard_cell(cell) for cell in cells])
         return Response(
             buffer.getvalue(),
             media_type="text/csv; charset=utf-8",

@@ -126,13 +126,24 @@
       soundToggle.addEventListener("change", () => {
         localStorage.setItem("safecity.urgentSound", soundToggle.checked ? "on" : "off");
       });
+      // Browsers let a page play sound only once the user has interacted with that page
+      // (signing in on the login page does not count): the first click or key here
+      // unlocks it, and until then the label says so.
+      if (window.AudioContext) {
+        soundToggle.parentElement.title = "Click anywhere on the console once to let it sound";
+        const unlock = () => {
+          audio = audio || new AudioContext();
+          audio.resume().then(() => { soundToggle.parentElement.title = "A short tone when a new P1 alert arrives (this browser)"; });
+        };
+        document.addEventListener("pointerdown", unlock, { once: true });
+        document.addEventListener("keydown", unlock, { once: true });
+      }
     }
 
     function sound() {
       if (!soundToggle || !soundToggle.checked || !window.AudioContext) return;
-      // Made on first use: browsers let a page play sound only after the user has
-      // interacted with it, which an operator signed in to the console has.
       audio = audio || new AudioContext();
+      if (audio.state === "suspended") audio.resume();
       const at = audio.currentTime;
       for (const [offset, pitch] of [[0, 880], [0.25, 660]]) {
         const tone = audio.createOscillator();
@@ -207,9 +218,11 @@
         shown.push([alert.id, Date.now()]);
         if (shown.length > 20000) shown.splice(0, 10000);
       }
+      const wasUrgent = Boolean(known) && isUrgent(known);
       fill(row, alert);
       if (live) markFresh(row);
-      if (live && !known && isUrgent(alert)) sound();
+      // A new P1, or one raised to P1 by a later sighting: not each re-sighting of a P1.
+      if (live && isUrgent(alert) && !wasUrgent) sound();
       if (fragment) fragment.appendChild(row);
       else place(row, alert);
       map.showAlert(alert);
