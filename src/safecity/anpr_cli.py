@@ -65,7 +65,8 @@ def read(
     "rule"}]}, the most plausible plate first; "lines" are the registration's lines as
     printed (two for a two-line plate, upper first; "text" is them joined) and "rule" the
     format rule the text matched ("generic" for none). Video, one line per vehicle track:
-    {"file", "track", "text", "confidence", "first_frame", "last_frame"}. A file that
+    {"file", "track", "text", "confidence", "first_frame", "last_frame"}, printed once the
+    whole video is read (text that never moved is judged over all of it). A file that
     cannot be read: {"file", "error"}.
     """
     from safecity.core.errors import ConfigError

@@ -303,9 +303,11 @@ def test_pages_search_plates_and_keep_hotlists(
     assert form.status_code == 200
     assert 'name="purpose"' in form.text
     assert "plate-results" not in form.text
+    # Without a purpose nothing is searched: the form asks for one.
     unstated = client.get("/plates?plate=LEB3656", headers=headers)
-    assert unstated.status_code == 422
-    assert "purpose" in unstated.text
+    assert unstated.status_code == 200
+    assert 'id="plate-purpose-needed"' in unstated.text
+    assert "plate-results" not in unstated.text
     found = client.get(f"/plates?plate=LEB*&purpose={PURPOSE}", headers=headers)
     assert found.status_code == 200
     assert f'src="/api/v1/plates/{read}/crop?purpose=' in found.text
@@ -436,3 +438,17 @@ def test_the_page_exports_what_it_found_to_those_who_may(
     assert "plate-export" not in operator_page.text
     refused = client.get(html.unescape(link.group(1)), headers=_bearer(platform, "op-x"))
     assert refused.status_code == 403
+
+
+def test_a_search_linked_without_a_purpose_fills_the_form_and_asks_for_one(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    store_read(platform, plate_read("PSH-TC1", "LEB3656"))
+    make_user(platform, "op-link", ["operator"], districts=["peshawar"])
+    page = client.get("/plates?plate=LEB3656&mode=near", headers=_bearer(platform, "op-link"))
+    assert page.status_code == 200
+    assert 'id="plate-purpose-needed"' in page.text
+    assert 'name="plate" value="LEB3656"' in page.text
+    assert '<option value="near" selected>' in page.text
+    assert "plate-results" not in page.text  # nothing searched, so nothing audited
+    assert [r for r in _audit(platform, page.headers["x-request-id"]) if r.action == "search"] == []

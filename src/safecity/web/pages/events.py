@@ -77,7 +77,10 @@ def plates_page(
     offset: int = 0,
 ) -> Response:
     principal.require("plates.search")
-    asked = any((plate, camera, district, since, until, confidence, purpose))
+    # A search arriving from a link (the console's "Other reads") comes without a
+    # purpose: the form is filled in and asks for one, and nothing is searched yet.
+    needs_purpose = bool(plate or camera) and not purpose.strip()
+    asked = not needs_purpose and any((plate, camera, district, since, until, confidence, purpose))
     error, items, total, export_query = "", [], 0, ""
     form = {
         "plate": plate,
@@ -149,6 +152,7 @@ def plates_page(
             "error": error,
             "query": urlencode(form),
             "image_query": urlencode({"purpose": purpose}),
+            "needs_purpose": needs_purpose,
             "export_query": export_query if 0 < total <= EXPORT_LIMIT else "",
             "export_limit": EXPORT_LIMIT,
         },
