@@ -79,3 +79,23 @@ def test_camera_page_shows_stream_health(
     assert "same picture for 40 s" in reported
     silent = client.get(f"/cameras/{world.cameras['PSH-TC2']}", headers=headers).text
     assert "never reported" in silent
+
+
+def test_health_csv_guards_names_people_typed(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    """A vendor typed as a spreadsheet formula comes out as text in the export."""
+    from sqlalchemy import select
+
+    from safecity.registry.models import Camera
+
+    with platform.transaction() as session:
+        camera = session.scalars(select(Camera).where(Camera.code == "PSH-TC1")).one()
+        camera.vendor = '=HYPERLINK("http://example.invalid","x")'
+    _report(platform, "PSH-TC1")
+    make_user(platform, "eng-csv", ["engineer"], districts=["peshawar"])
+    headers = {"Authorization": f"Bearer {token_for(platform, 'eng-csv')}"}
+    csv_text = client.get("/health?group=vendor&format=csv", headers=headers).text
+    assert "'=HYPERLINK(" in csv_text
+    assert "\n=HYPERLINK(" not in csv_text
+    assert '\n"=HYPERLINK(' not in csv_text
