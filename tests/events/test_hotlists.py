@@ -271,6 +271,18 @@ def test_removal_needs_the_version_read_and_records_its_reason(
     assert record.after is not None
     assert (record.before["active"], record.after["active"]) == (True, False)
     assert record.after["removal_reason"] == "recovered in Hayatabad"
+    # Removed, it stays as it was when it left the list (its alerts show when that was):
+    # an edit is refused until it is listed again.
+    with platform.transaction() as session, pytest.raises(InvalidInput) as removed:
+        platform.hotlists.update(
+            session, admin, entry_id, HotlistEntryUpdate(priority=1), expected_version=3
+        )
+    assert "list it again" in removed.value.message
+    with platform.transaction() as session:
+        listed = platform.hotlists.update(
+            session, admin, entry_id, HotlistEntryUpdate(active=True), expected_version=3
+        )
+        assert (listed.active, listed.priority) == (True, 2)
 
 
 # -- import: files as spreadsheets write them --------------------------------------------------

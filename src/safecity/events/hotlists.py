@@ -190,6 +190,13 @@ class HotlistService:
                 field="active",
             )
         self._check_version(entry, expected_version)
+        if not entry.active and data.active is not True:
+            # A removed entry stays as it was when it left the list (its alerts show when
+            # that was): it is listed again first, which is a change of its own.
+            raise InvalidInput(
+                "this entry was taken off the list: list it again (active: true) to change it",
+                field="active",
+            )
         before = _snapshot(entry)
         changes = data.model_dump(exclude_unset=True)
         if "owner" in changes:
