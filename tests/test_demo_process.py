@@ -228,7 +228,10 @@ def test_demo_serves_the_province_and_stops_its_children(tmp_path: Path) -> None
         _assert_simulated_camera_is_recorded(port, token)
         _assert_hotlisted_vehicle_is_read_and_alerted(port, token, sim)
         process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=30)
+        # Stopping takes a few seconds alone; with the rest of the suite on the other core
+        # one clean-clone run (2026-12-07) took over 30 s, so the bound is 60 s: a demo
+        # that does not stop at all still fails here.
+        out, _ = process.communicate(timeout=60)
     assert process.returncode == 0
     assert "user admin, password" in out
     assert out.index("rendering their clips") < out.index("serving on")
