@@ -84,6 +84,36 @@ def test_tracks_follow_a_moving_plate_and_keep_two_vehicles_apart() -> None:
     assert by_text["AB123"].read.frames == 6
 
 
+def test_a_fast_plate_misread_once_stays_one_track() -> None:
+    """A plate moving 5 of its heights between reads (a fast vehicle read every other
+    frame) with one character misread on one frame: one vehicle, one track, one text.
+    Measured from where it was last read, the misread would be too far to join."""
+    tracks = PlateTracks(max_gap=4)
+    closed = []
+    for step in range(6):
+        text = "LEB3658" if step == 3 else "LEB3656"
+        closed += tracks.update(step * 2, [_read(text, 0.9, x=100 + step * 100, y=300)])
+    closed += tracks.finish()
+    assert [(item.read.text, item.first_frame, item.last_frame) for item in closed] == [
+        ("LEB3656", 0, 10)
+    ]
+
+
+def test_a_plate_read_again_after_missed_frames_is_found_where_it_moved() -> None:
+    """Reads missed for a few frames: the plate is looked for where its motion took it,
+    and a second vehicle standing where the first was last read is not taken for it."""
+    tracks = PlateTracks(max_gap=6)
+    tracks.update(0, [_read("AB123", x=100, y=300)])
+    tracks.update(1, [_read("AB123", x=150, y=300)])
+    # Frames 2-4 not read; at frame 5 the plate is 200 px on, misread, and another
+    # vehicle's plate sits 60 px behind it.
+    tracks.update(5, [_read("AB128", x=350, y=300), _read("KP4411", 0.8, x=160, y=300)])
+    done = {item.read.text: item for item in tracks.finish()}
+    assert set(done) == {"AB123", "KP4411"}
+    assert (done["AB123"].first_frame, done["AB123"].last_frame) == (0, 5)
+    assert done["KP4411"].first_frame == 5
+
+
 def test_a_track_closes_after_the_gap_and_a_return_is_a_new_track() -> None:
     tracks = PlateTracks(max_gap=2)
     assert tracks.update(0, [_read("AB123")]) == []

@@ -1,10 +1,12 @@
 """Follow plates from frame to frame so each vehicle is read once (by fusion).
 
 Plates are small and few per frame, so a greedy association is enough: each
-new read joins the open track whose last box is nearest (centre distance in
-plate heights, boxes overlapping or close), with the same text allowing a
-longer jump (a fast vehicle at a low sampling rate). A track closes when no
-read has joined it for ``max_gap`` frames.
+new read joins the open track whose plate is nearest to where the track's own
+motion puts it by now (centre distance in plate heights, boxes overlapping or
+close), with the same text allowing a longer jump. Without the prediction a fast
+vehicle read every other frame moves more than the jump allowed between two
+reads, and one misread character split its pass into two tracks, two texts for
+one vehicle. A track closes when no read has joined it for ``max_gap`` frames.
 """
 
 from __future__ import annotations
@@ -26,10 +28,26 @@ class _Track:
     first_frame: int
     last_frame: int
     reads: list[PlateRead] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
 
     @property
     def last(self) -> PlateRead:
         return self.reads[-1]
+
+    def add(self, frame: int, read: PlateRead) -> None:
+        self.reads.append(read)
+        self.frames.append(frame)
+        self.last_frame = frame
+
+    def predicted_centre(self, frame: int) -> tuple[float, float]:
+        """Where the plate's centre should be at ``frame``, moving on as between its last
+        two reads (where it was last read, for a track read once)."""
+        x, y = self.last.box.centre
+        if len(self.reads) < 2 or self.frames[-1] == self.frames[-2]:
+            return float(x), float(y)
+        px, py = self.reads[-2].box.centre
+        steps = (frame - self.frames[-1]) / (self.frames[-1] - self.frames[-2])
+        return float(x + (x - px) * steps), float(y + (y - py) * steps)
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class PlateTracks:
                 (distance, read_index, track_index)
                 for read_index, read in enumerate(reads)
                 for track_index, track in enumerate(self._open)
-                if (distance := self._distance(track.last, read)) is not None
+                if (distance := self._distance(track, frame, read)) is not None
             ),
             key=lambda item: item[0],
         )
@@ -81,14 +99,14 @@ class PlateTracks:
         for _, read_index, track_index in pairs:
             if read_index in joined or track_index in taken:
                 continue
-            track = self._open[track_index]
-            track.reads.append(reads[read_index])
-            track.last_frame = frame
+            self._open[track_index].add(frame, reads[read_index])
             joined.add(read_index)
             taken.add(track_index)
         for read_index, read in enumerate(reads):
             if read_index not in joined:
-                self._open.append(_Track(self._next, frame, frame, [read]))
+                track = _Track(self._next, frame, frame)
+                track.add(frame, read)
+                self._open.append(track)
                 self._next += 1
         closed = [track for track in self._open if frame - track.last_frame > self.max_gap]
         self._open = [track for track in self._open if frame - track.last_frame <= self.max_gap]
@@ -99,8 +117,9 @@ class PlateTracks:
         closed, self._open = self._open, []
         return _fused(closed)
 
-    def _distance(self, last: PlateRead, read: PlateRead) -> float | None:
-        (ax, ay), (bx, by) = last.box.centre, read.box.centre
+    def _distance(self, track: _Track, frame: int, read: PlateRead) -> float | None:
+        last = track.last
+        (ax, ay), (bx, by) = track.predicted_centre(frame), read.box.centre
         scale = max(1.0, float(max(last.box.h, read.box.h)))
         distance = float(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5) / scale
         limit = self.same_text_jump if last.text == read.text else self.max_jump
