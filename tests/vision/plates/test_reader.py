@@ -128,6 +128,21 @@ def test_a_cameras_date_and_time_stamps_are_never_read_as_plates(us_reader: Plat
         assert not (cy > 380 and cx > 500), read  # nor from the date-over-time block
 
 
+def test_a_camera_name_on_the_stamps_row_is_not_a_plate(pk_reader: PlateReader) -> None:
+    """A display row along the top edge: the camera's name at the left, the date and time
+    far to the right. The name reads as a registration; it shares the stamp's row."""
+    design = generate_plate(np.random.default_rng(5), "car")
+    scene, _ = _scene(design, 40, 5)
+    image = np.zeros((420, 640, 3), np.uint8)
+    image[:] = 90
+    image[120:380, 200:580] = scene
+    _stamp(image, "CAM-07", (8, 20))
+    _stamp(image, "2026-03-14 17:30:02 PKT", (400, 20))
+    texts = [read.text for read in pk_reader.read(image)]
+    assert texts[:1] == [design.registration]
+    assert "CAM07" not in texts
+
+
 def test_overlay_text_is_a_separated_date_or_a_clock_time() -> None:
     from safecity.vision.plates.overlay import inside_overlay, is_overlay_text, overlay_zone
 
@@ -135,12 +150,15 @@ def test_overlay_text_is_a_separated_date_or_a_clock_time() -> None:
         assert is_overlay_text(stamp), stamp
     for plate in ("LEA-1234", "ABC 123", "KP 2019 1234", "PB-08-2014", "20140617"):
         assert not is_overlay_text(plate), plate
-    zone = overlay_zone((10, 10, 100, 20))
-    assert zone.as_tuple() == (0, 0, 140, 54)
+    zone = overlay_zone((10, 100, 100, 20), (640, 480))
+    assert zone.as_tuple() == (0, 76, 140, 68)
+    # Along the top or bottom edge: the display's whole row.
+    assert overlay_zone((300, 10, 100, 20), (640, 480)).as_tuple() == (0, 0, 640, 54)
+    assert overlay_zone((300, 450, 100, 20), (640, 480)).as_tuple() == (0, 426, 640, 54)
     from safecity.vision.plates.result import PixelBox
 
-    assert inside_overlay(PixelBox(40, 35, 30, 12), [zone])  # the line just under the stamp
-    assert not inside_overlay(PixelBox(40, 80, 30, 12), [zone])
+    assert inside_overlay(PixelBox(40, 125, 30, 12), [zone])  # the line just under the stamp
+    assert not inside_overlay(PixelBox(40, 170, 30, 12), [zone])
 
 
 def _faint_plate_in_shade(design: PlateDesign, seed: int) -> np.ndarray:

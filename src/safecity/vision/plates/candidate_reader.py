@@ -218,7 +218,8 @@ class CandidateReader:
                 if is_overlay_text(read.raw)
             ]
             if stamps:
-                overlays.extend(overlay_zone(stamp) for stamp in stamps)
+                frame = (image.shape[1], image.shape[0])
+                overlays.extend(overlay_zone(stamp, frame) for stamp in stamps)
                 return None
             found = interpret(lines, self.rules)
             if found is not None and (best is None or rank(found) > rank(best)):

@@ -11,6 +11,13 @@ date written with ``-``, ``/`` or ``.`` between year, month and day, or a clock 
 with a colon. No registration format prints either. A line that carries one marks an
 *overlay zone* around itself (the block of stamp text it belongs to); nothing read
 inside a zone is a plate.
+
+A stamp printed along the picture's top or bottom edge is one row of an on-screen
+display that usually carries more than the time: the camera's name (``CAM-02``, which
+reads as a registration), a frame or channel number. Such fields sit anywhere along the
+row, often far from the date, so a stamp in the edge band marks its rows across the
+whole width. A vehicle's plate in that band is cut by the picture's edge and is read on
+another frame.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ _CLOCK_TIME = re.compile(r"\d{1,2}\s?:\s?\d{2}")
 # and a little to either side (a second field printed after a gap).
 _ZONE_GROW_X = 1.5
 _ZONE_GROW_Y = 1.2
+EDGE_BAND = 0.1
+"""A stamp line within this share of the picture's height from its top or bottom edge is
+a row of the on-screen display."""
 
 
 def is_overlay_text(raw: str) -> bool:
@@ -36,12 +46,19 @@ def is_overlay_text(raw: str) -> bool:
     return bool(_SEPARATED_DATE.search(raw) or _CLOCK_TIME.search(raw))
 
 
-def overlay_zone(line: tuple[int, int, int, int]) -> PixelBox:
-    """The block around a stamp line (x, y, w, h) in which no read is a plate."""
+def overlay_zone(line: tuple[int, int, int, int], frame: tuple[int, int]) -> PixelBox:
+    """The block around a stamp line (x, y, w, h) of a picture ``frame`` (width, height)
+    in which no read is a plate: the display's whole row where the stamp runs along the
+    top or bottom edge."""
     x, y, w, h = line
+    width, height = frame
     grow_x, grow_y = round(_ZONE_GROW_X * h), round(_ZONE_GROW_Y * h)
     left, top = max(0, x - grow_x), max(0, y - grow_y)
-    return PixelBox(left, top, x + w + grow_x - left, y + h + grow_y - top)
+    right = x + w + grow_x
+    if y <= EDGE_BAND * height or y + h >= (1 - EDGE_BAND) * height:
+        left, right = 0, max(width, right)
+    bottom = max(y + h, min(height, y + h + grow_y))
+    return PixelBox(left, top, right - left, bottom - top)
 
 
 def inside_overlay(box: PixelBox, zones: Iterable[PixelBox]) -> bool:
