@@ -152,6 +152,8 @@ def test_overlay_text_is_a_separated_date_or_a_clock_time() -> None:
         assert not is_overlay_text(plate), plate
     zone = overlay_zone((10, 100, 100, 20), (640, 480))
     assert zone.as_tuple() == (0, 76, 140, 68)
+    # A crop's edges are not the display's: the block alone.
+    assert overlay_zone((300, 10, 100, 20)).as_tuple() == (270, 0, 160, 54)
     # Along the top or bottom edge: the display's whole row.
     assert overlay_zone((300, 10, 100, 20), (640, 480)).as_tuple() == (0, 0, 640, 54)
     assert overlay_zone((300, 450, 100, 20), (640, 480)).as_tuple() == (0, 426, 640, 54)

@@ -136,18 +136,26 @@ class CandidateReader:
         one_vehicle: bool,
         overlays: list[PixelBox],
         vehicle: PixelBox | None = None,
+        *,
+        whole_picture: bool = False,
     ) -> list[PlateRead]:
         """The detector's candidates read; with ``vehicle`` (the region is one vehicle's
         box), only those where a plate can sit on it (:func:`vehicle.on_vehicle`): text
         higher up is a route board, a sign or the camera's on-screen name, and reading
-        it first would settle the region before its plate is read."""
+        it first would settle the region before its plate is read. ``whole_picture``:
+        ``bgr``'s edges are the camera picture's (:func:`overlay.overlay_zone`)."""
         boxes = self.engine.detect(bgr, scale=scale)
         found = candidates(boxes)
         if vehicle is not None:
             found = [c for c in found if on_vehicle(c.bounds(), vehicle.as_tuple())]
         found = found[: self.max_candidates * 2]
         return self.read_candidates(
-            bgr, found, budget, stop_when_decisive=one_vehicle, overlays=overlays
+            bgr,
+            found,
+            budget,
+            stop_when_decisive=one_vehicle,
+            overlays=overlays,
+            whole_picture=whole_picture,
         )
 
     def read_candidates(
@@ -158,13 +166,14 @@ class CandidateReader:
         *,
         stop_when_decisive: bool,
         overlays: list[PixelBox],
+        whole_picture: bool = False,
     ) -> list[PlateRead]:
         """The candidates' reads, most plausible first; each line found to be a camera's
         date/time stamp adds its block to ``overlays`` and its candidate reads nothing."""
         scored: list[tuple[float, PlateRead]] = []
         cache = LineCache()
         for candidate in plate_like_first(found):
-            best = self._read_candidate(image, candidate, cache, budget, overlays)
+            best = self._read_candidate(image, candidate, cache, budget, overlays, whole_picture)
             if best is None or best.confidence < self.min_confidence:
                 if budget.spent:
                     break
@@ -197,6 +206,7 @@ class CandidateReader:
         cache: LineCache,
         budget: Budget,
         overlays: list[PixelBox],
+        whole_picture: bool,
     ) -> Interpretation | None:
         unsure: Interpretation | None = None
         if self.recogniser != "ppocr":
@@ -218,8 +228,8 @@ class CandidateReader:
                 if is_overlay_text(read.raw)
             ]
             if stamps:
-                frame = (image.shape[1], image.shape[0])
-                overlays.extend(overlay_zone(stamp, frame) for stamp in stamps)
+                picture = (image.shape[1], image.shape[0]) if whole_picture else None
+                overlays.extend(overlay_zone(stamp, picture) for stamp in stamps)
                 return None
             found = interpret(lines, self.rules)
             if found is not None and (best is None or rank(found) > rank(best)):

@@ -46,18 +46,22 @@ def is_overlay_text(raw: str) -> bool:
     return bool(_SEPARATED_DATE.search(raw) or _CLOCK_TIME.search(raw))
 
 
-def overlay_zone(line: tuple[int, int, int, int], frame: tuple[int, int]) -> PixelBox:
-    """The block around a stamp line (x, y, w, h) of a picture ``frame`` (width, height)
-    in which no read is a plate: the display's whole row where the stamp runs along the
-    top or bottom edge."""
+def overlay_zone(
+    line: tuple[int, int, int, int], picture: tuple[int, int] | None = None
+) -> PixelBox:
+    """The block around a stamp line (x, y, w, h) in which no read is a plate. With the
+    size of the whole ``picture`` (width, height) the line lies in, the display's whole
+    row where the stamp runs along the picture's top or bottom edge (a crop's edges are
+    not the display's)."""
     x, y, w, h = line
-    width, height = frame
     grow_x, grow_y = round(_ZONE_GROW_X * h), round(_ZONE_GROW_Y * h)
     left, top = max(0, x - grow_x), max(0, y - grow_y)
-    right = x + w + grow_x
-    if y <= EDGE_BAND * height or y + h >= (1 - EDGE_BAND) * height:
-        left, right = 0, max(width, right)
-    bottom = max(y + h, min(height, y + h + grow_y))
+    right, bottom = x + w + grow_x, y + h + grow_y
+    if picture is not None:
+        width, height = picture
+        bottom = max(y + h, min(height, bottom))
+        if y <= EDGE_BAND * height or y + h >= (1 - EDGE_BAND) * height:
+            left, right = 0, max(width, right)
     return PixelBox(left, top, right - left, bottom - top)
 
 

@@ -218,7 +218,9 @@ class PlateReader:
             overlays: list[PixelBox] = []
             scale = self._scale(bgr, one_vehicle)
             vehicle = whole(bgr) if one_vehicle else None
-            reads = reader.read_image(bgr, scale, budget, one_vehicle, overlays, vehicle)
+            reads = reader.read_image(
+                bgr, scale, budget, one_vehicle, overlays, vehicle, whole_picture=not one_vehicle
+            )
             if self.proposals > 0 and not (one_vehicle and decisive(reads)):
                 reads = read_proposals(
                     reader, bgr, reads, budget, one_vehicle, overlays, self.proposals

@@ -73,7 +73,9 @@ def read_equalised(
     the image's own pixels."""
     boxes = reader.engine.detect(equalise_image(bgr), scale=scale)
     found = candidates(boxes)[: reader.max_candidates * 2]
-    reads = reader.read_candidates(bgr, found, budget, stop_when_decisive=False, overlays=overlays)
+    reads = reader.read_candidates(
+        bgr, found, budget, stop_when_decisive=False, overlays=overlays, whole_picture=True
+    )
     return [read for read in reads if not inside_overlay(read.box, overlays)]
 
 
