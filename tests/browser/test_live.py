@@ -430,3 +430,58 @@ def test_recorded_segments_play_back_in_the_browser_one_after_another(
         "() => document.getElementById('player').currentTime > 0.5", timeout=20_000
     )
     assert player.evaluate("v => v.error") is None
+
+
+def test_a_link_to_a_moment_starts_the_player_there(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str, tmp_path: Path
+) -> None:
+    """An event's or a read's recording link names its moment: the player starts in the
+    segment holding it, that far in, not at the start of the four-minute window."""
+    from datetime import timedelta
+
+    from safecity.contracts.ingest import SegmentClosed
+    from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
+    from safecity.ingest.recorder import SegmentRecorder
+    from safecity.web.api.plates import playback_url
+    from tests.ingest.clips import write_clip
+
+    platform = live_server.platform
+    with platform.transaction() as session:
+        code = session.scalar(select(Camera.code).where(Camera.id == camera.camera_id))
+    assert code is not None
+    closed: list[SegmentClosed] = []
+    recorder = SegmentRecorder(
+        code, platform.settings.media_dir, segment_seconds=2, on_closed=closed.append
+    )
+    clip = write_clip(tmp_path / "clip.mp4", seconds=4)
+    CameraReader(code, str(clip), ReaderOptions(decode=DecodeMode.NONE), sinks=[recorder]).run()
+    assert len(closed) == 2
+    # The clip was recorded faster than real time: the segments are dated as a camera's
+    # would be, one after the other.
+    base = closed[0].started_at.replace(microsecond=0)
+    starts = [base + timedelta(seconds=2 * n) for n in range(2)]
+    with platform.transaction() as session:
+        for message, start in zip(closed, starts, strict=True):
+            dated = message.model_copy(
+                update={"started_at": start, "ended_at": start + timedelta(seconds=2)}
+            )
+            assert platform.recordings.index_segment(session, dated) is not None
+    moment = starts[1] + timedelta(seconds=1.2)
+
+    sign_in_here(page, ws_base_url, live_server)
+    page.goto(ws_base_url + playback_url(camera.camera_id, moment))
+    rows = page.locator("#segments tbody tr")
+    expect(rows).to_have_count(2, timeout=10_000)
+    # The first time the player is past a second, it is in the second segment.
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 1.0", timeout=20_000
+    )
+    src = page.locator("#player").evaluate("v => v.getAttribute('src')")
+    assert src == rows.nth(1).get_attribute("data-src")
+    expect(rows.nth(1)).to_have_class("playing")
+    expect(page.locator("#now-playing")).to_contain_text("from ")
+    # A moment outside the range is refused with a message, the segments still listed.
+    outside = (moment + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    page.goto(f"{ws_base_url}/cameras/{camera.camera_id}/playback?at={outside}")
+    expect(page.locator(".error")).to_contain_text("within the range")
+    expect(rows).to_have_count(2)

@@ -22,6 +22,7 @@ from safecity.web.deps import PURPOSE_HEADER, CurrentPrincipal, PageDep, Platfor
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
 PLAYBACK_MARGIN = timedelta(minutes=2)
 PLAYBACK_FORMAT = "%Y-%m-%dT%H:%M"
+PLAYBACK_START_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 PurposeQuery = Annotated[
     str | None,
@@ -38,10 +39,13 @@ def stated_purpose(request: Request, purpose: str | None) -> str | None:
 
 
 def playback_url(camera_id: int, at: datetime) -> str:
-    """The playback page around a moment (the page reads Pakistan time)."""
-    since = (as_utc(at) - PLAYBACK_MARGIN).astimezone(PKT).strftime(PLAYBACK_FORMAT)
-    until = (as_utc(at) + PLAYBACK_MARGIN).astimezone(PKT).strftime(PLAYBACK_FORMAT)
-    return f"/cameras/{camera_id}/playback?since={since}&until={until}"
+    """The playback page around a moment (the page reads Pakistan time), starting the
+    player at the moment itself rather than at the window's start."""
+    moment = as_utc(at)
+    since = (moment - PLAYBACK_MARGIN).astimezone(PKT).strftime(PLAYBACK_FORMAT)
+    until = (moment + PLAYBACK_MARGIN).astimezone(PKT).strftime(PLAYBACK_FORMAT)
+    start = moment.strftime(PLAYBACK_START_FORMAT)
+    return f"/cameras/{camera_id}/playback?since={since}&until={until}&at={start}"
 
 
 def read_public(read: PlateReadRecord) -> PlateReadPublic:

@@ -24,6 +24,17 @@ def _pkt(text: str, default: datetime) -> datetime:
     return as_utc(datetime.strptime(text, FORM_FORMAT).replace(tzinfo=PKT))
 
 
+def _moment(text: str, window: TimeRange) -> datetime | None:
+    """``text`` as a UTC moment inside ``window``; None if empty, malformed or outside."""
+    if not text:
+        return None
+    try:
+        moment = as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    return moment if window.since <= moment <= window.until else None
+
+
 @router.get("/cameras/{camera_id}/playback")
 def playback_page(
     request: Request,
@@ -32,8 +43,11 @@ def playback_page(
     principal: CurrentPrincipal,
     since: str = "",
     until: str = "",
+    at: str = "",
     error: str = "",
 ) -> Response:
+    """A camera's segments over a range; ``at`` (UTC, ISO 8601), where a link comes from an
+    event or a read, is where the player starts."""
     principal.require("footage.view")
     now = utcnow()
     hold_error, error = error[:300], ""
@@ -43,6 +57,9 @@ def playback_page(
     except ValueError:
         window = TimeRange(now - timedelta(hours=1), now)
         error = "times must look like 2026-11-22T14:30 (Pakistan time)"
+    start_at = _moment(at, window)
+    if at and start_at is None:
+        error = "the moment to start at must be a UTC time within the range"
     with platform.transaction() as session:
         camera = camera_public(platform.registry.get_camera(session, principal, camera_id))
         try:
@@ -62,6 +79,7 @@ def playback_page(
             "error": error,
             "hold_error": hold_error,
             "recorded_seconds": sum(s.duration_seconds for s in segments),
+            "start_at": start_at,
         },
         principal=principal,
         status_code=422 if error else 200,
