@@ -111,6 +111,12 @@ def test_motion_pipeline_events_and_plate_reads_match_the_ground_truth(
             assert event.box is not None
             assert event.track_id is not None
 
+    # Rules that fired on one frame share its one snapshot file; other frames have theirs.
+    files_by_frame: dict[object, set[str]] = {}
+    for event in events:
+        files_by_frame.setdefault(event.at, set()).add(str(event.snapshot))
+    assert all(len(files) == 1 for files in files_by_frame.values())
+    assert len({str(e.snapshot) for e in events}) == len(files_by_frame)
     down, up = _truth_crossings(truth)
     crossings = [e for e in events if e.kind == "line_crossing"]
     ins = [e for e in crossings if e.direction == "in"]

@@ -158,6 +158,9 @@ ROUTES: dict[str, Expect] = {
     # -- pages ----------------------------------------------------------------------------------
     "GET /plates": Expect(SEARCH_PLATES, "single", get(f"/plates?plate=LEB3656&{PURPOSE}")),
     "GET /events": Expect(SEE_ANALYTICS, "single", get("/events")),
+    "GET /events/{event_id}": Expect(
+        SEE_ANALYTICS, "object", lambda g, s: Call("GET", f"/events/{_event(g, s)}")
+    ),
     "GET /hotlists": Expect(SEE_HOTLISTS, "single", get("/hotlists")),
     "GET /hotlists/new": Expect(CHANGE_HOTLISTS, "single", get("/hotlists/new")),
     "POST /hotlists/new": Expect(

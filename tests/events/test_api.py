@@ -7,11 +7,13 @@ import csv
 import html
 import io
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
+from safecity.core.clock import PKT, utcnow
 from safecity.web.platform import Platform
 from tests.events.helpers import (
     JPEG,
@@ -290,6 +292,58 @@ def test_rule_events_list_in_scope(client: TestClient, platform: Platform, world
     ]
     only = client.get("/api/v1/events?kind=line_crossing", headers=headers).json()
     assert only["total"] == 1
+
+
+def test_an_event_shows_its_object_value_and_footage(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    """An operator opening an event sees the object that fired it outlined on the frame,
+    the value with its unit, and links that play or export the event's own clip."""
+    from safecity.contracts.analytics import Box
+
+    snapshot = snapshot_file(platform, "PSH-TC1", "loiter")
+    message = rule_event("PSH-TC1", "loitering", snapshot=snapshot).model_copy(
+        update={"box": Box(x=100, y=50, w=40, h=120), "value": 74.6}
+    )
+    event = store_event(platform, message)
+    other = store_event(platform, rule_event("PSH-TC2", "line_crossing", minutes_ago=90))
+    store_event(platform, rule_event("BNU-TC1", "loitering"))
+    make_user(platform, "eng-ev2", ["engineer"], districts=["peshawar"])
+    headers = _bearer(platform, "eng-ev2")
+    body = client.get(f"/api/v1/events/{event}", headers=headers).json()
+    assert body["box"] == {"x": 100, "y": 50, "w": 40, "h": 120}
+    assert (body["frame_width"], body["frame_height"]) == (640, 360)
+    assert body["value_text"] == "75 s"
+    assert body["clip_url"].startswith(f"/api/v1/cameras/{world.cameras['PSH-TC1']}/clip?since=")
+    assert "&at=" in body["playback_url"]
+    page = client.get(f"/events/{event}", headers=headers)
+    assert page.status_code == 200
+    text = page.text
+    assert 'id="event-box" x="100" y="50" width="40" height="120"' in text
+    assert 'viewBox="0 0 640 360"' in text
+    assert f'href="/api/v1/events/{event}/snapshot"' in text
+    assert "75 s" in text
+    assert "Play the recording from this moment" in text
+    assert "Export the clip" not in text, "an engineer may not export footage"
+    # The list: filters by camera and time; a filter it cannot use is said, not a 500.
+    listing = client.get("/events?camera=psh-tc1", headers=headers)
+    assert f'href="/events/{event}"' in listing.text
+    assert f'href="/events/{other}"' not in listing.text
+    hour_ago = (utcnow() - timedelta(hours=1)).astimezone(PKT).strftime("%Y-%m-%dT%H:%M")
+    recent = client.get(f"/events?until={hour_ago}", headers=headers)
+    assert f'href="/events/{other}"' in recent.text
+    assert f'href="/events/{event}"' not in recent.text
+    for query, message_text in (
+        ("camera=NOPE-1", "no camera has the code"),
+        ("since=yesterday", "use a time like"),
+        ("kind=teleport", "no rule kind"),
+    ):
+        bad = client.get(f"/events?{query}", headers=headers)
+        assert bad.status_code == 422, query
+        assert message_text in html.unescape(bad.text), query
+    # Another district's event is not found, on the page as in the API.
+    make_user(platform, "eng-bnu", ["engineer"], districts=["bannu"])
+    assert client.get(f"/events/{event}", headers=_bearer(platform, "eng-bnu")).status_code == 404
 
 
 def test_pages_search_plates_and_keep_hotlists(

@@ -71,3 +71,27 @@ def test_the_maintenance_sweep_removes_expired_reads_and_their_images(
     with platform.sessions() as session:
         assert set(session.scalars(select(PlateReadRecord.id))) == {kept}
     assert gone != kept
+
+
+def test_a_snapshot_shared_by_events_goes_with_the_last_of_them(
+    platform: Platform, world: World
+) -> None:
+    """Rules that fire on one frame share its snapshot file: the sweep hands it back only
+    once no event left names it."""
+    from datetime import timedelta
+
+    from safecity.core.clock import utcnow
+
+    older = rule_event("PSH-TC1", "line_crossing", minutes_ago=91 * DAY, snapshot="x/one.jpg")
+    store_event(platform, older)
+    store_event(
+        platform, rule_event("PSH-TC1", "wrong_way", minutes_ago=89 * DAY, snapshot="x/one.jpg")
+    )
+    with platform.transaction() as session:
+        first = platform.events.sweep(session, SYSTEM)
+    assert (first.events, first.files) == (1, [])
+    with platform.transaction() as session:
+        later = platform.events.sweep(session, SYSTEM, utcnow() + timedelta(days=2))
+    media = platform.settings.media_dir
+    assert later.events == 1
+    assert [p.relative_to(media).as_posix() for p in later.files] == ["x/one.jpg"]

@@ -191,8 +191,12 @@ class CameraPipeline:
         with self.timings.measure("rules"):
             firings = [fired for rule in self._rules for fired in rule.update(at, tracked)]
         with self.timings.measure("publish"):
-            for fired in firings:
-                self._publish_event(fired, self._colour(picture), at)
+            if firings:
+                # Rules firing on the same frame share its one snapshot file.
+                image = self._colour(picture)
+                snapshot = self._snapshot(image, at, {fired.kind for fired in firings})
+                for fired in firings:
+                    self._publish_event(fired, image, at, snapshot)
         if self.plates is not None:
             with self.timings.measure("plates"):
                 # New tracks too, from their first frame: a vehicle coming in under the
@@ -280,15 +284,19 @@ class CameraPipeline:
         )
         return one_box_per_object(found, vehicles, iou_threshold=SAME_VEHICLE_IOU)
 
-    def _publish_event(self, fired: Firing, image: npt.NDArray[np.uint8], at: datetime) -> None:
-        height, width = image.shape[:2]
+    def _snapshot(self, image: npt.NDArray[np.uint8], at: datetime, kinds: set[str]) -> str | None:
+        """The frame written once for the rules that fired on it; None if it could not be."""
+        label = next(iter(kinds)) if len(kinds) == 1 else "events"
         try:
-            snapshot = write_jpeg(
-                self.camera.media_root, self.camera.camera_id, at, image, label=fired.kind
-            )
+            return write_jpeg(self.camera.media_root, self.camera.camera_id, at, image, label=label)
         except (OSError, ValueError) as exc:
             logger.warning("camera %s: no snapshot: %s", self.camera.camera_id, exc)
-            snapshot = None
+            return None
+
+    def _publish_event(
+        self, fired: Firing, image: npt.NDArray[np.uint8], at: datetime, snapshot: str | None
+    ) -> None:
+        height, width = image.shape[:2]
         box = None
         if fired.xyxy is not None:
             x1, y1, x2, y2 = fired.xyxy

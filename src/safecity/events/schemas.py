@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from safecity.contracts.analytics import Box
 from safecity.events.models import HotlistCategory
 from safecity.events.plates import is_plate_text, normalise
 
@@ -49,9 +50,19 @@ class RuleEventPublic(BaseModel):
     object_class: str | None = Field(description="Detector class, or 'motion'.")
     value: float | None = Field(description="Dwell seconds, crowd count or crossings.")
     direction: str | None = Field(description="Line crossings: 'in' or 'out'.")
+    value_text: str = Field(description="The value as a person reads it (with its unit).")
+    box: Box | None = Field(description="The object that fired it, in pixels of the frame.")
+    frame_width: int = Field(description="Width of the analysed frame in pixels.")
+    frame_height: int = Field(description="Height of the analysed frame in pixels.")
     alerted: bool = Field(description="Whether it raised an operator alert.")
     snapshot_url: str | None = Field(description="The frame (JPEG), if kept.")
-    playback_url: str = Field(description="The recording around the event.")
+    playback_url: str = Field(description="The recording, the player starting at the event.")
+    clip_start: datetime = Field(description="Start of the event's short clip (UTC).")
+    clip_end: datetime = Field(description="End of the event's short clip (UTC).")
+    clip_url: str = Field(
+        description="The short clip as one MP4 (needs the footage.export permission)."
+    )
+    page_url: str = Field(description="The event's page.")
 
 
 class HotlistEntryCreate(BaseModel):

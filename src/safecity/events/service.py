@@ -541,7 +541,7 @@ class EventService:
             for row in reads
             for name in (row.plate_crop, row.vehicle_image)
             if name
-        ] + [self.media_root / row.snapshot for row in events if row.snapshot]
+        ]
         if reads:
             session.execute(
                 delete(PlateReadRecord).where(PlateReadRecord.id.in_([r.id for r in reads]))
@@ -550,6 +550,15 @@ class EventService:
             session.execute(
                 delete(RuleEventRecord).where(RuleEventRecord.id.in_([e.id for e in events]))
             )
+            # Rules that fired on one frame share its snapshot: a file still named by an
+            # event this batch left (the next batch's) stays until that one goes too.
+            snapshots = {row.snapshot for row in events if row.snapshot}
+            still_named = set(
+                session.scalars(
+                    select(RuleEventRecord.snapshot).where(RuleEventRecord.snapshot.in_(snapshots))
+                )
+            )
+            files += [self.media_root / name for name in sorted(snapshots - still_named)]
         if reads or events:
             self.audit.append(
                 session,

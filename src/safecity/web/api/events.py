@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from safecity.contracts.analytics import RuleKind
+from safecity.contracts.analytics import Box, RuleKind
 from safecity.core.clock import as_utc
 from safecity.events.models import RuleEventRecord
 from safecity.events.schemas import RuleEventPublic
@@ -18,6 +19,26 @@ from safecity.web.api.shapes import ERRORS, Paginated
 from safecity.web.deps import CurrentPrincipal, PageDep, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
+
+
+def value_text(kind: str, value: float | None, direction: str | None) -> str:
+    """An event's value as the operator reads it: each kind's value has its own unit."""
+    if value is None:
+        return ""
+    if kind in ("loitering", "stopped_vehicle", "object_left"):
+        return f"{value:.0f} s"
+    if kind == "crowd":
+        return f"{value:.0f} in the zone"
+    if kind == "line_crossing":
+        return f"crossing {value:.0f} {direction or ''}".rstrip()
+    if kind == "wrong_way":
+        return f"{value:.0f} px against the allowed direction"
+    return f"{value:g}"
+
+
+def clip_url(event: RuleEventRecord) -> str:
+    query = urlencode({"since": event.clip_start.isoformat(), "until": event.clip_end.isoformat()})
+    return f"/api/v1/cameras/{event.camera_id}/clip?{query}"
 
 
 def event_public(event: RuleEventRecord) -> RuleEventPublic:
@@ -33,9 +54,17 @@ def event_public(event: RuleEventRecord) -> RuleEventPublic:
         object_class=event.object_class,
         value=event.value,
         direction=event.direction,
+        value_text=value_text(event.kind, event.value, event.direction),
+        box=Box.model_validate(event.box) if event.box else None,
+        frame_width=event.frame_width,
+        frame_height=event.frame_height,
         alerted=event.alerted,
         snapshot_url=f"/api/v1/events/{event.id}/snapshot" if event.snapshot else None,
         playback_url=playback_url(event.camera_id, event.at),
+        clip_start=event.clip_start,
+        clip_end=event.clip_end,
+        clip_url=clip_url(event),
+        page_url=f"/events/{event.id}",
     )
 
 

@@ -20,6 +20,7 @@ from safecity.web.pages import (
     recordings,
     registry,
     roles,
+    rule_events,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -31,6 +32,7 @@ for module in (
     power,
     recordings,
     events,
+    rule_events,
     holds,
     analytics,
     admin,

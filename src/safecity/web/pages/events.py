@@ -1,4 +1,4 @@
-"""Pages: plate search (with a stated purpose), rule events, hotlists and their import."""
+"""Pages: plate search (with a stated purpose), hotlists and their import."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ from safecity.events.schemas import (
     HotlistEntryRemove,
     HotlistEntryUpdate,
 )
-from safecity.events.service import EXPORT_LIMIT, EventFilter, PlateSearch
-from safecity.web.api.events import event_public
+from safecity.events.service import EXPORT_LIMIT, PlateSearch
 from safecity.web.api.hotlists import push_open_hits
 from safecity.web.api.plates import read_public
 from safecity.web.deps import CurrentPrincipal, PlatformDep
@@ -158,42 +157,6 @@ def plates_page(
         },
         principal=principal,
         status_code=422 if error else 200,
-    )
-
-
-@router.get("/events")
-def events_page(
-    request: Request,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
-    kind: str = "",
-    district: str = "",
-    offset: int = 0,
-) -> Response:
-    with platform.transaction() as session:
-        rows, total = platform.events.rule_events(
-            session,
-            principal,
-            EventFilter(kind=kind or None, district=district or None),
-            limit=PAGE_SIZE,
-            offset=max(offset, 0),
-        )
-        items = [event_public(e) for e in rows]
-        districts = platform.registry.list_districts(session, principal)
-    return render(
-        request,
-        "events.html",
-        {
-            "items": items,
-            "total": total,
-            "offset": max(offset, 0),
-            "limit": PAGE_SIZE,
-            "kind": kind,
-            "district": district,
-            "districts": districts,
-            "query": urlencode({"kind": kind, "district": district}),
-        },
-        principal=principal,
     )
 
 
