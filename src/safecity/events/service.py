@@ -34,7 +34,7 @@ from safecity.events.hotlists import live_entries
 from safecity.events.models import HotlistEntry, PlateReadRecord, RuleEventRecord
 from safecity.events.plates import LIKE_ESCAPE, SearchMode, confusable_key, plate_query
 from safecity.identity.permissions import Principal, get_in_scope, restrict
-from safecity.registry.models import Camera, District
+from safecity.registry.models import RETIRED_STATUS, Camera, District
 from safecity.registry.privacy import mask_note, picture_for
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,10 @@ class EventService:
         camera = session.scalars(select(Camera).where(Camera.code == code)).first()
         if camera is None:
             log.warning("fact from unknown camera %s dropped", code)
+        elif camera.status == RETIRED_STATUS:
+            # Its workers are told to stop; what is still in flight raises no alert.
+            log.warning("fact from decommissioned camera %s dropped", code)
+            return None
         return camera
 
     def store_plate_read(self, session: Session, message: PlateRead) -> PlateReadRecord | None:
