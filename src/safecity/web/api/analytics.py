@@ -15,11 +15,13 @@ from safecity.recordings.service import TimeRange
 from safecity.registry.analytics_schemas import AnalyticsPublic, AnalyticsUpdate
 from safecity.registry.models import Camera
 from safecity.registry.privacy import masked_jpeg, viewer_masks
-from safecity.web.api.shapes import ERRORS, if_match_version
+from safecity.web.api.shapes import ERRORS, required_if_match_version
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
-IfMatch = Annotated[int | None, Depends(if_match_version)]
+# Required: a stale overwrite would silently undo someone's zones and rules (and restart
+# the camera's analytics on a configuration nobody chose), so a change names its version.
+IfMatch = Annotated[int, Depends(required_if_match_version)]
 SNAPSHOT_LOOKBACK = timedelta(hours=24)
 
 
@@ -40,7 +42,8 @@ def put_analytics(
     version: IfMatch,
     response: Response,
 ) -> AnalyticsPublic:
-    """Replace the whole configuration; send the version you read in If-Match (412 if stale)."""
+    """Replace the whole configuration; send the version you read in If-Match (``"0"`` for a
+    camera never configured): 428 without it, 412 if stale."""
     with platform.transaction() as session:
         public = platform.analytics_config.update_config(
             session, principal, camera_id, data, expected_version=version
