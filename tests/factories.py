@@ -118,9 +118,16 @@ def token_for(platform: Platform, username: str) -> str:
 
 
 def record_segment(
-    platform: Platform, code: str, name: str = "seg", minutes_ago: float = 20
+    platform: Platform,
+    code: str,
+    name: str = "seg",
+    minutes_ago: float = 20,
+    *,
+    shade: int | None = None,
 ) -> int:
-    """A real, tiny H.264 recording of camera ``code``, indexed as ingest would have it."""
+    """A real, tiny H.264 recording of camera ``code``, indexed as ingest would have it.
+
+    Its frames darken to light (0, 40, ... 160), or are all ``shade`` when given."""
     import hashlib
     from datetime import timedelta
 
@@ -137,7 +144,7 @@ def record_segment(
         stream = container.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         for i in range(5):
-            image = np.full((48, 64, 3), i * 40, dtype=np.uint8)
+            image = np.full((48, 64, 3), i * 40 if shade is None else shade, dtype=np.uint8)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
         container.mux(stream.encode())
     data = path.read_bytes()

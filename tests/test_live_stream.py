@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from safecity.audit.models import AuditRecord
 from safecity.identity.system import system_principal
+from safecity.registry.privacy import mask_matrix
 from safecity.registry.schemas import CameraUpdate
 from safecity.sim.rtsp import RtspMount, RtspServer, gstreamer_unavailable_reason
 from safecity.web import live
@@ -162,7 +163,7 @@ def test_privacy_masks_are_burned_in(platform: Platform, camera: int) -> None:
 
 
 def test_mask_matrix_fills_the_polygon() -> None:
-    matrix = live.mask_matrix([tuple((x, y) for x, y in MASK)], 8, 4)
+    matrix = mask_matrix([tuple((x, y) for x, y in MASK)], 8, 4)
     expected = np.zeros((4, 8), dtype=bool)
     expected[2:, 4:] = True
     assert (matrix == expected).all()

@@ -11,8 +11,9 @@
   decommissioned leaves, a new stream URL or recording mode reaches its group;
 - analytics groups (``analytics.groups.CameraGroups``, processes of several cameras
   each under a supervisor that restarts them) for every camera whose analytics is
-  enabled and whose stream URL is known, following later configuration changes on the
-  bus (a camera enabled later joins a group at once).
+  enabled and which ingest runs (the same rule), following later configuration and
+  registry changes on the bus (a camera enabled later joins a group at once, one
+  decommissioned leaves, a new stream URL reaches its group).
 
 Stream URLs are decrypted from the registry in this (control-plane) process and reach
 a worker only through the pipe to its stdin, never a bus subject, command line,
@@ -39,13 +40,13 @@ from safecity.core.errors import ConfigError
 from safecity.core.settings import Settings
 from safecity.ingest.groups import IngestCamera, IngestGroups
 from safecity.ingest.worker import STREAM_URL_ENV
-from safecity.registry.models import Camera
+from safecity.registry.models import RUNNING_STATUSES, Camera
 from safecity.web.platform import Platform
 
 log = logging.getLogger(__name__)
 
 SEGMENT_SECONDS = 10
-RECORDED_STATUSES = ("installed", "online", "offline")
+RECORDED_STATUSES = RUNNING_STATUSES
 _RECORDING_MODE: TypeAdapter[RecordingMode] = TypeAdapter(RecordingMode)
 
 
@@ -193,13 +194,12 @@ def start_analytics(
 
 def registry_stream_url(platform: Platform) -> Callable[[str], str | None]:
     """A camera's main stream URL with its credentials, decrypted from the registry, for the
-    analytics supervisor in this process (it hands it to a worker over a private pipe)."""
+    analytics supervisor in this process (it hands it to a worker over a private pipe);
+    None while ingest would not run the camera either (the same rule,
+    ``registry_ingest_cameras``: no stream, or planned, in maintenance, decommissioned)."""
 
     def resolve(code: str) -> str | None:
-        with platform.sessions() as session:
-            stored = session.scalars(
-                select(Camera.main_stream_enc).where(Camera.code == code)
-            ).first()
-        return None if stored is None else platform.registry.cipher.decrypt(stored)
+        found = registry_ingest_cameras(platform, [code])
+        return found[0].stream_url if found else None
 
     return resolve

@@ -13,6 +13,8 @@ from safecity.db.outbox import OutboxMessage
 from safecity.web.platform import Platform
 from tests.factories import World, make_user, record_segment, token_for
 
+FIRST = {"If-Match": '"0"'}  # the version of a camera never configured
+
 
 def _headers(platform: Platform, username: str, roles: list[str]) -> dict[str, str]:
     make_user(platform, username, roles, districts=["peshawar"])
@@ -70,6 +72,12 @@ def test_configuration_versions_audit_and_outbox(
     assert stale.status_code == 412
     assert stale.json()["error"]["code"] == "precondition_failed"
 
+    # A change that names no version could undo someone else's: refused with 428.
+    blind = api.put(url, json=_config("yard"), headers=engineer)
+    assert blind.status_code == 428, blind.text
+    assert blind.json()["error"]["field"] == "If-Match"
+    assert api.get(url, headers=engineer).json()["version"] == 1
+
     second = api.put(url, json=_config("yard"), headers={**engineer, "If-Match": '"1"'})
     assert second.json()["version"] == 2
     assert api.get(url, headers=engineer).json()["config"]["zones"][0]["name"] == "yard"
@@ -123,7 +131,7 @@ def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
         ),
     ]
     for body, reason in cases:
-        response = api.put(url, json=body, headers=engineer)
+        response = api.put(url, json=body, headers={**engineer, "If-Match": '"0"'})
         assert response.status_code == 422, (reason, response.text)
         assert reason in response.text, (reason, response.text)
     assert api.get(url, headers=engineer).json()["version"] == 0
@@ -143,7 +151,7 @@ def test_rules_about_standing_still_are_taken_with_a_detector(
             {"kind": "stopped_vehicle", "name": "no stopping", "zone": "gate", "seconds": 5},
         ],
     }
-    response = api.put(url, json=body, headers=engineer)
+    response = api.put(url, json=body, headers={**engineer, "If-Match": '"0"'})
     assert response.status_code == 200, response.text
     kinds = [rule["kind"] for rule in api.get(url, headers=engineer).json()["config"]["rules"]]
     assert kinds == ["object_left", "stopped_vehicle"]
@@ -156,9 +164,9 @@ def test_scope_and_permissions(api: TestClient, platform: Platform, world: World
     inside = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
     outside = f"/api/v1/cameras/{world.cameras['BNU-TC1']}/analytics"
     assert api.get(inside, headers=operator).status_code == 200
-    assert api.put(inside, json=_config(), headers=operator).status_code == 403
+    assert api.put(inside, json=_config(), headers={**operator, **FIRST}).status_code == 403
     assert api.get(outside, headers=engineer).status_code == 404
-    assert api.put(outside, json=_config(), headers=engineer).status_code == 404
+    assert api.put(outside, json=_config(), headers={**engineer, **FIRST}).status_code == 404
     assert _published(platform) == []
 
 
@@ -187,7 +195,12 @@ def test_editor_page_loads_its_script_and_shows_the_configuration(
 ) -> None:
     engineer = _headers(platform, "eng5", ["engineer"])
     camera = world.cameras["PSH-TC1"]
-    api.put(f"/api/v1/cameras/{camera}/analytics", json=_config("forecourt"), headers=engineer)
+    saved = api.put(
+        f"/api/v1/cameras/{camera}/analytics",
+        json=_config("forecourt"),
+        headers={**engineer, **FIRST},
+    )
+    assert saved.status_code == 200, saved.text
     page = api.get(f"/cameras/{camera}/analytics", headers=engineer)
     assert page.status_code == 200
     assert '<script src="/static/js/analytics-editor.js" defer></script>' in page.text

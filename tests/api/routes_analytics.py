@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from safecity.registry.analytics_models import CameraAnalytics
 from tests.api.matrix import (
     CONFIGURE_ANALYTICS,
     SEE_ANALYTICS,
@@ -35,7 +36,17 @@ def analytics_body(g: Ground) -> dict[str, Any]:
 
 
 def put_analytics(g: Ground, s: Scope) -> Call:
-    return Call("PUT", f"/api/v1/cameras/{g.camera(s)}/analytics", json=analytics_body(g))
+    """A change that names the version stored now (If-Match is required: 428 without)."""
+    camera = g.camera(s)
+    with g.platform.sessions() as session:
+        row = session.get(CameraAnalytics, camera)
+        version = row.version if row is not None else 0
+    return Call(
+        "PUT",
+        f"/api/v1/cameras/{camera}/analytics",
+        json=analytics_body(g),
+        headers={"If-Match": f'"{version}"'},
+    )
 
 
 ROUTES: dict[str, Expect] = {

@@ -15,6 +15,11 @@ Those messages carry no stream URL (they travel on a general subject): the
 URL comes from ``resolve_url``, which the owner provides from where it keeps
 credentials (the demo: the registry, decrypted in the control-plane process
 that runs this supervisor), and reaches the worker only through its stdin.
+
+It follows the registry's ``CameraChanged`` too, as ingest does: a camera is analysed
+only while ``resolve_url`` gives a URL for it (``safecity up``: while ingest would
+run it, so a camera decommissioned, in maintenance or deleted leaves its group), and a
+new stream URL reaches its group (the worker starts the camera afresh on it).
 """
 
 from __future__ import annotations
@@ -28,14 +33,17 @@ from pydantic import SecretStr
 
 from safecity.analytics import control
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
+from safecity.contracts.registry import CameraChanged
+from safecity.core.logging import scrub_credentials
 from safecity.ingest.follower import BusFollower
 from safecity.ingest.process_groups import GroupCommand, GroupRefusal, ProcessGroups
 
 logger = logging.getLogger(__name__)
 
 FOLLOWER_DURABLE = "analytics-supervisor"
+REGISTRY_FOLLOWER_DURABLE = "analytics-supervisor-registry"
 
-__all__ = ["FOLLOWER_DURABLE", "CameraGroups", "GroupCommand"]
+__all__ = ["FOLLOWER_DURABLE", "REGISTRY_FOLLOWER_DURABLE", "CameraGroups", "GroupCommand"]
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,16 @@ class CameraGroups:
         max_backoff: float = 30.0,
         config_retry: float = 300.0,
     ) -> None:
+        """``resolve_url``: the camera's stream URL now, None when it is not to be analysed
+        (no stream, or a status in which ingest does not run it either)."""
         self._resolve = resolve_url
-        self._versions: dict[str, int] = {}
+        # The newest configuration of every camera heard of, enabled or not: a registry
+        # change decides again with it.
+        self._configs: dict[str, AnalyticsConfigChanged] = {}
         self._lock = threading.Lock()
+        # One placement decision at a time, so that a configuration and a registry change
+        # of one camera arriving together cannot leave the older of the two in force.
+        self._deciding = threading.Lock()
         self._placement: ProcessGroups[_Member] = ProcessGroups(
             prefix="group",
             launch=command.launch,
@@ -83,6 +98,13 @@ class CameraGroups:
             name="analytics-supervisor",
             what="analytics configuration",
         )
+        self._registry_follower = BusFollower(
+            CameraChanged,
+            durable=REGISTRY_FOLLOWER_DURABLE,
+            handler=self._camera_changed,
+            name="analytics-supervisor-registry",
+            what="camera registry changes",
+        )
 
     # -- running -----------------------------------------------------------------------------
 
@@ -91,14 +113,16 @@ class CameraGroups:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._follower.stop(timeout)
+        self._registry_follower.stop(timeout)
         self._placement.stop(timeout)
 
     def follow(self, bus_url: str, *, timeout: float | None = 60.0) -> None:
-        """Apply every ``AnalyticsConfigChanged`` from the bus (from a thread of its own).
-        Returns once subscribed and raises ``BusError`` if it cannot; with ``timeout=None``
-        returns at once (a failure is then logged). The durable consumer resumes where it
-        stopped."""
+        """Apply every ``AnalyticsConfigChanged`` and ``CameraChanged`` from the bus (each
+        from a thread of its own). Returns once subscribed and raises ``BusError`` if it
+        cannot; with ``timeout=None`` returns at once (a failure is then logged). The
+        durable consumers resume where they stopped."""
         self._follower.start(bus_url, timeout=timeout)
+        self._registry_follower.start(bus_url, timeout=timeout)
 
     # -- placement ---------------------------------------------------------------------------
 
@@ -106,18 +130,51 @@ class CameraGroups:
         """Place, update or remove the camera as its (newer) configuration says."""
         camera = message.camera_id
         with self._lock:
-            if message.version <= self._versions.get(camera, 0):
+            known = self._configs.get(camera)
+            if known is not None and message.version <= known.version:
                 return  # an older or repeated message: the newest wins
-            self._versions[camera] = message.version
-        if not message.config.enabled:
-            self.leave(camera)
-            return
-        url = self._resolve(camera)
-        if not url:
-            logger.warning("camera %s: analytics enabled but no stream URL is known", camera)
-            self.leave(camera)
-            return
-        self._placement.place(camera, _Member(message, SecretStr(url)))
+            self._configs[camera] = message
+        self._decide(camera)
+
+    def refresh(self, camera: str) -> None:
+        """Decide again after a registry change: the camera's stream or status may have
+        changed. A camera whose analytics was never configured stays out."""
+        with self._lock:
+            if camera not in self._configs:
+                return
+        self._decide(camera)
+
+    def _decide(self, camera: str) -> None:
+        with self._deciding:
+            with self._lock:
+                message = self._configs[camera]
+            if not message.config.enabled:
+                self.leave(camera)
+                return
+            url = self._resolve(camera)
+            if not url:
+                logger.warning(
+                    "camera %s: analytics enabled but the camera is not running "
+                    "(no stream URL, or a status ingest does not run)",
+                    camera,
+                )
+                self.leave(camera)
+                return
+            member = _Member(message, SecretStr(url))
+            if self._placement.member(camera) != member:
+                self._placement.place(camera, member)
+
+    def _camera_changed(self, message: CameraChanged) -> None:
+        try:
+            self.refresh(message.code)
+        except Exception as exc:
+            # A camera that cannot be resolved now (the database busy) is decided again with
+            # its next change; the others go on.
+            logger.error(
+                "camera %s: cannot follow its registry change: %s",
+                message.code,
+                scrub_credentials(str(exc))[:300],
+            )
 
     def leave(self, camera: str) -> None:
         """The camera stops being analysed; a group left empty stops its process."""

@@ -17,9 +17,11 @@ from safecity.command.alerts_models import NEW, Alert, AlertOccurrence
 from safecity.command.alerts_schemas import AlertPublic
 from safecity.command.correlation import CorrelationWindow, open_alert_for
 from safecity.contracts.alerts import AlertRaised
-from safecity.registry.models import Camera, District, Site
+from safecity.registry.models import RETIRED_STATUS, Camera, District, Site
 
 log = logging.getLogger(__name__)
+# Sources whose alerts are something a camera saw: none is taken from a decommissioned one.
+SIGHTINGS = frozenset({"analytics", "hotlist"})
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ class AlertIntake:
 
     def __init__(self, correlation: CorrelationWindow) -> None:
         self.correlation = correlation
-        # Messages refused for want of a place ("unknown_district", "no_place"); a malformed
+        # Messages refused for want of a place ("unknown_district", "no_place") or as the
+        # sighting of a decommissioned camera ("camera_decommissioned"); a malformed
         # payload never gets this far (the bus counts those as rejected for the consumer).
         self.refused: Counter[str] = Counter()
 
@@ -194,6 +197,15 @@ class AlertIntake:
                 if cameras is not None
                 else session.scalars(select(Camera).where(Camera.code == message.camera_id)).first()
             )
+        if camera is not None and camera.status == RETIRED_STATUS and message.source in SIGHTINGS:
+            self.refused["camera_decommissioned"] += 1
+            log.warning(
+                "alert %s (%s) refused: camera %s is decommissioned",
+                message.message_id,
+                message.kind,
+                camera.code,
+            )
+            return None
         if camera is not None:
             return _Place(camera.district, camera, camera.site)
         if message.site_code is not None:

@@ -61,6 +61,7 @@ from safecity.core.clock import format_pkt, utcnow
 from safecity.core.errors import InvalidInput, NotFound, PreconditionFailed
 from safecity.identity.permissions import Principal, get_in_scope, restrict
 from safecity.registry.models import District
+from safecity.registry.privacy import mask_note, picture_for
 
 ImageKind = Literal["snapshot", "plate"]
 
@@ -149,13 +150,33 @@ class AlertsService(AlertIntake):
 
     def image(
         self, session: Session, principal: Principal, alert_id: int, which: ImageKind
-    ) -> Path:
-        """The snapshot or plate crop of an alert in scope, audited as a view."""
+    ) -> bytes:
+        """The snapshot or plate crop of an alert in scope as the viewer may see it, audited."""
         alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
+        return self.picture(session, principal, alert, which)
+
+    def picture(
+        self, session: Session, principal: Principal, alert: Alert, which: ImageKind
+    ) -> bytes:
+        """The JPEG of ``alert`` the caller has already let ``principal`` see, audited.
+
+        A scene gets its camera's current privacy masks burned in (unless the viewer holds
+        ``cameras.unmask``); the stored file is unchanged. A hotlist hit's pictures are
+        crops of the read's subject, the plate and the vehicle box around it, served as
+        stored: the operator must compare the plate with the listing before anyone acts,
+        so a mask must not blank it silently, and a crop's place in the frame is not
+        recorded, so the frame's masks could not be laid on it anyway.
+        """
         relative = alert.snapshot if which == "snapshot" else alert.plate_crop
         path = (self.media_root / relative).resolve() if relative else None
         if path is None or not path.is_relative_to(self.media_root.resolve()) or not path.is_file():
             raise NotFound(f"alert {alert.id} has no {which} image")
+        data = path.read_bytes()
+        note = ""
+        if which == "snapshot" and alert.source != "hotlist":
+            what = f"the snapshot of alert {alert.id}"
+            data = picture_for(data, alert.camera, principal, what=what)
+            note = mask_note(alert.camera, principal)
         self.audit.append(
             session,
             principal.audit,
@@ -163,9 +184,9 @@ class AlertsService(AlertIntake):
             object_type="alert_image",
             object_id=alert.id,
             district=alert.district.slug,
-            summary=f"viewed the {which} of alert {alert.id} ({alert.kind})",
+            summary=f"viewed the {which} of alert {alert.id} ({alert.kind})" + note,
         )
-        return path
+        return data
 
     # -- the lifecycle ---------------------------------------------------------------------------
 

@@ -34,7 +34,8 @@ from safecity.events.hotlists import live_entries
 from safecity.events.models import HotlistEntry, PlateReadRecord, RuleEventRecord
 from safecity.events.plates import LIKE_ESCAPE, SearchMode, confusable_key, plate_query
 from safecity.identity.permissions import Principal, get_in_scope, restrict
-from safecity.registry.models import Camera, District
+from safecity.registry.models import RETIRED_STATUS, Camera, District
+from safecity.registry.privacy import mask_note, picture_for
 
 log = logging.getLogger(__name__)
 PlateImage = Literal["crop", "vehicle"]
@@ -193,6 +194,10 @@ class EventService:
         camera = session.scalars(select(Camera).where(Camera.code == code)).first()
         if camera is None:
             log.warning("fact from unknown camera %s dropped", code)
+        elif camera.status == RETIRED_STATUS:
+            # Its workers are told to stop; what is still in flight raises no alert.
+            log.warning("fact from decommissioned camera %s dropped", code)
+            return None
         return camera
 
     def store_plate_read(self, session: Session, message: PlateRead) -> PlateReadRecord | None:
@@ -432,6 +437,12 @@ class EventService:
     ) -> Path:
         # The page that showed the search fetches its images with the purpose it stated;
         # an image is personal data as much as the read, so none is served without one.
+        # Privacy masks: both pictures are served as stored. They are crops of the read's
+        # subject (the plate, and the vehicle box around it), not views of the scene; the
+        # plate is what an operator must compare before acting, so a mask over the road
+        # must not blank it silently, and the crops' places in the frame are not recorded,
+        # so the frame's masks could not be laid on them anyway. The scene pictures
+        # (rule-event snapshots, analytics alerts, the zone editor's frame) are masked.
         acting = _stated(principal, purpose)
         read = get_in_scope(session, PlateReadRecord, acting, "plates.search", read_id)
         relative = read.plate_crop if which == "crop" else read.vehicle_image
@@ -493,9 +504,14 @@ class EventService:
     def rule_event(self, session: Session, principal: Principal, event_id: int) -> RuleEventRecord:
         return get_in_scope(session, RuleEventRecord, principal, "analytics.view", event_id)
 
-    def event_snapshot(self, session: Session, principal: Principal, event_id: int) -> Path:
+    def event_snapshot(self, session: Session, principal: Principal, event_id: int) -> bytes:
+        """The frame when the rule fired (JPEG), with the camera's current privacy masks
+        burned in unless the viewer holds ``cameras.unmask``; the stored file is unchanged."""
         event = self.rule_event(session, principal, event_id)
         path = self._media(event.snapshot, f"event {event_id} has no snapshot")
+        picture = picture_for(
+            path.read_bytes(), event.camera, principal, what=f"the snapshot of event {event_id}"
+        )
         self.audit.append(
             session,
             principal.audit,
@@ -503,9 +519,10 @@ class EventService:
             object_type="rule_event",
             object_id=event.id,
             district=event.camera.district.slug,
-            summary=f"viewed the snapshot of {event.kind} at {event.camera.code}",
+            summary=f"viewed the snapshot of {event.kind} at {event.camera.code}"
+            + mask_note(event.camera, principal),
         )
-        return path
+        return picture
 
     # -- retention ---------------------------------------------------------------------------------
 

@@ -41,6 +41,11 @@ SITE_TYPES = (
 ROLLOUT_STATUSES = ("planned", "surveyed", "installed", "live", "decommissioned")
 OWNERSHIPS = ("public", "private", "school")
 CAMERA_STATUSES = ("planned", "installed", "online", "offline", "maintenance", "decommissioned")
+# The statuses in which a camera's video is ingested, recorded and analysed (it must also
+# have a main stream); planned, in maintenance or decommissioned, it is not.
+RUNNING_STATUSES = ("installed", "online", "offline")
+# Out of service for good: facts still arriving from it (a worker not yet told) are dropped.
+RETIRED_STATUS = "decommissioned"
 CODECS = ("h264", "h265", "mjpeg")
 POWER_SOURCES = ("grid", "solar", "hybrid")
 

@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Annotated, Any
@@ -38,6 +38,7 @@ from safecity.core.errors import NotAuthenticated, NotFound, PermissionDenied
 from safecity.identity.permissions import get_in_scope, restrict
 from safecity.ingest.source import open_options, pyav_target, scrub, source_kind
 from safecity.registry.models import Camera
+from safecity.registry.privacy import Polygons, mask_matrix, mask_note, viewer_masks
 from safecity.registry.schemas import CameraPublic
 from safecity.registry.service import camera_public
 from safecity.web.deps import CurrentPrincipal, PlatformDep
@@ -78,7 +79,7 @@ class LivePlan:
     """What one authorised viewer gets: the source URL and the masks to burn in."""
 
     url: str
-    masks: tuple[tuple[tuple[float, float], ...], ...]
+    masks: Polygons
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def live_page(
     principal.require("footage.view")
     with platform.transaction() as session:
         camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
-        masked = bool(camera.privacy_masks) and not principal.has_permission("cameras.unmask")
+        masked = bool(viewer_masks(camera, principal))
         public = camera_public(camera)
     return render(request, "live.html", {"camera": public, "masked": masked}, principal=principal)
 
@@ -158,15 +159,6 @@ def wall_page(
 # -- authorisation -------------------------------------------------------------------------------
 
 
-def _mask_polygons(raw: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
-    polygons: list[tuple[tuple[float, float], ...]] = []
-    for item in raw or []:
-        points = item.get("points") if isinstance(item, dict) else item
-        if isinstance(points, list) and len(points) >= 3:
-            polygons.append(tuple((float(p[0]), float(p[1])) for p in points))
-    return tuple(polygons)
-
-
 def authorise(
     platform: Platform, cookie: str | None, ctx: AuditContext, camera_id: int
 ) -> LivePlan:
@@ -188,9 +180,7 @@ def authorise(
         encrypted = camera.sub_stream_enc or camera.main_stream_enc
         if not encrypted:
             raise LiveRefused(CLOSE_NO_STREAM, f"camera {camera.code} has no stream URL")
-        masks = _mask_polygons(camera.privacy_masks)
-        if principal.has_permission("cameras.unmask"):
-            masks = ()
+        masks = viewer_masks(camera, principal)
         platform.audit.append(
             session,
             principal.audit,
@@ -198,7 +188,7 @@ def authorise(
             object_type="live",
             object_id=camera.id,
             district=camera.district.slug,
-            summary=f"watched camera {camera.code} live" + (" with privacy masks" if masks else ""),
+            summary=f"watched camera {camera.code} live" + mask_note(camera, principal),
         )
         url = platform.cipher.decrypt(encrypted)
     return LivePlan(url=url, masks=masks)
@@ -241,29 +231,6 @@ def boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
             return
         yield data[at + 4 : at + 8], data[at : at + size]
         at += size
-
-
-def mask_matrix(
-    polygons: Sequence[Sequence[tuple[float, float]]], width: int, height: int
-) -> NDArray[np.bool_]:
-    """True where a pixel centre lies inside any polygon (even-odd rule)."""
-    ys, xs = np.mgrid[0:height, 0:width]
-    px = (xs + 0.5) / width
-    py = (ys + 0.5) / height
-    inside_any = np.zeros((height, width), dtype=bool)
-    for polygon in polygons:
-        inside = np.zeros((height, width), dtype=bool)
-        count = len(polygon)
-        for i in range(count):
-            x1, y1 = polygon[i]
-            x2, y2 = polygon[(i + 1) % count]
-            if y1 == y2:
-                continue
-            crosses = (y1 > py) != (y2 > py)
-            x_at = x1 + (py - y1) * (x2 - x1) / (y2 - y1)
-            inside ^= crosses & (px < x_at)
-        inside_any |= inside
-    return inside_any
 
 
 Emit = Callable[[str | bytes], bool]

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from safecity.command.alerts_schemas import (
@@ -81,7 +81,12 @@ def get_alert(alert_id: int, platform: PlatformDep, principal: CurrentPrincipal)
         return platform.alerts.get(session, principal, alert_id)
 
 
-@router.get("/alerts/{alert_id}/snapshot", tags=["alerts"])
+@router.get(
+    "/alerts/{alert_id}/snapshot",
+    tags=["alerts"],
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
 def alert_snapshot(
     alert_id: int,
     platform: PlatformDep,
@@ -89,13 +94,11 @@ def alert_snapshot(
     which: Annotated[
         Literal["snapshot", "plate"], Query(description="The scene, or the plate crop")
     ] = "snapshot",
-) -> FileResponse:
-    """The JPEG the source attached; every view is audited."""
+) -> Response:
+    """The JPEG the source attached (a scene with privacy masks burned in); views are audited."""
     with platform.transaction() as session:
-        path = platform.alerts.image(session, principal, alert_id, which)
-    return FileResponse(
-        path, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"}
-    )
+        jpeg = platform.alerts.image(session, principal, alert_id, which)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 class _Action(Protocol):

@@ -13,11 +13,15 @@ from safecity.core.clock import utcnow
 from safecity.core.errors import NotFound
 from safecity.recordings.service import TimeRange
 from safecity.registry.analytics_schemas import AnalyticsPublic, AnalyticsUpdate
-from safecity.web.api.shapes import ERRORS, if_match_version
+from safecity.registry.models import Camera
+from safecity.registry.privacy import masked_jpeg, viewer_masks
+from safecity.web.api.shapes import ERRORS, required_if_match_version
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 
 router = APIRouter(responses=ERRORS)  # type: ignore[arg-type]
-IfMatch = Annotated[int | None, Depends(if_match_version)]
+# Required: a stale overwrite would silently undo someone's zones and rules (and restart
+# the camera's analytics on a configuration nobody chose), so a change names its version.
+IfMatch = Annotated[int, Depends(required_if_match_version)]
 SNAPSHOT_LOOKBACK = timedelta(hours=24)
 
 
@@ -38,7 +42,8 @@ def put_analytics(
     version: IfMatch,
     response: Response,
 ) -> AnalyticsPublic:
-    """Replace the whole configuration; send the version you read in If-Match (412 if stale)."""
+    """Replace the whole configuration; send the version you read in If-Match (``"0"`` for a
+    camera never configured): 428 without it, 412 if stale."""
     with platform.transaction() as session:
         public = platform.analytics_config.update_config(
             session, principal, camera_id, data, expected_version=version
@@ -54,7 +59,8 @@ def put_analytics(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def get_snapshot(camera_id: int, platform: PlatformDep, principal: CurrentPrincipal) -> Response:
-    """The last key frame of the camera's most recent recording (footage.view, audited)."""
+    """The last key frame of the camera's most recent recording (footage.view, audited),
+    with the camera's privacy masks burned in unless you hold ``cameras.unmask``."""
     now = utcnow()
     with platform.transaction() as session:
         segments = platform.recordings.segments(
@@ -64,8 +70,10 @@ def get_snapshot(camera_id: int, platform: PlatformDep, principal: CurrentPrinci
         if not live:
             raise NotFound(f"camera {camera_id} has no recording in the last 24 hours")
         path = platform.recordings.open_segment(session, principal, live[-1].id)
+        # In scope: the segments above were listed through the same permission filter.
+        masks = viewer_masks(session.get(Camera, camera_id), principal)
     try:
-        jpeg = grab_jpeg(path)
+        jpeg = masked_jpeg(grab_jpeg(path), masks)
     except (ValueError, OSError) as exc:
         raise NotFound(f"no picture in the latest recording of camera {camera_id}") from exc
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from safecity.contracts.analytics import Box, RuleKind
 from safecity.core.clock import as_utc
@@ -101,13 +101,14 @@ def get_event(event_id: int, platform: PlatformDep, principal: CurrentPrincipal)
         return event_public(platform.events.rule_event(session, principal, event_id))
 
 
-@router.get("/events/{event_id}/snapshot", tags=["events"])
-def event_snapshot(
-    event_id: int, platform: PlatformDep, principal: CurrentPrincipal
-) -> FileResponse:
-    """The frame when the rule fired (JPEG); each view is audited."""
+@router.get(
+    "/events/{event_id}/snapshot",
+    tags=["events"],
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def event_snapshot(event_id: int, platform: PlatformDep, principal: CurrentPrincipal) -> Response:
+    """The frame when the rule fired (JPEG, privacy masks burned in); each view is audited."""
     with platform.transaction() as session:
-        path = platform.events.event_snapshot(session, principal, event_id)
-    return FileResponse(
-        path, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"}
-    )
+        jpeg = platform.events.event_snapshot(session, principal, event_id)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from safecity.command.alerts_models import Alert
@@ -90,8 +90,5 @@ def field_snapshot(unit_id: int, platform: PlatformDep, principal: CurrentPrinci
         alert = session.get(Alert, incident.alert_id) if incident and incident.alert_id else None
         if alert is None or alert.snapshot is None:
             raise NotFound("this assignment has no snapshot")
-        root = platform.settings.media_dir.resolve()
-        path = (root / alert.snapshot).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound("the snapshot is no longer stored")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        jpeg = platform.alerts.picture(session, principal, alert, "snapshot")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
