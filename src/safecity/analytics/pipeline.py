@@ -145,6 +145,8 @@ class CameraPipeline:
         """Apply a newer configuration; an older or equal version is ignored (False)."""
         if version <= self.camera.config_version:
             return False
+        if config.analysed_fps != self.camera.config.analysed_fps:
+            self._tracker.set_frame_rate(config.analysed_fps)
         self.camera = PipelineCamera(self.camera.camera_id, self.camera.media_root, config, version)
         self._size = None  # rebuild the rules on the next frame
         self._cadence = self._new_cadence()

@@ -249,6 +249,9 @@ class CameraWorker:
             self._pipeline.counters = counters
         else:
             self._pipeline.reconfigure(message.config, message.version)
+        # The reader thins the decoded frames to the analysed rate: without this a camera
+        # set to 1 fps went on being analysed at its old 5.
+        self._reader.set_target_fps(message.config.analysed_fps)
         logger.info(
             "camera %s: analytics configuration version %d", self.camera_id, message.version
         )

@@ -72,6 +72,7 @@ class ObjectTracker:
         if buffer < 0:
             raise ValueError(f"buffer must not be negative, got {buffer}")
         self._buffer = buffer
+        self._lost_track_seconds = lost_track_seconds
         import supervision
 
         self._supervision: Any = supervision
@@ -87,6 +88,22 @@ class ObjectTracker:
         # earlier frame to confirm against); one empty frame first makes a camera's first
         # boxes as tentative as any others, so a stray box never reaches the rules.
         self._tracker.update_with_tensors(np.zeros((0, 5), np.float32))
+
+    def set_frame_rate(self, frame_rate: float) -> None:
+        """Frames analysed per second from now on (a camera's analysed rate changed): a lost
+        track is kept for the same ``lost_track_seconds``, and the live tracks keep their
+        ids (a new tracker would start them again from 1)."""
+        if frame_rate <= 0:
+            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        lost_track_buffer = max(1, round(self._lost_track_seconds * frame_rate))
+        # ByteTrack derives this one attribute from its frame rate and buffer, in
+        # its constructor; set it the same way.
+        self._tracker.max_time_lost = int(max(1, round(frame_rate)) / 30.0 * lost_track_buffer)
+
+    @property
+    def lost_frames(self) -> int:
+        """Analysed frames a lost track is kept before it is dropped."""
+        return int(self._tracker.max_time_lost)
 
     @property
     def tentative(self) -> Detections:
