@@ -33,7 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from safecity.analytics.pipeline import CameraPipeline, PipelineCamera, build_pipeline
+from safecity.analytics.pipeline import (
+    CameraPipeline,
+    PipelineCamera,
+    build_pipeline,
+    track_id_offset,
+)
 from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plate_reading import FuseReads, PlateReaderLike
 from safecity.analytics.timings import StageTimings
@@ -158,6 +163,8 @@ class CameraWorker:
             fuse=fuse,
             timings=self._timings,
             plate_jobs=plates,
+            # A new tracker counts from 1 again: its ids must not repeat earlier ones.
+            track_id_offset=track_id_offset(time.time()),
         )
 
     @property

@@ -66,7 +66,13 @@ class ObjectTracker:
         activation_threshold: float = 0.25,
         matching_threshold: float = 0.8,
         buffer: float = BUFFER,
+        id_offset: int = 0,
     ) -> None:
+        """``id_offset``: added to every track id (ByteTrack counts from 1), so that ids of
+        a restarted worker do not repeat those it published before."""
+        if id_offset < 0:
+            raise ValueError(f"id_offset must not be negative, got {id_offset}")
+        self._id_offset = id_offset
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
         if buffer < 0:
@@ -139,19 +145,24 @@ class ObjectTracker:
             if overlap[row, column] >= MIN_PAIRING_IOU
         )
         self._tentative = _rows(
-            detections, [(row, tracks[col]) for row, col in paired if col >= len(confirmed)]
+            detections,
+            [(row, tracks[col]) for row, col in paired if col >= len(confirmed)],
+            self._id_offset,
         )
         return _rows(
-            detections, [(row, tracks[col]) for row, col in paired if col < len(confirmed)]
+            detections,
+            [(row, tracks[col]) for row, col in paired if col < len(confirmed)],
+            self._id_offset,
         )
 
 
-def _rows(detections: Detections, pairs: list[tuple[int, Any]]) -> Detections:
-    """Rows of ``detections`` with the external ids of the tracks they are paired with."""
+def _rows(detections: Detections, pairs: list[tuple[int, Any]], id_offset: int = 0) -> Detections:
+    """Rows of ``detections`` with the external ids (plus ``id_offset``) of the tracks they
+    are paired with."""
     if not pairs:
         return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
     kept = np.array([row for row, _ in pairs])
-    ids = np.array([track.external_track_id for _, track in pairs])
+    ids = np.array([track.external_track_id + id_offset for _, track in pairs])
     return Detections.create(
         detections.xyxy[kept], detections.confidence[kept], detections.class_id[kept], ids
     )
