@@ -1,23 +1,34 @@
 """An analytics worker's figures say what they claim: "decode" is the reader's decoding,
-the shared plate reader's OCR time is reported per camera ("plate_ocr"), and the analysed
-rate is that of the last seconds, not a lifetime average."""
+the shared plate reader's OCR time is reported per camera ("plate_ocr"), the analysed
+rate is that of the last seconds, not a lifetime average, and a camera switched off
+leaves the control plane's metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from safecity.analytics.plate_jobs import PlateJob, SharedPlateReader
 from safecity.analytics.timings import RecentRate
 from safecity.analytics.worker import CameraWorker, StreamOptions
-from safecity.contracts.analytics_config import AnalyticsConfigChanged, CameraAnalyticsConfig
+from safecity.bus import NatsBus
+from safecity.contracts.analytics_config import (
+    AnalyticsConfigChanged,
+    AnalyticsWorkerStats,
+    CameraAnalyticsConfig,
+)
 from safecity.contracts.base import Message
 from safecity.sim.truth import GroundTruth
+from safecity.web.bus_metrics import AnalyticsWorkerGauges
+from safecity.web.consumers import start_consumers
+from safecity.web.platform import Platform
 from tests.analytics.support import CAMERA, OracleReader, fuse_by_vote
 
 PLAIN = {"enabled": True, "analysed_fps": 5, "plates": False}
@@ -150,3 +161,46 @@ def test_the_analysed_rate_is_that_of_the_last_ten_seconds() -> None:
     fresh.tick()
     fresh.tick()
     assert fresh.per_second() == 1.0  # two frames in the 2 s since it started
+
+
+@pytest.mark.nats
+async def test_the_control_plane_drops_a_camera_switched_off_on_the_bus(
+    platform: Platform, bus: NatsBus
+) -> None:
+    gauges = AnalyticsWorkerGauges()
+    consumers = await start_consumers(platform, bus, worker_gauges=gauges)
+    try:
+        for camera in ("PSH-TC1", "PSH-TC2"):
+            await bus.publish(AnalyticsWorkerStats(camera_id=camera, **_REPORT))
+        await _until(lambda: gauges.cameras() == ["PSH-TC1", "PSH-TC2"])
+        await bus.publish(
+            AnalyticsConfigChanged(
+                camera_id="PSH-TC1",
+                version=2,
+                config=CameraAnalyticsConfig.model_validate({"enabled": False}),
+            )
+        )
+        # The worker's last report, published as the camera leaves its group.
+        await bus.publish(AnalyticsWorkerStats(camera_id="PSH-TC1", **_REPORT))
+        await bus.publish(AnalyticsWorkerStats(camera_id="PSH-TC2", **_REPORT))
+        await _until(lambda: gauges.cameras() == ["PSH-TC2"])
+        await asyncio.sleep(0.5)
+        assert gauges.cameras() == ["PSH-TC2"]
+    finally:
+        await consumers.stop()
+
+
+_REPORT: dict[str, Any] = {
+    "config_version": 1,
+    "frames_analysed": 10,
+    "frames_dropped": 0,
+    "analysed_fps": 5.0,
+    "events": 0,
+    "plate_reads": 0,
+}
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
