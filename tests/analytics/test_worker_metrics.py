@@ -10,7 +10,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from safecity.bus.interface import Subscription, SubscriptionStats
-from safecity.contracts.analytics_config import AnalyticsWorkerStats
+from safecity.contracts.analytics_config import (
+    AnalyticsConfigChanged,
+    AnalyticsWorkerStats,
+    CameraAnalyticsConfig,
+)
 from safecity.web.bus_metrics import AnalyticsWorkerGauges, ConsumerGauges
 
 T0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -103,3 +107,33 @@ def test_consumer_counts_and_refused_alerts_are_read_at_scrape_time() -> None:
     key = (("durable", "control-plates"), ("outcome", "rejected"))
     assert samples[("safecity_bus_consumer_messages_total", key)] == 2
     assert samples[("safecity_alerts_refused_total", (("reason", "unknown_district"),))] == 3
+
+
+def test_a_camera_switched_off_leaves_the_metrics() -> None:
+    now = T0 + timedelta(seconds=5)
+    gauges = AnalyticsWorkerGauges(stale_after_seconds=30, clock=lambda: now)
+    registry = CollectorRegistry()
+    registry.register(gauges)
+
+    def configured(version: int, *, enabled: bool) -> AnalyticsConfigChanged:
+        return AnalyticsConfigChanged(
+            camera_id="PSH-TC1",
+            version=version,
+            config=CameraAnalyticsConfig.model_validate({"enabled": enabled}),
+        )
+
+    gauges.observe(_stats("PSH-TC1", T0, dropped=1))
+    gauges.observe(_stats("PSH-TC2", T0, dropped=1))
+    gauges.configured(configured(2, enabled=False))
+    # Its worker's last report (published as it stops) comes after: it stays out.
+    gauges.observe(_stats("PSH-TC1", T0 + timedelta(seconds=1), dropped=2))
+    assert gauges.cameras() == ["PSH-TC2"]
+    cameras = {dict(labels).get("camera") for _, labels in _samples(registry)}
+    assert "PSH-TC1" not in cameras
+    assert "PSH-TC2" in cameras
+    gauges.configured(configured(1, enabled=True))  # older: ignored
+    gauges.observe(_stats("PSH-TC1", T0 + timedelta(seconds=2), dropped=3))
+    assert gauges.cameras() == ["PSH-TC2"]
+    gauges.configured(configured(3, enabled=True))  # switched on again: reported again
+    gauges.observe(_stats("PSH-TC1", T0 + timedelta(seconds=3), dropped=4))
+    assert gauges.cameras() == ["PSH-TC1", "PSH-TC2"]

@@ -36,7 +36,7 @@ from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.contracts.registry import CameraChanged
 from safecity.core.logging import scrub_credentials
 from safecity.ingest.follower import BusFollower
-from safecity.ingest.process_groups import GroupCommand, GroupRefusal, ProcessGroups
+from safecity.ingest.process_groups import GroupCommand, GroupRefusal, GroupRun, ProcessGroups
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,10 @@ class CameraGroups:
 
     def exit_codes(self, group: str) -> list[int]:
         return self._placement.exit_codes(group)
+
+    def runs(self) -> dict[str, GroupRun]:
+        """Every group's process (restarts, how and when it last ended) with its cameras."""
+        return self._placement.runs()
 
     def refusal(self, group: str) -> str | None:
         """Why the group's process is down if it refused its configuration (exit status 2):

@@ -78,6 +78,20 @@ unsure whether it is a car or a truck): the less confident is dropped before tra
 or the vehicle gets two tracks and two plate reads."""
 CLIP_BEFORE = timedelta(seconds=5)
 CLIP_AFTER = timedelta(seconds=5)
+_TRACK_ID_SECONDS = 2_000_000
+"""Track id offsets repeat after this many seconds (23 days); the largest id stays within
+the 32-bit column the events are stored in."""
+_TRACK_IDS_PER_SECOND = 1000
+
+
+def track_id_offset(started: float) -> int:
+    """The offset for track ids of a pipeline built at ``started`` (Unix seconds).
+
+    ByteTrack counts a camera's tracks from 1, so a restarted worker published "track 9"
+    again for another vehicle. Offsetting by the start second (times a thousand, far more
+    tracks than a camera begins in a second) keeps the ids of one run apart from those of
+    every run in the 23 days before it."""
+    return (int(started) % _TRACK_ID_SECONDS) * _TRACK_IDS_PER_SECOND
 
 
 @dataclass(frozen=True)
@@ -113,13 +127,19 @@ class CameraPipeline:
     publisher: Publisher
     timings: StageTimings = field(default_factory=StageTimings)
     counters: PipelineCounters = field(default_factory=PipelineCounters)
+    track_id_offset: int = 0
+    """Added to every track id it publishes (``track_id_offset``)."""
 
     def __post_init__(self) -> None:
         self._motion = MotionGate()
-        self._tracker = ObjectTracker(frame_rate=self.camera.config.analysed_fps)
+        self._tracker = ObjectTracker(
+            frame_rate=self.camera.config.analysed_fps, id_offset=self.track_id_offset
+        )
         self._rules: list[Rule] = []
+        self._rule_definitions: list[str] = []
         self._ignore: tuple[Polygon, ...] = ()
         self._size: tuple[int, int] | None = None
+        self._reconfigured = False
         self._classes: tuple[str, ...] = self.detector.classes if self.detector else ()
         self._cadence = self._new_cadence()
         self._tracks = Detections.empty()
@@ -145,8 +165,10 @@ class CameraPipeline:
         """Apply a newer configuration; an older or equal version is ignored (False)."""
         if version <= self.camera.config_version:
             return False
+        if config.analysed_fps != self.camera.config.analysed_fps:
+            self._tracker.set_frame_rate(config.analysed_fps)
         self.camera = PipelineCamera(self.camera.camera_id, self.camera.media_root, config, version)
-        self._size = None  # rebuild the rules on the next frame
+        self._reconfigured = True  # rebuild the changed rules on the next frame
         self._cadence = self._new_cadence()
         if self.plates is not None:
             self.plates.set_single_read_floor(config.plate_single_read_floor)
@@ -171,13 +193,9 @@ class CameraPipeline:
         if self._size != (width, height):
             # A new resolution: scale the zones to it and start the background afresh.
             self._size = (width, height)
-            self._rules = build_rules(self.camera.config, width, height, self._classes)
-            fractions = tuple(Polygon(region.points) for region in self.camera.config.ignore)
-            self._ignore = tuple(region.scaled(width, height) for region in fractions)
-            self._motion = MotionGate(ignore=fractions)
-            self._cadence = self._new_cadence()
-            if self.plates is not None:
-                self.plates.set_ignore(self._ignore)
+            self._layout(width, height, resized=True)
+        elif self._reconfigured:
+            self._layout(width, height, resized=False)
         self.counters.frames += 1
         with self.timings.measure("motion"):
             regions = self._motion.regions(picture)
@@ -220,6 +238,32 @@ class CameraPipeline:
                 for read in reads:
                     self.counters.plate_reads += 1
                     self.publisher(read)
+
+    def _layout(self, width: int, height: int, *, resized: bool) -> None:
+        """Rules, ignore regions and motion gate for this frame size and configuration.
+
+        After a new configuration of the same size, a rule whose own definition (its
+        settings, name and the zone or line it watches) did not change keeps its state: a
+        line's count, the time an object has loitered or stood. Rebuilding every rule
+        restarted counts at 1 whenever any other rule was added or edited."""
+        config = self.camera.config
+        self._reconfigured = False
+        built = build_rules(config, width, height, self._classes)
+        definitions = _rule_definitions(config)
+        kept = {} if resized else dict(zip(self._rule_definitions, self._rules, strict=True))
+        self._rules = [
+            kept.pop(definition, fresh)
+            for definition, fresh in zip(definitions, built, strict=True)
+        ]
+        self._rule_definitions = definitions
+        fractions = tuple(Polygon(region.points) for region in config.ignore)
+        ignore = tuple(region.scaled(width, height) for region in fractions)
+        if resized or ignore != self._ignore:
+            self._motion = MotionGate(ignore=fractions)
+        self._ignore = ignore
+        self._cadence = self._new_cadence()
+        if self.plates is not None:
+            self.plates.set_ignore(self._ignore)
 
     def _colour(self, picture: Picture) -> npt.NDArray[np.uint8]:
         """The frame in colour; converting it is timed as its own stage."""
@@ -328,6 +372,23 @@ class CameraPipeline:
         self.publisher(event)
 
 
+def _rule_definitions(config: CameraAnalyticsConfig) -> list[str]:
+    """Each rule's whole definition, in the configuration's order: its own settings (name
+    included) and those of the zone and line it watches."""
+    zones = {zone.name: zone.model_dump_json() for zone in config.zones}
+    lines = {line.name: line.model_dump_json() for line in config.lines}
+    definitions = []
+    for rule in config.rules:
+        zone = getattr(rule, "zone", None)
+        line = getattr(rule, "line", None)
+        watched = (
+            zones.get(zone, "") if isinstance(zone, str) else "",
+            lines.get(line, "") if isinstance(line, str) else "",
+        )
+        definitions.append("\n".join((rule.model_dump_json(), *watched)))
+    return definitions
+
+
 def _ids(detections: Detections) -> frozenset[int]:
     if detections.tracker_id is None:
         return frozenset()
@@ -343,6 +404,7 @@ def build_pipeline(
     fuse: FuseReads | None = None,
     timings: StageTimings | None = None,
     plate_jobs: PlateJobSink | None = None,
+    track_id_offset: int = 0,
 ) -> CameraPipeline:
     """Compose one camera's pipeline; ANPR runs if the configuration asks and a reader (or a
     shared reader's job queue, ``plate_jobs``) is given."""
@@ -364,4 +426,5 @@ def build_pipeline(
         plates=plates,
         publisher=publisher,
         timings=timings or StageTimings(),
+        track_id_offset=track_id_offset,
     )

@@ -34,6 +34,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from safecity.analytics.timings import StageTimings
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +184,7 @@ class SharedPlateReader:
         self._jobs = _JobQueue(capacity)
         self._dropped: Counter[str] = Counter()
         self._done: Counter[str] = Counter()
+        self._read_ms = StageTimings()  # keyed by camera: its jobs' OCR time, recent window
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -222,6 +226,11 @@ class SharedPlateReader:
         with self._lock:
             return self._done[camera_id]
 
+    def read_ms(self, camera_id: str) -> float | None:
+        """Mean milliseconds the reader spent on this camera's recent jobs (the OCR itself,
+        not the wait in the queue); None before its first job."""
+        return self._read_ms.means().get(camera_id)
+
     def waiting(self) -> int:
         return len(self._jobs)
 
@@ -238,12 +247,14 @@ class SharedPlateReader:
             job = self._jobs.get(_WAIT_SECONDS)
             if job is None:
                 continue
+            started = time.perf_counter()
             try:
                 readings: Sequence[Any] = self._reader.read(job.image, region=job.region)
             except Exception as exc:  # one bad crop must not end plate reading for every camera
                 self.failures += 1
                 logger.warning("camera %s: plate reader failed: %s", job.camera_id, exc)
                 readings = []
+            self._read_ms.record(job.camera_id, (time.perf_counter() - started) * 1000.0)
             with self._lock:
                 self._done[job.camera_id] += 1
             job.deliver(readings)

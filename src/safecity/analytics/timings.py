@@ -1,14 +1,21 @@
-"""Per-stage timings of a pipeline, as a recent-window mean in milliseconds."""
+"""Per-stage timings of a pipeline, as a recent-window mean in milliseconds; a recent rate.
+
+The "decode" stage is the reader thread's decoding (every frame decoded to pick the
+analysed one, ``CameraReader.decode_seconds``) plus the picture's wrapping, per analysed
+frame; "plates" is the hand-off to the group's plate reader, whose OCR time is
+"plate_ocr" (per job of the camera).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-STAGES = ("decode", "motion", "detect", "track", "rules", "plates", "publish")
+STAGES = ("decode", "motion", "detect", "track", "rules", "plates", "publish", "plate_ocr")
+RATE_WINDOW_SECONDS = 10.0
 
 
 class StageTimings:
@@ -38,3 +45,41 @@ class StageTimings:
                 for stage, values in self._samples.items()
                 if values
             }
+
+
+class RecentRate:
+    """Events per second over the last ``window`` seconds (or since the start, if shorter):
+    a camera slowed down now shows it now, not diluted by hours of good running."""
+
+    def __init__(
+        self, window: float = RATE_WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if window <= 0:
+            raise ValueError(f"window must be positive, got {window}")
+        self._window = window
+        self._clock = clock
+        self._started = clock()
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._started = self._clock()
+            self._times.clear()
+
+    def tick(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self._times.append(now)
+            self._forget(now)
+
+    def per_second(self) -> float:
+        with self._lock:
+            now = self._clock()
+            self._forget(now)
+            span = min(self._window, now - self._started)
+            return len(self._times) / span if span > 0 else 0.0
+
+    def _forget(self, now: float) -> None:
+        while self._times and self._times[0] <= now - self._window:
+            self._times.popleft()

@@ -33,10 +33,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from safecity.analytics.pipeline import CameraPipeline, PipelineCamera, build_pipeline
+from safecity.analytics.pipeline import (
+    CameraPipeline,
+    PipelineCamera,
+    build_pipeline,
+    track_id_offset,
+)
 from safecity.analytics.plate_jobs import SharedPlateReader
 from safecity.analytics.plate_reading import FuseReads, PlateReaderLike
-from safecity.analytics.timings import StageTimings
+from safecity.analytics.timings import RecentRate, StageTimings
 from safecity.bus.errors import BusError
 from safecity.bus.interface import Bus
 from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
@@ -125,11 +130,13 @@ class CameraWorker:
         self._shared_plates = shared_plates
         self._media_root = media_root
         self._timings = StageTimings()
+        self._rate = RecentRate()
+        self._decoded_until = 0.0  # the reader's decode_seconds at the last analysed frame
+        self._plate_reader: SharedPlateReader | None = None
         self._pictures = ColourConverter()
         self._pending: AnalyticsConfigChanged | None = None
         self._pending_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._started = time.monotonic()
         self._thread: threading.Thread | None = None
         detector, self._detector_error = self._load(initial.config.detector)
         self._pipeline = self._build(initial, detector)
@@ -150,6 +157,7 @@ class CameraWorker:
     def _build(self, message: AnalyticsConfigChanged, detector: Detector | None) -> CameraPipeline:
         # The group's plate reader loads when the first camera that reads plates needs it.
         plates, fuse = self._shared_plates() if message.config.plates else (None, None)
+        self._plate_reader = plates
         return build_pipeline(
             PipelineCamera(message.camera_id, self._media_root, message.config, message.version),
             detector,
@@ -158,6 +166,8 @@ class CameraWorker:
             fuse=fuse,
             timings=self._timings,
             plate_jobs=plates,
+            # A new tracker counts from 1 again: its ids must not repeat earlier ones.
+            track_id_offset=track_id_offset(time.time()),
         )
 
     @property
@@ -176,7 +186,7 @@ class CameraWorker:
         return current if pending is None else max(current, pending.version)
 
     def start(self) -> None:
-        self._started = time.monotonic()
+        self._rate.restart()
         self._reader.start()
         self._thread = threading.Thread(
             target=self._analyse, name=f"analytics-{self.camera_id}", daemon=True
@@ -207,8 +217,8 @@ class CameraWorker:
             config_version=self._pipeline.config_version,
             frames_analysed=counters.frames,
             frames_dropped=self._reader.frames.dropped,
-            analysed_fps=round(counters.frames / max(1e-6, time.monotonic() - self._started), 3),
-            stage_ms=self._timings.means(),
+            analysed_fps=round(self._rate.per_second(), 3),
+            stage_ms=self._stage_ms(),
             events=counters.events,
             plate_reads=counters.plate_reads,
             plate_jobs_dropped=0 if stage is None else stage.jobs_dropped,
@@ -225,6 +235,16 @@ class CameraWorker:
             last_error=self._short(counters.last_error),
             messages_lost=self._messages_lost(),
         )
+
+    def _stage_ms(self) -> dict[str, float]:
+        """The pipeline's stages, and the group's plate reader's OCR time on this camera's
+        jobs (it runs in the reader's thread, not in any stage of the pipeline)."""
+        stages = self._timings.means()
+        plates = self._plate_reader
+        ocr = None if plates is None else plates.read_ms(self.camera_id)
+        if ocr is not None:
+            stages["plate_ocr"] = round(ocr, 3)
+        return stages
 
     def _short(self, error: str | None) -> str | None:
         """``error`` fit for a report on the bus: no stream URL (nor any URL), shortened."""
@@ -249,6 +269,9 @@ class CameraWorker:
             self._pipeline.counters = counters
         else:
             self._pipeline.reconfigure(message.config, message.version)
+        # The reader thins the decoded frames to the analysed rate: without this a camera
+        # set to 1 fps went on being analysed at its old 5.
+        self._reader.set_target_fps(message.config.analysed_fps)
         logger.info(
             "camera %s: analytics configuration version %d", self.camera_id, message.version
         )
@@ -260,9 +283,18 @@ class CameraWorker:
                 continue
             try:
                 self._apply_pending()
-                with self._timings.measure("decode"):
-                    picture = self._pictures.picture(frame.image)
+                wrapping = time.perf_counter()
+                picture = self._pictures.picture(frame.image)
+                # Decoding happened in the reader's thread: every frame it decoded since the
+                # last analysed one (those thinned out too) is what this frame cost.
+                decoded = self._reader.decode_seconds
+                spent = decoded - self._decoded_until + time.perf_counter() - wrapping
+                self._decoded_until = decoded
+                self._timings.record("decode", spent * 1000.0)
+                analysed = self._pipeline.counters.frames
                 self._pipeline.process(picture, frame.received_at)
+                if self._pipeline.counters.frames > analysed:  # not a rejected frame
+                    self._rate.tick()
             except Exception as exc:  # one bad frame must not end the camera's analysis
                 logger.exception("camera %s: frame %d failed", self.camera_id, frame.sequence)
                 counters = self._pipeline.counters

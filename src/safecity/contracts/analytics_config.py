@@ -220,12 +220,14 @@ class AnalyticsWorkerStats(Message):
         ge=0, description="Decoded frames dropped (oldest first) because analysis fell behind."
     )
     analysed_fps: float = Field(
-        ge=0, description="Frames analysed per second since the worker started."
+        ge=0, description="Frames analysed per second over the last 10 seconds."
     )
     stage_ms: dict[str, float] = Field(
         default_factory=dict,
-        description="Mean milliseconds per analysed frame of each stage (decode, motion, "
-        "detect, track, rules, plates), recent window.",
+        description="Mean milliseconds per analysed frame of each stage (decode: the "
+        "reader's decoding of every frame since the last analysed one; motion, detect, "
+        "track, rules, plates: the hand-off to the plate reader), recent window; plate_ocr: "
+        "mean milliseconds of the group's plate reader per job of this camera.",
     )
     events: int = Field(ge=0, description="Rule events published since start.")
     plate_reads: int = Field(ge=0, description="Plate reads published since start.")

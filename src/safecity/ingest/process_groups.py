@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from safecity.ingest.supervisor import WorkerLaunch, WorkerSupervisor
+from safecity.ingest.supervisor import WorkerLaunch, WorkerRun, WorkerSupervisor
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,15 @@ class GroupRefusal:
 
     reason: str
     since: datetime
+    cameras: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupRun:
+    """A group's process as its supervisor sees it (running, restarts, last end) and the
+    cameras the group holds."""
+
+    run: WorkerRun
     cameras: tuple[str, ...]
 
 
@@ -147,6 +156,15 @@ class ProcessGroups(Generic[MemberT]):
 
     def exit_codes(self, group: str) -> list[int]:
         return self._supervisor.exit_codes(group)
+
+    def runs(self) -> dict[str, GroupRun]:
+        """Every group's process (restarts, how and when it last ended) with its cameras."""
+        runs = self._supervisor.runs()
+        with self._lock:
+            return {
+                name: GroupRun(run, tuple(sorted(self._members.get(name, ()))))
+                for name, run in runs.items()
+            }
 
     def refusal(self, group: str) -> str | None:
         """Why the group's process is down if it refused its configuration (exit status 2):

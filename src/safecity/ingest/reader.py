@@ -97,6 +97,7 @@ class CameraReader:
         self._sampler = FrameSampler(self._options.target_fps)
         self._target_fps = self._wanted_fps = self._options.target_fps
         self._meter = RateMeter()
+        self._decode_seconds = 0.0
         self._clock_samples: deque[float] = deque(maxlen=_CLOCK_SAMPLES)
         self._guard = StallGuard(self._options.read_timeout_seconds)
         self._lock = threading.Lock()
@@ -168,6 +169,13 @@ class CameraReader:
             raise ValueError("fps must be positive (or None for every frame)")
         with self._lock:
             self._wanted_fps = fps
+
+    @property
+    def decode_seconds(self) -> float:
+        """Seconds this reader's thread has spent decoding, since it started (every frame
+        decoded, handed on or thinned out): analytics reports it per analysed frame."""
+        with self._lock:
+            return self._decode_seconds
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -378,6 +386,7 @@ class CameraReader:
             # A key frame costs tens of milliseconds to decode (a whole picture): one the
             # sampler would drop is not decoded at all. Key frames need no predecessor.
             return
+        started = time.perf_counter()
         try:
             decoded = stream.codec_context.decode(packet)
         except av.error.InvalidDataError:
@@ -385,6 +394,10 @@ class CameraReader:
             with self._lock:
                 self._stats = replace(self._stats, decode_errors=self._stats.decode_errors + 1)
             return
+        finally:
+            spent = time.perf_counter() - started
+            with self._lock:
+                self._decode_seconds += spent
         for image in decoded:
             self._deliver(image, received_at)
 

@@ -82,6 +82,26 @@ class _Managed:
     log_offset: int = 0  # where this run's output starts in the worker's log
     refused: str | None = None  # why it refused its configuration, until it starts again
     refused_since: datetime | None = None  # when its refusals in a row began
+    last_exit_at: datetime | None = None  # UTC: when its latest process ended
+    last_restart_at: datetime | None = None  # UTC: when it was last started again
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    """What an admin needs to know about one supervised worker: is it running, how often it
+    was restarted, how its last process ended and when."""
+
+    name: str
+    pid: int | None
+    """The running process's id; None while it is down (waiting for its restart)."""
+    restarts: int
+    last_exit_code: int | None
+    """How its latest process ended: its exit status, or minus the signal that killed it;
+    None if none has ended yet."""
+    last_exit_at: datetime | None
+    last_restart_at: datetime | None
+    refused: str | None
+    """Why it is down, if it refused its configuration."""
 
 
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -194,6 +214,11 @@ class WorkerSupervisor:
         with self._lock:
             return list(self._workers[name].exit_codes)
 
+    def runs(self) -> dict[str, WorkerRun]:
+        """Every supervised worker as it is now, by name."""
+        with self._lock:
+            return {name: _run(name, worker) for name, worker in sorted(self._workers.items())}
+
     def refusal(self, name: str) -> str | None:
         """Why the worker is down, if it refused its configuration (``CONFIG_REFUSED``):
         the last lines it wrote, credentials scrubbed. None while it runs (or for any other
@@ -247,12 +272,14 @@ class WorkerSupervisor:
         if worker.restart_at is not None:
             if now >= worker.restart_at:
                 worker.restarts += 1
+                worker.last_restart_at = utcnow()
                 self._spawn(worker)
             return
         if worker.stopped or process is None or process.poll() is None:
             return
         code = process.returncode
         worker.exit_codes.append(code)
+        worker.last_exit_at = utcnow()
         _close_stdin(process)
         if code == 0 or -code in STOP_SIGNALS:
             # A worker exits 0 only when signalled to stop: Ctrl-C reaches the whole
@@ -284,6 +311,19 @@ class WorkerSupervisor:
             code,
             delay,
         )
+
+
+def _run(name: str, worker: _Managed) -> WorkerRun:
+    process = worker.process
+    return WorkerRun(
+        name=name,
+        pid=None if process is None or process.poll() is not None else process.pid,
+        restarts=worker.restarts,
+        last_exit_code=worker.exit_codes[-1] if worker.exit_codes else None,
+        last_exit_at=worker.last_exit_at,
+        last_restart_at=worker.last_restart_at,
+        refused=worker.refused,
+    )
 
 
 def _refusal_reason(worker: _Managed) -> str:

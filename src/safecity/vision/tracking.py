@@ -66,12 +66,19 @@ class ObjectTracker:
         activation_threshold: float = 0.25,
         matching_threshold: float = 0.8,
         buffer: float = BUFFER,
+        id_offset: int = 0,
     ) -> None:
+        """``id_offset``: added to every track id (ByteTrack counts from 1), so that ids of
+        a restarted worker do not repeat those it published before."""
+        if id_offset < 0:
+            raise ValueError(f"id_offset must not be negative, got {id_offset}")
+        self._id_offset = id_offset
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
         if buffer < 0:
             raise ValueError(f"buffer must not be negative, got {buffer}")
         self._buffer = buffer
+        self._lost_track_seconds = lost_track_seconds
         import supervision
 
         self._supervision: Any = supervision
@@ -87,6 +94,22 @@ class ObjectTracker:
         # earlier frame to confirm against); one empty frame first makes a camera's first
         # boxes as tentative as any others, so a stray box never reaches the rules.
         self._tracker.update_with_tensors(np.zeros((0, 5), np.float32))
+
+    def set_frame_rate(self, frame_rate: float) -> None:
+        """Frames analysed per second from now on (a camera's analysed rate changed): a lost
+        track is kept for the same ``lost_track_seconds``, and the live tracks keep their
+        ids (a new tracker would start them again from 1)."""
+        if frame_rate <= 0:
+            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        lost_track_buffer = max(1, round(self._lost_track_seconds * frame_rate))
+        # ByteTrack derives this one attribute from its frame rate and buffer, in
+        # its constructor; set it the same way.
+        self._tracker.max_time_lost = int(max(1, round(frame_rate)) / 30.0 * lost_track_buffer)
+
+    @property
+    def lost_frames(self) -> int:
+        """Analysed frames a lost track is kept before it is dropped."""
+        return int(self._tracker.max_time_lost)
 
     @property
     def tentative(self) -> Detections:
@@ -122,19 +145,24 @@ class ObjectTracker:
             if overlap[row, column] >= MIN_PAIRING_IOU
         )
         self._tentative = _rows(
-            detections, [(row, tracks[col]) for row, col in paired if col >= len(confirmed)]
+            detections,
+            [(row, tracks[col]) for row, col in paired if col >= len(confirmed)],
+            self._id_offset,
         )
         return _rows(
-            detections, [(row, tracks[col]) for row, col in paired if col < len(confirmed)]
+            detections,
+            [(row, tracks[col]) for row, col in paired if col < len(confirmed)],
+            self._id_offset,
         )
 
 
-def _rows(detections: Detections, pairs: list[tuple[int, Any]]) -> Detections:
-    """Rows of ``detections`` with the external ids of the tracks they are paired with."""
+def _rows(detections: Detections, pairs: list[tuple[int, Any]], id_offset: int = 0) -> Detections:
+    """Rows of ``detections`` with the external ids (plus ``id_offset``) of the tracks they
+    are paired with."""
     if not pairs:
         return Detections.create(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
     kept = np.array([row for row, _ in pairs])
-    ids = np.array([track.external_track_id for _, track in pairs])
+    ids = np.array([track.external_track_id + id_offset for _, track in pairs])
     return Detections.create(
         detections.xyxy[kept], detections.confidence[kept], detections.class_id[kept], ids
     )

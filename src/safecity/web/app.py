@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from safecity.web.security import (
     content_security_policy,
 )
 from safecity.web.templating import configure_templates
+from safecity.web.workers import WorkerGroupMetrics
 
 WEB_DIR = Path(__file__).parent
 SWEEP_SECONDS = 60
@@ -112,6 +113,19 @@ def _start_up_heap_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def _register_collectors(
+    registry: CollectorRegistry,
+    platform: Platform,
+    worker_gauges: AnalyticsWorkerGauges,
+    subscriptions: Callable[[], list[Subscription]],
+) -> None:
+    """What ``/metrics`` reads at scrape time besides the HTTP metrics: the analytics
+    workers' reports, the worker groups' restarts, the bus consumers' counts."""
+    registry.register(worker_gauges)
+    registry.register(WorkerGroupMetrics(platform.workers))
+    registry.register(ConsumerGauges(subscriptions, platform.alerts.refused))
 
 
 def create_app(
@@ -186,13 +200,12 @@ def create_app(
     app.state.metrics_registry = registry
     app.state.consumers = None
     worker_gauges = AnalyticsWorkerGauges()
-    registry.register(worker_gauges)
 
     def running_subscriptions() -> list[Subscription]:
         consumers: Consumers | None = app.state.consumers
         return [] if consumers is None else list(consumers.subscriptions)
 
-    registry.register(ConsumerGauges(running_subscriptions, platform.alerts.refused))
+    _register_collectors(registry, platform, worker_gauges, running_subscriptions)
     errors.install(app)
 
     for router in (system_api.router,):

@@ -3,7 +3,10 @@
 Analytics workers publish ``AnalyticsWorkerStats`` every few seconds; the control plane
 keeps the latest report per camera and serves it at ``/metrics``, so a dashboard sees
 dropped frames and slow stages per camera, and a worker that has gone quiet shows as
-``safecity_analytics_worker_up 0`` instead of silently keeping its last figures.
+``safecity_analytics_worker_up 0`` instead of silently keeping its last figures. A
+camera whose analytics is switched off (``AnalyticsConfigChanged``) is dropped from the
+metrics, not left at ``worker_up 0`` for ever; its worker's last report, arriving after,
+does not bring it back.
 Consumer counts (handled, failed, rejected) and the alerts refused for want of a place
 are read at scrape time from the objects that keep them.
 """
@@ -19,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from safecity.bus.interface import Subscription
-from safecity.contracts.analytics_config import AnalyticsWorkerStats
+from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
 from safecity.core.clock import utcnow
 
 # Workers report every 2-5 s; three missed reports mean the worker is gone or stuck.
@@ -40,6 +43,8 @@ class AnalyticsWorkerGauges:
         self._stale_after = stale_after_seconds
         self._clock = clock
         self._latest: dict[str, AnalyticsWorkerStats] = {}
+        self._versions: dict[str, int] = {}  # each camera's newest configuration seen
+        self._disabled: set[str] = set()
         # Reports arrive on the event loop; scrapes run in the thread pool.
         self._lock = threading.Lock()
 
@@ -47,10 +52,31 @@ class AnalyticsWorkerGauges:
         """Keep ``stats`` unless a newer report of the same camera is already kept
         (a redelivered or late message must not roll the figures back)."""
         with self._lock:
+            if stats.camera_id in self._disabled:
+                return  # the last report of a camera switched off
             kept = self._latest.get(stats.camera_id)
             if kept is not None and kept.emitted_at >= stats.emitted_at:
                 return
             self._latest[stats.camera_id] = stats
+
+    def configured(self, message: AnalyticsConfigChanged) -> None:
+        """A camera's newer configuration: analytics off drops the camera from the metrics
+        (and ignores its reports until it is switched on again)."""
+        camera = message.camera_id
+        with self._lock:
+            if message.version <= self._versions.get(camera, 0):
+                return  # an older or repeated message
+            self._versions[camera] = message.version
+            if message.config.enabled:
+                self._disabled.discard(camera)
+            else:
+                self._disabled.add(camera)
+                self._latest.pop(camera, None)
+
+    def cameras(self) -> list[str]:
+        """The cameras with figures in the metrics."""
+        with self._lock:
+            return sorted(self._latest)
 
     def collect(self) -> Iterable[Metric]:
         with self._lock:
@@ -68,7 +94,7 @@ class AnalyticsWorkerGauges:
         )
         fps = GaugeMetricFamily(
             "safecity_analytics_analysed_fps",
-            "Frames analysed per second since the worker started",
+            "Frames analysed per second over the last 10 seconds",
             labels=["camera"],
         )
         analysed = CounterMetricFamily(
@@ -115,7 +141,8 @@ class AnalyticsWorkerGauges:
         )
         stage = GaugeMetricFamily(
             "safecity_analytics_stage_milliseconds",
-            "Mean milliseconds per analysed frame of one pipeline stage, recent window",
+            "Mean milliseconds per analysed frame of one pipeline stage, recent window "
+            "(decode: the reader's decoding; plate_ocr: the shared plate reader, per job)",
             labels=["camera", "stage"],
         )
         rejected = CounterMetricFamily(

@@ -12,7 +12,7 @@ from safecity.bus.interface import Bus, Subscription
 from safecity.command.alerts_intake import IngestedBatch
 from safecity.contracts.alerts import AlertRaised
 from safecity.contracts.analytics import PlateRead, RuleEvent
-from safecity.contracts.analytics_config import AnalyticsWorkerStats
+from safecity.contracts.analytics_config import AnalyticsConfigChanged, AnalyticsWorkerStats
 from safecity.contracts.ingest import CameraHealth, SegmentClosed
 from safecity.web.bus_metrics import AnalyticsWorkerGauges
 from safecity.web.hub import ConsoleHub
@@ -133,6 +133,10 @@ async def start_consumers(
         if worker_gauges is not None:
             worker_gauges.observe(message)
 
+    async def on_worker_config(message: AnalyticsConfigChanged) -> None:
+        if worker_gauges is not None:
+            worker_gauges.configured(message)  # a camera switched off leaves the metrics
+
     subscriptions = [
         await bus.subscribe(SegmentClosed, durable="control-segments", handler=on_segment),
         await bus.subscribe(CameraHealth, durable="control-health", handler=on_health),
@@ -150,6 +154,11 @@ async def start_consumers(
         subscriptions.append(
             await bus.subscribe(
                 AnalyticsWorkerStats, durable="control-worker-stats", handler=on_worker_stats
+            )
+        )
+        subscriptions.append(
+            await bus.subscribe(
+                AnalyticsConfigChanged, durable="control-worker-configs", handler=on_worker_config
             )
         )
     return Consumers(subscriptions, own)

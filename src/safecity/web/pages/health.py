@@ -64,13 +64,19 @@ def health_page(
         "up_now": sum(r.up_now for r in rows),
         "never_reported": sum(r.never_reported for r in rows),
     }
-    # Groups of video workers down on a refused configuration, for whoever may see them.
-    refused = (
-        platform.workers.status(principal).refused if platform.workers.visible_to(principal) else []
-    )
+    # The video worker groups (restarts, crashes, refused configurations), for whoever may
+    # see them.
+    workers = platform.workers.status(principal) if platform.workers.visible_to(principal) else None
     return render(
         request,
         "health.html",
-        {"rows": rows, "group": group, "days": days, "totals": totals, "refused": refused},
+        {
+            "rows": rows,
+            "group": group,
+            "days": days,
+            "totals": totals,
+            "refused": [] if workers is None else workers.refused,
+            "worker_groups": [] if workers is None else workers.groups,
+        },
         principal=principal,
     )
