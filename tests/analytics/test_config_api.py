@@ -188,6 +188,8 @@ def test_snapshot_is_a_jpeg_of_the_latest_recording_and_is_audited(
             )
         ).all()
     assert [record.actor_name for record in viewed] == ["eng4"]
+    # The auditor reads what was seen: a still for the zone editor, not a playback.
+    assert viewed[0].summary.startswith("viewed a still for the zone editor of PSH-TC1")
 
 
 def test_editor_page_loads_its_script_and_shows_the_configuration(

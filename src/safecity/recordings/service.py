@@ -180,7 +180,16 @@ class RecordingService:
         )
         return rows
 
-    def open_segment(self, session: Session, principal: Principal, segment_id: int) -> Path:
+    def open_segment(
+        self,
+        session: Session,
+        principal: Principal,
+        segment_id: int,
+        *,
+        use: str = "played recording",
+    ) -> Path:
+        """A recorded segment's file, audited as a view; ``use`` says how it was seen
+        ("played recording", or a still taken from it for the zone editor)."""
         segment = get_in_scope(session, RecordingSegment, principal, "footage.view", segment_id)
         if segment.deleted_at is not None:
             raise NotFound(f"recording {segment_id} was deleted by retention")
@@ -195,7 +204,7 @@ class RecordingService:
             object_type="recording",
             object_id=segment.id,
             district=camera.district.slug if camera else None,
-            summary=f"played recording of {camera.code if camera else '?'} from "
+            summary=f"{use} of {camera.code if camera else '?'} from "
             f"{segment.started_at.isoformat()}",
         )
         return path

@@ -69,7 +69,9 @@ def get_snapshot(camera_id: int, platform: PlatformDep, principal: CurrentPrinci
         live = [segment for segment in segments if segment.deleted_at is None]
         if not live:
             raise NotFound(f"camera {camera_id} has no recording in the last 24 hours")
-        path = platform.recordings.open_segment(session, principal, live[-1].id)
+        path = platform.recordings.open_segment(
+            session, principal, live[-1].id, use="viewed a still for the zone editor"
+        )
         # In scope: the segments above were listed through the same permission filter.
         masks = viewer_masks(session.get(Camera, camera_id), principal)
     try:

@@ -67,16 +67,103 @@
   }
 
   function arrow(line) {
-    // A short arrow from the middle towards the line's right side: the 'in' direction.
+    // An arrowhead at the end: start -> end is the allowed direction of a wrong-way rule.
+    // A tick from the middle towards the line's right side, marked "in": the crossing
+    // counted as "in" by a line-crossing rule.
     const a = toPixels(line.start), b = toPixels(line.end);
     const mx = (a[0] + b[0]) / 2, my = (a[1] + b[1]) / 2;
     const dx = b[0] - a[0], dy = b[1] - a[1];
     const len = Math.hypot(dx, dy) || 1;
-    const nx = -dy / len, ny = dx / len;
+    const ux = dx / len, uy = dy / len;
+    const nx = -uy, ny = ux;
+    ctx.beginPath();
+    ctx.moveTo(b[0], b[1]);
+    ctx.lineTo(b[0] - ux * 14 + nx * 7, b[1] - uy * 14 + ny * 7);
+    ctx.lineTo(b[0] - ux * 14 - nx * 7, b[1] - uy * 14 - ny * 7);
+    ctx.closePath();
+    ctx.fill();
     ctx.beginPath();
     ctx.moveTo(mx, my);
     ctx.lineTo(mx + nx * 20, my + ny * 20);
     ctx.stroke();
+    ctx.font = "12px sans-serif";
+    ctx.fillText("in", mx + nx * 24, my + ny * 24);
+  }
+
+  // Which fields each kind of rule takes: [zone, line, seconds, threshold, tolerance];
+  // "need" must be set, "may" may be left to the whole picture.
+  const RULE_FIELDS = {
+    zone_intrusion: { zone: "need" },
+    loitering: { zone: "need", seconds: "need" },
+    crowd: { zone: "may", threshold: "need" },
+    line_crossing: { line: "need" },
+    wrong_way: { line: "need", zone: "may", tolerance: "need" },
+    stopped_vehicle: { zone: "need", seconds: "need" },
+    object_left: { zone: "may", seconds: "need" },
+  };
+
+  function ruleSummary(rule) {
+    const parts = [];
+    if (rule.zone) parts.push("zone " + rule.zone);
+    if (rule.line) parts.push("line " + rule.line);
+    if (rule.seconds !== undefined) parts.push(rule.seconds + " s");
+    if (rule.threshold !== undefined) parts.push("over " + rule.threshold);
+    if (rule.classes && rule.classes.length) parts.push(rule.classes.join(", "));
+    return rule.kind.replace(/_/g, " ") + " " + rule.name + (parts.length ? " (" + parts.join("; ") + ")" : "");
+  }
+
+  function fillChoices(select, names, optional) {
+    const before = select.value;
+    select.replaceChildren();
+    if (optional) select.appendChild(new Option("(the whole picture)", ""));
+    names.forEach(function (name) { select.appendChild(new Option(name, name)); });
+    if (names.indexOf(before) >= 0) select.value = before;
+  }
+
+  function showRuleFields() {
+    const form = document.getElementById("rule-form");
+    if (!form) return;
+    const fields = RULE_FIELDS[document.getElementById("rule-kind").value] || {};
+    form.querySelectorAll("[data-field]").forEach(function (label) {
+      label.hidden = !fields[label.dataset.field];
+    });
+    const cfg = config();
+    if (!cfg) return;
+    fillChoices(document.getElementById("rule-zone"), (cfg.zones || []).map(function (z) { return z.name; }), fields.zone === "may");
+    fillChoices(document.getElementById("rule-line"), (cfg.lines || []).map(function (l) { return l.name; }), false);
+  }
+
+  function addRule() {
+    const hint = document.getElementById("rule-hint");
+    const cfg = config();
+    if (!cfg) { hint.textContent = "The configuration text is not valid JSON."; return; }
+    const kind = document.getElementById("rule-kind").value;
+    const fields = RULE_FIELDS[kind];
+    const rule = { kind: kind, name: document.getElementById("rule-name").value.trim() };
+    if (!rule.name) { hint.textContent = "Give the rule a name."; return; }
+    if ((cfg.rules || []).some(function (r) { return r.name === rule.name; })) {
+      hint.textContent = "A rule called " + rule.name + " exists already."; return;
+    }
+    const zone = document.getElementById("rule-zone").value;
+    const line = document.getElementById("rule-line").value;
+    if (fields.zone === "need" && !zone) { hint.textContent = "Draw a zone first: this rule watches one."; return; }
+    if (fields.line && !line) { hint.textContent = "Draw a line first: this rule needs one."; return; }
+    if (fields.zone && zone) rule.zone = zone;
+    if (fields.line) rule.line = line;
+    const numbers = { seconds: "rule-seconds", threshold: "rule-threshold", tolerance: "rule-tolerance" };
+    const keys = { seconds: "seconds", threshold: "threshold", tolerance: "tolerance_degrees" };
+    for (const field in numbers) {
+      if (!fields[field]) continue;
+      const value = Number(document.getElementById(numbers[field]).value);
+      if (!Number.isFinite(value) || value <= 0) { hint.textContent = field + ": a positive number."; return; }
+      rule[keys[field]] = value;
+    }
+    const classes = document.getElementById("rule-classes").value.split(",")
+      .map(function (c) { return c.trim(); }).filter(Boolean);
+    if (classes.length) rule.classes = classes;
+    cfg.rules = (cfg.rules || []).concat([rule]);
+    hint.textContent = "Added " + rule.name + ". Remember to save.";
+    write(cfg);
   }
 
   function label(name, p) {
@@ -109,6 +196,10 @@
       label(line.name, line.start);
       addItem("line", line.name, function () { cfg.lines.splice(i, 1); write(cfg); });
     });
+    (cfg.rules || []).forEach(function (rule, i) {
+      addItem("rule", ruleSummary(rule), function () { cfg.rules.splice(i, 1); write(cfg); });
+    });
+    showRuleFields();
     if (drawing) strokeShape(drawing.points, false, "#ff4040");
   }
 
@@ -176,6 +267,8 @@
       redraw();
     });
     text.addEventListener("input", redraw);
+    document.getElementById("rule-kind").addEventListener("change", showRuleFields);
+    document.getElementById("add-rule").addEventListener("click", addRule);
     document.getElementById("save").addEventListener("click", function () {
       const result = document.getElementById("save-result");
       const cfg = config();
