@@ -7,7 +7,8 @@ queue as the bus consumer folds it (command).
   alert of that district.
 - A plate on two lists raises one alert per listing, each counting sightings.
 - An entry taken off the list (or expired) after the read: the card says so, and no
-  incident is opened from the hit (409 ``alert_entry_not_live``).
+  incident is opened from the hit (409 ``alert_entry_not_live``). Listed again (with a
+  reason on record), its old hits stay ended; its next read is a new alert.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from safecity.audit.models import AuditRecord
 from safecity.command.alerts_errors import AlertEntryNotLive
 from safecity.command.alerts_models import Alert
 from safecity.command.incidents_models import Incident
@@ -253,3 +255,104 @@ def test_an_expired_entry_is_shown_and_no_incident_is_opened_from_its_hit(desk: 
         stored.expires_at = None
     made = desk.call("dispatcher", "POST", f"{url}/incident", json={"type": "hotlist"})
     assert made.status_code == 201, made.text
+
+
+def test_listing_an_entry_again_leaves_its_old_hits_as_the_removal_left_them(
+    desk: Desk,
+) -> None:
+    """Re-listing needs a reason on record; the hits of the earlier listing stay ended
+    (no incident from them, closed ones stay closed), and a read after the re-listing
+    starts a new alert to be judged afresh rather than reviving the old card."""
+    platform = desk.platform
+    stolen = listed(platform, "stolen", "taken at gunpoint, Saddar")
+    wanted = listed(platform, "wanted", "robbery, FIR 12/2026", priority=2)
+    sighted(platform, "PSH-TC1", minutes_ago=3)
+    alerts = {a.kind: a for a in alerts_of(platform)}
+    open_hit, closed_hit = alerts["hotlist.stolen"], alerts["hotlist.wanted"]
+    url = f"/api/v1/alerts/{open_hit.id}"
+    assert desk.call("dispatcher", "POST", f"{url}/confirm-match").status_code == 200
+    dismissed = desk.call(
+        "dispatcher",
+        "POST",
+        f"/api/v1/alerts/{closed_hit.id}/dismiss",
+        json={"reason": "duplicate"},
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    for entry in (stolen, wanted):
+        removed = desk.call(
+            "supervisor",
+            "DELETE",
+            f"/api/v1/hotlists/entries/{entry}",
+            json={"reason": "vehicle recovered"},
+            headers={"If-Match": '"1"'},
+        )
+        assert removed.status_code == 200, removed.text
+    ended_at = desk.call("dispatcher", "GET", url).json()["hotlist"]["entry_ended_at"]
+    # Listing again without a reason is refused, as removal without one is.
+    for body in ({"active": True}, {"active": True, "relist_reason": "  "}):
+        refused = desk.call(
+            "supervisor",
+            "PATCH",
+            f"/api/v1/hotlists/entries/{stolen}",
+            json=body,
+            headers={"If-Match": '"2"'},
+        )
+        assert refused.status_code == 422, refused.text
+    reason = "stolen again from Hayatabad, FIR 40/2026"
+    for entry in (stolen, wanted):
+        again = desk.call(
+            "supervisor",
+            "PATCH",
+            f"/api/v1/hotlists/entries/{entry}",
+            json={"active": True, "relist_reason": reason},
+            headers={"If-Match": '"2"'},
+        )
+        assert again.status_code == 200, again.text
+        assert (again.json()["active"], again.json()["live"]) == (True, True)
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(
+                AuditRecord.object_type == "hotlist_entry",
+                AuditRecord.object_id == str(stolen),
+            )
+            .order_by(AuditRecord.seq.desc())
+            .limit(1)
+        ).one()
+        assert record.before is not None
+        assert record.after is not None
+        assert (record.before["active"], record.after["active"]) == (False, True)
+        assert record.after["relist_reason"] == reason
+        assert reason in record.summary
+        assert record.actor_name == "desk-supervisor"
+    # The old hits stay as the removal left them: ended then, no incident, closed stays closed.
+    shown = desk.call("dispatcher", "GET", url).json()
+    assert (shown["status"], shown["hotlist"]["entry_state"]) == ("acknowledged", "removed")
+    assert shown["hotlist"]["entry_ended_at"] == ended_at
+    refused = desk.call("dispatcher", "POST", f"{url}/incident", json={"type": "hotlist"})
+    assert error_of(refused) == (409, "alert_entry_not_live")
+    closed = desk.call("dispatcher", "GET", f"/api/v1/alerts/{closed_hit.id}").json()
+    assert (closed["status"], closed["hotlist"]["entry_state"]) == ("dismissed", "removed")
+    # A read after the re-listing, inside the correlation window, is a new alert per listing.
+    sighted(platform, "PSH-TC2", minutes_ago=1)
+    fresh = [a for a in alerts_of(platform) if a.id not in (open_hit.id, closed_hit.id)]
+    assert sorted(a.kind for a in fresh) == ["hotlist.stolen", "hotlist.wanted"]
+    for alert in fresh:
+        card = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert.id}").json()
+        assert (card["status"], card["count"], card["camera_code"]) == ("new", 1, "PSH-TC2")
+        assert (card["hotlist"]["entry_state"], card["hotlist"]["verdict"]) == ("live", None)
+    old = desk.call("dispatcher", "GET", url).json()
+    assert (old["count"], old["camera_code"]) == (1, "PSH-TC1"), "the old card is not revived"
+
+
+def test_a_relist_reason_goes_only_with_listing_again(desk: Desk) -> None:
+    entry = listed(desk.platform, "stolen", "taken at gunpoint, Saddar")
+    refused = desk.call(
+        "supervisor",
+        "PATCH",
+        f"/api/v1/hotlists/entries/{entry}",
+        json={"priority": 3, "relist_reason": "renewed request"},
+        headers={"If-Match": '"1"'},
+    )
+    assert error_of(refused) == (422, "invalid_input")
+    assert "only for listing again" in refused.json()["error"]["message"]

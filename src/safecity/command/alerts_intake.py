@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safecity.command.alerts_match import hotlist_match
+from safecity.command.alerts_match import entry_id_in, hotlist_match
 from safecity.command.alerts_models import NEW, Alert, AlertOccurrence
 from safecity.command.alerts_schemas import AlertPublic
 from safecity.command.correlation import CorrelationWindow, open_alert_for
@@ -263,6 +263,7 @@ class AlertIntake:
             plate_crop=message.plate_crop,
             plate_text=message.plate_text,
             reference=dict(message.reference),
+            hotlist_entry_id=entry_id_in(message.source, message.reference),
             note="",
         )
 
@@ -310,4 +311,5 @@ class AlertIntake:
         alert.snapshot, alert.plate_crop = message.snapshot, message.plate_crop
         alert.plate_text = message.plate_text
         alert.reference = dict(message.reference)
+        alert.hotlist_entry_id = entry_id_in(message.source, message.reference)
         alert.latitude, alert.longitude = cls._position(message, place)

@@ -134,6 +134,27 @@ class AlertsService(AlertIntake):
         del entries
         return items
 
+    @staticmethod
+    def mark_entry_removed(session: Session, entry_id: int, at: datetime) -> int:
+        """Mark every hit on hotlist entry ``entry_id`` not yet marked as ended by its
+        removal at ``at`` (in the removal's transaction); how many were marked. Called by
+        the hotlist service; no audit record of its own, as the removal has one. Each
+        marked alert gets a new version, so an operator acting on the card as it was
+        before is told to reload it."""
+        hits = session.scalars(
+            select(Alert).where(
+                Alert.hotlist_entry_id == entry_id,
+                Alert.source == HOTLIST_SOURCE,
+                Alert.entry_removed_at.is_(None),
+            )
+        ).unique()
+        marked = 0
+        for alert in hits:
+            alert.entry_removed_at = at
+            marked += 1
+        session.flush()
+        return marked
+
     def get(self, session: Session, principal: Principal, alert_id: int) -> AlertPublic:
         alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
         self.audit.append(
