@@ -220,6 +220,52 @@ def test_hotlist_changes_need_if_match_and_removal_a_reason(
     assert record.after["removal_reason"] == "vehicle recovered"
 
 
+def test_removal_takes_its_reason_from_the_query_when_the_body_is_dropped(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    """Some proxies drop the body of a DELETE: ``?reason=`` carries it instead. A missing
+    or blank reason is still a clear 422, and a query and a body that disagree too."""
+    make_user(platform, "sup4", ["supervisor"], districts=["peshawar"])
+    headers = {**_bearer(platform, "sup4"), "If-Match": '"1"'}
+    entry = list_plate(platform, "LEB3656")
+    url = f"/api/v1/hotlists/entries/{entry}"
+    missing = client.delete(url, headers=headers)
+    assert missing.status_code == 422
+    error = missing.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_input", "reason")
+    assert "?reason=" in error["message"]
+    for blank in ("", "   ", "x"):
+        refused = client.delete(url, params={"reason": blank}, headers=headers)
+        assert refused.status_code == 422, blank
+        assert refused.json()["error"]["field"] == "reason"
+    differ = client.request(
+        "DELETE", url, params={"reason": "recovered"}, json={"reason": "withdrawn"}, headers=headers
+    )
+    assert (differ.status_code, differ.json()["error"]["field"]) == (422, "reason")
+    assert client.get(url, headers=headers).json()["active"] is True, "nothing was removed"
+    removed = client.delete(
+        url, params={"reason": " vehicle recovered, FIR 311/2026 "}, headers=headers
+    )
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["active"] is False
+    (record,) = _audit(platform, removed.headers["x-request-id"])
+    assert record.after is not None
+    assert record.after["removal_reason"] == "vehicle recovered, FIR 311/2026"
+    # The body still works, and with the same reason in the query too.
+    other = list_plate(platform, "PEB1234")
+    both = client.request(
+        "DELETE",
+        f"/api/v1/hotlists/entries/{other}",
+        params={"reason": "request withdrawn"},
+        json={"reason": "request withdrawn"},
+        headers=headers,
+    )
+    assert both.status_code == 200, both.text
+    (record,) = _audit(platform, both.headers["x-request-id"])
+    assert record.after is not None
+    assert record.after["removal_reason"] == "request withdrawn"
+
+
 def test_hotlist_csv_import_report_and_export(
     client: TestClient, platform: Platform, world: World
 ) -> None:
