@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from safecity.audit.models import AuditRecord
 from safecity.command.alerts_errors import AlertEntryNotLive
@@ -356,3 +356,38 @@ def test_a_relist_reason_goes_only_with_listing_again(desk: Desk) -> None:
     )
     assert error_of(refused) == (422, "invalid_input")
     assert "only for listing again" in refused.json()["error"]["message"]
+
+
+def test_the_open_hits_of_an_entry_are_found_in_the_database(desk: Desk) -> None:
+    """What the consoles are sent after a removal: the entry's open hits only, read by the
+    database (the session never holds another entry's alerts or closed ones)."""
+    platform = desk.platform
+    stolen = listed(platform, "stolen", "taken at gunpoint, Saddar")
+    wanted = listed(platform, "wanted", "robbery, FIR 12/2026", priority=2)
+    sighted(platform, "PSH-TC1", minutes_ago=2)
+    alerts = {a.kind: a for a in alerts_of(platform)}
+    assert {a.hotlist_entry_id for a in alerts.values()} == {stolen, wanted}
+    loaded: list[int] = []
+
+    def note_load(alert: Alert, _context: object) -> None:
+        loaded.append(alert.id)
+
+    event.listen(Alert, "load", note_load)
+    try:
+        with platform.sessions() as session:
+            hits = platform.alerts.open_hits_of(session, stolen)
+            assert [hit.id for hit in hits] == [alerts["hotlist.stolen"].id]
+            assert loaded == [alerts["hotlist.stolen"].id], "no other alert was read"
+        closed = desk.call(
+            "dispatcher",
+            "POST",
+            f"/api/v1/alerts/{alerts['hotlist.stolen'].id}/dismiss",
+            json={"reason": "duplicate"},
+        )
+        assert closed.status_code == 200, closed.text
+        loaded.clear()
+        with platform.sessions() as session:
+            assert platform.alerts.open_hits_of(session, stolen) == []
+            assert loaded == [], "neither the closed hit nor the other entry's open one"
+    finally:
+        event.remove(Alert, "load", note_load)

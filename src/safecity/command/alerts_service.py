@@ -36,7 +36,6 @@ from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
 from safecity.command.alerts_intake import AlertIntake, to_public
 from safecity.command.alerts_match import (
     MISREAD_PLATE,
-    entry_id_of,
     load_entries,
     refuse_checked,
     refuse_ended_entry,
@@ -124,11 +123,19 @@ class AlertsService(AlertIntake):
         """The open hotlist alerts that name hotlist entry ``entry_id``, as consoles show
         them: sent again once the entry leaves the list, so an operator's card says so
         without a reload. No principal and no audit record: nobody views them here, and
-        the console hub sends each only to its own district's consoles."""
-        candidates = session.scalars(
-            select(Alert).where(Alert.source == HOTLIST_SOURCE, Alert.status.in_(OPEN_STATUSES))
-        ).unique()
-        hits = [alert for alert in candidates if entry_id_of(alert) == entry_id]
+        the console hub sends each only to its own district's consoles. Found through the
+        entry id column and its index (migration 0014 filled it in for older alerts)."""
+        hits = list(
+            session.scalars(
+                select(Alert)
+                .where(
+                    Alert.hotlist_entry_id == entry_id,
+                    Alert.source == HOTLIST_SOURCE,
+                    Alert.status.in_(OPEN_STATUSES),
+                )
+                .order_by(Alert.id)
+            ).unique()
+        )
         entries = load_entries(hits)  # held while shown: each alert finds its entry
         items = [to_public(alert) for alert in hits]
         del entries
