@@ -173,6 +173,9 @@ ROUTES: dict[str, Expect] = {
     ),
     # -- pages ----------------------------------------------------------------------------------
     "GET /plates": Expect(SEARCH_PLATES, "single", get(f"/plates?plate=LEB3656&{PURPOSE}")),
+    "GET /plates/{read_id}": Expect(
+        SEARCH_PLATES, "object", lambda g, s: Call("GET", f"/plates/{_read(g, s)}?{PURPOSE}")
+    ),
     "GET /events": Expect(SEE_ANALYTICS, "single", get("/events")),
     "GET /hotlists": Expect(SEE_HOTLISTS, "single", get("/hotlists")),
     "GET /hotlists/new": Expect(CHANGE_HOTLISTS, "single", get("/hotlists/new")),

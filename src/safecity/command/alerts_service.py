@@ -23,7 +23,7 @@ refuse it early.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -161,6 +161,45 @@ class AlertsService(AlertIntake):
             marked += 1
         session.flush()
         return marked
+
+    def hits_of_read(
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        read_id: int,
+        entry_ids: Sequence[int],
+        district_id: int,
+        at: datetime,
+    ) -> list[AlertPublic]:
+        """The hotlist alerts a plate read raised (read ``read_id`` at ``at``, matching
+        ``entry_ids``, in district ``district_id``): the alert of each entry that counts
+        the read among its sightings. Scope and ``alerts.view`` apply (none without it);
+        audited as a view when any is shown."""
+        if not entry_ids or not principal.has_permission("alerts.view"):
+            return []
+        stmt = restrict(Alert, principal, "alerts.view").where(
+            Alert.source == HOTLIST_SOURCE,
+            Alert.hotlist_entry_id.in_(list(entry_ids)),
+            Alert.district_id == district_id,
+            Alert.first_seen <= at,
+            Alert.last_seen >= at,
+        )
+        rows = list(session.scalars(stmt.order_by(Alert.first_seen, Alert.id)).unique())
+        entries = load_entries(rows)  # held while shown: each alert finds its entry
+        items = [to_public(alert) for alert in rows]
+        del entries
+        if rows:
+            self.audit.append(
+                session,
+                principal.audit,
+                action="view",
+                object_type="alert",
+                district=rows[0].district.slug,
+                summary=f"viewed alerts {', '.join(str(a.id) for a in rows)} raised by plate "
+                f"read {read_id}",
+            )
+        return items
 
     def get(self, session: Session, principal: Principal, alert_id: int) -> AlertPublic:
         alert = get_in_scope(session, Alert, principal, "alerts.view", alert_id)
