@@ -27,7 +27,7 @@ from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import utcnow
 from safecity.db.outbox import OutboxMessage
 from safecity.events.models import HotlistEntry, PlateReadRecord
-from safecity.events.schemas import HotlistEntryCreate
+from safecity.events.schemas import HotlistEntryCreate, HotlistEntryRemove, HotlistEntryUpdate
 from safecity.identity.system import system_principal
 from safecity.web.platform import Platform
 from tests.command.dispatch_support import Desk
@@ -391,3 +391,31 @@ def test_the_open_hits_of_an_entry_are_found_in_the_database(desk: Desk) -> None
             assert loaded == [], "neither the closed hit nor the other entry's open one"
     finally:
         event.remove(Alert, "load", note_load)
+
+
+def test_a_hit_queued_after_its_entry_came_off_stays_ended_once_listed_again(
+    desk: Desk,
+) -> None:
+    """The read matched, the entry was removed before the hit reached the queue: the hit
+    is marked as the removal marks queued ones, and a re-listing does not revive it."""
+    platform = desk.platform
+    entry = listed(platform, "stolen", "taken at gunpoint, Saddar")
+    store_read(platform, plate_read("PSH-TC1", PLATE, minutes_ago=2))  # in the outbox
+    supervisor = principal_of(platform, "desk-supervisor")
+    with platform.transaction() as session:
+        platform.hotlists.deactivate(
+            session, supervisor, entry, HotlistEntryRemove(reason="recovered"), expected_version=1
+        )
+    relay(platform)
+    with platform.transaction() as session:
+        platform.hotlists.update(
+            session,
+            supervisor,
+            entry,
+            HotlistEntryUpdate(active=True, relist_reason="stolen again"),
+            expected_version=2,
+        )
+    (alert,) = alerts_of(platform)
+    assert alert.entry_removed_at is not None
+    shown = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert.id}").json()["hotlist"]
+    assert shown["entry_state"] == "removed"
