@@ -66,6 +66,22 @@ def _entry(g: Ground) -> int:
         return g.platform.hotlists.create(session, system_principal("matrix"), data).id
 
 
+def _removed_entry(g: Ground) -> int:
+    """An entry taken off the list: at version 2."""
+    from safecity.events.schemas import HotlistEntryRemove
+
+    entry_id = _entry(g)
+    with g.platform.transaction() as session:
+        g.platform.hotlists.deactivate(
+            session,
+            system_principal("matrix"),
+            entry_id,
+            HotlistEntryRemove(reason="matrix"),
+            expected_version=1,
+        )
+    return entry_id
+
+
 def _entry_body(g: Ground) -> dict[str, object]:
     return {"plate": _plate(g), "category": "stolen", "reason": "matrix", "source_agency": "ITP"}
 
@@ -157,6 +173,9 @@ ROUTES: dict[str, Expect] = {
     ),
     # -- pages ----------------------------------------------------------------------------------
     "GET /plates": Expect(SEARCH_PLATES, "single", get(f"/plates?plate=LEB3656&{PURPOSE}")),
+    "GET /plates/{read_id}": Expect(
+        SEARCH_PLATES, "object", lambda g, s: Call("GET", f"/plates/{_read(g, s)}?{PURPOSE}")
+    ),
     "GET /events": Expect(SEE_ANALYTICS, "single", get("/events")),
     "GET /events/{event_id}": Expect(
         SEE_ANALYTICS, "object", lambda g, s: Call("GET", f"/events/{_event(g, s)}")
@@ -186,6 +205,20 @@ ROUTES: dict[str, Expect] = {
             "POST",
             f"/hotlists/{_entry(g)}/deactivate",
             data={"reason": "matrix", "confirm": "yes", "version": "1"},
+        ),
+    ),
+    "GET /hotlists/{entry_id}/relist": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call("GET", f"/hotlists/{_removed_entry(g)}/relist"),
+    ),
+    "POST /hotlists/{entry_id}/relist": Expect(
+        CHANGE_HOTLISTS,
+        "single",
+        lambda g, s: Call(
+            "POST",
+            f"/hotlists/{_removed_entry(g)}/relist",
+            data={"reason": "matrix", "confirm": "yes", "version": "2"},
         ),
     ),
     "GET /hotlists/import": Expect(CHANGE_HOTLISTS, "single", get("/hotlists/import")),

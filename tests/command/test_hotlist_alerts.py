@@ -7,7 +7,8 @@ queue as the bus consumer folds it (command).
   alert of that district.
 - A plate on two lists raises one alert per listing, each counting sightings.
 - An entry taken off the list (or expired) after the read: the card says so, and no
-  incident is opened from the hit (409 ``alert_entry_not_live``).
+  incident is opened from the hit (409 ``alert_entry_not_live``). Listed again (with a
+  reason on record), its old hits stay ended; its next read is a new alert.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from safecity.audit.models import AuditRecord
 from safecity.command.alerts_errors import AlertEntryNotLive
 from safecity.command.alerts_models import Alert
 from safecity.command.incidents_models import Incident
@@ -25,7 +27,7 @@ from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import utcnow
 from safecity.db.outbox import OutboxMessage
 from safecity.events.models import HotlistEntry, PlateReadRecord
-from safecity.events.schemas import HotlistEntryCreate
+from safecity.events.schemas import HotlistEntryCreate, HotlistEntryRemove, HotlistEntryUpdate
 from safecity.identity.system import system_principal
 from safecity.web.platform import Platform
 from tests.command.dispatch_support import Desk
@@ -253,3 +255,167 @@ def test_an_expired_entry_is_shown_and_no_incident_is_opened_from_its_hit(desk: 
         stored.expires_at = None
     made = desk.call("dispatcher", "POST", f"{url}/incident", json={"type": "hotlist"})
     assert made.status_code == 201, made.text
+
+
+def test_listing_an_entry_again_leaves_its_old_hits_as_the_removal_left_them(
+    desk: Desk,
+) -> None:
+    """Re-listing needs a reason on record; the hits of the earlier listing stay ended
+    (no incident from them, closed ones stay closed), and a read after the re-listing
+    starts a new alert to be judged afresh rather than reviving the old card."""
+    platform = desk.platform
+    stolen = listed(platform, "stolen", "taken at gunpoint, Saddar")
+    wanted = listed(platform, "wanted", "robbery, FIR 12/2026", priority=2)
+    sighted(platform, "PSH-TC1", minutes_ago=3)
+    alerts = {a.kind: a for a in alerts_of(platform)}
+    open_hit, closed_hit = alerts["hotlist.stolen"], alerts["hotlist.wanted"]
+    url = f"/api/v1/alerts/{open_hit.id}"
+    assert desk.call("dispatcher", "POST", f"{url}/confirm-match").status_code == 200
+    dismissed = desk.call(
+        "dispatcher",
+        "POST",
+        f"/api/v1/alerts/{closed_hit.id}/dismiss",
+        json={"reason": "duplicate"},
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    for entry in (stolen, wanted):
+        removed = desk.call(
+            "supervisor",
+            "DELETE",
+            f"/api/v1/hotlists/entries/{entry}",
+            json={"reason": "vehicle recovered"},
+            headers={"If-Match": '"1"'},
+        )
+        assert removed.status_code == 200, removed.text
+    ended_at = desk.call("dispatcher", "GET", url).json()["hotlist"]["entry_ended_at"]
+    # Listing again without a reason is refused, as removal without one is.
+    for body in ({"active": True}, {"active": True, "relist_reason": "  "}):
+        refused = desk.call(
+            "supervisor",
+            "PATCH",
+            f"/api/v1/hotlists/entries/{stolen}",
+            json=body,
+            headers={"If-Match": '"2"'},
+        )
+        assert refused.status_code == 422, refused.text
+    reason = "stolen again from Hayatabad, FIR 40/2026"
+    for entry in (stolen, wanted):
+        again = desk.call(
+            "supervisor",
+            "PATCH",
+            f"/api/v1/hotlists/entries/{entry}",
+            json={"active": True, "relist_reason": reason},
+            headers={"If-Match": '"2"'},
+        )
+        assert again.status_code == 200, again.text
+        assert (again.json()["active"], again.json()["live"]) == (True, True)
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(
+                AuditRecord.object_type == "hotlist_entry",
+                AuditRecord.object_id == str(stolen),
+            )
+            .order_by(AuditRecord.seq.desc())
+            .limit(1)
+        ).one()
+        assert record.before is not None
+        assert record.after is not None
+        assert (record.before["active"], record.after["active"]) == (False, True)
+        assert record.after["relist_reason"] == reason
+        assert reason in record.summary
+        assert record.actor_name == "desk-supervisor"
+    # The old hits stay as the removal left them: ended then, no incident, closed stays closed.
+    shown = desk.call("dispatcher", "GET", url).json()
+    assert (shown["status"], shown["hotlist"]["entry_state"]) == ("acknowledged", "removed")
+    assert shown["hotlist"]["entry_ended_at"] == ended_at
+    refused = desk.call("dispatcher", "POST", f"{url}/incident", json={"type": "hotlist"})
+    assert error_of(refused) == (409, "alert_entry_not_live")
+    closed = desk.call("dispatcher", "GET", f"/api/v1/alerts/{closed_hit.id}").json()
+    assert (closed["status"], closed["hotlist"]["entry_state"]) == ("dismissed", "removed")
+    # A read after the re-listing, inside the correlation window, is a new alert per listing.
+    sighted(platform, "PSH-TC2", minutes_ago=1)
+    fresh = [a for a in alerts_of(platform) if a.id not in (open_hit.id, closed_hit.id)]
+    assert sorted(a.kind for a in fresh) == ["hotlist.stolen", "hotlist.wanted"]
+    for alert in fresh:
+        card = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert.id}").json()
+        assert (card["status"], card["count"], card["camera_code"]) == ("new", 1, "PSH-TC2")
+        assert (card["hotlist"]["entry_state"], card["hotlist"]["verdict"]) == ("live", None)
+    old = desk.call("dispatcher", "GET", url).json()
+    assert (old["count"], old["camera_code"]) == (1, "PSH-TC1"), "the old card is not revived"
+
+
+def test_a_relist_reason_goes_only_with_listing_again(desk: Desk) -> None:
+    entry = listed(desk.platform, "stolen", "taken at gunpoint, Saddar")
+    refused = desk.call(
+        "supervisor",
+        "PATCH",
+        f"/api/v1/hotlists/entries/{entry}",
+        json={"priority": 3, "relist_reason": "renewed request"},
+        headers={"If-Match": '"1"'},
+    )
+    assert error_of(refused) == (422, "invalid_input")
+    assert "only for listing again" in refused.json()["error"]["message"]
+
+
+def test_the_open_hits_of_an_entry_are_found_in_the_database(desk: Desk) -> None:
+    """What the consoles are sent after a removal: the entry's open hits only, read by the
+    database (the session never holds another entry's alerts or closed ones)."""
+    platform = desk.platform
+    stolen = listed(platform, "stolen", "taken at gunpoint, Saddar")
+    wanted = listed(platform, "wanted", "robbery, FIR 12/2026", priority=2)
+    sighted(platform, "PSH-TC1", minutes_ago=2)
+    alerts = {a.kind: a for a in alerts_of(platform)}
+    assert {a.hotlist_entry_id for a in alerts.values()} == {stolen, wanted}
+    loaded: list[int] = []
+
+    def note_load(alert: Alert, _context: object) -> None:
+        loaded.append(alert.id)
+
+    event.listen(Alert, "load", note_load)
+    try:
+        with platform.sessions() as session:
+            hits = platform.alerts.open_hits_of(session, stolen)
+            assert [hit.id for hit in hits] == [alerts["hotlist.stolen"].id]
+            assert loaded == [alerts["hotlist.stolen"].id], "no other alert was read"
+        closed = desk.call(
+            "dispatcher",
+            "POST",
+            f"/api/v1/alerts/{alerts['hotlist.stolen'].id}/dismiss",
+            json={"reason": "duplicate"},
+        )
+        assert closed.status_code == 200, closed.text
+        loaded.clear()
+        with platform.sessions() as session:
+            assert platform.alerts.open_hits_of(session, stolen) == []
+            assert loaded == [], "neither the closed hit nor the other entry's open one"
+    finally:
+        event.remove(Alert, "load", note_load)
+
+
+def test_a_hit_queued_after_its_entry_came_off_stays_ended_once_listed_again(
+    desk: Desk,
+) -> None:
+    """The read matched, the entry was removed before the hit reached the queue: the hit
+    is marked as the removal marks queued ones, and a re-listing does not revive it."""
+    platform = desk.platform
+    entry = listed(platform, "stolen", "taken at gunpoint, Saddar")
+    store_read(platform, plate_read("PSH-TC1", PLATE, minutes_ago=2))  # in the outbox
+    supervisor = principal_of(platform, "desk-supervisor")
+    with platform.transaction() as session:
+        platform.hotlists.deactivate(
+            session, supervisor, entry, HotlistEntryRemove(reason="recovered"), expected_version=1
+        )
+    relay(platform)
+    with platform.transaction() as session:
+        platform.hotlists.update(
+            session,
+            supervisor,
+            entry,
+            HotlistEntryUpdate(active=True, relist_reason="stolen again"),
+            expected_version=2,
+        )
+    (alert,) = alerts_of(platform)
+    assert alert.entry_removed_at is not None
+    shown = desk.call("dispatcher", "GET", f"/api/v1/alerts/{alert.id}").json()["hotlist"]
+    assert shown["entry_state"] == "removed"

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import inspect, select
 
+from safecity.command.alerts_models import Alert
+from safecity.core.clock import utcnow
 from safecity.db import migrate
+from safecity.events.schemas import HotlistEntryCreate, HotlistEntryRemove
 from safecity.identity.models import Role
+from safecity.identity.system import system_principal
+from safecity.registry.models import District
 from safecity.web.platform import Platform, metadata
+from tests.factories import World
 
 
 def test_migrated_schema_matches_the_models(platform: Platform) -> None:
@@ -73,3 +80,113 @@ def test_plates_export_is_granted_to_the_investigators_who_search_plates(
     edited = _permissions(platform)["investigator"]
     migrate.upgrade(platform.engine, metadata())
     assert _permissions(platform)["investigator"] == edited
+
+
+def test_hotlist_hits_get_their_entry_their_removal_and_their_listings_key(
+    platform: Platform, world: World
+) -> None:
+    """0014 fills in the entry each hotlist hit names (and marks the hits of an entry off
+    the list as ended when it came off); 0015 gives a hit opened before one alert per
+    listing its listing's key. Other alerts are left alone, and the consoles' refresh
+    after a removal finds the old hits through the new column."""
+    admin = system_principal("tests")
+    with platform.transaction() as session:
+        districts = {d.slug: d.id for d in session.scalars(select(District))}
+        live, removed = (
+            platform.hotlists.create(
+                session,
+                admin,
+                HotlistEntryCreate(
+                    plate=plate, category="stolen", reason="migration", source_agency="ITP"
+                ),
+            )
+            for plate in ("LEB3656", "PEB1234")
+        )
+        live_id, removed_id = live.id, removed.id
+    with platform.transaction() as session:
+        gone = platform.hotlists.deactivate(
+            session, admin, removed_id, HotlistEntryRemove(reason="recovered"), expected_version=1
+        )
+        removed_at = gone.updated_at
+    migrate.downgrade(platform.engine, metadata(), "0013")
+    alerts = sa.table(
+        "alerts",
+        *(sa.column(name) for name in ("id", "district_id", "source", "kind", "priority")),
+        *(sa.column(name) for name in ("title", "detail", "status", "correlation_key", "count")),
+        sa.column("first_seen", sa.DateTime(timezone=True)),
+        sa.column("last_seen", sa.DateTime(timezone=True)),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+        sa.column("reference", sa.JSON),
+        sa.column("note"),
+        sa.column("version"),
+    )
+    now = utcnow()
+    rows = {
+        "old_key": ("hotlist", "plate:LEB3656", {"hotlist_entry": str(live_id)}),
+        "new_key": (
+            "hotlist",
+            f"plate:PEB1234:entry:{removed_id}",
+            {"hotlist_entry": str(removed_id)},
+        ),
+        "drill": ("hotlist", "plate:ZZZ999", {"hotlist_entry": "drill"}),
+        "rule": ("analytics", "camera:PSH-TC1:zone_intrusion", {"rule_event": "7"}),
+    }
+    ids: dict[str, int] = {}
+    with platform.engine.begin() as connection:
+        for name, (source, key, reference) in rows.items():
+            ids[name] = connection.execute(
+                alerts.insert()
+                .values(
+                    district_id=districts["peshawar"],
+                    source=source,
+                    kind=f"{source}.test",
+                    priority=1,
+                    title=name,
+                    detail="",
+                    status="new",
+                    correlation_key=key,
+                    count=1,
+                    first_seen=now,
+                    last_seen=now,
+                    created_at=now,
+                    updated_at=now,
+                    reference=reference,
+                    note="",
+                    version=1,
+                )
+                .returning(alerts.c.id)
+            ).scalar_one()
+    migrate.upgrade(platform.engine, metadata())
+    with platform.sessions() as session:
+        stored = {name: session.get(Alert, ids[name]) for name in rows}
+        seen = {
+            name: (a.correlation_key, a.hotlist_entry_id, a.entry_removed_at)
+            for name, a in stored.items()
+            if a is not None
+        }
+        assert seen == {
+            "old_key": (f"plate:LEB3656:entry:{live_id}", live_id, None),
+            "new_key": (f"plate:PEB1234:entry:{removed_id}", removed_id, removed_at),
+            "drill": ("plate:ZZZ999", None, None),
+            "rule": ("camera:PSH-TC1:zone_intrusion", None, None),
+        }
+        (hit,) = platform.alerts.open_hits_of(session, live_id)
+        assert (hit.id, hit.hotlist is not None and hit.hotlist.entry_state) == (
+            ids["old_key"],
+            "live",
+        )
+        (ended,) = platform.alerts.open_hits_of(session, removed_id)
+        assert ended.hotlist is not None
+        assert (ended.id, ended.hotlist.entry_state) == (ids["new_key"], "removed")
+    # Down and up again: the keys stay in the listing's format, the columns come back filled.
+    migrate.downgrade(platform.engine, metadata(), "0013")
+    migrate.upgrade(platform.engine, metadata())
+    assert migrate.differences(platform.engine, metadata()) == []
+    with platform.sessions() as session:
+        again = session.get(Alert, ids["old_key"])
+        assert again is not None
+        assert (again.correlation_key, again.hotlist_entry_id) == (
+            f"plate:LEB3656:entry:{live_id}",
+            live_id,
+        )

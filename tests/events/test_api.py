@@ -25,7 +25,7 @@ from tests.events.helpers import (
     store_read,
     with_images,
 )
-from tests.factories import World, make_user, token_for
+from tests.factories import PASSWORD, World, make_user, token_for
 
 PURPOSE = "FIR 311/2026 Tehkal snatching"
 
@@ -220,6 +220,52 @@ def test_hotlist_changes_need_if_match_and_removal_a_reason(
     assert "vehicle recovered" in record.summary
     assert record.after is not None
     assert record.after["removal_reason"] == "vehicle recovered"
+
+
+def test_removal_takes_its_reason_from_the_query_when_the_body_is_dropped(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    """Some proxies drop the body of a DELETE: ``?reason=`` carries it instead. A missing
+    or blank reason is still a clear 422, and a query and a body that disagree too."""
+    make_user(platform, "sup4", ["supervisor"], districts=["peshawar"])
+    headers = {**_bearer(platform, "sup4"), "If-Match": '"1"'}
+    entry = list_plate(platform, "LEB3656")
+    url = f"/api/v1/hotlists/entries/{entry}"
+    missing = client.delete(url, headers=headers)
+    assert missing.status_code == 422
+    error = missing.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_input", "reason")
+    assert "?reason=" in error["message"]
+    for blank in ("", "   ", "x"):
+        refused = client.delete(url, params={"reason": blank}, headers=headers)
+        assert refused.status_code == 422, blank
+        assert refused.json()["error"]["field"] == "reason"
+    differ = client.request(
+        "DELETE", url, params={"reason": "recovered"}, json={"reason": "withdrawn"}, headers=headers
+    )
+    assert (differ.status_code, differ.json()["error"]["field"]) == (422, "reason")
+    assert client.get(url, headers=headers).json()["active"] is True, "nothing was removed"
+    removed = client.delete(
+        url, params={"reason": " vehicle recovered, FIR 311/2026 "}, headers=headers
+    )
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["active"] is False
+    (record,) = _audit(platform, removed.headers["x-request-id"])
+    assert record.after is not None
+    assert record.after["removal_reason"] == "vehicle recovered, FIR 311/2026"
+    # The body still works, and with the same reason in the query too.
+    other = list_plate(platform, "PEB1234")
+    both = client.request(
+        "DELETE",
+        f"/api/v1/hotlists/entries/{other}",
+        params={"reason": "request withdrawn"},
+        json={"reason": "request withdrawn"},
+        headers=headers,
+    )
+    assert both.status_code == 200, both.text
+    (record,) = _audit(platform, both.headers["x-request-id"])
+    assert record.after is not None
+    assert record.after["removal_reason"] == "request withdrawn"
 
 
 def test_hotlist_csv_import_report_and_export(
@@ -506,3 +552,86 @@ def test_a_search_linked_without_a_purpose_fills_the_form_and_asks_for_one(
     assert '<option value="near" selected>' in page.text
     assert "plate-results" not in page.text  # nothing searched, so nothing audited
     assert [r for r in _audit(platform, page.headers["x-request-id"]) if r.action == "search"] == []
+
+
+def _sign_in(client: TestClient, username: str) -> None:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    signed = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+
+
+def _form(page: str, form_id: str) -> tuple[str, dict[str, str]]:
+    """The action and hidden fields of the form ``form_id`` as the browser would send them."""
+    found = re.search(
+        rf'<form method="post" action="([^"]+)"[^>]*id="{form_id}">(.*?)</form>', page, re.S
+    )
+    assert found is not None, f"no form {form_id}"
+    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', found.group(2))
+    return html.unescape(found.group(1)), {k: html.unescape(v) for k, v in hidden}
+
+
+def test_an_entry_taken_off_is_listed_again_from_the_page_with_a_reason(
+    client: TestClient, platform: Platform, world: World
+) -> None:
+    """The hotlist page offers "List again…" on a removed entry; its form posts with the
+    version shown (a stale one is refused and the page reloads the entry), a reason and
+    a confirmation, under the same permission as the API; the re-listing is audited."""
+    make_user(platform, "sup-relist", ["supervisor"], districts=["peshawar"])
+    make_user(platform, "op-relist", ["operator"], districts=["peshawar"])
+    entry = list_plate(platform, "LEB3656")
+    api = {**_bearer(platform, "sup-relist"), "If-Match": '"1"'}
+    url = f"/api/v1/hotlists/entries/{entry}"
+    assert (
+        client.delete(url, params={"reason": "vehicle recovered"}, headers=api).status_code == 200
+    )
+    _sign_in(client, "sup-relist")
+    listing = client.get("/hotlists?inactive=1").text
+    relist = f'href="/hotlists/{entry}/relist"'
+    assert relist in listing
+    page = client.get(f"/hotlists/{entry}/relist")
+    assert page.status_code == 200
+    action, hidden = _form(page.text, "hotlist-relist-form")
+    assert (action, hidden["version"]) == (f"/hotlists/{entry}/relist", "2")
+    assert 'name="reason"' in page.text
+    assert 'name="confirm"' in page.text
+    reason = "stolen again from Hayatabad, FIR 40/2026"
+    good = {**hidden, "reason": reason, "confirm": "yes"}
+    for data, status in (
+        ({**hidden, "confirm": "yes"}, 422),
+        ({**good, "reason": "  "}, 422),
+        ({**good, "confirm": ""}, 422),
+        ({**good, "version": ""}, 428),
+        ({**good, "version": "1"}, 412),
+    ):
+        answer = client.post(action, data=data, follow_redirects=False)
+        assert answer.status_code == status, (data, answer.text[:300])
+        assert 'id="relist-error"' in answer.text
+        assert 'name="confirm" value="yes" required>' in answer.text, "confirm again"
+        assert 'name="version" value="2"' in answer.text
+    assert client.get(url, headers=api).json()["active"] is False, "nothing was listed"
+    # Someone without hotlists.change gets neither the form nor the change.
+    operator = _bearer(platform, "op-relist")
+    assert client.get(f"/hotlists/{entry}/relist", headers=operator).status_code == 403
+    assert client.post(action, data=good, headers=operator).status_code == 403
+    assert relist not in client.get("/hotlists?inactive=1", headers=operator).text
+    done = client.post(action, data=good, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    shown = client.get(url, headers=api).json()
+    assert (shown["active"], shown["live"], shown["version"]) == (True, True, 3)
+    (record,) = _audit(platform, done.headers["x-request-id"])
+    assert (record.action, record.actor_name) == ("update", "sup-relist")
+    assert record.after is not None
+    assert record.after["relist_reason"] == reason
+    # Listed, it offers removal again and no second re-listing.
+    listing = client.get("/hotlists?inactive=1").text
+    assert relist not in listing
+    assert f'href="/hotlists/{entry}/deactivate"' in listing
+    again = client.post(action, data={**good, "version": "3"}, follow_redirects=False)
+    assert again.status_code == 422
+    assert 'id="already-listed"' in again.text

@@ -278,11 +278,32 @@ def test_removal_needs_the_version_read_and_records_its_reason(
             session, admin, entry_id, HotlistEntryUpdate(priority=1), expected_version=3
         )
     assert "list it again" in removed.value.message
-    with platform.transaction() as session:
-        listed = platform.hotlists.update(
+    # Listing it again needs a reason on record too.
+    with platform.transaction() as session, pytest.raises(InvalidInput) as unexplained:
+        platform.hotlists.update(
             session, admin, entry_id, HotlistEntryUpdate(active=True), expected_version=3
         )
+    assert unexplained.value.field == "relist_reason"
+    with pytest.raises(ValidationError):
+        HotlistEntryUpdate(active=True, relist_reason=" x ")
+    again = HotlistEntryUpdate(active=True, relist_reason=" stolen again, FIR 40/2026 ")
+    with platform.transaction() as session:
+        listed = platform.hotlists.update(session, admin, entry_id, again, expected_version=3)
         assert (listed.active, listed.priority) == (True, 2)
+    with platform.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.object_type == "hotlist_entry")
+            .order_by(AuditRecord.seq.desc())
+            .limit(1)
+        ).one()
+    assert record.after is not None
+    assert (record.before or {}).get("active") is False
+    assert (record.after["active"], record.after["relist_reason"]) == (
+        True,
+        "stolen again, FIR 40/2026",
+    )
+    assert "again" in record.summary
 
 
 # -- import: files as spreadsheets write them --------------------------------------------------

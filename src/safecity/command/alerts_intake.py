@@ -8,15 +8,17 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safecity.command.alerts_match import hotlist_match
+from safecity.command.alerts_match import entry_id_in, hotlist_match
 from safecity.command.alerts_models import NEW, Alert, AlertOccurrence
 from safecity.command.alerts_schemas import AlertPublic
 from safecity.command.correlation import CorrelationWindow, open_alert_for
 from safecity.contracts.alerts import AlertRaised
+from safecity.events.models import HotlistEntry
 from safecity.registry.models import RETIRED_STATUS, Camera, District, Site
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,17 @@ def to_public(alert: Alert) -> AlertPublic:
         hotlist=hotlist_match(alert),
         version=alert.version,
     )
+
+
+def _removed_since_read(session: Session, entry_id: int | None) -> datetime | None:
+    """When hotlist entry ``entry_id`` came off the list, if it is off now. A hit reaches
+    the queue after its read matched a listed entry: an entry off the list by then was
+    removed in between, and its hit is marked as the removal marks those already queued
+    (so that listing the entry again later does not make it live)."""
+    if entry_id is None:
+        return None
+    entry = session.get(HotlistEntry, entry_id)
+    return entry.updated_at if entry is not None and not entry.active else None
 
 
 class AlertIntake:
@@ -172,6 +185,7 @@ class AlertIntake:
         created = alert is None
         if alert is None:
             alert = self._new_alert(message, place)
+            alert.entry_removed_at = _removed_since_read(session, alert.hotlist_entry_id)
             session.add(alert)
         else:
             self._fold(alert, message, place)
@@ -275,6 +289,7 @@ class AlertIntake:
             plate_crop=message.plate_crop,
             plate_text=message.plate_text,
             reference=dict(message.reference),
+            hotlist_entry_id=entry_id_in(message.source, message.reference),
             note="",
         )
 
@@ -322,4 +337,5 @@ class AlertIntake:
         alert.snapshot, alert.plate_crop = message.snapshot, message.plate_crop
         alert.plate_text = message.plate_text
         alert.reference = dict(message.reference)
+        alert.hotlist_entry_id = entry_id_in(message.source, message.reference)
         alert.latitude, alert.longitude = cls._position(message, place)

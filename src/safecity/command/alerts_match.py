@@ -18,6 +18,7 @@ and its next read raises a new alert.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,7 +52,14 @@ class EntryStanding:
 
 def entry_id_of(alert: Alert) -> int | None:
     """The hotlist entry a hit names, if any."""
-    entry = str((alert.reference or {}).get("hotlist_entry", ""))
+    return entry_id_in(alert.source, alert.reference)
+
+
+def entry_id_in(source: str, reference: Mapping[str, object] | None) -> int | None:
+    """The hotlist entry an alert of ``source`` with ``reference`` names, if any."""
+    if source != HOTLIST_SOURCE:
+        return None
+    entry = str((reference or {}).get("hotlist_entry", ""))
     return int(entry) if entry.isdigit() else None
 
 
@@ -60,7 +68,10 @@ def entry_standing(alert: Alert, now: datetime | None = None) -> EntryStanding |
     hit, names no entry or one not found (a drill's hits match no real entry). Read in
     the alert's own session (a listing loads its entries first, see
     :func:`load_entries`)."""
-    entry_id = entry_id_of(alert) if alert.source == HOTLIST_SOURCE else None
+    entry_id = entry_id_of(alert)
+    if entry_id is not None and alert.entry_removed_at is not None:
+        # Marked when the entry came off the list: it stays so even if listed again since.
+        return EntryStanding("removed", alert.entry_removed_at)
     session = object_session(alert)
     if entry_id is None or session is None:
         return None

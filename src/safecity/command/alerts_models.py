@@ -47,6 +47,7 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_queue", "district_id", "status", "priority", "first_seen"),
         Index("ix_alerts_correlation", "correlation_key", "last_seen"),
+        Index("ix_alerts_hotlist_entry", "hotlist_entry_id", "status"),
     )
     scope_kind: ClassVar[str] = "district"
 
@@ -81,6 +82,14 @@ class Alert(Base):
     match_verdict: Mapped[str | None] = mapped_column(String(12))
     match_checked_by: Mapped[str | None] = mapped_column(String(80))
     match_checked_at: Mapped[datetime | None]
+    # Hotlist hits only: the entry the hit names (``reference["hotlist_entry"]``) as a
+    # column, so that an entry's alerts are found through an index. No foreign key: a
+    # drill's hits name entries that do not exist.
+    hotlist_entry_id: Mapped[int | None] = mapped_column(Integer)
+    # When that entry was taken off the list after the hit. Set by the removal and never
+    # cleared: listing the entry again later does not make this hit live again (the car
+    # was not sought when it was last judged), and a new read starts a new alert.
+    entry_removed_at: Mapped[datetime | None]
     # No foreign key: incidents live in a later migration owned by the dispatch module.
     incident_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

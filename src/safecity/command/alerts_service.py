@@ -23,7 +23,7 @@ refuse it early.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -36,7 +36,6 @@ from safecity.command.alerts_errors import AlertClosed, AlertTransitionRefused
 from safecity.command.alerts_intake import AlertIntake, to_public
 from safecity.command.alerts_match import (
     MISREAD_PLATE,
-    entry_id_of,
     load_entries,
     refuse_checked,
     refuse_ended_entry,
@@ -125,14 +124,82 @@ class AlertsService(AlertIntake):
         """The open hotlist alerts that name hotlist entry ``entry_id``, as consoles show
         them: sent again once the entry leaves the list, so an operator's card says so
         without a reload. No principal and no audit record: nobody views them here, and
-        the console hub sends each only to its own district's consoles."""
-        candidates = session.scalars(
-            select(Alert).where(Alert.source == HOTLIST_SOURCE, Alert.status.in_(OPEN_STATUSES))
-        ).unique()
-        hits = [alert for alert in candidates if entry_id_of(alert) == entry_id]
+        the console hub sends each only to its own district's consoles. Found through the
+        entry id column and its index (migration 0014 filled it in for older alerts)."""
+        hits = list(
+            session.scalars(
+                select(Alert)
+                .where(
+                    Alert.hotlist_entry_id == entry_id,
+                    Alert.source == HOTLIST_SOURCE,
+                    Alert.status.in_(OPEN_STATUSES),
+                )
+                .order_by(Alert.id)
+            ).unique()
+        )
         entries = load_entries(hits)  # held while shown: each alert finds its entry
         items = [to_public(alert) for alert in hits]
         del entries
+        return items
+
+    @staticmethod
+    def mark_entry_removed(session: Session, entry_id: int, at: datetime) -> int:
+        """Mark every hit on hotlist entry ``entry_id`` not yet marked as ended by its
+        removal at ``at`` (in the removal's transaction); how many were marked. Called by
+        the hotlist service; no audit record of its own, as the removal has one. Each
+        marked alert gets a new version, so an operator acting on the card as it was
+        before is told to reload it."""
+        hits = session.scalars(
+            select(Alert).where(
+                Alert.hotlist_entry_id == entry_id,
+                Alert.source == HOTLIST_SOURCE,
+                Alert.entry_removed_at.is_(None),
+            )
+        ).unique()
+        marked = 0
+        for alert in hits:
+            alert.entry_removed_at = at
+            marked += 1
+        session.flush()
+        return marked
+
+    def hits_of_read(
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        read_id: int,
+        entry_ids: Sequence[int],
+        district_id: int,
+        at: datetime,
+    ) -> list[AlertPublic]:
+        """The hotlist alerts a plate read raised (read ``read_id`` at ``at``, matching
+        ``entry_ids``, in district ``district_id``): the alert of each entry that counts
+        the read among its sightings. Scope and ``alerts.view`` apply (none without it);
+        audited as a view when any is shown."""
+        if not entry_ids or not principal.has_permission("alerts.view"):
+            return []
+        stmt = restrict(Alert, principal, "alerts.view").where(
+            Alert.source == HOTLIST_SOURCE,
+            Alert.hotlist_entry_id.in_(list(entry_ids)),
+            Alert.district_id == district_id,
+            Alert.first_seen <= at,
+            Alert.last_seen >= at,
+        )
+        rows = list(session.scalars(stmt.order_by(Alert.first_seen, Alert.id)).unique())
+        entries = load_entries(rows)  # held while shown: each alert finds its entry
+        items = [to_public(alert) for alert in rows]
+        del entries
+        if rows:
+            self.audit.append(
+                session,
+                principal.audit,
+                action="view",
+                object_type="alert",
+                district=rows[0].district.slug,
+                summary=f"viewed alerts {', '.join(str(a.id) for a in rows)} raised by plate "
+                f"read {read_id}",
+            )
         return items
 
     def get(self, session: Session, principal: Principal, alert_id: int) -> AlertPublic:

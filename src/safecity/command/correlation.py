@@ -5,7 +5,8 @@ a minute, an intrusion rule fires on every frame of a loitering figure, a camera
 flaps offline. Occurrences with the same ``correlation_key`` in the same district,
 no further apart than the window from the alert's last sighting, become one alert
 with a count; an alert already dismissed or turned into an incident is never
-reopened (a new one starts, so the operator sees it again).
+reopened (a new one starts, so the operator sees it again), nor is a hotlist hit whose
+entry has since been taken off the list.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def open_alert_for(
             Alert.correlation_key == key,
             Alert.district_id == district_id,
             Alert.status.in_(OPEN_STATUSES),
+            # A hit whose hotlist entry came off the list belongs to that listing: a read
+            # after the entry is listed again starts a new alert, to be judged afresh.
+            Alert.entry_removed_at.is_(None),
             Alert.last_seen >= at - policy.window,
             Alert.first_seen <= at + policy.window,
         )

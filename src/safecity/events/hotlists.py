@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -69,9 +70,15 @@ def live_entries(key: str, when: datetime) -> Select[HotlistEntry]:
     )
 
 
+# Told of each removal in its transaction (entry id, when): the alert queue marks the
+# entry's hits as ended, so that listing the entry again never makes them live again.
+RemovalHook = Callable[[Session, int, datetime], object]
+
+
 class HotlistService:
-    def __init__(self, audit: AuditLog) -> None:
+    def __init__(self, audit: AuditLog, *, on_removal: RemovalHook | None = None) -> None:
         self.audit = audit
+        self.on_removal = on_removal
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -194,8 +201,23 @@ class HotlistService:
             # A removed entry stays as it was when it left the list (its alerts show when
             # that was): it is listed again first, which is a change of its own.
             raise InvalidInput(
-                "this entry was taken off the list: list it again (active: true) to change it",
+                "this entry was taken off the list: list it again (active: true, with a "
+                "relist_reason) to change it",
                 field="active",
+            )
+        relisting = not entry.active
+        if relisting and not data.relist_reason:
+            # Putting a plate back on the list sends officers after it again: as taking it
+            # off, it needs a reason on record.
+            raise InvalidInput(
+                "to list an entry taken off the list again, say why (relist_reason)",
+                field="relist_reason",
+            )
+        if not relisting and data.relist_reason is not None:
+            raise InvalidInput(
+                "relist_reason is only for listing again an entry taken off the list; "
+                "this one is on it",
+                field="relist_reason",
             )
         before = _snapshot(entry)
         changes = data.model_dump(exclude_unset=True)
@@ -212,15 +234,22 @@ class HotlistService:
         session.flush()
         session.refresh(entry)
         after = _snapshot(entry)
-        if after == before:
+        if relisting:
+            summary = (
+                f"listed {entry.plate} again on the {entry.category} list: {data.relist_reason}"
+            )
+            after["relist_reason"] = data.relist_reason
+        elif after == before:
             return entry
+        else:
+            summary = f"changed hotlist entry {entry.plate} ({entry.category})"
         self.audit.append(
             session,
             principal.audit,
             action="update",
             object_type="hotlist_entry",
             object_id=entry.id,
-            summary=f"changed hotlist entry {entry.plate} ({entry.category})",
+            summary=summary,
             before=before,
             after=after,
         )
@@ -246,6 +275,8 @@ class HotlistService:
         entry.active = False
         session.flush()
         session.refresh(entry)
+        if self.on_removal is not None:
+            self.on_removal(session, entry.id, entry.updated_at)
         self.audit.append(
             session,
             principal.audit,

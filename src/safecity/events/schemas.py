@@ -104,14 +104,28 @@ class HotlistEntryUpdate(BaseModel):
     owner: str | None = Field(default=None, description="Username of the answerable officer.")
     active: bool | None = Field(
         default=None,
-        description="True puts an entry taken off back on the list; to take one off, "
-        "use DELETE with a reason (false is refused here).",
+        description="True puts an entry taken off back on the list (with relist_reason); "
+        "to take one off, use DELETE with a reason (false is refused here).",
+    )
+    relist_reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=500,
+        description="Why an entry taken off the list is listed again (the car was stolen "
+        "again, the request renewed...); required with active: true on such an entry, "
+        "refused otherwise, and kept in the audit record. Its old alerts stay as the "
+        "removal left them: the next read raises a new alert.",
     )
 
     @field_validator("plate")
     @classmethod
     def _plate(cls, value: str | None) -> str | None:
         return None if value is None else _plate(value)
+
+    @field_validator("relist_reason", mode="before")
+    @classmethod
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
 
 class HotlistEntryRemove(BaseModel):

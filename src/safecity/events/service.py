@@ -32,6 +32,12 @@ from safecity.db.outbox import enqueue
 from safecity.events.alerts import hotlist_alert, rule_alert
 from safecity.events.hotlists import live_entries
 from safecity.events.models import HotlistEntry, PlateReadRecord, RuleEventRecord
+from safecity.events.plate_detail import (
+    NEARBY_WINDOW,
+    PlateReadDetail,
+    matched_entries,
+    nearby_reads,
+)
 from safecity.events.plates import LIKE_ESCAPE, SearchMode, confusable_key, plate_query
 from safecity.identity.permissions import Principal, get_in_scope, restrict
 from safecity.registry.models import RETIRED_STATUS, Camera, District
@@ -426,6 +432,25 @@ class EventService:
         self._audit_view(session, acting.audit, read, "viewed")
         return read
 
+    def plate_read_detail(
+        self, session: Session, principal: Principal, read_id: int, *, purpose: str | None
+    ) -> PlateReadDetail:
+        """A read with the other reads of its plate near it in time and the hotlist
+        entries it matched (see :mod:`safecity.events.plate_detail`): what a read's page
+        shows. Same permission, scope (404 outside it) and purpose as :meth:`plate_read`;
+        one audit record names the read and how many other reads were shown with it."""
+        principal.require("plates.search")  # refused before being asked why
+        acting = _stated(principal, purpose)
+        read = get_in_scope(session, PlateReadRecord, acting, "plates.search", read_id)
+        nearby, total = nearby_reads(session, acting, read)
+        entries = matched_entries(session, acting, read)
+        minutes = round(NEARBY_WINDOW.total_seconds() / 60)
+        shown = f"{len(nearby)} other reads of the plate within {minutes} minutes"
+        if total > len(nearby):
+            shown += f" (of {total})"
+        self._audit_view(session, acting.audit, read, "viewed", shown=shown)
+        return PlateReadDetail(read=read, nearby=nearby, nearby_total=total, entries=entries)
+
     def plate_image(
         self,
         session: Session,
@@ -451,7 +476,13 @@ class EventService:
         return path
 
     def _audit_view(
-        self, session: Session, ctx: AuditContext, read: PlateReadRecord, verb: str
+        self,
+        session: Session,
+        ctx: AuditContext,
+        read: PlateReadRecord,
+        verb: str,
+        *,
+        shown: str = "",
     ) -> None:
         self.audit.append(
             session,
@@ -460,7 +491,8 @@ class EventService:
             object_type="plate_read",
             object_id=read.id,
             district=read.camera.district.slug,
-            summary=f"{verb} plate read {read.text} at {read.camera.code} {read.at.isoformat()}",
+            summary=f"{verb} plate read {read.text} at {read.camera.code} {read.at.isoformat()}"
+            + (f", with {shown}" if shown else ""),
         )
 
     def _media(self, relative: str | None, missing: str) -> Path:

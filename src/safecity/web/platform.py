@@ -120,6 +120,11 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
     registry = RegistryService(audit, cipher)
     catalogue = load_catalogue(settings.incident_catalogue)
     incidents = IncidentService(audit, catalogue)
+    alerts = AlertsService(
+        audit,
+        settings.media_dir,
+        CorrelationWindow(timedelta(seconds=settings.alert_correlation_seconds)),
+    )
     return Platform(
         settings=settings,
         engine=engine,
@@ -144,13 +149,9 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
                 rule_event_days=settings.rule_event_days,
             ),
         ),
-        hotlists=HotlistService(audit),
+        hotlists=HotlistService(audit, on_removal=alerts.mark_entry_removed),
         analytics_config=AnalyticsConfigService(audit),
-        alerts=AlertsService(
-            audit,
-            settings.media_dir,
-            CorrelationWindow(timedelta(seconds=settings.alert_correlation_seconds)),
-        ),
+        alerts=alerts,
         incidents=incidents,
         units=UnitService(audit, catalogue),
         dispatch=DispatchService(

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
 from fastapi.responses import Response
+from pydantic import ValidationError
 
+from safecity.core.errors import InvalidInput
 from safecity.events.hotlist_csv import EXPIRY_FORMATS
 from safecity.events.hotlists import public
 from safecity.events.models import HotlistCategory
@@ -108,18 +110,48 @@ def update_entry(
         return public(entry)
 
 
+def removal_from(body: HotlistEntryRemove | None, reason: str | None) -> HotlistEntryRemove:
+    """The removal a DELETE asks for, from its JSON body or its ``reason`` query parameter
+    (some proxies drop the body of a DELETE); both may be sent if they agree."""
+    if body is not None:
+        if reason is not None and reason.strip() != body.reason:
+            raise InvalidInput(
+                "the reason in the query and the one in the body differ: send one", field="reason"
+            )
+        return body
+    if reason is None:
+        raise InvalidInput(
+            'a reason is required: ?reason=... or a JSON body {"reason": "..."}', field="reason"
+        )
+    try:
+        return HotlistEntryRemove(reason=reason)
+    except ValidationError as exc:
+        raise InvalidInput(f"reason: {exc.errors()[0]['msg']}", field="reason") from exc
+
+
 @router.delete("/entries/{entry_id}", tags=["hotlists"], responses=VERSIONED)  # type: ignore[arg-type]
 def deactivate_entry(
     entry_id: int,
-    removal: HotlistEntryRemove,
     platform: PlatformDep,
     principal: CurrentPrincipal,
     version: IfMatch,
     hub: HubDep,
+    body: Annotated[
+        HotlistEntryRemove | None, Body(description='``{"reason": "..."}``, or use ?reason=')
+    ] = None,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="Why the entry comes off the list, for clients whose DELETE loses "
+            "its body on the way; the JSON body is taken too.",
+        ),
+    ] = None,
 ) -> HotlistEntryPublic:
-    """Take the entry off the list, with a JSON body ``{"reason": "..."}`` (kept in the
-    audit record) and If-Match (required). The entry is kept, inactive, so past alerts
-    still explain."""
+    """Take the entry off the list, with its reason (kept in the audit record) in a JSON
+    body ``{"reason": "..."}`` or in ``?reason=``, and If-Match (required). The entry is
+    kept, inactive, so past alerts still explain."""
+    removal = removal_from(body, reason)
     with platform.transaction() as session:
         entry = public(
             platform.hotlists.deactivate(
