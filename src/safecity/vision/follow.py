@@ -24,10 +24,6 @@ from safecity.vision.picture import Picture, as_picture
 Grey = npt.NDArray[np.uint8]
 Box = tuple[float, float, float, float]
 
-RESIZED_REACH = 0.25
-"""A resized template is looked for this share of its change in size (in work pixels)
-plus one pixel around the centre of the match at the box's own size."""
-
 
 @dataclass(frozen=True)
 class FollowSettings:
@@ -154,66 +150,50 @@ class BoxFollower:
 
     def _rescaled(self, grey: Grey, whole: Grey, at_size: _Match) -> _Match:
         """The best of ``at_size`` (the template matched at its own size) and the template
-        resized to ``scales`` with the same centre, looked for a few pixels around there.
+        resized to each of ``scales`` with the same centre, looked for a few pixels around
+        there; of a resized template only the part that lies in the picture is matched.
 
-        Sizes are tried outward from the box's own, larger ones first, and only while the
-        match keeps improving (an object that grew is not looked for smaller), and only near
-        the first match (a picture that grew still matches best, if less well, with its
-        centre on its own): the cost stays near two matches at the box's own size.
+        Only near the first match: a picture that grew still matches best, if less well,
+        with its centres together, so a small window per size keeps the cost near one match.
         """
-        height, width = whole.shape
-        centre = (at_size.x + width / 2, at_size.y + height / 2)
-        best = at_size
-        larger = sorted(scale for scale in self.settings.scales if scale > 1)
-        smaller = sorted((scale for scale in self.settings.scales if scale < 1), reverse=True)
-        for outward in (larger, smaller):
-            if best is not at_size:
-                break  # it grew: no need to look for it smaller
-            for scale in outward:
-                match = self._resized_match(grey, whole, centre, scale)
-                if match is None or match.score <= best.score:
-                    break
-                best = match
-        return best
-
-    def _resized_match(
-        self, grey: Grey, whole: Grey, centre: tuple[float, float], scale: float
-    ) -> _Match | None:
-        """The template resized by ``scale`` about ``centre`` (work pixels), matched a few
-        pixels around there; of it only the part that lies in the picture is matched. None
-        if too little of it does."""
+        matches = [at_size]
         height, width = whole.shape
         limit_y, limit_x = grey.shape
-        new_width, new_height = round(width * scale), round(height * scale)
-        if new_width == width:
-            return None
-        # The resized whole template's place, and the part of it inside the picture.
-        x1 = round(centre[0] - new_width / 2)
-        y1 = round(centre[1] - new_height / 2)
-        cut_left, cut_top = max(0, -x1), max(0, -y1)
-        cut_right = max(0, x1 + new_width - limit_x)
-        cut_bottom = max(0, y1 + new_height - limit_y)
-        inside_width = new_width - cut_left - cut_right
-        inside_height = new_height - cut_top - cut_bottom
-        if min(inside_width, inside_height) < self.settings.min_template_pixels:
-            return None
-        reach = 1 + int(np.ceil(abs(scale - 1) * max(width, height) * RESIZED_REACH))
-        wx1, wy1 = max(0, x1 + cut_left - reach), max(0, y1 + cut_top - reach)
-        wx2 = min(limit_x, x1 + cut_left + inside_width + reach)
-        wy2 = min(limit_y, y1 + cut_top + inside_height + reach)
-        resized = cv2.resize(whole, (new_width, new_height), interpolation=cv2.INTER_LINEAR)
-        part = resized[cut_top : new_height - cut_bottom, cut_left : new_width - cut_right]
-        scores = cv2.matchTemplate(grey[wy1:wy2, wx1:wx2], part, cv2.TM_CCOEFF_NORMED)
-        _, score, _, (bx, by) = cv2.minMaxLoc(scores)
-        if not np.isfinite(score):
-            return None
-        return _Match(
-            float(score),
-            wx1 + bx - cut_left,
-            wy1 + by - cut_top,
-            new_width / width,
-            new_height / height,
-        )
+        centre_x = at_size.x + width / 2
+        centre_y = at_size.y + height / 2
+        for scale in self.settings.scales:
+            new_width, new_height = round(width * scale), round(height * scale)
+            if new_width == width:
+                continue
+            # The resized whole template's place, and the part of it inside the picture.
+            x1 = round(centre_x - new_width / 2)
+            y1 = round(centre_y - new_height / 2)
+            cut_left, cut_top = max(0, -x1), max(0, -y1)
+            cut_right = max(0, x1 + new_width - limit_x)
+            cut_bottom = max(0, y1 + new_height - limit_y)
+            inside_width = new_width - cut_left - cut_right
+            inside_height = new_height - cut_top - cut_bottom
+            if min(inside_width, inside_height) < self.settings.min_template_pixels:
+                continue
+            reach = 2 + int(np.ceil(abs(scale - 1) * max(width, height) / 2))
+            wx1, wy1 = max(0, x1 + cut_left - reach), max(0, y1 + cut_top - reach)
+            wx2 = min(limit_x, x1 + cut_left + inside_width + reach)
+            wy2 = min(limit_y, y1 + cut_top + inside_height + reach)
+            resized = cv2.resize(whole, (new_width, new_height), interpolation=cv2.INTER_LINEAR)
+            part = resized[cut_top : new_height - cut_bottom, cut_left : new_width - cut_right]
+            scores = cv2.matchTemplate(grey[wy1:wy2, wx1:wx2], part, cv2.TM_CCOEFF_NORMED)
+            _, score, _, (bx, by) = cv2.minMaxLoc(scores)
+            if np.isfinite(score):
+                matches.append(
+                    _Match(
+                        float(score),
+                        wx1 + bx - cut_left,
+                        wy1 + by - cut_top,
+                        new_width / width,
+                        new_height / height,
+                    )
+                )
+        return max(matches, key=_score)
 
 
 @dataclass(frozen=True)
@@ -226,6 +206,10 @@ class _Match:
     y: float
     scale_x: float
     scale_y: float
+
+
+def _score(match: _Match) -> float:
+    return match.score
 
 
 def _pixels_outside(overhang: float, size: int) -> int:
