@@ -39,13 +39,6 @@ class FollowSettings:
     min_contrast: float = 4.0
     """A box whose grey levels vary less than this (standard deviation) has nothing to
     match on: correlation of a flat patch says nothing about where it went."""
-    scales: tuple[float, ...] = (0.94, 0.97, 1.03, 1.06, 1.09)
-    """Sizes, relative to the box's own, its picture is also looked for at, around where
-    it matched at its own size (the best match sets the box's size): a vehicle driving
-    toward the camera grows by several per cent a frame, and a box that kept its size
-    fell behind it (the plate, at the vehicle's bottom, ended outside the box the plate
-    stage reads). Sizes 5 % apart missed a growth of 2 % a frame altogether, and
-    interpolating between them drifted."""
 
     def __post_init__(self) -> None:
         if self.work_width < 32:
@@ -54,8 +47,6 @@ class FollowSettings:
             raise ValueError(f"min_score must be in (0, 1], got {self.min_score}")
         if self.search_margin <= 0:
             raise ValueError(f"search_margin must be positive, got {self.search_margin}")
-        if any(not 0.5 <= scale <= 2 for scale in self.scales):
-            raise ValueError(f"scales must lie in [0.5, 2], got {self.scales}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +110,6 @@ class BoxFollower:
         cut_top = _pixels_outside(-py1 * frame.scale, height)
         cut_right = _pixels_outside((px2 - frame.width) * frame.scale, width)
         cut_bottom = _pixels_outside((py2 - frame.height) * frame.scale, height)
-        whole = template
         template = template[cut_top : height - cut_bottom, cut_left : width - cut_right]
         if min(template.shape) < self.settings.min_template_pixels:
             return None
@@ -130,86 +120,20 @@ class BoxFollower:
         )
         if sx2 - sx1 < template.shape[1] or sy2 - sy1 < template.shape[0]:
             return None
-        window = frame.grey[sy1:sy2, sx1:sx2]
-        scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
+        scores = cv2.matchTemplate(frame.grey[sy1:sy2, sx1:sx2], template, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(scores)
         if not np.isfinite(best):
             return None  # a flat template (one shade) matches everywhere and nowhere
-        # Where the whole template (the part cut off included) lies, at its own size.
-        match = _Match(float(best), sx1 + bx - cut_left, sy1 + by - cut_top, 1.0, 1.0)
-        match = self._rescaled(frame.grey, whole, match)
-        left = match.x / frame.scale
-        top = match.y / frame.scale
+        # Keep the box's own size: the template is the old box at work scale.
+        left = (sx1 + bx - cut_left) / frame.scale
+        top = (sy1 + by - cut_top) / frame.scale
         box = (
             max(0.0, left),
             max(0.0, top),
-            min(float(frame.width), left + (x2 - x1) * match.scale_x),
-            min(float(frame.height), top + (y2 - y1) * match.scale_y),
+            min(float(frame.width), left + (x2 - x1)),
+            min(float(frame.height), top + (y2 - y1)),
         )
-        return Followed(box, match.score)
-
-    def _rescaled(self, grey: Grey, whole: Grey, at_size: _Match) -> _Match:
-        """The best of ``at_size`` (the template matched at its own size) and the template
-        resized to each of ``scales`` with the same centre, looked for a few pixels around
-        there; of a resized template only the part that lies in the picture is matched.
-
-        Only near the first match: a picture that grew still matches best, if less well,
-        with its centres together, so a small window per size keeps the cost near one match.
-        """
-        matches = [at_size]
-        height, width = whole.shape
-        limit_y, limit_x = grey.shape
-        centre_x = at_size.x + width / 2
-        centre_y = at_size.y + height / 2
-        for scale in self.settings.scales:
-            new_width, new_height = round(width * scale), round(height * scale)
-            if new_width == width:
-                continue
-            # The resized whole template's place, and the part of it inside the picture.
-            x1 = round(centre_x - new_width / 2)
-            y1 = round(centre_y - new_height / 2)
-            cut_left, cut_top = max(0, -x1), max(0, -y1)
-            cut_right = max(0, x1 + new_width - limit_x)
-            cut_bottom = max(0, y1 + new_height - limit_y)
-            inside_width = new_width - cut_left - cut_right
-            inside_height = new_height - cut_top - cut_bottom
-            if min(inside_width, inside_height) < self.settings.min_template_pixels:
-                continue
-            reach = 2 + int(np.ceil(abs(scale - 1) * max(width, height) / 2))
-            wx1, wy1 = max(0, x1 + cut_left - reach), max(0, y1 + cut_top - reach)
-            wx2 = min(limit_x, x1 + cut_left + inside_width + reach)
-            wy2 = min(limit_y, y1 + cut_top + inside_height + reach)
-            resized = cv2.resize(whole, (new_width, new_height), interpolation=cv2.INTER_LINEAR)
-            part = resized[cut_top : new_height - cut_bottom, cut_left : new_width - cut_right]
-            scores = cv2.matchTemplate(grey[wy1:wy2, wx1:wx2], part, cv2.TM_CCOEFF_NORMED)
-            _, score, _, (bx, by) = cv2.minMaxLoc(scores)
-            if np.isfinite(score):
-                matches.append(
-                    _Match(
-                        float(score),
-                        wx1 + bx - cut_left,
-                        wy1 + by - cut_top,
-                        new_width / width,
-                        new_height / height,
-                    )
-                )
-        return max(matches, key=_score)
-
-
-@dataclass(frozen=True)
-class _Match:
-    """Where a whole template matched at work scale (its top left, which may lie outside
-    the picture), how well, and at what size relative to its own."""
-
-    score: float
-    x: float
-    y: float
-    scale_x: float
-    scale_y: float
-
-
-def _score(match: _Match) -> float:
-    return match.score
+        return Followed(box, float(best))
 
 
 def _pixels_outside(overhang: float, size: int) -> int:
