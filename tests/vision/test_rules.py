@@ -116,14 +116,78 @@ def test_line_crossing_counts_by_direction() -> None:
     assert rule.counts == {"in": 1, "out": 1}
 
 
+DOWN = Tripwire((200, 0), (200, 400))  # traffic should move down
+FRAME = (640, 400)
+
+
+def wrong_way(min_distance: float = 30) -> WrongWay:
+    return WrongWay("against", None, DOWN, frame_size=FRAME, min_distance=min_distance)
+
+
 def test_wrong_way_fires_against_the_allowed_direction_only() -> None:
-    allowed = Tripwire((200, 0), (200, 400))  # traffic should move down
-    rule = WrongWay("against", None, allowed, min_distance=30)
     down = walk(1, (100, 50), (100, 350), 10)
     up = walk(2, (300, 350), (300, 50), 10)
     across = walk(3, (50, 380), (350, 380), 10)
-    fired = run(rule, [[a, b, c] for a, b, c in zip(down, up, across, strict=True)])
+    fired = run(wrong_way(), [[a, b, c] for a, b, c in zip(down, up, across, strict=True)])
     assert [f.track_id for _, f in fired] == [2]
+
+
+def boxes(script: Sequence[tuple[float, float, float, float]], track: int = 1) -> list[Detections]:
+    return [Detections.create([box], [0.9], [0], [track]) for box in script]
+
+
+def run_boxes(rule: Rule, frames: Sequence[Detections], fps: float = 5) -> list[Firing]:
+    return [
+        fired
+        for index, tracked in enumerate(frames)
+        for fired in rule.update(T0 + timedelta(seconds=index / fps), tracked)
+    ]
+
+
+def test_a_vehicle_leaving_at_the_side_is_not_going_the_wrong_way() -> None:
+    """Driving out through the right-hand side, down and to the right: the box is cut by
+    the edge, its left side follows the car while its right side stays on the edge, and
+    the front (its lowest corner) goes first, so the bottom centre slides right and up,
+    backwards. It is a vehicle going the right way."""
+    leaving = [(400.0 + 25 * i, 150.0, 640.0, 260.0 - 8 * i) for i in range(10)]
+    assert run_boxes(wrong_way(), boxes(leaving)) == []
+
+
+def test_a_box_that_jumps_once_behind_a_truck_is_not_going_the_wrong_way() -> None:
+    """A car crawling down behind a truck: the truck hides its lower half, its box jumps
+    up by 60 px in one step and then goes on moving down slowly."""
+    script = [(300.0, 100.0 + 2 * i, 340.0, 200.0 + 2 * i) for i in range(5)]
+    script += [(300.0, 100.0 + 2 * i, 340.0, 140.0 + 2 * i) for i in range(5, 12)]
+    assert run_boxes(wrong_way(), boxes(script)) == []
+
+
+def test_a_parked_car_whose_box_jitters_and_jumps_is_not_going_the_wrong_way() -> None:
+    jitter = (0.0, 3.0, -2.0, 1.0, -4.0, 2.0)
+    script = [(300.0, 250.0 + jitter[i % 6], 360.0, 300.0 + jitter[i % 6]) for i in range(12)]
+    script[6] = (300.0, 200.0, 360.0, 255.0)
+    script[7] = (300.0, 200.0, 360.0, 255.0)
+    assert run_boxes(wrong_way(), boxes(script)) == []
+
+
+def test_a_wrong_way_vehicle_is_caught_once_whole_in_the_picture() -> None:
+    """Coming up from under the bottom edge: ignored while cut by it, caught once whole."""
+    entering = [(300.0, 330.0 - 20 * i, 360.0, 400.0) for i in range(4)]
+    whole = [(300.0, 250.0 - 12 * i, 360.0, 380.0 - 12 * i) for i in range(8)]
+    fired = run_boxes(wrong_way(), boxes(entering + whole))
+    assert len(fired) == 1
+    assert fired[0].xyxy is not None
+    assert fired[0].xyxy[3] < 400 - 4
+    assert fired[0].at == T0 + timedelta(seconds=(len(entering) + 3) / 5)
+
+
+def test_a_slow_wrong_way_vehicle_with_a_wobbling_box_is_caught() -> None:
+    """Far from the camera: 4 px a frame backwards, the box wobbling by 1-2 px."""
+    wobble = (0.0, 1.5, -1.0, 2.0, 0.5, -1.5)
+    script = [
+        (300.0, 200.0 - 4 * i + wobble[i % 6], 330.0, 230.0 - 4 * i + wobble[i % 6])
+        for i in range(12)
+    ]
+    assert len(run_boxes(wrong_way(min_distance=23), boxes(script))) == 1
 
 
 @pytest.mark.parametrize("kind", [StoppedVehicle, ObjectLeft])
@@ -162,3 +226,4 @@ def test_rules_forget_tracks_they_no_longer_see() -> None:
     later = T0 + timedelta(seconds=60)
     rule.update(later, frame([]))
     assert rule.update(later, frame([(1, 0, 200.0, 200.0)]))  # a new entry after being forgotten
+

@@ -29,6 +29,7 @@ from safecity.vision.rules import (
     WrongWay,
     ZoneIntrusion,
 )
+from safecity.vision.rules.crossing import MIN_STEPS
 from safecity.vision.zones import Polygon, Tripwire
 
 MOTION_CLASS = "motion"
@@ -66,7 +67,10 @@ def build_rules(
     """One state machine per configured rule, with coordinates in this frame size's pixels."""
     zones = {zone.name: _polygon(zone, width, height) for zone in config.zones}
     lines = {line.name: _line(line, width, height) for line in config.lines}
-    return [_build(rule, zones, lines, classes, width) for rule in config.rules]
+    frame = (width, height)
+    return [
+        _build(rule, zones, lines, classes, frame, config.analysed_fps) for rule in config.rules
+    ]
 
 
 def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
@@ -74,11 +78,12 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
     zones: dict[str, Polygon],
     lines: dict[str, Tripwire],
     classes: Sequence[str],
-    width: int,
+    frame: tuple[int, int],
+    fps: float,
 ) -> Rule:
     watch = _classes(rule.classes, classes)
     # Movement thresholds scale with the frame: 1.2 % of its width.
-    still = max(4.0, 0.012 * width)
+    still = max(4.0, 0.012 * frame[0])
     match rule:
         case ZoneIntrusionRule():
             return ZoneIntrusion(rule.name, zones[rule.zone], watch)
@@ -95,7 +100,11 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
                 rule.name,
                 zone,
                 lines[rule.line],
+                frame_size=frame,
                 min_distance=3 * still,
+                # Two seconds, or longer at a low frame rate, so that the movement is
+                # judged on several steps.
+                window_seconds=max(2.0, (MIN_STEPS + 1) / fps),
                 tolerance_degrees=rule.tolerance_degrees,
                 classes=watch,
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from safecity.vision.detections import Detections
 from safecity.vision.rules.base import ClassFilter, Firing, TrackMemory, firing, tracked_rows
@@ -63,13 +64,30 @@ class _Path:
     fired: bool = False
 
 
+EDGE_MARGIN_SHARE = 0.01
+"""A box this close to the picture's side (share of the frame's width or height) is cut
+by it: as a vehicle comes in or leaves, its box grows or shrinks at the edge and its
+bottom centre seems to move though the vehicle may not."""
+AGREEING_SHARE = 0.7
+"""Share of the steps over the window that must go backwards: a box that jumps once (a
+car behind a truck, a box that swaps halves) moves back in one step, not in most."""
+LARGEST_STEP_SHARE = 0.5
+"""No one step may make more than this share of the backwards distance."""
+MIN_STEPS = 3
+"""Steps (between analysed frames) the movement is judged on, at least."""
+STILL_STEP = 0.5
+"""Pixels along the direction below which a step counts neither way (a box at rest)."""
+
+
 class WrongWay:
     """Fires once per track that moves against the allowed direction inside the zone.
 
-    The allowed direction is the tripwire's start -> end. A track whose
-    displacement over the last ``window_seconds`` is at least ``min_distance``
-    pixels and points within ``tolerance_degrees`` of the reverse direction is
-    going the wrong way.
+    The allowed direction is the tripwire's start -> end. A track whose displacement
+    over the last ``window_seconds`` is at least ``min_distance`` pixels, points within
+    ``tolerance_degrees`` of the reverse direction, and is made of steady steps backwards
+    (most of them going back, none making most of the distance) is going the wrong way.
+    Boxes touching the picture's side are not used: their ground point is not the
+    vehicle's.
     """
 
     def __init__(
@@ -78,40 +96,77 @@ class WrongWay:
         zone: Polygon | None,
         allowed: Tripwire,
         *,
+        frame_size: tuple[int, int],
         min_distance: float = 20.0,
         tolerance_degrees: float = 60.0,
         window_seconds: float = 2.0,
         classes: ClassFilter | None = None,
     ) -> None:
+        width, height = frame_size
+        if width <= 0 or height <= 0:
+            raise ValueError(f"frame size must be positive, got {width}x{height}")
         self.name = name
         self._zone = zone
-        self._allowed = allowed.direction()
+        self._backwards = -allowed.direction()
         self._min_distance = min_distance
         self._cos_limit = math.cos(math.radians(tolerance_degrees))
         self._window = window_seconds
         self._classes = classes or ClassFilter()
+        margin_x, margin_y = EDGE_MARGIN_SHARE * width, EDGE_MARGIN_SHARE * height
+        self._inner = (margin_x, margin_y, width - margin_x, height - margin_y)
         self._memory: TrackMemory[_Path] = TrackMemory()
+
+    def _clear_of_edges(self, tracked: Detections) -> npt.NDArray[np.bool_]:
+        left, top, right, bottom = self._inner
+        xyxy = tracked.xyxy
+        return (
+            (xyxy[:, 0] > left) & (xyxy[:, 1] > top) & (xyxy[:, 2] < right) & (xyxy[:, 3] < bottom)
+        )
 
     def update(self, at: datetime, tracked: Detections) -> list[Firing]:
         wanted = self._classes.mask(tracked)
         anchors = tracked.anchors()
-        if self._zone is not None and len(tracked):
-            wanted = wanted & self._zone.contains(anchors)
+        if len(tracked):
+            wanted = wanted & self._clear_of_edges(tracked)
+            if self._zone is not None:
+                wanted = wanted & self._zone.contains(anchors)
         fired = []
         for row, track in tracked_rows(tracked, wanted):
             path = self._memory.states.setdefault(track, _Path())
             self._memory.touch(track, at)
             path.points.append((at, float(anchors[row, 0]), float(anchors[row, 1])))
             path.points = [p for p in path.points if (at - p[0]).total_seconds() <= self._window]
-            if path.fired or len(path.points) < 2:
+            if path.fired:
                 continue
-            _, x0, y0 = path.points[0]
-            move = np.array([anchors[row, 0] - x0, anchors[row, 1] - y0], dtype=np.float32)
-            distance = float(np.linalg.norm(move))
-            if distance < self._min_distance:
-                continue
-            if float(np.dot(move / distance, -self._allowed)) >= self._cos_limit:
+            distance = self._backwards_distance(path)
+            if distance is not None:
                 path.fired = True
                 fired.append(firing("wrong_way", self.name, at, tracked, row, value=distance))
         self._memory.forget_stale(at)
         return fired
+
+    def _backwards_distance(self, path: _Path) -> float | None:
+        """How far the path went backwards over the window, if it steadily did."""
+        if len(path.points) <= MIN_STEPS:
+            return None
+        ground = np.array([(x, y) for _, x, y in path.points], dtype=np.float64)
+        move = ground[-1] - ground[0]
+        distance = float(np.linalg.norm(move))
+        backwards = (
+            distance >= self._min_distance
+            and float(np.dot(move, self._backwards)) >= self._cos_limit * distance
+        )
+        if backwards and _steady(np.diff(ground, axis=0) @ self._backwards):
+            return distance
+        return None
+
+
+def _steady(along: npt.NDArray[np.float64]) -> bool:
+    """Whether steps (their lengths along the backwards direction) make a steady movement:
+    enough of them, most going backwards, none making most of the way."""
+    moving = along[np.abs(along) >= STILL_STEP]
+    return bool(
+        len(moving) >= MIN_STEPS
+        and np.count_nonzero(moving > 0) >= AGREEING_SHARE * len(moving)
+        and float(along.max()) <= LARGEST_STEP_SHARE * float(along.sum())
+    )
