@@ -227,3 +227,34 @@ def test_rules_forget_tracks_they_no_longer_see() -> None:
     rule.update(later, frame([]))
     assert rule.update(later, frame([(1, 0, 200.0, 200.0)]))  # a new entry after being forgotten
 
+
+def crowd_script(counts: Sequence[int]) -> list[list[Obj]]:
+    return [[(t, 0, 150.0 + 10 * t, 150.0) for t in range(1, count + 1)] for count in counts]
+
+
+def test_a_crowd_hovering_at_the_threshold_fires_once() -> None:
+    """Three people, one of whom the detector misses every third frame, for a minute."""
+    counts = [2 if i % 3 == 2 else 3 for i in range(300)]
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    fired = run(rule, crowd_script(counts))
+    assert len(fired) == 1
+    # Fires once the count has held (through its one-frame dips) for a second.
+    assert fired[0][0] == pytest.approx(1.0, abs=0.4)
+
+
+def test_a_crowd_must_hold_before_firing() -> None:
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    # 0.6 s at three, then two: a passing group, nothing fired.
+    assert run(rule, crowd_script([3, 3, 3, 3, 2, 2, 2])) == []
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    assert [t for t, _ in run(rule, crowd_script([2, 3, 3, 3, 3, 3, 3, 3]))] == [1.2]
+
+
+def test_a_crowd_rearms_only_after_staying_below_the_threshold() -> None:
+    """Below for 4 s does not re-arm; below for 5 s does, and the next crowd fires."""
+    crowd, quiet = [3] * 10, [1] * 20
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    assert len(run(rule, crowd_script(crowd + quiet + crowd))) == 1
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    fired = run(rule, crowd_script(crowd + quiet + [1] * 6 + crowd))
+    assert [t for t, _ in fired] == [1.0, 8.2]

@@ -91,7 +91,14 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
             return Loitering(rule.name, zones[rule.zone], rule.seconds, watch)
         case CrowdRule():
             zone = zones[rule.zone] if rule.zone else None
-            return Crowd(rule.name, zone, rule.threshold, watch)
+            return Crowd(
+                rule.name,
+                zone,
+                rule.threshold,
+                watch,
+                hold_seconds=rule.hold_seconds,
+                rearm_seconds=rule.rearm_seconds,
+            )
         case LineCrossingRule():
             return LineCrossing(rule.name, lines[rule.line], watch)
         case WrongWayRule():

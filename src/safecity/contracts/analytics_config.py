@@ -90,6 +90,21 @@ class CrowdRule(_RuleBase):
     kind: Literal["crowd"] = Field(description="Too many objects at once.")
     zone: str | None = Field(default=None, description="Zone counted; none counts the frame.")
     threshold: int = Field(ge=1, le=1000, description="Count that fires the rule.")
+    hold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=600,
+        description="The count must stay at the threshold or above this long before the "
+        "rule fires (a crowd on one frame is usually a detector's mistake); dips shorter "
+        "than half of it (a person missed on a frame) do not start the wait again.",
+    )
+    rearm_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="After firing, the count must stay below the threshold this long before "
+        "the rule can fire again, so a count hovering at the threshold fires once.",
+    )
 
 
 class LineCrossingRule(_RuleBase):
