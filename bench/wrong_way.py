@@ -91,7 +91,8 @@ def score(truth: GroundTruth, camera: str, events: list[RuleEvent]) -> dict[str,
     other_class = [
         described(t, e) for t, e in pairs if in_view(t) and not in_view(t, e.object_class)
     ]
-    caught = {v for t in times for v in in_view(t)}
+    # An event is of the in-view wrong-way vehicle of its class, if there is one.
+    caught = {v for t, e in pairs for v in (in_view(t, e.object_class) or in_view(t))}
     long_enough = [v for v, _, first, last in spans if last - first >= 2.0]
     return {
         "camera": camera,
@@ -104,7 +105,7 @@ def score(truth: GroundTruth, camera: str, events: list[RuleEvent]) -> dict[str,
         "of_them_2s_or_more": len(long_enough),
         "caught": len(caught),
         "caught_of_2s_or_more": len(caught & set(long_enough)),
-        "missed": sorted({v for v, _, _ in spans} - caught),
+        "missed": sorted({v for v, _, _, _ in spans} - caught),
     }
 
 

@@ -180,6 +180,23 @@ def test_a_wrong_way_vehicle_is_caught_once_whole_in_the_picture() -> None:
     assert fired[0].at == T0 + timedelta(seconds=(len(entering) + 3) / 5)
 
 
+def test_a_wrong_way_vehicle_cut_by_the_top_of_the_picture_is_caught() -> None:
+    """Going away from an ANPR camera a near vehicle is taller than the picture: its top
+    is cut off, its bottom (the ground point) is in view and moves up."""
+    script = [(300.0, 0.0, 380.0, 380.0 - 40 * i) for i in range(1, 5)]
+    assert len(run_boxes(wrong_way(), boxes(script))) == 1
+
+
+def test_a_wrong_way_vehicle_leaving_the_zone_is_judged_on_its_path_around_its_edge() -> None:
+    """Fast and near: two analysed frames in the zone, the third just past its far edge."""
+    rule = WrongWay("against", ZONE, DOWN, frame_size=FRAME, min_distance=30)
+    script = [(180.0, 150.0 - 70 * i, 220.0, 290.0 - 70 * i) for i in range(3)]
+    assert len(run_boxes(rule, boxes(script))) == 1
+    rule = WrongWay("against", ZONE, DOWN, frame_size=FRAME, min_distance=30)
+    outside = [(380.0, 150.0 - 70 * i, 420.0, 290.0 - 70 * i) for i in range(3)]
+    assert run_boxes(rule, boxes(outside)) == []
+
+
 def test_a_slow_wrong_way_vehicle_with_a_wobbling_box_is_caught() -> None:
     """Far from the camera: 4 px a frame backwards, the box wobbling by 1-2 px."""
     wobble = (0.0, 1.5, -1.0, 2.0, 0.5, -1.5)
