@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from safecity.analytics.rulebook import build_rules
 from safecity.contracts.analytics_config import CameraAnalyticsConfig
 from safecity.vision.detections import Detections
+from safecity.vision.rules import Firing, Rule
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 CLASSES = ("person", "car")
@@ -44,3 +48,34 @@ def test_a_crowd_rule_holds_and_rearms_by_default() -> None:
         for fired in rule.update(T0 + timedelta(seconds=index / 5), people(2 + (index % 3 != 2)))
     ]
     assert len(fired) == 1
+
+
+def still_frames(rule: Rule, class_id: int, seconds: float) -> list[Firing]:
+    box = [[300, 200, 360, 260]]
+    return [
+        fired
+        for index in range(int(seconds * 5))
+        for fired in rule.update(
+            T0 + timedelta(seconds=index / 5), Detections.create(box, [0.9], [class_id], [7])
+        )
+    ]
+
+
+def test_object_left_watches_carried_objects_by_default() -> None:
+    """A car waiting 13 s at a red light is no object left behind; a suitcase is."""
+    left = {"kind": "object_left", "name": "left", "seconds": 5}
+    street = ("person", "car", "suitcase")
+    (rule,) = build_rules(config([left], detector="street"), 640, 360, street)
+    assert still_frames(rule, street.index("car"), 13) == []
+    (rule,) = build_rules(config([left], detector="street"), 640, 360, street)
+    assert len(still_frames(rule, street.index("suitcase"), 13)) == 1
+    vehicles = ("car", "van", "bus", "truck", "rickshaw", "motorcycle")
+    (rule,) = build_rules(config([left], detector="sim-vehicles"), 640, 360, vehicles)
+    assert still_frames(rule, 0, 13) == []
+
+
+def test_a_class_the_detector_lacks_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    rules = [{"kind": "zone_intrusion", "name": "entry", "zone": "square", "classes": ["persn"]}]
+    with caplog.at_level(logging.WARNING, logger="safecity.analytics.rulebook"):
+        build_rules(config(rules, detector="street"), 640, 360, CLASSES)
+    assert "rule 'entry': the detector has no class persn" in caplog.text

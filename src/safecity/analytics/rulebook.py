@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from safecity.contracts.analytics_config import (
+    CARRIED_OBJECT_CLASSES,
+    MOTION_CLASS,
     CameraAnalyticsConfig,
     CrowdRule,
     LineConfig,
@@ -32,7 +35,7 @@ from safecity.vision.rules import (
 from safecity.vision.rules.crossing import MIN_STEPS
 from safecity.vision.zones import Polygon, Tripwire
 
-MOTION_CLASS = "motion"
+log = logging.getLogger(__name__)
 
 
 def class_name(class_id: int, classes: Sequence[str]) -> str:
@@ -41,9 +44,22 @@ def class_name(class_id: int, classes: Sequence[str]) -> str:
     return classes[class_id]
 
 
-def _classes(names: Sequence[str], classes: Sequence[str]) -> ClassFilter:
-    if not names:
+def _classes(rule: RuleConfig, classes: Sequence[str]) -> ClassFilter:
+    names = rule.classes
+    if not names and isinstance(rule, ObjectLeftRule):
+        # Left behind means carried and set down: a car at a red light is not.
+        names = tuple(name for name in CARRIED_OBJECT_CLASSES if name in classes)
+    elif not names:
         return ClassFilter()
+    unknown = sorted(set(names) - set(classes) - {MOTION_CLASS})
+    if classes and unknown:
+        # The configuration service refuses these; a configuration stored before it did,
+        # or a detector replaced since, still reaches here.
+        log.warning(
+            "rule %r: the detector has no class %s; the rule watches the rest",
+            rule.name,
+            ", ".join(unknown),
+        )
     # Without a detector every object is a motion region: a class filter would
     # silence the rule, so motion regions always count.
     ids = {classes.index(name) for name in names if name in classes}
@@ -81,7 +97,7 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
     frame: tuple[int, int],
     fps: float,
 ) -> Rule:
-    watch = _classes(rule.classes, classes)
+    watch = _classes(rule, classes)
     # Movement thresholds scale with the frame: 1.2 % of its width.
     still = max(4.0, 0.012 * frame[0])
     match rule:

@@ -22,6 +22,30 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 Point = tuple[Fraction, Fraction]
 MIN_POLYGON_AREA = 1e-6
 """Smallest polygon accepted, as a fraction of the frame's area."""
+MOTION_CLASS = "motion"
+"""The class of a moving region no detector explained (every object without a detector);
+a rule may name it beside a detector's classes."""
+CARRIED_OBJECT_CLASSES = ("backpack", "handbag", "suitcase", "bag", "luggage", "box", "parcel")
+"""What an object_left rule watches unless it names classes: things people carry and may
+leave behind (COCO's backpack, handbag and suitcase, and names other detectors use)."""
+PEOPLE_AND_VEHICLE_CLASSES = frozenset(
+    {
+        "person",
+        "pedestrian",
+        "rider",
+        "bicycle",
+        "car",
+        "van",
+        "bus",
+        "truck",
+        "motorcycle",
+        "motorbike",
+        "rickshaw",
+        "train",
+    }
+)
+"""Classes an object_left rule refuses: a person standing or a car waiting at a red light
+is not an object left behind (stopped_vehicle and loitering are the rules for them)."""
 
 
 class _Strict(BaseModel):
@@ -129,6 +153,13 @@ class StoppedVehicleRule(_RuleBase):
 
 class ObjectLeftRule(_RuleBase):
     kind: Literal["object_left"] = Field(description="An object is left behind.")
+    classes: tuple[str, ...] = Field(
+        default=(),
+        max_length=20,
+        description="Detector classes of carried objects the rule watches (e.g. suitcase); "
+        "empty means the carried-object classes the detector has (backpack, handbag, "
+        "suitcase, bag, luggage, box, parcel). People and vehicles are refused.",
+    )
     zone: str | None = Field(default=None, description="Zone watched; none watches the frame.")
     seconds: float = Field(gt=0, le=3600, description="Time unmoved that fires the rule.")
 
