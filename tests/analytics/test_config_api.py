@@ -22,6 +22,9 @@ def _headers(platform: Platform, username: str, roles: list[str]) -> dict[str, s
     return {"Authorization": f"Bearer {token_for(platform, username)}", "X-Purpose": "tests"}
 
 
+BOW_TIE = [[0.1, 0.1], [0.9, 0.8], [0.9, 0.2], [0.2, 0.9]]
+
+
 def _config(zone: str = "gate") -> dict[str, Any]:
     return {
         "enabled": True,
@@ -104,6 +107,10 @@ def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
         ({**_config(), "analysed_fps": 0}, "analysed_fps"),
         ({**_config(), "zones": [{"name": "a", "points": [[0, 0], [2, 0], [0, 1]]}]}, "zones"),
         ({**_config(), "colour": "red"}, "colour"),
+        (
+            {**_config(), "zones": [{"name": "gate", "points": BOW_TIE}]},
+            "must not cross or touch itself",
+        ),
         (
             {**_config(), "lines": [{"name": "stop", "start": [0.5, 0.5], "end": [0.5, 0.5]}]},
             "two different end points",
