@@ -59,24 +59,39 @@ class LineCrossing:
 
 
 @dataclass(frozen=True)
-class _Step:
+class _Seen:
+    """A track's box on one frame, and which of its ends the picture's edge cuts."""
+
     at: datetime
     x: float
-    y: float
+    top: float
+    bottom: float
+    top_cut: bool
+    bottom_cut: bool
     in_zone: bool
+
+    def step_to(self, later: _Seen) -> tuple[float, float] | None:
+        """How the vehicle moved between the two frames: its bottom's movement where both
+        bottoms are in view, else its top's (a vehicle coming up from under the bottom
+        edge); None when no end is in view on both."""
+        if not self.bottom_cut and not later.bottom_cut:
+            return later.x - self.x, later.bottom - self.bottom
+        if not self.top_cut and not later.top_cut:
+            return later.x - self.x, later.top - self.top
+        return None
 
 
 @dataclass
 class _Path:
-    points: list[_Step] = field(default_factory=list)
+    points: list[_Seen] = field(default_factory=list)
     fired: bool = False
 
 
 EDGE_MARGIN_SHARE = 0.01
-"""A box this close to the picture's left, right or bottom side (share of the frame's
-width or height) is cut by it: as a vehicle comes in or leaves, its box grows or shrinks
-at the edge and its bottom centre seems to move though the vehicle may not. A box cut by
-the top keeps its bottom centre: the vehicle's ground point is in view."""
+"""A box this close to the picture's side (share of the frame's width or height) is cut
+by it: as a vehicle comes in or leaves, its box grows or shrinks at the edge, so the cut
+end seems to move though the vehicle may not. A box cut at the left or right is not
+used; one cut at the top or bottom moves by its other end."""
 AGREEING_SHARE = 0.7
 """Share of the steps over the window that must go backwards: a box that jumps once (a
 car behind a truck, a box that swaps halves) moves back in one step, not in most."""
@@ -98,8 +113,9 @@ class WrongWay:
     over the last ``window_seconds`` is at least ``min_distance`` pixels, points within
     ``tolerance_degrees`` of the reverse direction, is made of steady steps backwards
     (most of them going back, none making most of the distance) and lies in the zone
-    for at least half of its points is going the wrong way. Boxes cut by the picture's
-    left, right or bottom side are not used: their ground point is not the vehicle's.
+    for at least half of its points is going the wrong way. A box is followed by its
+    bottom, or by its top while the bottom is cut by the picture's edge (a vehicle coming
+    up from under it); boxes cut at the left or right are not used.
     """
 
     def __init__(
@@ -124,29 +140,34 @@ class WrongWay:
         self._cos_limit = math.cos(math.radians(tolerance_degrees))
         self._window = window_seconds
         self._classes = classes or ClassFilter()
-        margin_x, margin_y = EDGE_MARGIN_SHARE * width, EDGE_MARGIN_SHARE * height
-        self._inner = (margin_x, width - margin_x, height - margin_y)
+        self._margins = (EDGE_MARGIN_SHARE * width, EDGE_MARGIN_SHARE * height)
+        self._size = (width, height)
         self._memory: TrackMemory[_Path] = TrackMemory()
 
-    def _clear_of_edges(self, tracked: Detections) -> npt.NDArray[np.bool_]:
-        left, right, bottom = self._inner
-        xyxy = tracked.xyxy
-        return (xyxy[:, 0] > left) & (xyxy[:, 2] < right) & (xyxy[:, 3] < bottom)
-
     def update(self, at: datetime, tracked: Detections) -> list[Firing]:
-        wanted = self._classes.mask(tracked)
-        anchors = tracked.anchors()
+        (margin_x, margin_y), (width, height) = self._margins, self._size
+        xyxy = tracked.xyxy
+        # Cut at a side, the box's centre is not the vehicle's: not used.
+        wanted = self._classes.mask(tracked) & (xyxy[:, 0] > margin_x)
+        wanted &= xyxy[:, 2] < width - margin_x
         in_zone = np.ones(len(tracked), dtype=bool)
-        if len(tracked):
-            wanted = wanted & self._clear_of_edges(tracked)
-            if self._zone is not None:
-                in_zone = self._zone.contains(anchors)
+        if self._zone is not None and len(tracked):
+            in_zone = self._zone.contains(tracked.anchors())
         fired = []
         for row, track in tracked_rows(tracked, wanted):
+            x1, y1, x2, y2 = (float(v) for v in xyxy[row])
             path = self._memory.states.setdefault(track, _Path())
             self._memory.touch(track, at)
-            x, y = float(anchors[row, 0]), float(anchors[row, 1])
-            path.points.append(_Step(at, x, y, bool(in_zone[row])))
+            seen = _Seen(
+                at,
+                (x1 + x2) / 2,
+                y1,
+                y2,
+                top_cut=y1 <= margin_y,
+                bottom_cut=y2 >= height - margin_y,
+                in_zone=bool(in_zone[row]),
+            )
+            path.points.append(seen)
             path.points = [p for p in path.points if (at - p.at).total_seconds() <= self._window]
             if path.fired:
                 continue
@@ -163,14 +184,18 @@ class WrongWay:
             return None
         if 2 * sum(p.in_zone for p in path.points) < len(path.points):
             return None
-        ground = np.array([(p.x, p.y) for p in path.points], dtype=np.float64)
-        move = ground[-1] - ground[0]
+        pairs = zip(path.points, path.points[1:], strict=False)
+        measured = [step for a, b in pairs if (step := a.step_to(b)) is not None]
+        if len(measured) < MIN_STEPS:
+            return None
+        steps = np.array(measured, dtype=np.float64)
+        move = steps.sum(axis=0)
         distance = float(np.linalg.norm(move))
         backwards = (
             distance >= self._min_distance
             and float(np.dot(move, self._backwards)) >= self._cos_limit * distance
         )
-        if backwards and _steady(np.diff(ground, axis=0) @ self._backwards):
+        if backwards and _steady(steps @ self._backwards):
             return distance
         return None
 
