@@ -202,6 +202,15 @@ def test_a_wrong_way_vehicle_leaving_the_zone_is_judged_on_its_path_around_its_e
     assert run_boxes(rule, boxes(outside)) == []
 
 
+def test_a_wrong_way_vehicle_whose_box_was_held_for_a_frame_is_caught() -> None:
+    """The tracker holds a fast vehicle's box while it has nothing new (the follower lost
+    it between two detector runs): the next box has moved two frames' worth in one step,
+    which is the same speed, not a jump."""
+    bottoms = (380.0, 330.0, 330.0, 170.0)
+    script = [(300.0, bottom - 120, 340.0, bottom) for bottom in bottoms]
+    assert len(run_boxes(wrong_way(), boxes(script))) == 1
+
+
 def test_a_slow_wrong_way_vehicle_with_a_wobbling_box_is_caught() -> None:
     """Far from the camera: 4 px a frame backwards, the box wobbling by 1-2 px."""
     wobble = (0.0, 1.5, -1.0, 2.0, 0.5, -1.5)

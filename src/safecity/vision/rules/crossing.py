@@ -70,14 +70,18 @@ class _Seen:
     bottom_cut: bool
     in_zone: bool
 
-    def step_to(self, later: _Seen) -> tuple[float, float] | None:
-        """How the vehicle moved between the two frames: its bottom's movement where both
-        bottoms are in view, else its top's (a vehicle coming up from under the bottom
-        edge); None when no end is in view on both."""
+    def same_box(self, other: _Seen) -> bool:
+        return (self.x, self.top, self.bottom) == (other.x, other.top, other.bottom)
+
+    def step_to(self, later: _Seen) -> tuple[float, float, float] | None:
+        """How the vehicle moved between the two frames (x, y, seconds): its bottom's
+        movement where both bottoms are in view, else its top's (a vehicle coming up from
+        under the bottom edge); None when no end is in view on both."""
+        seconds = (later.at - self.at).total_seconds()
         if not self.bottom_cut and not later.bottom_cut:
-            return later.x - self.x, later.bottom - self.bottom
+            return later.x - self.x, later.bottom - self.bottom, seconds
         if not self.top_cut and not later.top_cut:
-            return later.x - self.x, later.top - self.top
+            return later.x - self.x, later.top - self.top, seconds
         return None
 
 
@@ -95,9 +99,9 @@ used; one cut at the top or bottom moves by its other end."""
 AGREEING_SHARE = 0.7
 """Share of the steps over the window that must go backwards: a box that jumps once (a
 car behind a truck, a box that swaps halves) moves back in one step, not in most."""
-LARGEST_STEP_SHARE = 0.75
-"""No one step may make more than this share of the backwards distance (with two steps:
-the shorter at least a third of the longer)."""
+JUMP_SPEED_RATIO = 3.0
+"""No one step may go backwards faster than this many times the other steps' speed (with
+two equally long steps: the shorter at least a third of the longer)."""
 MIN_STEPS = 2
 """Steps (between analysed frames) the movement is judged on, at least: a motorcycle
 close to an ANPR camera is whole in the picture for only three or four analysed frames
@@ -167,7 +171,11 @@ class WrongWay:
                 bottom_cut=y2 >= height - margin_y,
                 in_zone=bool(in_zone[row]),
             )
-            path.points.append(seen)
+            # A box held unchanged (the tracker had nothing new: the detector did not run
+            # and the follower lost it) is no new measurement: the next real one is
+            # compared with the last, over the time between them.
+            if not path.points or not path.points[-1].same_box(seen):
+                path.points.append(seen)
             path.points = [p for p in path.points if (at - p.at).total_seconds() <= self._window]
             if path.fired:
                 continue
@@ -189,23 +197,30 @@ class WrongWay:
         if len(measured) < MIN_STEPS:
             return None
         steps = np.array(measured, dtype=np.float64)
-        move = steps.sum(axis=0)
+        move = steps[:, :2].sum(axis=0)
         distance = float(np.linalg.norm(move))
         backwards = (
             distance >= self._min_distance
             and float(np.dot(move, self._backwards)) >= self._cos_limit * distance
         )
-        if backwards and _steady(steps @ self._backwards):
+        if backwards and _steady(steps[:, :2] @ self._backwards, steps[:, 2]):
             return distance
         return None
 
 
-def _steady(along: npt.NDArray[np.float64]) -> bool:
-    """Whether steps (their lengths along the backwards direction) make a steady movement:
-    enough of them, most going backwards, none making most of the way."""
-    moving = along[np.abs(along) >= STILL_STEP]
-    return bool(
-        len(moving) >= MIN_STEPS
-        and np.count_nonzero(moving > 0) >= AGREEING_SHARE * len(moving)
-        and float(along.max()) <= LARGEST_STEP_SHARE * float(along.sum())
+def _steady(along: npt.NDArray[np.float64], seconds: npt.NDArray[np.float64]) -> bool:
+    """Whether steps (their lengths along the backwards direction, and the seconds each
+    took) make a steady movement: enough of them, most going backwards, and the fastest
+    at most JUMP_SPEED_RATIO times as fast as the rest together (a box that jumps)."""
+    moving = np.abs(along) >= STILL_STEP
+    if np.count_nonzero(moving) < MIN_STEPS:
+        return False
+    if np.count_nonzero(along[moving] > 0) < AGREEING_SHARE * np.count_nonzero(moving):
+        return False
+    seconds = np.maximum(seconds, 1e-3)  # two frames of one instant: no speed to divide by
+    fastest = int(np.argmax(along / seconds))
+    rest = np.arange(len(along)) != fastest
+    rest_speed = float(along[rest].sum()) / float(seconds[rest].sum())
+    return rest_speed > 0 and float(along[fastest] / seconds[fastest]) <= (
+        JUMP_SPEED_RATIO * rest_speed
     )
