@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.db.outbox import OutboxMessage
+from safecity.registry.detector_catalogue import DetectorCatalogue
 from safecity.web.platform import Platform
 from tests.factories import World, make_user, record_segment, token_for
 
@@ -19,6 +22,9 @@ FIRST = {"If-Match": '"0"'}  # the version of a camera never configured
 def _headers(platform: Platform, username: str, roles: list[str]) -> dict[str, str]:
     make_user(platform, username, roles, districts=["peshawar"])
     return {"Authorization": f"Bearer {token_for(platform, username)}", "X-Purpose": "tests"}
+
+
+BOW_TIE = [[0.1, 0.1], [0.9, 0.8], [0.9, 0.2], [0.2, 0.9]]
 
 
 def _config(zone: str = "gate") -> dict[str, Any]:
@@ -110,6 +116,10 @@ def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
         ({**_config(), "zones": [{"name": "a", "points": [[0, 0], [2, 0], [0, 1]]}]}, "zones"),
         ({**_config(), "colour": "red"}, "colour"),
         (
+            {**_config(), "zones": [{"name": "gate", "points": BOW_TIE}]},
+            "must not cross or touch itself",
+        ),
+        (
             {**_config(), "lines": [{"name": "stop", "start": [0.5, 0.5], "end": [0.5, 0.5]}]},
             "two different end points",
         ),
@@ -138,24 +148,105 @@ def test_bad_configurations_are_refused_with_reasons_and_store_nothing(
     assert _published(platform) == []
 
 
+STREET_MANIFEST = """\
+backend: onnx_yolo
+file: street.onnx
+sha256: {zeros}
+input_width: 416
+input_height: 416
+layout: yolox
+classes: [person, bicycle, car, backpack, handbag, suitcase]
+licence: test
+"""
+
+
+@pytest.fixture
+def models(platform: Platform, tmp_path: Path) -> Path:
+    """The workers' models folder with one detector of people, cars and bags (only its
+    manifest: the configuration service never opens a model file)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "street.yaml").write_text(STREET_MANIFEST.format(zeros="a" * 64))
+    platform.analytics_config.detectors = DetectorCatalogue(folder)
+    return folder
+
+
 def test_rules_about_standing_still_are_taken_with_a_detector(
-    api: TestClient, platform: Platform, world: World
+    api: TestClient, platform: Platform, world: World, models: Path
 ) -> None:
     engineer = _headers(platform, "eng3", ["engineer"])
     url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
     body = {
         **_config(),
-        "detector": "yolox-nano",
+        "detector": "street",
         "rules": [
             {"kind": "object_left", "name": "bag", "seconds": 30},
+            {"kind": "object_left", "name": "cases", "seconds": 30, "classes": ["suitcase"]},
             {"kind": "stopped_vehicle", "name": "no stopping", "zone": "gate", "seconds": 5},
         ],
     }
     response = api.put(url, json=body, headers={**engineer, "If-Match": '"0"'})
     assert response.status_code == 200, response.text
     kinds = [rule["kind"] for rule in api.get(url, headers=engineer).json()["config"]["rules"]]
-    assert kinds == ["object_left", "stopped_vehicle"]
-    assert [m.config.detector for m in _published(platform)] == ["yolox-nano"]
+    assert kinds == ["object_left", "object_left", "stopped_vehicle"]
+    assert [m.config.detector for m in _published(platform)] == ["street"]
+
+
+def test_configurations_the_detector_cannot_serve_are_refused(
+    api: TestClient, platform: Platform, world: World, models: Path
+) -> None:
+    engineer = _headers(platform, "eng6", ["engineer"])
+    url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+    (models / "broken.yaml").write_text("backend: onnx_yolo\n")
+    left = {"kind": "object_left", "name": "left", "seconds": 5}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({**_config(), "detector": "nosuch-model"}, "detector 'nosuch-model' is not installed"),
+        ({**_config(), "detector": "nosuch-model"}, "installed detectors: broken, street"),
+        ({**_config(), "detector": "broken"}, "detector 'broken' cannot be used"),
+        (
+            {**_config(), "detector": "street", "rules": [{**left, "classes": ["persn"]}]},
+            "rule 'left' names classes detector 'street' does not report: persn; it reports "
+            "person, bicycle, car, backpack, handbag, suitcase",
+        ),
+        # A car waiting at a red light is not an object left behind, whatever the detector.
+        ({**_config(), "rules": [{**left, "classes": ["suitcase", "car"]}]}, "names car"),
+        (
+            {**_config(), "detector": "street", "rules": [{**left, "classes": ["person"]}]},
+            "a person or vehicle standing still is not an object left behind",
+        ),
+    ]
+    for body, reason in cases:
+        response = api.put(url, json=body, headers=engineer)
+        assert response.status_code == 422, (reason, response.text)
+        assert reason in response.text, (reason, response.text)
+    assert str(models) not in response.text
+    assert api.get(url, headers=engineer).json()["version"] == 0
+    assert _published(platform) == []
+    # Classes of the detector, and motion regions, are taken.
+    fine = {**_config(), "detector": "street"}
+    fine["rules"] = [*fine["rules"], {**left, "name": "x", "classes": ["motion", "backpack"]}]
+    assert api.put(url, json=fine, headers=engineer).status_code == 200
+
+
+def test_the_bundled_detector_is_known_without_a_models_folder(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    """The demo's workers find sim-vehicles in the package when no folder is set."""
+    engineer = _headers(platform, "eng7", ["engineer"])
+    url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+    body = {**_config(), "detector": "sim-vehicles"}
+    body["rules"] = [*body["rules"], {"kind": "crowd", "name": "queue", "threshold": 4}]
+    body["rules"][0] = {**body["rules"][0], "classes": ["car", "bus"]}
+    assert api.put(url, json=body, headers=engineer).status_code == 200
+    body["rules"][0] = {**body["rules"][0], "classes": ["person"]}
+    refused = api.put(url, json=body, headers=engineer)
+    assert refused.status_code == 422
+    assert "car, van, bus, truck, rickshaw, motorcycle" in refused.text
+    # It finds vehicles only: nothing that could be left behind.
+    body["rules"] = [{"kind": "object_left", "name": "left", "seconds": 5}]
+    refused = api.put(url, json=body, headers=engineer)
+    assert refused.status_code == 422
+    assert "detector 'sim-vehicles' finds none of them" in refused.text
 
 
 def test_scope_and_permissions(api: TestClient, platform: Platform, world: World) -> None:

@@ -61,13 +61,18 @@ def store_read(platform: Platform, message: PlateRead) -> int:
 
 
 def rule_event(
-    camera: str, kind: RuleKind, *, minutes_ago: float = 1, snapshot: str | None = None
+    camera: str,
+    kind: RuleKind,
+    *,
+    minutes_ago: float = 1,
+    snapshot: str | None = None,
+    rule: str = "gate",
 ) -> RuleEvent:
     at = utcnow() - timedelta(minutes=minutes_ago)
     return RuleEvent(
         camera_id=camera,
         kind=kind,
-        rule="gate",
+        rule=rule,
         at=at,
         track_id=3,
         object_class="person",

@@ -14,10 +14,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
+from safecity.command.alerts_models import Alert
 from safecity.contracts.alerts import AlertRaised
 from safecity.core.clock import as_utc, utcnow
 from safecity.core.errors import Conflict, InvalidInput, PermissionDenied, PreconditionFailed
 from safecity.db.outbox import OutboxMessage
+from safecity.events.alerts import CORRELATION_KEY_LENGTH, rule_correlation_key
 from safecity.events.models import HotlistEntry, PlateReadRecord
 from safecity.events.schemas import (
     HotlistEntryCreate,
@@ -122,8 +124,38 @@ def test_rule_events_alert_by_configured_kind(platform: Platform, world: World) 
         ("analytics", "analytics.zone_intrusion", 2),
         ("analytics", "analytics.wrong_way", 2),
     ]
-    assert alerts[0].correlation_key == "camera:PSH-TC1:zone_intrusion"
+    assert alerts[0].correlation_key == "camera:PSH-TC1:zone_intrusion:gate"
     assert alerts[0].snapshot == "PSH-TC1/s.jpg"
+
+
+def test_two_rules_of_one_kind_on_a_camera_are_two_alerts(platform: Platform, world: World) -> None:
+    """An intrusion on the gate and one at the perimeter fence are two things to act on;
+    the same rule firing again is the same alert with a count."""
+    for rule, minutes_ago in (("intrude", 3), ("perimeter fence", 2), ("intrude", 1)):
+        store_event(
+            platform, rule_event("PSH-TC1", "zone_intrusion", rule=rule, minutes_ago=minutes_ago)
+        )
+    with platform.transaction() as session:
+        ingested = [platform.alerts.ingest(session, alert) for alert in _alerts(platform)]
+    alert_ids = [None if result is None else result.alert.id for result in ingested]
+    assert alert_ids[0] == alert_ids[2]
+    assert alert_ids[1] not in (None, alert_ids[0])
+    with platform.sessions() as session:
+        titles = {
+            alert.title: alert.count
+            for alert in session.scalars(select(Alert).where(Alert.id.in_(set(alert_ids))))
+        }
+    assert titles == {
+        "Zone intrusion at PSH-TC1: intrude": 2,
+        "Zone intrusion at PSH-TC1: perimeter fence": 1,
+    }
+
+
+def test_a_long_rule_name_keeps_its_key_within_the_field() -> None:
+    first = rule_correlation_key("C" * 64, "zone_intrusion", "perimeter fence " + "a" * 60)
+    second = rule_correlation_key("C" * 64, "zone_intrusion", "perimeter fence " + "b" * 60)
+    assert len(first) <= CORRELATION_KEY_LENGTH
+    assert first != second
 
 
 def test_changes_are_versioned_and_audited(platform: Platform, world: World) -> None:

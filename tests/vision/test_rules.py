@@ -116,14 +116,109 @@ def test_line_crossing_counts_by_direction() -> None:
     assert rule.counts == {"in": 1, "out": 1}
 
 
+DOWN = Tripwire((200, 0), (200, 400))  # traffic should move down
+FRAME = (640, 400)
+
+
+def wrong_way(min_distance: float = 30) -> WrongWay:
+    return WrongWay("against", None, DOWN, frame_size=FRAME, min_distance=min_distance)
+
+
 def test_wrong_way_fires_against_the_allowed_direction_only() -> None:
-    allowed = Tripwire((200, 0), (200, 400))  # traffic should move down
-    rule = WrongWay("against", None, allowed, min_distance=30)
     down = walk(1, (100, 50), (100, 350), 10)
     up = walk(2, (300, 350), (300, 50), 10)
     across = walk(3, (50, 380), (350, 380), 10)
-    fired = run(rule, [[a, b, c] for a, b, c in zip(down, up, across, strict=True)])
+    fired = run(wrong_way(), [[a, b, c] for a, b, c in zip(down, up, across, strict=True)])
     assert [f.track_id for _, f in fired] == [2]
+
+
+def boxes(script: Sequence[tuple[float, float, float, float]], track: int = 1) -> list[Detections]:
+    return [Detections.create([box], [0.9], [0], [track]) for box in script]
+
+
+def run_boxes(rule: Rule, frames: Sequence[Detections], fps: float = 5) -> list[Firing]:
+    return [
+        fired
+        for index, tracked in enumerate(frames)
+        for fired in rule.update(T0 + timedelta(seconds=index / fps), tracked)
+    ]
+
+
+def test_a_vehicle_leaving_at_the_side_is_not_going_the_wrong_way() -> None:
+    """Driving out through the right-hand side, down and to the right: the box is cut by
+    the edge, its left side follows the car while its right side stays on the edge, and
+    the front (its lowest corner) goes first, so the bottom centre slides right and up,
+    backwards. It is a vehicle going the right way."""
+    leaving = [(400.0 + 25 * i, 150.0, 640.0, 260.0 - 8 * i) for i in range(10)]
+    assert run_boxes(wrong_way(), boxes(leaving)) == []
+
+
+def test_a_box_that_jumps_once_behind_a_truck_is_not_going_the_wrong_way() -> None:
+    """A car crawling down behind a truck: the truck hides its lower half, its box jumps
+    up by 60 px in one step and then goes on moving down slowly."""
+    script = [(300.0, 100.0 + 2 * i, 340.0, 200.0 + 2 * i) for i in range(5)]
+    script += [(300.0, 100.0 + 2 * i, 340.0, 140.0 + 2 * i) for i in range(5, 12)]
+    assert run_boxes(wrong_way(), boxes(script)) == []
+
+
+def test_a_parked_car_whose_box_jitters_and_jumps_is_not_going_the_wrong_way() -> None:
+    jitter = (0.0, 3.0, -2.0, 1.0, -4.0, 2.0)
+    script = [(300.0, 250.0 + jitter[i % 6], 360.0, 300.0 + jitter[i % 6]) for i in range(12)]
+    script[6] = (300.0, 200.0, 360.0, 255.0)
+    script[7] = (300.0, 200.0, 360.0, 255.0)
+    assert run_boxes(wrong_way(), boxes(script)) == []
+
+
+def test_a_wrong_way_vehicle_coming_up_from_under_the_bottom_edge_is_caught_by_its_top() -> None:
+    """Near an ANPR camera a vehicle going away is whole in the picture for two or three
+    analysed frames: while the bottom edge cuts its box, its top shows how it moves."""
+    entering = [(300.0, 330.0 - 20 * i, 360.0, 400.0) for i in range(4)]
+    whole = [(300.0, 250.0 - 12 * i, 360.0, 380.0 - 12 * i) for i in range(8)]
+    fired = run_boxes(wrong_way(), boxes(entering + whole))
+    assert len(fired) == 1
+    assert fired[0].at == T0 + timedelta(seconds=2 / 5)
+
+
+def test_a_vehicle_leaving_under_the_bottom_edge_is_not_going_the_wrong_way() -> None:
+    """Its box shrinks into the bottom edge: the bottom stays, the top comes down."""
+    leaving = [(300.0, 200.0 + 20 * i, 360.0, 400.0) for i in range(8)]
+    assert run_boxes(wrong_way(), boxes(leaving)) == []
+
+
+def test_a_wrong_way_vehicle_cut_by_the_top_of_the_picture_is_caught() -> None:
+    """Going away from an ANPR camera a near vehicle is taller than the picture: its top
+    is cut off, its bottom (the ground point) is in view and moves up."""
+    script = [(300.0, 0.0, 380.0, 380.0 - 40 * i) for i in range(1, 5)]
+    assert len(run_boxes(wrong_way(), boxes(script))) == 1
+
+
+def test_a_wrong_way_vehicle_leaving_the_zone_is_judged_on_its_path_around_its_edge() -> None:
+    """Fast and near: two analysed frames in the zone, the third just past its far edge."""
+    rule = WrongWay("against", ZONE, DOWN, frame_size=FRAME, min_distance=30)
+    script = [(180.0, 150.0 - 70 * i, 220.0, 290.0 - 70 * i) for i in range(3)]
+    assert len(run_boxes(rule, boxes(script))) == 1
+    rule = WrongWay("against", ZONE, DOWN, frame_size=FRAME, min_distance=30)
+    outside = [(380.0, 150.0 - 70 * i, 420.0, 290.0 - 70 * i) for i in range(3)]
+    assert run_boxes(rule, boxes(outside)) == []
+
+
+def test_a_wrong_way_vehicle_whose_box_was_held_for_a_frame_is_caught() -> None:
+    """The tracker holds a fast vehicle's box while it has nothing new (the follower lost
+    it between two detector runs): the next box has moved two frames' worth in one step,
+    which is the same speed, not a jump."""
+    bottoms = (380.0, 330.0, 330.0, 170.0)
+    script = [(300.0, bottom - 120, 340.0, bottom) for bottom in bottoms]
+    assert len(run_boxes(wrong_way(), boxes(script))) == 1
+
+
+def test_a_slow_wrong_way_vehicle_with_a_wobbling_box_is_caught() -> None:
+    """Far from the camera: 4 px a frame backwards, the box wobbling by 1-2 px."""
+    wobble = (0.0, 1.5, -1.0, 2.0, 0.5, -1.5)
+    script = [
+        (300.0, 200.0 - 4 * i + wobble[i % 6], 330.0, 230.0 - 4 * i + wobble[i % 6])
+        for i in range(12)
+    ]
+    assert len(run_boxes(wrong_way(min_distance=23), boxes(script))) == 1
 
 
 @pytest.mark.parametrize("kind", [StoppedVehicle, ObjectLeft])
@@ -162,3 +257,35 @@ def test_rules_forget_tracks_they_no_longer_see() -> None:
     later = T0 + timedelta(seconds=60)
     rule.update(later, frame([]))
     assert rule.update(later, frame([(1, 0, 200.0, 200.0)]))  # a new entry after being forgotten
+
+
+def crowd_script(counts: Sequence[int]) -> list[list[Obj]]:
+    return [[(t, 0, 150.0 + 10 * t, 150.0) for t in range(1, count + 1)] for count in counts]
+
+
+def test_a_crowd_hovering_at_the_threshold_fires_once() -> None:
+    """Three people, one of whom the detector misses every third frame, for a minute."""
+    counts = [2 if i % 3 == 2 else 3 for i in range(300)]
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    fired = run(rule, crowd_script(counts))
+    assert len(fired) == 1
+    # Fires once the count has held (through its one-frame dips) for a second.
+    assert fired[0][0] == pytest.approx(1.0, abs=0.4)
+
+
+def test_a_crowd_must_hold_before_firing() -> None:
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    # 0.6 s at three, then two: a passing group, nothing fired.
+    assert run(rule, crowd_script([3, 3, 3, 3, 2, 2, 2])) == []
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    assert [t for t, _ in run(rule, crowd_script([2, 3, 3, 3, 3, 3, 3, 3]))] == [1.2]
+
+
+def test_a_crowd_rearms_only_after_staying_below_the_threshold() -> None:
+    """Below for 4 s does not re-arm; below for 5 s does, and the next crowd fires."""
+    crowd, quiet = [3] * 10, [1] * 20
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    assert len(run(rule, crowd_script(crowd + quiet + crowd))) == 1
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    fired = run(rule, crowd_script(crowd + quiet + [1] * 6 + crowd))
+    assert [t for t, _ in fired] == [1.0, 8.2]

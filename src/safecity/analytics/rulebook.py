@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from safecity.contracts.analytics_config import (
+    CARRIED_OBJECT_CLASSES,
+    MOTION_CLASS,
     CameraAnalyticsConfig,
     CrowdRule,
     LineConfig,
@@ -29,9 +32,10 @@ from safecity.vision.rules import (
     WrongWay,
     ZoneIntrusion,
 )
+from safecity.vision.rules.crossing import MIN_STEPS
 from safecity.vision.zones import Polygon, Tripwire
 
-MOTION_CLASS = "motion"
+log = logging.getLogger(__name__)
 
 
 def class_name(class_id: int, classes: Sequence[str]) -> str:
@@ -40,9 +44,22 @@ def class_name(class_id: int, classes: Sequence[str]) -> str:
     return classes[class_id]
 
 
-def _classes(names: Sequence[str], classes: Sequence[str]) -> ClassFilter:
-    if not names:
+def _classes(rule: RuleConfig, classes: Sequence[str]) -> ClassFilter:
+    names = rule.classes
+    if not names and isinstance(rule, ObjectLeftRule):
+        # Left behind means carried and set down: a car at a red light is not.
+        names = tuple(name for name in CARRIED_OBJECT_CLASSES if name in classes)
+    elif not names:
         return ClassFilter()
+    unknown = sorted(set(names) - set(classes) - {MOTION_CLASS})
+    if classes and unknown:
+        # The configuration service refuses these; a configuration stored before it did,
+        # or a detector replaced since, still reaches here.
+        log.warning(
+            "rule %r: the detector has no class %s; the rule watches the rest",
+            rule.name,
+            ", ".join(unknown),
+        )
     # Without a detector every object is a motion region: a class filter would
     # silence the rule, so motion regions always count.
     ids = {classes.index(name) for name in names if name in classes}
@@ -66,7 +83,10 @@ def build_rules(
     """One state machine per configured rule, with coordinates in this frame size's pixels."""
     zones = {zone.name: _polygon(zone, width, height) for zone in config.zones}
     lines = {line.name: _line(line, width, height) for line in config.lines}
-    return [_build(rule, zones, lines, classes, width) for rule in config.rules]
+    frame = (width, height)
+    return [
+        _build(rule, zones, lines, classes, frame, config.analysed_fps) for rule in config.rules
+    ]
 
 
 def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
@@ -74,11 +94,12 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
     zones: dict[str, Polygon],
     lines: dict[str, Tripwire],
     classes: Sequence[str],
-    width: int,
+    frame: tuple[int, int],
+    fps: float,
 ) -> Rule:
-    watch = _classes(rule.classes, classes)
+    watch = _classes(rule, classes)
     # Movement thresholds scale with the frame: 1.2 % of its width.
-    still = max(4.0, 0.012 * width)
+    still = max(4.0, 0.012 * frame[0])
     match rule:
         case ZoneIntrusionRule():
             return ZoneIntrusion(rule.name, zones[rule.zone], watch)
@@ -86,7 +107,14 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
             return Loitering(rule.name, zones[rule.zone], rule.seconds, watch)
         case CrowdRule():
             zone = zones[rule.zone] if rule.zone else None
-            return Crowd(rule.name, zone, rule.threshold, watch)
+            return Crowd(
+                rule.name,
+                zone,
+                rule.threshold,
+                watch,
+                hold_seconds=rule.hold_seconds,
+                rearm_seconds=rule.rearm_seconds,
+            )
         case LineCrossingRule():
             return LineCrossing(rule.name, lines[rule.line], watch)
         case WrongWayRule():
@@ -95,7 +123,11 @@ def _build(  # noqa: PLR0911 - one return per rule kind of a closed union
                 rule.name,
                 zone,
                 lines[rule.line],
+                frame_size=frame,
                 min_distance=3 * still,
+                # Two seconds, or longer at a low frame rate, so that the movement is
+                # judged on several steps.
+                window_seconds=max(2.0, (MIN_STEPS + 1) / fps),
                 tolerance_degrees=rule.tolerance_degrees,
                 classes=watch,
             )

@@ -55,7 +55,7 @@ class AlertRaised(Message):
         min_length=1,
         max_length=120,
         description="Alerts with the same key inside the correlation window become one "
-        "alert with a count: 'plate:LEB3656', 'camera:PSH-001:zone_intrusion'.",
+        "alert with a count: 'plate:LEB3656', 'camera:PSH-001:zone_intrusion:gate'.",
     )
     snapshot: MediaPath | None = Field(default=None, description="JPEG of the scene.")
     plate_crop: MediaPath | None = Field(default=None, description="JPEG of the plate.")

@@ -9,6 +9,7 @@ origin top left), so zones drawn on a snapshot fit any resolution.
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -22,6 +23,30 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 Point = tuple[Fraction, Fraction]
 MIN_POLYGON_AREA = 1e-6
 """Smallest polygon accepted, as a fraction of the frame's area."""
+MOTION_CLASS = "motion"
+"""The class of a moving region no detector explained (every object without a detector);
+a rule may name it beside a detector's classes."""
+CARRIED_OBJECT_CLASSES = ("backpack", "handbag", "suitcase", "bag", "luggage", "box", "parcel")
+"""What an object_left rule watches unless it names classes: things people carry and may
+leave behind (COCO's backpack, handbag and suitcase, and names other detectors use)."""
+PEOPLE_AND_VEHICLE_CLASSES = frozenset(
+    {
+        "person",
+        "pedestrian",
+        "rider",
+        "bicycle",
+        "car",
+        "van",
+        "bus",
+        "truck",
+        "motorcycle",
+        "motorbike",
+        "rickshaw",
+        "train",
+    }
+)
+"""Classes an object_left rule refuses: a person standing or a car waiting at a red light
+is not an object left behind (stopped_vehicle and loitering are the rules for them)."""
 
 
 class _Strict(BaseModel):
@@ -40,6 +65,17 @@ class ZoneConfig(_Strict):
     def _has_area(self) -> Self:
         if len(set(self.points)) < 3:
             raise ValueError("a polygon needs at least 3 distinct corners")
+        if _on_one_line(self.points):
+            raise ValueError("a polygon's corners must not all lie on one line")
+        # Before the area: a symmetric bow tie's two halves cancel out to no area.
+        crossing = _self_crossing(self.points)
+        if crossing is not None:
+            (a, b), (c, d) = crossing
+            raise ValueError(
+                f"a polygon's outline must not cross or touch itself: its edge from corner "
+                f"{a} to corner {b} meets its edge from corner {c} to corner {d}; list the "
+                "corners in order around the zone (a bow tie is two zones)"
+            )
         # Shoelace formula: corners all on one line enclose nothing.
         twice_area = sum(
             x1 * y2 - x2 * y1
@@ -50,6 +86,72 @@ class ZoneConfig(_Strict):
         if abs(twice_area) / 2 < MIN_POLYGON_AREA:
             raise ValueError("a polygon's corners must not all lie on one line")
         return self
+
+
+def _on_one_line(points: tuple[Point, ...]) -> bool:
+    """Whether every corner lies on the line through the first and the one farthest from
+    it (within the smallest area accepted)."""
+    x0, y0 = points[0]
+    far_x, far_y = max(points, key=lambda p: (p[0] - x0) ** 2 + (p[1] - y0) ** 2)
+    return all(
+        abs((far_x - x0) * (y - y0) - (far_y - y0) * (x - x0)) <= 2 * MIN_POLYGON_AREA
+        for x, y in points
+    )
+
+
+def _cross(o: Point, a: Point, b: Point) -> float:
+    """Twice the signed area of the triangle o, a, b (0: on one line)."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def _on_segment(p: Point, a: Point, b: Point) -> bool:
+    """Whether ``p`` lies on the segment a-b (within rounding)."""
+    return (
+        abs(_cross(a, b, p)) <= _TOUCHING
+        and min(a[0], b[0]) - _TOUCHING <= p[0] <= max(a[0], b[0]) + _TOUCHING
+        and min(a[1], b[1]) - _TOUCHING <= p[1] <= max(a[1], b[1]) + _TOUCHING
+    )
+
+
+def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
+    side_c, side_d = _cross(a, b, c), _cross(a, b, d)
+    side_a, side_b = _cross(c, d, a), _cross(c, d, b)
+    if side_c * side_d < 0 and side_a * side_b < 0:
+        return True
+    return any(
+        _on_segment(p, *segment)
+        for p, segment in ((c, (a, b)), (d, (a, b)), (a, (c, d)), (b, (c, d)))
+    )
+
+
+_TOUCHING = 1e-12
+"""Cross products (frame fractions squared) this small count as on the line."""
+
+
+def _self_crossing(
+    points: tuple[Point, ...],
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Two edges of the closed outline that cross or touch, as pairs of corner numbers
+    (from 1), or None for a simple polygon. A corner repeated at once (clicked twice)
+    is one corner."""
+    corners = [
+        (number, point)
+        for number, point in enumerate(points, start=1)
+        if point != points[number - 2]  # the previous corner; the first's is the last
+    ]
+    edges = list(zip(corners, corners[1:] + corners[:1], strict=True))
+    for (i, ((n1, a), (n2, b))), (j, ((n3, c), (n4, d))) in combinations(enumerate(edges), 2):
+        if j == i + 1 or (i == 0 and j == len(edges) - 1):
+            # Neighbours share a corner; they meet elsewhere only by doubling back.
+            shared, far_first, far_second = (b, a, d) if j == i + 1 else (a, b, c)
+            doubled = _on_segment(far_second, shared, far_first) or _on_segment(
+                far_first, shared, far_second
+            )
+            if doubled:
+                return (n1, n2), (n3, n4)
+        elif _segments_meet(a, b, c, d):
+            return (n1, n2), (n3, n4)
+    return None
 
 
 class LineConfig(_Strict):
@@ -90,6 +192,21 @@ class CrowdRule(_RuleBase):
     kind: Literal["crowd"] = Field(description="Too many objects at once.")
     zone: str | None = Field(default=None, description="Zone counted; none counts the frame.")
     threshold: int = Field(ge=1, le=1000, description="Count that fires the rule.")
+    hold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=600,
+        description="The count must stay at the threshold or above this long before the "
+        "rule fires (a crowd on one frame is usually a detector's mistake); dips shorter "
+        "than half of it (a person missed on a frame) do not start the wait again.",
+    )
+    rearm_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="After firing, the count must stay below the threshold this long before "
+        "the rule can fire again, so a count hovering at the threshold fires once.",
+    )
 
 
 class LineCrossingRule(_RuleBase):
@@ -114,6 +231,13 @@ class StoppedVehicleRule(_RuleBase):
 
 class ObjectLeftRule(_RuleBase):
     kind: Literal["object_left"] = Field(description="An object is left behind.")
+    classes: tuple[str, ...] = Field(
+        default=(),
+        max_length=20,
+        description="Detector classes of carried objects the rule watches (e.g. suitcase); "
+        "empty means the carried-object classes the detector has (backpack, handbag, "
+        "suitcase, bag, luggage, box, parcel). People and vehicles are refused.",
+    )
     zone: str | None = Field(default=None, description="Zone watched; none watches the frame.")
     seconds: float = Field(gt=0, le=3600, description="Time unmoved that fires the rule.")
 

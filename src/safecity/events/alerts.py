@@ -6,6 +6,7 @@ same transaction as the read or event, so the alert leaves only if they are stor
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from safecity.contracts.alerts import AlertRaised
@@ -75,6 +76,22 @@ def hotlist_alert(
     )
 
 
+CORRELATION_KEY_LENGTH = 120
+"""Longest correlation key an ``AlertRaised`` carries."""
+
+
+def rule_correlation_key(camera: str, kind: str, rule: str) -> str:
+    """One key per camera and rule: two zone rules of a camera (an intrusion rule on the
+    gate, another on the perimeter fence) are two things to act on, each counting its own
+    occurrences. A key too long for the field ends in a digest of the rule's name
+    instead, so two long names sharing a beginning stay apart."""
+    key = f"camera:{camera}:{kind}:{rule}"
+    if len(key) <= CORRELATION_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(rule.encode()).hexdigest()[:12]
+    return f"{key[: CORRELATION_KEY_LENGTH - len(digest) - 1]}~{digest}"
+
+
 def rule_alert(event: RuleEventRecord, priorities: Mapping[str, int]) -> AlertRaised | None:
     """The alert a rule event raises, or None for kinds that only count."""
     priority = priorities.get(event.kind)
@@ -94,7 +111,7 @@ def rule_alert(event: RuleEventRecord, priorities: Mapping[str, int]) -> AlertRa
             "detail": detail[:2000],
             "at": event.at,
             **_place(event.camera),
-            "correlation_key": f"camera:{event.camera.code}:{event.kind}",
+            "correlation_key": rule_correlation_key(event.camera.code, event.kind, event.rule),
             "snapshot": event.snapshot,
             "reference": {"rule_event": str(event.id)},
         }

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.log import AuditLog
 from safecity.contracts.analytics_config import (
+    CARRIED_OBJECT_CLASSES,
+    MOTION_CLASS,
+    PEOPLE_AND_VEHICLE_CLASSES,
     AnalyticsConfigChanged,
     CameraAnalyticsConfig,
     ObjectLeftRule,
@@ -24,6 +27,7 @@ from safecity.db.outbox import enqueue
 from safecity.identity.permissions import Principal, get_in_scope
 from safecity.registry.analytics_models import CameraAnalytics
 from safecity.registry.analytics_schemas import AnalyticsPublic
+from safecity.registry.detector_catalogue import DetectorCatalogue
 from safecity.registry.models import Camera
 
 NEEDS_A_DETECTOR = (StoppedVehicleRule, ObjectLeftRule)
@@ -33,8 +37,12 @@ two (MOG2, measured 2026-12-07): the track ends and these rules could never fire
 
 
 class AnalyticsConfigService:
-    def __init__(self, audit: AuditLog) -> None:
+    def __init__(self, audit: AuditLog, detectors: DetectorCatalogue | None = None) -> None:
+        """``detectors``: the models folder the workers load detectors from, to refuse a
+        configuration naming a detector or classes it lacks; None (or a folder this node
+        does not have) leaves names unchecked."""
         self.audit = audit
+        self.detectors = detectors
 
     def get_config(self, session: Session, principal: Principal, camera_id: int) -> AnalyticsPublic:
         camera = get_in_scope(session, Camera, principal, "analytics.view", camera_id)
@@ -51,7 +59,10 @@ class AnalyticsConfigService:
     ) -> AnalyticsPublic:
         principal.require("analytics.configure")
         camera = get_in_scope(session, Camera, principal, "analytics.view", camera_id)
+        _check_object_left_classes(data)
         _check_detector_for_rules(data)
+        if self.detectors is not None and self.detectors.folder.is_dir() and data.detector:
+            _check_classes(data, data.detector, self.detectors.classes(data.detector))
         row = session.get(CameraAnalytics, camera.id)
         current = row.version if row is not None else 0
         if expected_version is not None and expected_version != current:
@@ -120,6 +131,44 @@ def _check_detector_for_rules(data: CameraAnalyticsConfig) -> None:
                 "detector or remove the rule",
                 field="rules",
             )
+
+
+def _check_object_left_classes(data: CameraAnalyticsConfig) -> None:
+    for rule in data.rules:
+        if not isinstance(rule, ObjectLeftRule):
+            continue
+        refused = sorted(set(rule.classes) & PEOPLE_AND_VEHICLE_CLASSES)
+        if refused:
+            raise InvalidInput(
+                f"rule {rule.name!r} (object_left) names {', '.join(refused)}: a person or "
+                "vehicle standing still is not an object left behind (a car waiting at a red "
+                "light would raise an alert); watch carried objects ("
+                f"{', '.join(CARRIED_OBJECT_CLASSES)}), or use stopped_vehicle or loitering",
+                field="rules",
+            )
+
+
+def _check_classes(data: CameraAnalyticsConfig, detector: str, known: tuple[str, ...]) -> None:
+    """Refuse class names the detector does not report (the rule would never fire on
+    them), and an object_left rule none of whose classes the detector finds."""
+    for rule in data.rules:
+        unknown = sorted(set(rule.classes) - set(known) - {MOTION_CLASS})
+        if unknown:
+            raise InvalidInput(
+                f"rule {rule.name!r} names classes detector {detector!r} does not report: "
+                f"{', '.join(unknown)}; it reports {', '.join(known)} (and {MOTION_CLASS} for "
+                "moving regions it did not explain)",
+                field="rules",
+            )
+        if isinstance(rule, ObjectLeftRule):
+            watched = rule.classes or CARRIED_OBJECT_CLASSES
+            if not set(watched) & set(known):
+                raise InvalidInput(
+                    f"rule {rule.name!r} (object_left) watches {', '.join(watched)}, and "
+                    f"detector {detector!r} finds none of them (it reports "
+                    f"{', '.join(known)}): name a detector that finds carried objects",
+                    field="rules",
+                )
 
 
 def _public(camera: Camera, row: CameraAnalytics | None) -> AnalyticsPublic:

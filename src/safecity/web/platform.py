@@ -41,9 +41,11 @@ from safecity.recordings.service import RecordingService
 from safecity.registry import analytics_models, power_models
 from safecity.registry import models as registry_models
 from safecity.registry.analytics_service import AnalyticsConfigService
+from safecity.registry.detector_catalogue import DetectorCatalogue
 from safecity.registry.power import PowerService
 from safecity.registry.service import RegistryService
 from safecity.registry.transfer import CameraImporter
+from safecity.vision.detectors.bundled import BUNDLED_MODELS_DIR
 from safecity.web.workers import WorkerBoard
 
 # Every table module, so that the metadata handed to migrations is complete.
@@ -150,7 +152,11 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
             ),
         ),
         hotlists=HotlistService(audit, on_removal=alerts.mark_entry_removed),
-        analytics_config=AnalyticsConfigService(audit),
+        analytics_config=AnalyticsConfigService(
+            audit,
+            # Where the workers look: the operator's folder, else (the demo) the package's.
+            DetectorCatalogue(settings.analytics_models_dir or BUNDLED_MODELS_DIR),
+        ),
         alerts=alerts,
         incidents=incidents,
         units=UnitService(audit, catalogue),

@@ -81,7 +81,14 @@ class Loitering:
 
 
 class Crowd:
-    """Fires when the number of tracks in the zone reaches ``threshold``; re-arms below it."""
+    """Fires when the number of tracks in the zone has stayed at ``threshold`` or more for
+    ``hold_seconds``; re-arms once it has stayed below for ``rearm_seconds``.
+
+    Both waits are hysteresis: a count that hovers at the threshold (a person the
+    detector finds on one frame and misses on the next) would otherwise fire and re-arm
+    several times a second, and a one-frame crowd is usually a detector's mistake. For
+    the same reason a dip shorter than half the hold does not start the hold again.
+    """
 
     def __init__(
         self,
@@ -89,14 +96,24 @@ class Crowd:
         zone: Polygon | None,
         threshold: int,
         classes: ClassFilter | None = None,
+        *,
+        hold_seconds: float = 0.0,
+        rearm_seconds: float = 0.0,
     ) -> None:
         if threshold < 1:
             raise ValueError("crowd threshold must be at least 1")
+        if hold_seconds < 0 or rearm_seconds < 0:
+            raise ValueError("crowd hold and re-arm seconds must not be negative")
         self.name = name
         self._zone = zone
         self._threshold = threshold
         self._classes = classes or ClassFilter()
-        self._armed = True
+        self._hold = hold_seconds
+        self._rearm = rearm_seconds
+        self._fired = False
+        self._crowded_since: datetime | None = None
+        self._last_crowded: datetime | None = None
+        self._quiet_since: datetime | None = None
 
     def update(self, at: datetime, tracked: Detections) -> list[Firing]:
         wanted = self._classes.mask(tracked)
@@ -104,11 +121,23 @@ class Crowd:
             wanted = wanted & self._zone.contains(tracked.anchors())
         count = int(np.count_nonzero(wanted))
         if count < self._threshold:
-            self._armed = True
+            self._quiet_since = self._quiet_since or at
+            if self._fired and (at - self._quiet_since).total_seconds() >= self._rearm:
+                self._fired = False
             return []
-        if not self._armed:
+        self._quiet_since = None
+        if self._fired:
             return []
-        self._armed = False
+        dipped = (
+            self._last_crowded is None or (at - self._last_crowded).total_seconds() > self._hold / 2
+        )
+        if self._crowded_since is None or dipped:
+            self._crowded_since = at
+        self._last_crowded = at
+        if (at - self._crowded_since).total_seconds() < self._hold:
+            return []
+        self._fired = True
+        self._crowded_since = self._last_crowded = None
         rows = np.flatnonzero(wanted)
         x1, y1 = tracked.xyxy[rows, 0].min(), tracked.xyxy[rows, 1].min()
         x2, y2 = tracked.xyxy[rows, 2].max(), tracked.xyxy[rows, 3].max()
