@@ -61,6 +61,16 @@ def test_zones_lines_and_rules_drawn_and_saved(page: Page, live_server: LiveServ
     page.locator("#rule-line").select_option("stop")
     page.locator("#rule-zone").select_option("")
     page.get_by_role("button", name="Add rule").click()
+    page.locator("#rule-kind").select_option("crowd")
+    expect(page.locator("#rule-line")).to_be_hidden()
+    page.locator("#rule-name").fill("queue")
+    page.locator("#rule-zone").select_option("gate")
+    page.locator("#rule-threshold").fill("6")
+    page.locator("#rule-hold").fill("")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.locator("#rule-hint")).to_contain_text("Held for, seconds: a number of at least 0")
+    page.locator("#rule-hold").fill("2.5")
+    page.get_by_role("button", name="Add rule").click()
     # A second rule of the same name is refused on the page, before any save.
     page.locator("#rule-kind").select_option("zone_intrusion")
     page.locator("#rule-name").fill("against")
@@ -76,7 +86,9 @@ def test_zones_lines_and_rules_drawn_and_saved(page: Page, live_server: LiveServ
     # Clicks land on whole screen pixels: within a pixel of where they were aimed.
     assert [*line["start"], *line["end"]] == pytest.approx([0.1, 0.4, 0.9, 0.4], abs=0.005)
     rules = {rule["name"]: rule for rule in saved["rules"]}
-    assert set(rules) == {"bench-wait", "against"}
+    assert set(rules) == {"bench-wait", "against", "queue"}
+    assert (rules["queue"]["threshold"], rules["queue"]["hold_seconds"]) == (6, 2.5)
+    assert rules["queue"]["rearm_seconds"] == 10
     assert (rules["bench-wait"]["kind"], rules["bench-wait"]["zone"]) == ("loitering", "gate")
     assert rules["bench-wait"]["seconds"] == 45
     assert (rules["against"]["kind"], rules["against"]["line"]) == ("wrong_way", "stop")

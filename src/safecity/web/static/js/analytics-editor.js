@@ -90,12 +90,12 @@
     ctx.fillText("in", mx + nx * 24, my + ny * 24);
   }
 
-  // Which fields each kind of rule takes: [zone, line, seconds, threshold, tolerance];
+  // Which fields each kind of rule takes;
   // "need" must be set, "may" may be left to the whole picture.
   const RULE_FIELDS = {
     zone_intrusion: { zone: "need" },
     loitering: { zone: "need", seconds: "need" },
-    crowd: { zone: "may", threshold: "need" },
+    crowd: { zone: "may", threshold: "need", hold: "need", rearm: "need" },
     line_crossing: { line: "need" },
     wrong_way: { line: "need", zone: "may", tolerance: "need" },
     stopped_vehicle: { zone: "need", seconds: "need" },
@@ -150,13 +150,21 @@
     if (fields.line && !line) { hint.textContent = "Draw a line first: this rule needs one."; return; }
     if (fields.zone && zone) rule.zone = zone;
     if (fields.line) rule.line = line;
-    const numbers = { seconds: "rule-seconds", threshold: "rule-threshold", tolerance: "rule-tolerance" };
-    const keys = { seconds: "seconds", threshold: "threshold", tolerance: "tolerance_degrees" };
+    const numbers = {
+      seconds: ["rule-seconds", "seconds", 1], threshold: ["rule-threshold", "threshold", 1],
+      tolerance: ["rule-tolerance", "tolerance_degrees", 1], hold: ["rule-hold", "hold_seconds", 0],
+      rearm: ["rule-rearm", "rearm_seconds", 0],
+    };
     for (const field in numbers) {
       if (!fields[field]) continue;
-      const value = Number(document.getElementById(numbers[field]).value);
-      if (!Number.isFinite(value) || value <= 0) { hint.textContent = field + ": a positive number."; return; }
-      rule[keys[field]] = value;
+      const [id, key, least] = numbers[field];
+      const input = document.getElementById(id);
+      const value = Number(input.value);
+      if (input.value === "" || !Number.isFinite(value) || value < least) {
+        hint.textContent = input.parentElement.textContent.trim() + ": a number of at least " + least + ".";
+        return;
+      }
+      rule[key] = value;
     }
     const classes = document.getElementById("rule-classes").value.split(",")
       .map(function (c) { return c.trim(); }).filter(Boolean);
