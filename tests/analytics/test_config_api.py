@@ -216,7 +216,7 @@ def test_configurations_the_detector_cannot_serve_are_refused(
         ),
     ]
     for body, reason in cases:
-        response = api.put(url, json=body, headers=engineer)
+        response = api.put(url, json=body, headers={**engineer, **FIRST})
         assert response.status_code == 422, (reason, response.text)
         assert reason in response.text, (reason, response.text)
     assert str(models) not in response.text
@@ -225,7 +225,7 @@ def test_configurations_the_detector_cannot_serve_are_refused(
     # Classes of the detector, and motion regions, are taken.
     fine = {**_config(), "detector": "street"}
     fine["rules"] = [*fine["rules"], {**left, "name": "x", "classes": ["motion", "backpack"]}]
-    assert api.put(url, json=fine, headers=engineer).status_code == 200
+    assert api.put(url, json=fine, headers={**engineer, **FIRST}).status_code == 200
 
 
 def test_the_bundled_detector_is_known_without_a_models_folder(
@@ -237,14 +237,15 @@ def test_the_bundled_detector_is_known_without_a_models_folder(
     body = {**_config(), "detector": "sim-vehicles"}
     body["rules"] = [*body["rules"], {"kind": "crowd", "name": "queue", "threshold": 4}]
     body["rules"][0] = {**body["rules"][0], "classes": ["car", "bus"]}
-    assert api.put(url, json=body, headers=engineer).status_code == 200
+    assert api.put(url, json=body, headers={**engineer, **FIRST}).status_code == 200
+    second = {**engineer, "If-Match": '"1"'}
     body["rules"][0] = {**body["rules"][0], "classes": ["person"]}
-    refused = api.put(url, json=body, headers=engineer)
+    refused = api.put(url, json=body, headers=second)
     assert refused.status_code == 422
     assert "car, van, bus, truck, rickshaw, motorcycle" in refused.text
     # It finds vehicles only: nothing that could be left behind.
     body["rules"] = [{"kind": "object_left", "name": "left", "seconds": 5}]
-    refused = api.put(url, json=body, headers=engineer)
+    refused = api.put(url, json=body, headers=second)
     assert refused.status_code == 422
     assert "detector 'sim-vehicles' finds none of them" in refused.text
 
