@@ -457,8 +457,9 @@ def test_a_link_to_a_moment_starts_the_player_there(
     CameraReader(code, str(clip), ReaderOptions(decode=DecodeMode.NONE), sinks=[recorder]).run()
     assert len(closed) == 2
     # The clip was recorded faster than real time: the segments are dated as a camera's
-    # would be, one after the other.
-    base = closed[0].started_at.replace(microsecond=0)
+    # would be, one after the other, half an hour back (clear of other tests' segments of
+    # this camera, recorded now).
+    base = (closed[0].started_at - timedelta(minutes=30)).replace(microsecond=0)
     starts = [base + timedelta(seconds=2 * n) for n in range(2)]
     with platform.transaction() as session:
         for message, start in zip(closed, starts, strict=True):
@@ -481,7 +482,8 @@ def test_a_link_to_a_moment_starts_the_player_there(
     expect(rows.nth(1)).to_have_class("playing")
     expect(page.locator("#now-playing")).to_contain_text("from ")
     # A moment outside the range is refused with a message, the segments still listed.
-    outside = (moment + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    page.goto(f"{ws_base_url}/cameras/{camera.camera_id}/playback?at={outside}")
+    link = playback_url(camera.camera_id, moment)
+    outside = (moment + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    page.goto(ws_base_url + link.split("&at=")[0] + f"&at={outside}")
     expect(page.locator(".error")).to_contain_text("within the range")
     expect(rows).to_have_count(2)
