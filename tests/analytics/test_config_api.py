@@ -34,7 +34,7 @@ def _config(zone: str = "gate") -> dict[str, Any]:
         "zones": [{"name": zone, "points": [[0.1, 0.5], [0.9, 0.5], [0.9, 1], [0.1, 1]]}],
         "lines": [{"name": "stop", "start": [0, 0.6], "end": [1, 0.6]}],
         "rules": [
-            {"kind": "zone_intrusion", "name": "entry", "zone": zone, "classes": ["person"]},
+            {"kind": "zone_intrusion", "name": "entry", "zone": zone, "classes": ["motion"]},
             {"kind": "loitering", "name": "dwell", "zone": zone, "seconds": 30},
             {"kind": "line_crossing", "name": "count", "line": "stop"},
             {"kind": "wrong_way", "name": "against", "line": "stop", "zone": zone},
@@ -192,6 +192,24 @@ def test_rules_about_standing_still_are_taken_with_a_detector(
     assert [m.config.detector for m in _published(platform)] == ["street"]
 
 
+def test_a_motion_only_camera_refuses_rules_watching_detector_classes(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    """Without a detector every object is a moving region: a rule watching cars would
+    be stored and never fire."""
+    engineer = _headers(platform, "eng8", ["engineer"])
+    url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+    body = {**_config(), "detector": None}
+    body["rules"] = [{"kind": "zone_intrusion", "name": "in", "zone": "gate", "classes": ["car"]}]
+    refused = api.put(url, json=body, headers={**engineer, **FIRST})
+    assert refused.status_code == 422
+    assert "without a detector the camera's objects are all of class motion" in refused.text
+    body["rules"] = [
+        {"kind": "zone_intrusion", "name": "in", "zone": "gate", "classes": ["motion"]}
+    ]
+    assert api.put(url, json=body, headers={**engineer, **FIRST}).status_code == 200
+
+
 def test_configurations_the_detector_cannot_serve_are_refused(
     api: TestClient, platform: Platform, world: World, models: Path
 ) -> None:
@@ -300,6 +318,9 @@ def test_editor_page_loads_its_script_and_shows_the_configuration(
     assert '<script src="/static/js/analytics-editor.js" defer></script>' in page.text
     assert "forecourt" in page.text
     assert 'data-editable="yes"' in page.text
+    # The site's navigation and the account link, as on every signed-in page.
+    assert "<nav>" in page.text
+    assert 'href="/account"' in page.text
     assert "<script>" not in page.text
     script = api.get("/static/js/analytics-editor.js")
     assert script.status_code == 200

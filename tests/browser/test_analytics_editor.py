@@ -79,6 +79,7 @@ def test_zones_lines_and_rules_drawn_and_saved(page: Page, live_server: LiveServ
 
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#save-result")).to_contain_text("Saved as version")
+    expect(page.locator("#config-version")).to_contain_text("changed just now by you")
     saved = page.request.get(f"/api/v1/cameras/{camera.id}/analytics").json()["config"]
     assert [zone["name"] for zone in saved["zones"]] == ["gate"]
     (line,) = saved["lines"]

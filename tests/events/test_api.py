@@ -389,7 +389,9 @@ def test_an_event_shows_its_object_value_and_footage(
         assert message_text in html.unescape(bad.text), query
     # Another district's event is not found, on the page as in the API.
     make_user(platform, "eng-bnu", ["engineer"], districts=["bannu"])
-    assert client.get(f"/events/{event}", headers=_bearer(platform, "eng-bnu")).status_code == 404
+    outside = client.get(f"/events/{event}", headers=_bearer(platform, "eng-bnu"))
+    assert outside.status_code == 404
+    assert f"rule event {event} not found" in outside.text
 
 
 def test_pages_search_plates_and_keep_hotlists(

@@ -7,6 +7,7 @@ only objects inside its district/camera scope. Out-of-scope objects are
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -256,8 +257,14 @@ def get_in_scope(
     key_column = mapper.__mapper__.primary_key[0]
     obj = session.execute(stmt.where(key_column == pk)).scalar_one_or_none()
     if obj is None:
-        raise NotFound(f"{mapper.__name__.lower()} {pk} not found")
+        raise NotFound(f"{_object_name(mapper.__name__)} {pk} not found")
     return obj
+
+
+def _object_name(class_name: str) -> str:
+    """A model's name as a person says it: PlateReadRecord -> 'plate read'."""
+    words = re.findall(r"[A-Z][a-z0-9]*", class_name.removesuffix("Record"))
+    return " ".join(words).lower() or class_name.lower()
 
 
 def in_scope(session: Session, obj: Any, principal: Principal) -> bool:

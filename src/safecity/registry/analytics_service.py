@@ -131,6 +131,15 @@ def _check_detector_for_rules(data: CameraAnalyticsConfig) -> None:
                 "detector or remove the rule",
                 field="rules",
             )
+        named = sorted(set(rule.classes) - {MOTION_CLASS})
+        if named:
+            raise InvalidInput(
+                f"rule {rule.name!r} watches {', '.join(named)}, but without a detector the "
+                f"camera's objects are all of class {MOTION_CLASS} (moving regions), so the "
+                f"rule could never fire; name the camera's detector, or watch {MOTION_CLASS} "
+                "or leave the classes empty",
+                field="rules",
+            )
 
 
 def _check_object_left_classes(data: CameraAnalyticsConfig) -> None:

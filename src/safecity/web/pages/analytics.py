@@ -26,4 +26,5 @@ def analytics_page(
             "can_configure": principal.has_permission("analytics.configure"),
             "can_snapshot": principal.has_permission("footage.view"),
         },
+        principal=principal,
     )

@@ -297,6 +297,8 @@
             version = body.version;
             root.dataset.version = String(version);
             result.textContent = "Saved as version " + version + ".";
+            const note = document.getElementById("config-version");
+            if (note) note.textContent = "Version " + version + ", changed just now by you.";
             write(body.config);
           } else {
             const error = body.error || {};
