@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from safecity.core.clock import PKT, as_utc
+from safecity.core.clock import PKT
 from safecity.core.errors import InvalidInput, PreconditionRequired, SafecityError
 from safecity.events.hotlist_csv import CSV_COLUMNS, EXPIRY_FORMATS, READ_ONLY_COLUMNS
 from safecity.events.hotlists import public
@@ -28,11 +27,16 @@ from safecity.web.api.hotlists import push_open_hits
 from safecity.web.api.plates import read_public
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 from safecity.web.hub import HubDep
-from safecity.web.pages.forms import blank_to_none, form_dict, validation_messages
+from safecity.web.pages.forms import (
+    PKT_FORM_FORMAT,
+    blank_to_none,
+    form_dict,
+    pkt_field,
+    validation_messages,
+)
 from safecity.web.templating import render
 
 router = APIRouter()
-FORM_FORMAT = "%Y-%m-%dT%H:%M"
 PAGE_SIZE = 50
 MODES: tuple[SearchMode, ...] = ("wildcard", "exact", "fuzzy", "near")
 
@@ -48,16 +52,6 @@ def _share(text: str) -> float | None:
     if not 0.0 <= percent <= 100.0:
         raise ValueError("minimum confidence: a percentage from 0 to 100")
     return percent / 100.0
-
-
-def _pkt(text: str, field: str) -> datetime | None:
-    """A time typed in Pakistan time (the form's datetime-local), as UTC."""
-    if not text:
-        return None
-    try:
-        return as_utc(datetime.strptime(text, FORM_FORMAT).replace(tzinfo=PKT))
-    except ValueError as exc:
-        raise ValueError(f"{field}: use a time like 2026-11-22T14:30 (Pakistan time)") from exc
 
 
 @router.get("/plates")
@@ -100,8 +94,8 @@ def plates_page(
                 mode=form["mode"],  # type: ignore[arg-type]
                 camera=camera or None,
                 district=district or None,
-                since=_pkt(since, "since"),
-                until=_pkt(until, "until"),
+                since=pkt_field(since, "since"),
+                until=pkt_field(until, "until"),
                 min_confidence=_share(confidence),
             )
             with platform.transaction() as session:
@@ -236,7 +230,7 @@ def _form_values(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(expiry, str):
         # Left as typed when unreadable: the schema then reports it against the field.
         with contextlib.suppress(ValueError):
-            values["expires_at"] = _pkt(expiry, "expires_at")
+            values["expires_at"] = pkt_field(expiry, "expires_at")
     return values
 
 
@@ -287,7 +281,7 @@ def hotlist_edit(
         entry = public(platform.hotlists.entry(session, principal, entry_id))
     values = entry.model_dump()
     values["expires_at"] = (
-        entry.expires_at.astimezone(PKT).strftime(FORM_FORMAT) if entry.expires_at else ""
+        entry.expires_at.astimezone(PKT).strftime(PKT_FORM_FORMAT) if entry.expires_at else ""
     )
     return _entry_form(request, principal, values, entry_id=entry_id, version=entry.version)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+
+from safecity.core.clock import PKT, as_utc
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,3 +35,17 @@ def validation_messages(exc: ValidationError) -> dict[str, str]:
 
 def blank_to_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, str) and v.strip() == "" else v) for k, v in data.items()}
+
+
+PKT_FORM_FORMAT = "%Y-%m-%dT%H:%M"
+"""A form's datetime-local value, typed in Pakistan time."""
+
+
+def pkt_field(text: str, field: str) -> datetime | None:
+    """A time typed in Pakistan time (the form's datetime-local), as UTC; None if empty."""
+    if not text:
+        return None
+    try:
+        return as_utc(datetime.strptime(text, PKT_FORM_FORMAT).replace(tzinfo=PKT))
+    except ValueError as exc:
+        raise ValueError(f"{field}: use a time like 2026-11-22T14:30 (Pakistan time)") from exc

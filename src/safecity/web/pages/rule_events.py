@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import get_args
 from urllib.parse import urlencode
 
@@ -10,29 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from safecity.contracts.analytics import RuleKind
-from safecity.core.clock import PKT, as_utc
 from safecity.core.errors import InvalidInput
 from safecity.events.service import EventFilter
 from safecity.web.api.events import event_public
 from safecity.web.deps import CurrentPrincipal, PlatformDep
+from safecity.web.pages.forms import pkt_field
 from safecity.web.templating import render
 
 router = APIRouter()
 PAGE_SIZE = 50
-FORM_FORMAT = "%Y-%m-%dT%H:%M"
 KINDS: tuple[str, ...] = get_args(RuleKind)
-
-
-def _pkt(text: str, field: str) -> datetime | None:
-    """A time typed in Pakistan time (the form's datetime-local), as UTC."""
-    if not text:
-        return None
-    try:
-        return as_utc(datetime.strptime(text, FORM_FORMAT).replace(tzinfo=PKT))
-    except ValueError as exc:
-        raise InvalidInput(
-            f"{field}: use a time like 2026-11-22T14:30 (Pakistan time)", field=field
-        ) from exc
 
 
 @router.get("/events")
@@ -67,8 +53,8 @@ def events_page(
                 camera=fields["camera"] or None,
                 district=district or None,
                 kind=kind or None,
-                since=_pkt(since, "since"),
-                until=_pkt(until, "until"),
+                since=pkt_field(since, "since"),
+                until=pkt_field(until, "until"),
             )
             rows, total = platform.events.rule_events(
                 session, principal, filters, limit=PAGE_SIZE, offset=max(offset, 0)
@@ -76,6 +62,8 @@ def events_page(
             items = [event_public(e) for e in rows]
         except InvalidInput as exc:
             error = exc.message
+        except ValueError as exc:  # a time not typed as the form asks
+            error = str(exc)
     return render(
         request,
         "events.html",
