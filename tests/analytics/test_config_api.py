@@ -10,10 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
+from safecity.core.settings import Settings
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
 from safecity.db.outbox import OutboxMessage
 from safecity.registry.detector_catalogue import DetectorCatalogue
-from safecity.web.platform import Platform
+from safecity.web.app import create_app
+from safecity.web.platform import Platform, build_platform
 from tests.factories import World, make_user, record_segment, token_for
 
 FIRST = {"If-Match": '"0"'}  # the version of a camera never configured
@@ -246,26 +248,81 @@ def test_configurations_the_detector_cannot_serve_are_refused(
     assert api.put(url, json=fine, headers={**engineer, **FIRST}).status_code == 200
 
 
-def test_the_bundled_detector_is_known_without_a_models_folder(
+def test_a_deployment_without_a_models_folder_refuses_a_named_detector(
     api: TestClient, platform: Platform, world: World
 ) -> None:
-    """The demo's workers find sim-vehicles in the package when no folder is set."""
-    engineer = _headers(platform, "eng7", ["engineer"])
+    """Under `safecity up` with no models folder the workers can load no detector: a
+    configuration naming one would run motion only, its detector rules never firing."""
+    engineer = _headers(platform, "eng9", ["engineer"])
     url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
-    body = {**_config(), "detector": "sim-vehicles"}
-    body["rules"] = [*body["rules"], {"kind": "crowd", "name": "queue", "threshold": 4}]
-    body["rules"][0] = {**body["rules"][0], "classes": ["car", "bus"]}
-    assert api.put(url, json=body, headers={**engineer, **FIRST}).status_code == 200
-    second = {**engineer, "If-Match": '"1"'}
-    body["rules"][0] = {**body["rules"][0], "classes": ["person"]}
-    refused = api.put(url, json=body, headers=second)
+    refused = api.put(
+        url, json={**_config(), "detector": "sim-vehicles"}, headers={**engineer, **FIRST}
+    )
     assert refused.status_code == 422
-    assert "car, van, bus, truck, rickshaw, motorcycle" in refused.text
-    # It finds vehicles only: nothing that could be left behind.
-    body["rules"] = [{"kind": "object_left", "name": "left", "seconds": 5}]
-    refused = api.put(url, json=body, headers=second)
-    assert refused.status_code == 422
-    assert "detector 'sim-vehicles' finds none of them" in refused.text
+    assert "gives the analytics workers no models folder" in refused.text
+    assert api.put(url, json=_config(), headers={**engineer, **FIRST}).status_code == 200
+
+
+def test_the_bundled_detector_is_known_without_a_models_folder(
+    settings: Settings, platform: Platform, world: World
+) -> None:
+    """The demo's workers find sim-vehicles in the package when no folder is set."""
+    demo = build_platform(settings.model_copy(update={"demo": True}))
+    demo.ready = True
+    try:
+        with TestClient(create_app(demo), base_url="http://127.0.0.1") as api:
+            engineer = _headers(platform, "eng7", ["engineer"])
+            url = f"/api/v1/cameras/{world.cameras['PSH-TC1']}/analytics"
+            body = {**_config(), "detector": "sim-vehicles"}
+            body["rules"] = [*body["rules"], {"kind": "crowd", "name": "queue", "threshold": 4}]
+            body["rules"][0] = {**body["rules"][0], "classes": ["car", "bus"]}
+            assert api.put(url, json=body, headers={**engineer, **FIRST}).status_code == 200
+            second = {**engineer, "If-Match": '"1"'}
+            body["rules"][0] = {**body["rules"][0], "classes": ["person"]}
+            refused = api.put(url, json=body, headers=second)
+            assert refused.status_code == 422
+            assert "car, van, bus, truck, rickshaw, motorcycle" in refused.text
+            # It finds vehicles only: nothing that could be left behind.
+            body["rules"] = [{"kind": "object_left", "name": "left", "seconds": 5}]
+            refused = api.put(url, json=body, headers=second)
+            assert refused.status_code == 422
+            assert "detector 'sim-vehicles' finds none of them" in refused.text
+    finally:
+        demo.dispose()
+
+
+def test_a_configuration_stored_before_the_checks_loads_and_can_be_switched_off(
+    api: TestClient, platform: Platform, world: World
+) -> None:
+    """A bow-tie zone and an object_left rule on cars were taken before this stop's checks:
+    the camera's configuration still reads, its workers still get it, and an engineer can
+    switch it off as it is; a stale version is told as stale, not as invalid."""
+    from safecity.registry.analytics_models import CameraAnalytics
+
+    camera = world.cameras["PSH-TC1"]
+    old = {
+        **_config(),
+        "zones": [{"name": "gate", "points": BOW_TIE}],
+        "rules": [{"kind": "object_left", "name": "left", "seconds": 5, "classes": ["car"]}],
+    }
+    with platform.transaction() as session:
+        session.add(CameraAnalytics(camera_id=camera, config=old))
+    engineer = _headers(platform, "eng10", ["engineer"])
+    url = f"/api/v1/cameras/{camera}/analytics"
+    read = api.get(url, headers=engineer)
+    assert read.status_code == 200, read.text
+    assert read.json()["config"]["zones"][0]["points"] == BOW_TIE
+    with platform.sessions() as session:
+        assert [c.camera_id for c in platform.analytics_config.worker_configs(session)] == [
+            "PSH-TC1"
+        ]
+    stale = api.put(url, json=old, headers={**engineer, "If-Match": '"7"'})
+    assert stale.status_code == 412
+    kept = api.put(url, json=old, headers={**engineer, "If-Match": '"1"'})
+    assert kept.status_code == 422, "running it as it is stays refused"
+    off = api.put(url, json={**old, "enabled": False}, headers={**engineer, "If-Match": '"1"'})
+    assert off.status_code == 200, off.text
+    assert off.json()["config"]["enabled"] is False
 
 
 def test_scope_and_permissions(api: TestClient, platform: Platform, world: World) -> None:

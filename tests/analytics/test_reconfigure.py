@@ -169,3 +169,21 @@ def test_track_ids_of_a_restarted_worker_do_not_repeat_those_of_the_run_before(
     assert not first & second
     assert max(first | second) < 2**31  # the events' 32-bit column
     assert track_id_offset(0.0) == 0
+
+
+def test_a_new_rate_rebuilds_the_rules_sized_for_it_and_keeps_the_others() -> None:
+    """A wrong-way window holds frames: kept at a new rate, one sized for 5 fps would not
+    fill at 0.5 fps and the rule would never fire. A line count is not sized by rate."""
+    from safecity.analytics.pipeline import _rule_definitions
+
+    before = CameraAnalyticsConfig.model_validate(CONFIG)
+    after = CameraAnalyticsConfig.model_validate({**CONFIG, "analysed_fps": 0.5})
+    kinds = [rule.kind for rule in before.rules]
+    changed = {
+        kind
+        for kind, old, new in zip(
+            kinds, _rule_definitions(before), _rule_definitions(after), strict=True
+        )
+        if old != new
+    }
+    assert changed == {"wrong_way"}

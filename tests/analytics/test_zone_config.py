@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
-from safecity.contracts.analytics_config import ZoneConfig
+from safecity.contracts.analytics_config import ZoneConfig, outline_crossing
 
 
 @pytest.mark.parametrize(
@@ -27,6 +29,23 @@ from safecity.contracts.analytics_config import ZoneConfig
         ([[0, 0], [1, 0], [0.5, 0], [0.5, 1]], "corner 1 to corner 2 meets its edge from corner 2"),
         # A corner on another edge.
         ([[0, 0], [1, 0], [1, 1], [0.5, 0], [0, 1]], "must not cross or touch itself"),
+    ],
+)
+def test_outlines_that_cross_or_touch_themselves_are_named(
+    points: list[list[float]], message: str
+) -> None:
+    """The configuration service refuses them with this reason (tests/analytics/
+    test_config_api.py); the model itself takes them, so a configuration stored before
+    the check still loads and its camera keeps running."""
+    zone = ZoneConfig.model_validate({"name": "z", "points": points})
+    problem = outline_crossing(zone.points)
+    assert problem is not None
+    assert re.search(message, problem)
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
         ([[0, 0], [0.5, 0], [1, 0]], "must not all lie on one line"),
         ([[0, 0], [1, 1], [0.5, 0.5], [0.25, 0.25]], "must not all lie on one line"),
         ([[0, 0], [1, 1], [0, 0]], "at least 3 distinct corners"),
@@ -49,4 +68,5 @@ def test_zones_that_enclose_no_single_area_are_refused(
     ],
 )
 def test_simple_polygons_are_taken(points: list[list[float]]) -> None:
-    assert ZoneConfig.model_validate({"name": "z", "points": points}).points
+    zone = ZoneConfig.model_validate({"name": "z", "points": points})
+    assert outline_crossing(zone.points) is None

@@ -289,3 +289,16 @@ def test_a_crowd_rearms_only_after_staying_below_the_threshold() -> None:
     rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
     fired = run(rule, crowd_script(crowd + quiet + [1] * 6 + crowd))
     assert [t for t, _ in fired] == [1.0, 8.2]
+
+
+@pytest.mark.parametrize("fps", [0.5, 1.0, 1.5, 2.0, 5.0])
+def test_a_crowd_fires_at_any_analysed_rate(fps: float) -> None:
+    """Consecutive crowded frames are one crowd however far apart the rate puts them: at
+    1 fps they lie a second apart, more than half the hold, and are still no dip."""
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=1, rearm_seconds=5)
+    fired = run(rule, crowd_script([3] * 20), fps=fps)
+    assert len(fired) == 1
+    assert fired[0][0] == pytest.approx(max(1.0, 1 / fps), abs=1 / fps)
+    # A frame without the crowd, then more crowd: a dip, the hold starts again.
+    rule = Crowd("crowd", ZONE, 3, hold_seconds=4, rearm_seconds=5)
+    assert run(rule, crowd_script([3, 3, 1, 1, 3, 3]), fps=1) == []

@@ -374,7 +374,9 @@ class CameraPipeline:
 
 def _rule_definitions(config: CameraAnalyticsConfig) -> list[str]:
     """Each rule's whole definition, in the configuration's order: its own settings (name
-    included) and those of the zone and line it watches."""
+    included), those of the zone and line it watches, and the analysed rate where the rule
+    is built for it (a wrong-way window holds a number of frames: kept at a new rate, a
+    rule sized for 5 fps would never fill at 0.5)."""
     zones = {zone.name: zone.model_dump_json() for zone in config.zones}
     lines = {line.name: line.model_dump_json() for line in config.lines}
     definitions = []
@@ -385,8 +387,13 @@ def _rule_definitions(config: CameraAnalyticsConfig) -> list[str]:
             zones.get(zone, "") if isinstance(zone, str) else "",
             lines.get(line, "") if isinstance(line, str) else "",
         )
-        definitions.append("\n".join((rule.model_dump_json(), *watched)))
+        rate = f"{config.analysed_fps}" if rule.kind in RATE_SIZED_RULES else ""
+        definitions.append("\n".join((rule.model_dump_json(), *watched, rate)))
     return definitions
+
+
+RATE_SIZED_RULES = frozenset({"wrong_way"})
+"""Kinds of rule `rulebook.build_rules` sizes by the analysed rate."""
 
 
 def _ids(detections: Detections) -> frozenset[int]:

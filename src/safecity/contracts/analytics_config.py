@@ -67,15 +67,12 @@ class ZoneConfig(_Strict):
             raise ValueError("a polygon needs at least 3 distinct corners")
         if _on_one_line(self.points):
             raise ValueError("a polygon's corners must not all lie on one line")
-        # Before the area: a symmetric bow tie's two halves cancel out to no area.
-        crossing = _self_crossing(self.points)
-        if crossing is not None:
-            (a, b), (c, d) = crossing
-            raise ValueError(
-                f"a polygon's outline must not cross or touch itself: its edge from corner "
-                f"{a} to corner {b} meets its edge from corner {c} to corner {d}; list the "
-                "corners in order around the zone (a bow tie is two zones)"
-            )
+        if _self_crossing(self.points) is not None:
+            # Refused where a configuration comes in (`outline_crossing`, in the
+            # configuration service), not here: an outline stored before that check must
+            # still load, so its camera keeps running and the zone can be mended. Before
+            # the area, which a symmetric bow tie's halves cancel out.
+            return self
         # Shoelace formula: corners all on one line enclose nothing.
         twice_area = sum(
             x1 * y2 - x2 * y1
@@ -126,6 +123,20 @@ def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
 
 _TOUCHING = 1e-12
 """Cross products (frame fractions squared) this small count as on the line."""
+
+
+def outline_crossing(points: tuple[Point, ...]) -> str | None:
+    """Why a zone's outline is not a simple polygon (it crosses or touches itself), or
+    None if it is one."""
+    crossing = _self_crossing(points)
+    if crossing is None:
+        return None
+    (a, b), (c, d) = crossing
+    return (
+        f"a polygon's outline must not cross or touch itself: its edge from corner {a} to "
+        f"corner {b} meets its edge from corner {c} to corner {d}; list the corners in "
+        "order around the zone (a bow tie is two zones)"
+    )
 
 
 def _self_crossing(

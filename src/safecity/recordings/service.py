@@ -187,9 +187,11 @@ class RecordingService:
         segment_id: int,
         *,
         use: str = "played recording",
+        note: str = "",
     ) -> Path:
         """A recorded segment's file, audited as a view; ``use`` says how it was seen
-        ("played recording", or a still taken from it for the zone editor)."""
+        ("played recording", or a still taken from it for the zone editor), ``note`` what
+        else the auditor should read (the privacy masks applied or lifted)."""
         segment = get_in_scope(session, RecordingSegment, principal, "footage.view", segment_id)
         if segment.deleted_at is not None:
             raise NotFound(f"recording {segment_id} was deleted by retention")
@@ -205,7 +207,7 @@ class RecordingService:
             object_id=segment.id,
             district=camera.district.slug if camera else None,
             summary=f"{use} of {camera.code if camera else '?'} from "
-            f"{segment.started_at.isoformat()}",
+            f"{segment.started_at.isoformat()}{note}",
         )
         return path
 

@@ -21,6 +21,7 @@ from safecity.contracts.analytics_config import (
     CameraAnalyticsConfig,
     ObjectLeftRule,
     StoppedVehicleRule,
+    outline_crossing,
 )
 from safecity.core.errors import InvalidInput, PreconditionFailed
 from safecity.db.outbox import enqueue
@@ -59,10 +60,6 @@ class AnalyticsConfigService:
     ) -> AnalyticsPublic:
         principal.require("analytics.configure")
         camera = get_in_scope(session, Camera, principal, "analytics.view", camera_id)
-        _check_object_left_classes(data)
-        _check_detector_for_rules(data)
-        if self.detectors is not None and self.detectors.folder.is_dir() and data.detector:
-            _check_classes(data, data.detector, self.detectors.classes(data.detector))
         row = session.get(CameraAnalytics, camera.id)
         current = row.version if row is not None else 0
         if expected_version is not None and expected_version != current:
@@ -70,6 +67,14 @@ class AnalyticsConfigService:
                 f"analytics of camera {camera.code} were changed by someone else (now version "
                 f"{current}, you had {expected_version}); reload and apply your change again"
             )
+        if data.enabled:
+            # Whether its zones and rules can work matters only to a camera that runs
+            # them: one stored before these checks can still be switched off as it is.
+            _check_outlines(data)
+            _check_object_left_classes(data)
+            _check_detector_for_rules(data)
+            if self.detectors is not None and self.detectors.readable and data.detector:
+                _check_classes(data, data.detector, self.detectors.classes(data.detector))
         before = row.config if row is not None else None
         after = data.model_dump(mode="json")
         if row is not None and before == after:
@@ -116,6 +121,14 @@ class AnalyticsConfigService:
                     AnalyticsConfigChanged(camera_id=code, version=row.version, config=config)
                 )
         return configs
+
+
+def _check_outlines(data: CameraAnalyticsConfig) -> None:
+    for field, polygons in (("zones", data.zones), ("ignore", data.ignore)):
+        for polygon in polygons:
+            problem = outline_crossing(polygon.points)
+            if problem is not None:
+                raise InvalidInput(f"{polygon.name}: {problem}", field=field)
 
 
 def _check_detector_for_rules(data: CameraAnalyticsConfig) -> None:

@@ -14,17 +14,33 @@ from safecity.vision.detectors.manifest import load_manifest
 
 
 class DetectorCatalogue:
-    """A models folder of ``<name>.yaml`` manifests (``Settings.analytics_models_dir``)."""
+    """A models folder of ``<name>.yaml`` manifests (``Settings.analytics_models_dir``);
+    None where the deployment gives its workers no folder, so none can load a detector."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None) -> None:
         self.folder = folder
 
+    @property
+    def readable(self) -> bool:
+        """Whether names can be checked here: no folder at all (nothing can load), or the
+        workers' folder as this node sees it (one it does not have is another node's)."""
+        return self.folder is None or self.folder.is_dir()
+
     def names(self) -> list[str]:
+        if self.folder is None:
+            return []
         return sorted(path.stem for path in self.folder.glob("*.yaml"))
 
     def classes(self, name: str) -> tuple[str, ...]:
         """The classes detector ``name`` reports (its manifest's keep_classes, else all),
         or InvalidInput saying why it cannot be used."""
+        if self.folder is None:
+            raise InvalidInput(
+                f"detector {name!r} cannot be loaded: this deployment gives the analytics "
+                "workers no models folder (SAFECITY_ANALYTICS_MODELS_DIR), so its cameras "
+                "track moving regions only; install the model there, or name no detector",
+                field="detector",
+            )
         path = self.folder / f"{name}.yaml"
         if not path.is_file():
             installed = ", ".join(self.names()) or "none"

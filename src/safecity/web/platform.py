@@ -154,8 +154,11 @@ def build_platform(settings: Settings, *, engine: Engine | None = None) -> Platf
         hotlists=HotlistService(audit, on_removal=alerts.mark_entry_removed),
         analytics_config=AnalyticsConfigService(
             audit,
-            # Where the workers look: the operator's folder, else (the demo) the package's.
-            DetectorCatalogue(settings.analytics_models_dir or BUNDLED_MODELS_DIR),
+            # Where the workers look: the operator's folder, else in the demo the package's
+            # (`video_workers`); a deployment without one gives its workers none.
+            DetectorCatalogue(
+                settings.analytics_models_dir or (BUNDLED_MODELS_DIR if settings.demo else None)
+            ),
         ),
         alerts=alerts,
         incidents=incidents,

@@ -114,8 +114,13 @@ class Crowd:
         self._crowded_since: datetime | None = None
         self._last_crowded: datetime | None = None
         self._quiet_since: datetime | None = None
+        self._last_frame: datetime | None = None
 
     def update(self, at: datetime, tracked: Detections) -> list[Firing]:
+        # The time between analysed frames: at 1 fps consecutive crowded frames lie a
+        # second apart, which is no dip, whatever half the hold is.
+        step = (at - self._last_frame).total_seconds() if self._last_frame else 0.0
+        self._last_frame = at
         wanted = self._classes.mask(tracked)
         if self._zone is not None and len(tracked):
             wanted = wanted & self._zone.contains(tracked.anchors())
@@ -129,7 +134,8 @@ class Crowd:
         if self._fired:
             return []
         dipped = (
-            self._last_crowded is None or (at - self._last_crowded).total_seconds() > self._hold / 2
+            self._last_crowded is None
+            or (at - self._last_crowded).total_seconds() > max(self._hold / 2, 1.5 * step)
         )
         if self._crowded_since is None or dipped:
             self._crowded_since = at

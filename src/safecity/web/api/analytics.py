@@ -11,10 +11,11 @@ from fastapi.responses import Response
 from safecity.analytics.snapshots import grab_jpeg
 from safecity.core.clock import utcnow
 from safecity.core.errors import NotFound
+from safecity.identity.permissions import get_in_scope
 from safecity.recordings.service import TimeRange
 from safecity.registry.analytics_schemas import AnalyticsPublic, AnalyticsUpdate
 from safecity.registry.models import Camera
-from safecity.registry.privacy import masked_jpeg, viewer_masks
+from safecity.registry.privacy import mask_note, masked_jpeg, viewer_masks
 from safecity.web.api.shapes import ERRORS, required_if_match_version
 from safecity.web.deps import CurrentPrincipal, PlatformDep
 
@@ -63,6 +64,7 @@ def get_snapshot(camera_id: int, platform: PlatformDep, principal: CurrentPrinci
     with the camera's privacy masks burned in unless you hold ``cameras.unmask``."""
     now = utcnow()
     with platform.transaction() as session:
+        camera = get_in_scope(session, Camera, principal, "footage.view", camera_id)
         segments = platform.recordings.segments(
             session, principal, camera_id, TimeRange(now - SNAPSHOT_LOOKBACK, now)
         )
@@ -70,10 +72,13 @@ def get_snapshot(camera_id: int, platform: PlatformDep, principal: CurrentPrinci
         if not live:
             raise NotFound(f"camera {camera_id} has no recording in the last 24 hours")
         path = platform.recordings.open_segment(
-            session, principal, live[-1].id, use="viewed a still for the zone editor"
+            session,
+            principal,
+            live[-1].id,
+            use="viewed a still for the zone editor",
+            note=mask_note(camera, principal),
         )
-        # In scope: the segments above were listed through the same permission filter.
-        masks = viewer_masks(session.get(Camera, camera_id), principal)
+        masks = viewer_masks(camera, principal)
     try:
         jpeg = masked_jpeg(grab_jpeg(path), masks)
     except (ValueError, OSError) as exc:
