@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safecity.audit.models import AuditRecord
-from safecity.core.settings import Settings
 from safecity.contracts.analytics_config import AnalyticsConfigChanged
+from safecity.core.settings import Settings
 from safecity.db.outbox import OutboxMessage
 from safecity.registry.detector_catalogue import DetectorCatalogue
 from safecity.web.app import create_app

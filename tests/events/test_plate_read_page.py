@@ -120,6 +120,9 @@ def test_a_read_found_in_the_search_opens_on_its_own_page(
         "inv-read",
     )
     assert "2 other reads" in read_record.summary
+    # Which reads were shown, for an auditor asking later whose they were.
+    assert read_record.after is not None
+    assert sorted(read_record.after["other_reads_shown"]) == sorted([earlier, misread])
     assert records[1].purpose == PURPOSE
     # A neighbour's page links back to this one.
     neighbour = client.get(f"/plates/{earlier}?purpose={PURPOSE}", headers=headers)

@@ -448,7 +448,11 @@ class EventService:
         shown = f"{len(nearby)} other reads of the plate within {minutes} minutes"
         if total > len(nearby):
             shown += f" (of {total})"
-        self._audit_view(session, acting.audit, read, "viewed", shown=shown)
+        # Which reads were disclosed, not only how many: some are other vehicles whose
+        # plate differs by a look-alike character, and an auditor must be able to tell.
+        self._audit_view(
+            session, acting.audit, read, "viewed", shown=shown, others=[r.id for r in nearby]
+        )
         return PlateReadDetail(read=read, nearby=nearby, nearby_total=total, entries=entries)
 
     def plate_image(
@@ -483,6 +487,7 @@ class EventService:
         verb: str,
         *,
         shown: str = "",
+        others: list[int] | None = None,
     ) -> None:
         self.audit.append(
             session,
@@ -493,6 +498,7 @@ class EventService:
             district=read.camera.district.slug,
             summary=f"{verb} plate read {read.text} at {read.camera.code} {read.at.isoformat()}"
             + (f", with {shown}" if shown else ""),
+            after={"other_reads_shown": others} if others is not None else None,
         )
 
     def _media(self, relative: str | None, missing: str) -> Path:

@@ -133,10 +133,8 @@ class Crowd:
         self._quiet_since = None
         if self._fired:
             return []
-        dipped = (
-            self._last_crowded is None
-            or (at - self._last_crowded).total_seconds() > max(self._hold / 2, 1.5 * step)
-        )
+        gap = (at - self._last_crowded).total_seconds() if self._last_crowded else None
+        dipped = gap is None or gap > max(self._hold / 2, 1.5 * step)
         if self._crowded_since is None or dipped:
             self._crowded_since = at
         self._last_crowded = at
