@@ -190,3 +190,77 @@ def test_hotlist_hits_get_their_entry_their_removal_and_their_listings_key(
             f"plate:LEB3656:entry:{live_id}",
             live_id,
         )
+
+
+def test_rule_alerts_get_their_rules_key(platform: Platform, world: World) -> None:
+    """0016 gives a rule alert opened before one alert per rule the key its rule's alerts
+    now share, so the rule's next event counts on it; an alert whose event is gone, or
+    whose key is new already, is left alone."""
+    from safecity.events.alerts import rule_correlation_key
+    from tests.events.helpers import rule_event, store_event
+
+    long_name = "perimeter fence along the northern boundary wall"
+    gate = store_event(platform, rule_event("PSH-TC1", "zone_intrusion"))
+    fence = store_event(
+        platform, rule_event("PSH-TC1", "zone_intrusion").model_copy(update={"rule": long_name})
+    )
+    with platform.sessions() as session:
+        peshawar = session.scalars(select(District.id).where(District.slug == "peshawar")).one()
+    migrate.downgrade(platform.engine, metadata(), "0015")
+    alerts = sa.table(
+        "alerts",
+        *(sa.column(name) for name in ("id", "district_id", "source", "kind", "priority")),
+        *(sa.column(name) for name in ("title", "detail", "status", "correlation_key", "count")),
+        *(
+            sa.column(name, sa.DateTime(timezone=True))
+            for name in ("first_seen", "last_seen", "created_at", "updated_at")
+        ),
+        sa.column("reference", sa.JSON),
+        sa.column("note"),
+        sa.column("version"),
+    )
+    old = "camera:PSH-TC1:zone_intrusion"
+    rows = {
+        "gate": (old, {"rule_event": str(gate)}),
+        "fence": (old, {"rule_event": str(fence)}),
+        "swept": (old, {"rule_event": "999999"}),
+        "new": (f"{old}:gate", {"rule_event": str(gate)}),
+    }
+    now = utcnow()
+    ids: dict[str, int] = {}
+    with platform.engine.begin() as connection:
+        for name, (key, reference) in rows.items():
+            ids[name] = connection.execute(
+                alerts.insert()
+                .values(
+                    district_id=peshawar,
+                    source="analytics",
+                    kind="analytics.zone_intrusion",
+                    priority=2,
+                    title=name,
+                    detail="",
+                    status="new",
+                    correlation_key=key,
+                    count=1,
+                    first_seen=now,
+                    last_seen=now,
+                    created_at=now,
+                    updated_at=now,
+                    reference=reference,
+                    note="",
+                    version=1,
+                )
+                .returning(alerts.c.id)
+            ).scalar_one()
+    migrate.upgrade(platform.engine, metadata())
+    with platform.sessions() as session:
+        keys = {name: session.get(Alert, ids[name]) for name in rows}
+        seen = {name: alert.correlation_key for name, alert in keys.items() if alert}
+    assert seen == {
+        "gate": rule_correlation_key("PSH-TC1", "zone_intrusion", "gate"),
+        "fence": rule_correlation_key("PSH-TC1", "zone_intrusion", long_name),
+        "swept": old,
+        "new": f"{old}:gate",
+    }
+    assert seen["gate"] == f"{old}:gate"
+    assert migrate.differences(platform.engine, metadata()) == []
