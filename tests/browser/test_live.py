@@ -29,6 +29,7 @@ from av.video.frame import PictureType
 from playwright.sync_api import Page, expect
 from sqlalchemy import ColumnElement, select
 
+from safecity.contracts.ingest import SegmentClosed
 from safecity.identity.system import system_principal
 from safecity.registry.models import Camera
 from safecity.registry.schemas import CameraUpdate
@@ -389,12 +390,11 @@ def test_wall_tiles_are_picked_by_code_and_the_address_brings_the_wall_back(
     check_wall()
 
 
-def test_recorded_segments_play_back_in_the_browser_one_after_another(
-    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str, tmp_path: Path
-) -> None:
-    # Segments as the recorder writes them (fragmented MP4, stream copy), indexed as
-    # the control plane indexes SegmentClosed, then watched on the playback page.
-    from safecity.contracts.ingest import SegmentClosed
+def _two_recorded_segments(
+    live_server: LiveServer, camera: Camera1, tmp_path: Path
+) -> list[SegmentClosed]:
+    """A 4 s clip through the real reader and recorder: two 2 s segments of the camera,
+    as the recorder announces them (not yet indexed)."""
     from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
     from safecity.ingest.recorder import SegmentRecorder
     from tests.ingest.clips import write_clip
@@ -410,6 +410,16 @@ def test_recorded_segments_play_back_in_the_browser_one_after_another(
     clip = write_clip(tmp_path / "clip.mp4", seconds=4)
     CameraReader(code, str(clip), ReaderOptions(decode=DecodeMode.NONE), sinks=[recorder]).run()
     assert len(closed) == 2
+    return closed
+
+
+def test_recorded_segments_play_back_in_the_browser_one_after_another(
+    page: Page, live_server: LiveServer, camera: Camera1, ws_base_url: str, tmp_path: Path
+) -> None:
+    # Segments as the recorder writes them (fragmented MP4, stream copy), indexed as
+    # the control plane indexes SegmentClosed, then watched on the playback page.
+    platform = live_server.platform
+    closed = _two_recorded_segments(live_server, camera, tmp_path)
     with platform.transaction() as session:
         for message in closed:
             assert platform.recordings.index_segment(session, message) is not None
@@ -439,23 +449,10 @@ def test_a_link_to_a_moment_starts_the_player_there(
     segment holding it, that far in, not at the start of the four-minute window."""
     from datetime import timedelta
 
-    from safecity.contracts.ingest import SegmentClosed
-    from safecity.ingest.reader import CameraReader, DecodeMode, ReaderOptions
-    from safecity.ingest.recorder import SegmentRecorder
     from safecity.web.api.plates import playback_url
-    from tests.ingest.clips import write_clip
 
     platform = live_server.platform
-    with platform.transaction() as session:
-        code = session.scalar(select(Camera.code).where(Camera.id == camera.camera_id))
-    assert code is not None
-    closed: list[SegmentClosed] = []
-    recorder = SegmentRecorder(
-        code, platform.settings.media_dir, segment_seconds=2, on_closed=closed.append
-    )
-    clip = write_clip(tmp_path / "clip.mp4", seconds=4)
-    CameraReader(code, str(clip), ReaderOptions(decode=DecodeMode.NONE), sinks=[recorder]).run()
-    assert len(closed) == 2
+    closed = _two_recorded_segments(live_server, camera, tmp_path)
     # The clip was recorded faster than real time: the segments are dated as a camera's
     # would be, one after the other, half an hour back (clear of other tests' segments of
     # this camera, recorded now).

@@ -286,7 +286,8 @@ def hotlist_edit(
     return _entry_form(request, principal, values, entry_id=entry_id, version=entry.version)
 
 
-def _form_version(raw: object) -> int | None:
+def form_version(raw: object) -> int | None:
+    """The version a form was shown at, or None if it sent none."""
     return int(raw) if isinstance(raw, str) and raw.isdigit() else None
 
 
@@ -299,7 +300,7 @@ async def hotlist_update(
 ) -> Response:
     principal.require("hotlists.change")
     form = await request.form()
-    version = _form_version(form.get("version"))
+    version = form_version(form.get("version"))
     typed = await form_dict(request)
     values = _form_values(typed)
     values.setdefault("expires_at", None)
@@ -336,9 +337,10 @@ async def hotlist_update(
     return RedirectResponse("/hotlists", status_code=303)
 
 
-def _remove_form(
+def reason_form(
     request: Request,
     principal: CurrentPrincipal,
+    template: str,
     entry: HotlistEntryPublic,
     *,
     version: int | None,
@@ -346,9 +348,11 @@ def _remove_form(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
+    """A change of an entry's listing (removal, listing again): reason, confirmation and
+    the version the form was shown at."""
     return render(
         request,
-        "hotlist_remove.html",
+        template,
         {"entry": entry, "version": version, "reason": reason, "error": error},
         principal=principal,
         status_code=status_code,
@@ -363,7 +367,7 @@ def hotlist_remove_form(
     principal.require("hotlists.change")
     with platform.transaction() as session:
         entry = public(platform.hotlists.entry(session, principal, entry_id))
-    return _remove_form(request, principal, entry, version=entry.version)
+    return reason_form(request, principal, "hotlist_remove.html", entry, version=entry.version)
 
 
 @router.post("/hotlists/{entry_id}/deactivate")
@@ -378,7 +382,7 @@ def hotlist_deactivate(
     version: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     principal.require("hotlists.change")
-    expected = _form_version(version)
+    expected = form_version(version)
     try:
         if confirm != "yes":
             # Taking a plate off the list silences its alerts: never on a stray click.
@@ -402,9 +406,10 @@ def hotlist_deactivate(
             entry = public(platform.hotlists.entry(session, principal, entry_id))
         # After a stale or missing version the page shows the entry as it is now; removing
         # it still takes a fresh confirmation, made against what is shown.
-        return _remove_form(
+        return reason_form(
             request,
             principal,
+            "hotlist_remove.html",
             entry,
             version=entry.version if status in (412, 428) else expected,
             reason=reason,

@@ -15,32 +15,13 @@ from pydantic import ValidationError
 
 from safecity.core.errors import InvalidInput, PreconditionRequired, SafecityError
 from safecity.events.hotlists import public
-from safecity.events.schemas import HotlistEntryPublic, HotlistEntryUpdate
+from safecity.events.schemas import HotlistEntryUpdate
 from safecity.web.deps import CurrentPrincipal, PlatformDep
-from safecity.web.pages.events import STALE_FORM
+from safecity.web.pages.events import STALE_FORM, form_version, reason_form
 from safecity.web.pages.forms import validation_messages
-from safecity.web.templating import render
 
 router = APIRouter()
-
-
-def _relist_form(
-    request: Request,
-    principal: CurrentPrincipal,
-    entry: HotlistEntryPublic,
-    *,
-    version: int | None,
-    reason: str = "",
-    error: str = "",
-    status_code: int = 200,
-) -> Response:
-    return render(
-        request,
-        "hotlist_relist.html",
-        {"entry": entry, "version": version, "reason": reason, "error": error},
-        principal=principal,
-        status_code=status_code,
-    )
+TEMPLATE = "hotlist_relist.html"
 
 
 @router.get("/hotlists/{entry_id}/relist")
@@ -51,7 +32,7 @@ def hotlist_relist_form(
     principal.require("hotlists.change")
     with platform.transaction() as session:
         entry = public(platform.hotlists.entry(session, principal, entry_id))
-    return _relist_form(request, principal, entry, version=entry.version)
+    return reason_form(request, principal, TEMPLATE, entry, version=entry.version)
 
 
 @router.post("/hotlists/{entry_id}/relist")
@@ -65,7 +46,7 @@ def hotlist_relist(
     version: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     principal.require("hotlists.change")
-    expected = int(version) if version.isdigit() else None
+    expected = form_version(version)
     try:
         if confirm != "yes":
             # Listing a plate again sends officers after it: never on a stray click.
@@ -87,9 +68,10 @@ def hotlist_relist(
             entry = public(platform.hotlists.entry(session, principal, entry_id))
         # After a stale or missing version the page shows the entry as it is now; listing
         # it again still takes a fresh confirmation, made against what is shown.
-        return _relist_form(
+        return reason_form(
             request,
             principal,
+            TEMPLATE,
             entry,
             version=entry.version if status in (412, 428) else expected,
             reason=reason,
